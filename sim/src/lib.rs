@@ -1,1 +1,759 @@
-pub fn x(){}
+//! `ordo-sim`: the deterministic discrete-event engine under ordo.
+//!
+//! It knows nothing of brokers or Kafka. It offers:
+//! - virtual time in integer nanoseconds, and one event queue ordered by
+//!   (time, insertion sequence), so ties break the same way on every machine;
+//! - nodes (actors, the [`Node`] trait) that react to messages, timers and scripted
+//!   controls through a [`Ctx`] that lets them send, set and cancel timers, read their
+//!   local clock and draw random numbers;
+//! - a [`net::Network`] with per-link latency, loss, duplication, FIFO or jittered delivery,
+//!   and cuts;
+//! - per-node [`clock::Clock`]s (offset, drift, steps) distinct from true time;
+//! - [`Fault`]s applied at scripted times: crash, restart, pause, cut, heal, clock step;
+//! - seeded randomness ([`rng`]): one ChaCha stream per component, named, so that adding a
+//!   component never changes another one's draws.
+//!
+//! # Determinism rules
+//! Same seed, same nodes, same scripted faults ⇒ the same sequence of handler calls with the
+//! same arguments. The engine reads no wall clock, no OS randomness, and iterates only
+//! vectors. Handlers must do the same: every draw from `ctx.rng()`, every collection that
+//! decides behaviour ordered (`Vec`, `BTreeMap`), never `HashMap` iteration.
+//!
+//! # Example
+//! ```
+//! use ordo_sim::{Ctx, Limits, Node, NodeId, Sim, StopReason, TimerId, net::LinkSpec};
+//!
+//! struct Pinger { peer: NodeId, pongs: u32 }
+//! impl Node for Pinger {
+//!     type Msg = &'static str;
+//!     type Shared = ();
+//!     fn on_start(&mut self, ctx: &mut Ctx<'_, Self::Msg, ()>) {
+//!         if ctx.me() == NodeId(0) { ctx.send(self.peer, "ping"); }
+//!     }
+//!     fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg, ()>, from: NodeId, msg: Self::Msg) {
+//!         match msg {
+//!             "ping" => ctx.send(from, "pong"),
+//!             _ => self.pongs += 1,
+//!         }
+//!     }
+//!     fn on_timer(&mut self, _: &mut Ctx<'_, Self::Msg, ()>, _: TimerId, _: u64) {}
+//! }
+//!
+//! let nodes = vec![
+//!     ("a".to_string(), Pinger { peer: NodeId(1), pongs: 0 }),
+//!     ("b".to_string(), Pinger { peer: NodeId(0), pongs: 0 }),
+//! ];
+//! let mut sim = Sim::new(42, (), nodes, LinkSpec::default());
+//! let outcome = sim.run(Limits::default());
+//! assert_eq!(outcome.reason, StopReason::Quiescent);
+//! assert_eq!(sim.node(NodeId(0)).pongs, 1);
+//! ```
+
+pub mod clock;
+pub mod net;
+pub mod rng;
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use clock::Clock;
+use net::{DropReason, Fate, LinkSpec, Network};
+use rng::Rng;
+
+/// A node's index in the simulation (the order nodes were given to [`Sim::new`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A handle to a pending timer; cancel it with [`Ctx::cancel_timer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimerId {
+    slot: u32,
+    generation: u32,
+}
+
+/// A scripted change to the world, applied at a given true time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The node stops: it loses pending timers and undelivered messages, and
+    /// [`Node::on_crash`] drops its volatile state.
+    Crash(NodeId),
+    /// A crashed (or never started) node starts again: [`Node::on_restart`].
+    Restart(NodeId),
+    /// The node stops running for `duration_ns` (a GC pause). Messages and timers that fall
+    /// due meanwhile are handled, in their order, when it resumes. Its clock keeps running.
+    Pause {
+        node: NodeId,
+        duration_ns: u64,
+    },
+    /// The link `from → to` drops everything until healed.
+    Cut {
+        from: NodeId,
+        to: NodeId,
+    },
+    Heal {
+        from: NodeId,
+        to: NodeId,
+    },
+    /// Replaces the spec of the link `from → to` (a period of loss or latency).
+    SetLink {
+        from: NodeId,
+        to: NodeId,
+        spec: LinkSpec,
+    },
+    /// The node's local clock jumps by `delta_ns` (negative: backwards).
+    ClockStep {
+        node: NodeId,
+        delta_ns: i64,
+    },
+    /// A model-defined control delivered to [`Node::on_control`] (a producer joining, …).
+    Control {
+        node: NodeId,
+        tag: u64,
+    },
+}
+
+/// A simulated process. Handlers get a [`Ctx`] for everything that touches the world.
+pub trait Node {
+    /// The message type nodes exchange.
+    type Msg: Clone;
+    /// World-level state every handler may use (the model's history recorder, …).
+    type Shared;
+
+    /// Called once for every started node at time 0, in node order.
+    fn on_start(&mut self, _ctx: &mut Ctx<'_, Self::Msg, Self::Shared>) {}
+    fn on_message(
+        &mut self,
+        ctx: &mut Ctx<'_, Self::Msg, Self::Shared>,
+        from: NodeId,
+        msg: Self::Msg,
+    );
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Shared>, timer: TimerId, tag: u64);
+    /// The node crashed: drop volatile state, keep what is durable.
+    fn on_crash(&mut self, _shared: &mut Self::Shared, _now_ns: u64) {}
+    /// The node restarts after a crash (or starts late): re-arm timers, rejoin.
+    fn on_restart(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Shared>) {
+        self.on_start(ctx);
+    }
+    fn on_control(&mut self, _ctx: &mut Ctx<'_, Self::Msg, Self::Shared>, _tag: u64) {}
+    /// Sees every fault as it is applied (to record it), before the node hooks run.
+    fn observe_fault(_shared: &mut Self::Shared, _now_ns: u64, _fault: &Fault) {}
+}
+
+/// When a run stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Stop before handling any event later than this true time.
+    pub max_time_ns: u64,
+    /// Stop after this many handled events.
+    pub max_events: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_time_ns: u64::MAX,
+            max_events: u64::MAX,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// Nothing left to do.
+    Quiescent,
+    /// A handler called [`Ctx::stop`].
+    Stopped,
+    TimeLimit,
+    EventLimit,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Quiescent => "quiescent",
+            StopReason::Stopped => "done",
+            StopReason::TimeLimit => "time_limit",
+            StopReason::EventLimit => "event_limit",
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub reason: StopReason,
+    pub end_ns: u64,
+    pub stats: Stats,
+}
+
+/// Engine counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Handled events: delivered messages, fired timers, applied faults.
+    pub events: u64,
+    pub messages_sent: u64,
+    pub messages_delivered: u64,
+    pub dropped_loss: u64,
+    pub dropped_cut: u64,
+    /// Messages that arrived at a crashed node or at a later incarnation of it.
+    pub dropped_dead: u64,
+    pub duplicated: u64,
+    pub timers_fired: u64,
+    pub timers_cancelled: u64,
+    pub queue_depth_max: u64,
+}
+
+enum Pending<M> {
+    Free {
+        next: u32,
+    },
+    Message {
+        from: NodeId,
+        to: NodeId,
+        incarnation: u32,
+        msg: M,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        tag: u64,
+    },
+    Fault(Fault),
+    Cancelled,
+}
+
+/// A queue entry: ordered by time, then by insertion sequence (ties break deterministically).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    time: u64,
+    seq: u64,
+    slot: u32,
+}
+
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Reversed: BinaryHeap is a max-heap and we want the earliest first.
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+struct NodeState {
+    up: bool,
+    incarnation: u32,
+    paused_until_ns: u64,
+    clock: Clock,
+    rng: Rng,
+    net_rng: Rng,
+}
+
+const NO_SLOT: u32 = u32::MAX;
+/// Compact the queue once this many cancelled timers sit in it and they are half of it.
+const TOMBSTONES_BEFORE_COMPACTION: usize = 64;
+
+/// Everything but the nodes and the shared state: what a [`Ctx`] lets a handler touch.
+pub struct Core<M> {
+    now_ns: u64,
+    seq: u64,
+    heap: BinaryHeap<Entry>,
+    slab: Vec<Pending<M>>,
+    generations: Vec<u32>,
+    free_head: u32,
+    tombstones: usize,
+    states: Vec<NodeState>,
+    network: Network,
+    stop_requested: bool,
+    stats: Stats,
+}
+
+impl<M: Clone> Core<M> {
+    fn alloc(&mut self, pending: Pending<M>) -> u32 {
+        if self.free_head != NO_SLOT {
+            let slot = self.free_head;
+            let entry = &mut self.slab[slot as usize];
+            if let Pending::Free { next } = *entry {
+                self.free_head = next;
+            }
+            *entry = pending;
+            slot
+        } else {
+            self.slab.push(pending);
+            self.generations.push(0);
+            u32::try_from(self.slab.len() - 1).expect("fewer than 2^32 pending events")
+        }
+    }
+
+    fn release(&mut self, slot: u32) {
+        self.slab[slot as usize] = Pending::Free {
+            next: self.free_head,
+        };
+        self.generations[slot as usize] = self.generations[slot as usize].wrapping_add(1);
+        self.free_head = slot;
+    }
+
+    fn push(&mut self, time: u64, pending: Pending<M>) -> u32 {
+        let slot = self.alloc(pending);
+        self.push_slot(time, slot);
+        slot
+    }
+
+    #[inline]
+    fn push_slot(&mut self, time: u64, slot: u32) {
+        self.seq += 1;
+        self.heap.push(Entry {
+            time,
+            seq: self.seq,
+            slot,
+        });
+        let depth = self.heap.len() as u64;
+        if depth > self.stats.queue_depth_max {
+            self.stats.queue_depth_max = depth;
+        }
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: M) {
+        self.stats.messages_sent += 1;
+        let now = self.now_ns;
+        let fate = {
+            let state = &mut self.states[from.index()];
+            self.network.route(now, from, to, &mut state.net_rng)
+        };
+        match fate {
+            Fate::Dropped(DropReason::Loss) => self.stats.dropped_loss += 1,
+            Fate::Dropped(DropReason::Cut) => self.stats.dropped_cut += 1,
+            Fate::Delivered {
+                delay_ns,
+                duplicate_ns,
+            } => {
+                let incarnation = self.states[to.index()].incarnation;
+                if let Some(duplicate_ns) = duplicate_ns {
+                    self.stats.duplicated += 1;
+                    let copy = msg.clone();
+                    self.push(
+                        now + delay_ns,
+                        Pending::Message {
+                            from,
+                            to,
+                            incarnation,
+                            msg,
+                        },
+                    );
+                    self.push(
+                        now + duplicate_ns,
+                        Pending::Message {
+                            from,
+                            to,
+                            incarnation,
+                            msg: copy,
+                        },
+                    );
+                } else {
+                    self.push(
+                        now + delay_ns,
+                        Pending::Message {
+                            from,
+                            to,
+                            incarnation,
+                            msg,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn set_timer(&mut self, node: NodeId, local_delay_ns: u64, tag: u64) -> TimerId {
+        let state = &self.states[node.index()];
+        let delay = state.clock.true_duration(local_delay_ns);
+        let incarnation = state.incarnation;
+        let time = self.now_ns.saturating_add(delay);
+        let slot = self.push(
+            time,
+            Pending::Timer {
+                node,
+                incarnation,
+                tag,
+            },
+        );
+        TimerId {
+            slot,
+            generation: self.generations[slot as usize],
+        }
+    }
+
+    fn cancel_timer(&mut self, timer: TimerId) {
+        let slot = timer.slot as usize;
+        if slot >= self.slab.len() || self.generations[slot] != timer.generation {
+            return; // already fired or cancelled, and the slot reused
+        }
+        if matches!(self.slab[slot], Pending::Timer { .. }) {
+            self.slab[slot] = Pending::Cancelled;
+            self.tombstones += 1;
+            self.stats.timers_cancelled += 1;
+            if self.tombstones >= TOMBSTONES_BEFORE_COMPACTION
+                && self.tombstones * 2 >= self.heap.len()
+            {
+                self.compact();
+            }
+        }
+    }
+
+    /// Removes cancelled timers from the queue, so they never pile up.
+    fn compact(&mut self) {
+        let mut freed = Vec::with_capacity(self.tombstones);
+        let slab = &self.slab;
+        self.heap.retain(|entry| {
+            let cancelled = matches!(slab[entry.slot as usize], Pending::Cancelled);
+            if cancelled {
+                freed.push(entry.slot);
+            }
+            !cancelled
+        });
+        for slot in freed {
+            self.release(slot);
+        }
+        self.tombstones = 0;
+    }
+}
+
+/// What a handler may touch: time, clocks, the network, timers, its random stream.
+pub struct Ctx<'a, M, S> {
+    core: &'a mut Core<M>,
+    /// The world-level state shared by all nodes.
+    pub shared: &'a mut S,
+    me: NodeId,
+}
+
+impl<M: Clone, S> Ctx<'_, M, S> {
+    #[inline]
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+
+    /// True simulated time. Use it to *record* what happened; base decisions on
+    /// [`Ctx::local_ns`] or timers, as a real process would.
+    #[inline]
+    pub fn now_ns(&self) -> u64 {
+        self.core.now_ns
+    }
+
+    /// This node's local (wall) clock reading.
+    #[inline]
+    pub fn local_ns(&self) -> i64 {
+        self.core.states[self.me.index()]
+            .clock
+            .read(self.core.now_ns)
+    }
+
+    /// Sends `msg` to `to` through the network.
+    #[inline]
+    pub fn send(&mut self, to: NodeId, msg: M) {
+        self.core.send(self.me, to, msg);
+    }
+
+    /// Fires [`Node::on_timer`] with `tag` after `delay_ns` of this node's monotonic time.
+    #[inline]
+    pub fn set_timer(&mut self, delay_ns: u64, tag: u64) -> TimerId {
+        self.core.set_timer(self.me, delay_ns, tag)
+    }
+
+    /// Cancels a pending timer; a timer that already fired is ignored.
+    #[inline]
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.core.cancel_timer(timer);
+    }
+
+    /// This node's random stream.
+    #[inline]
+    pub fn rng(&mut self) -> &mut Rng {
+        &mut self.core.states[self.me.index()].rng
+    }
+
+    /// Ends the run after this handler returns.
+    pub fn stop(&mut self) {
+        self.core.stop_requested = true;
+    }
+
+    /// Whether `node` is running (not crashed).
+    pub fn is_up(&self, node: NodeId) -> bool {
+        self.core.states[node.index()].up
+    }
+}
+
+/// A simulation: nodes, shared state, and the engine core.
+pub struct Sim<N: Node> {
+    nodes: Vec<N>,
+    names: Vec<String>,
+    core: Core<N::Msg>,
+    pub shared: N::Shared,
+    started: bool,
+}
+
+impl<N: Node> Sim<N> {
+    /// Builds a simulation; node *i* of `nodes` gets `NodeId(i)`. Each node's random
+    /// streams are named after it (`node/NAME`, `net/NAME`), so renumbering nodes does not
+    /// change their draws.
+    pub fn new(
+        seed: u64,
+        shared: N::Shared,
+        nodes: Vec<(String, N)>,
+        default_link: LinkSpec,
+    ) -> Sim<N> {
+        let count = nodes.len();
+        let mut names = Vec::with_capacity(count);
+        let mut actors = Vec::with_capacity(count);
+        let mut states = Vec::with_capacity(count);
+        for (name, node) in nodes {
+            states.push(NodeState {
+                up: true,
+                incarnation: 0,
+                paused_until_ns: 0,
+                clock: Clock::default(),
+                rng: rng::stream(seed, &format!("node/{name}")),
+                net_rng: rng::stream(seed, &format!("net/{name}")),
+            });
+            names.push(name);
+            actors.push(node);
+        }
+        Sim {
+            nodes: actors,
+            names,
+            core: Core {
+                now_ns: 0,
+                seq: 0,
+                heap: BinaryHeap::with_capacity(1024),
+                slab: Vec::with_capacity(1024),
+                generations: Vec::with_capacity(1024),
+                free_head: NO_SLOT,
+                tombstones: 0,
+                states,
+                network: Network::new(count, default_link),
+                stop_requested: false,
+                stats: Stats::default(),
+            },
+            shared,
+            started: false,
+        }
+    }
+
+    pub fn node(&self, id: NodeId) -> &N {
+        &self.nodes[id.index()]
+    }
+
+    pub fn node_mut(&mut self, id: NodeId) -> &mut N {
+        &mut self.nodes[id.index()]
+    }
+
+    pub fn nodes(&self) -> &[N] {
+        &self.nodes
+    }
+
+    pub fn name(&self, id: NodeId) -> &str {
+        &self.names[id.index()]
+    }
+
+    pub fn network_mut(&mut self) -> &mut Network {
+        &mut self.core.network
+    }
+
+    pub fn set_clock(&mut self, node: NodeId, clock: Clock) {
+        self.core.states[node.index()].clock = clock;
+    }
+
+    /// Marks a node as not started: it starts when a [`Fault::Restart`] for it is applied.
+    pub fn start_later(&mut self, node: NodeId) {
+        self.core.states[node.index()].up = false;
+    }
+
+    pub fn now_ns(&self) -> u64 {
+        self.core.now_ns
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.core.stats
+    }
+
+    /// Pending queue entries (including cancelled timers not yet compacted away).
+    pub fn queue_depth(&self) -> usize {
+        self.core.heap.len()
+    }
+
+    /// Applies `fault` at true time `at_ns`.
+    pub fn schedule_fault(&mut self, at_ns: u64, fault: Fault) {
+        self.core.push(at_ns, Pending::Fault(fault));
+    }
+
+    /// Runs until quiescence, a [`Ctx::stop`], or a limit. Can be called again to go on.
+    pub fn run(&mut self, limits: Limits) -> Outcome {
+        if !self.started {
+            self.started = true;
+            for index in 0..self.nodes.len() {
+                if self.core.states[index].up {
+                    self.with_ctx(index, |node, ctx| node.on_start(ctx));
+                }
+            }
+        }
+        let reason = loop {
+            if self.core.stop_requested {
+                break StopReason::Stopped;
+            }
+            if self.core.stats.events >= limits.max_events {
+                break StopReason::EventLimit;
+            }
+            let Some(&next) = self.core.heap.peek() else {
+                break StopReason::Quiescent;
+            };
+            if next.time > limits.max_time_ns {
+                self.core.now_ns = limits.max_time_ns;
+                break StopReason::TimeLimit;
+            }
+            self.core.heap.pop();
+            self.core.now_ns = next.time;
+            self.dispatch(next);
+        };
+        Outcome {
+            reason,
+            end_ns: self.core.now_ns,
+            stats: self.core.stats,
+        }
+    }
+
+    fn with_ctx<R>(
+        &mut self,
+        index: usize,
+        f: impl FnOnce(&mut N, &mut Ctx<'_, N::Msg, N::Shared>) -> R,
+    ) -> R {
+        let mut ctx = Ctx {
+            core: &mut self.core,
+            shared: &mut self.shared,
+            me: NodeId(index as u32),
+        };
+        f(&mut self.nodes[index], &mut ctx)
+    }
+
+    /// Defers an entry for a paused node to the end of its pause. Returns whether it did.
+    fn deferred(&mut self, node: NodeId, entry: Entry) -> bool {
+        let until = self.core.states[node.index()].paused_until_ns;
+        if until > entry.time {
+            self.core.push_slot(until, entry.slot);
+            return true;
+        }
+        false
+    }
+
+    fn dispatch(&mut self, entry: Entry) {
+        let slot = entry.slot;
+        match &self.core.slab[slot as usize] {
+            Pending::Cancelled => {
+                self.core.tombstones -= 1;
+                self.core.release(slot);
+                return;
+            }
+            Pending::Message { to, .. } => {
+                if self.deferred(*to, entry) {
+                    return;
+                }
+            }
+            Pending::Timer { node, .. } => {
+                if self.deferred(*node, entry) {
+                    return;
+                }
+            }
+            Pending::Fault(_) | Pending::Free { .. } => {}
+        }
+        let pending = std::mem::replace(&mut self.core.slab[slot as usize], Pending::Cancelled);
+        self.core.release(slot);
+        match pending {
+            Pending::Message {
+                from,
+                to,
+                incarnation,
+                msg,
+            } => {
+                let state = &self.core.states[to.index()];
+                if !state.up || state.incarnation != incarnation {
+                    self.core.stats.dropped_dead += 1;
+                    return;
+                }
+                self.core.stats.events += 1;
+                self.core.stats.messages_delivered += 1;
+                self.with_ctx(to.index(), |node, ctx| node.on_message(ctx, from, msg));
+            }
+            Pending::Timer {
+                node,
+                incarnation,
+                tag,
+            } => {
+                let state = &self.core.states[node.index()];
+                if !state.up || state.incarnation != incarnation {
+                    return;
+                }
+                self.core.stats.events += 1;
+                self.core.stats.timers_fired += 1;
+                let timer = TimerId {
+                    slot,
+                    generation: self.core.generations[slot as usize].wrapping_sub(1),
+                };
+                self.with_ctx(node.index(), |actor, ctx| actor.on_timer(ctx, timer, tag));
+            }
+            Pending::Fault(fault) => {
+                self.core.stats.events += 1;
+                self.apply_fault(fault);
+            }
+            Pending::Free { .. } | Pending::Cancelled => unreachable!("queued slots hold work"),
+        }
+    }
+
+    fn apply_fault(&mut self, fault: Fault) {
+        N::observe_fault(&mut self.shared, self.core.now_ns, &fault);
+        match fault {
+            Fault::Crash(node) => {
+                let state = &mut self.core.states[node.index()];
+                if state.up {
+                    state.up = false;
+                    state.incarnation += 1;
+                    state.paused_until_ns = 0;
+                    self.nodes[node.index()].on_crash(&mut self.shared, self.core.now_ns);
+                }
+            }
+            Fault::Restart(node) => {
+                let state = &mut self.core.states[node.index()];
+                if !state.up {
+                    state.up = true;
+                    state.incarnation += 1;
+                    self.with_ctx(node.index(), |actor, ctx| actor.on_restart(ctx));
+                }
+            }
+            Fault::Pause { node, duration_ns } => {
+                let state = &mut self.core.states[node.index()];
+                state.paused_until_ns = state.paused_until_ns.max(self.core.now_ns + duration_ns);
+            }
+            Fault::Cut { from, to } => self.core.network.set_cut(from, to, true),
+            Fault::Heal { from, to } => self.core.network.set_cut(from, to, false),
+            Fault::SetLink { from, to, spec } => self.core.network.set_link(from, to, spec),
+            Fault::ClockStep { node, delta_ns } => {
+                self.core.states[node.index()].clock.step(delta_ns)
+            }
+            Fault::Control { node, tag } => {
+                if self.core.states[node.index()].up {
+                    self.with_ctx(node.index(), |actor, ctx| actor.on_control(ctx, tag));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
