@@ -1,5 +1,14 @@
 //! ordo: a deterministic simulator for event-stream ordering.
 //!
-//! See `ARCHITECTURE.md` for the map of the crate.
+//! See `ARCHITECTURE.md` for the map of the crate: `scenario` (TOML → validated
+//! configuration), `strategy` (named ordering strategies), `model` (producers, brokers,
+//! consumers on the `ordo-sim` engine), `history` (recording), `checker` (judging a
+//! history), `run` (one run end to end), `cli`.
 
 pub mod checker;
+pub mod cli;
+pub mod history;
+pub mod model;
+pub mod run;
+pub mod scenario;
+pub mod strategy;

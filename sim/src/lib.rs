@@ -202,6 +202,8 @@ pub struct Stats {
     pub messages_delivered: u64,
     pub dropped_loss: u64,
     pub dropped_cut: u64,
+    /// Messages sent on a FIFO link broken by an earlier loss.
+    pub dropped_broken: u64,
     /// Messages that arrived at a crashed node or at a later incarnation of it.
     pub dropped_dead: u64,
     pub duplicated: u64,
@@ -333,6 +335,7 @@ impl<M: Clone> Core<M> {
         match fate {
             Fate::Dropped(DropReason::Loss) => self.stats.dropped_loss += 1,
             Fate::Dropped(DropReason::Cut) => self.stats.dropped_cut += 1,
+            Fate::Dropped(DropReason::Broken) => self.stats.dropped_broken += 1,
             Fate::Delivered {
                 delay_ns,
                 duplicate_ns,
@@ -484,6 +487,11 @@ impl<M: Clone, S> Ctx<'_, M, S> {
     /// Ends the run after this handler returns.
     pub fn stop(&mut self) {
         self.core.stop_requested = true;
+    }
+
+    /// Opens a fresh connection to `peer` (see [`net`]): a client does this after a timeout.
+    pub fn reconnect(&mut self, peer: NodeId) {
+        self.core.network.reconnect(self.me, peer);
     }
 
     /// Whether `node` is running (not crashed).

@@ -2,10 +2,15 @@
 //! delivery, and cuts (partitions, one-way too).
 //!
 //! A link is the ordered pair (from, to). Its [`LinkSpec`] comes from the default spec,
-//! overridden per link. A message on a FIFO link (the default: Kafka speaks TCP) is never
-//! delivered before an earlier message on the same link, so a later request overtakes an
-//! earlier one only when the earlier one is lost; on a non-FIFO link latency jitter alone
-//! reorders. A cut link drops everything sent while it is cut.
+//! overridden per link.
+//!
+//! A FIFO link (the default) behaves like one direction of a TCP connection, which is what
+//! Kafka clients and brokers speak: messages arrive in send order, and a loss *breaks* the
+//! link, so everything sent on it afterwards is lost too, until either end reconnects
+//! ([`Network::reconnect`], which a client does after a timeout). A later message can
+//! therefore never arrive when an earlier one did not. A non-FIFO link is datagram-like:
+//! each message is lost independently and latency jitter alone reorders. A cut link drops
+//! everything sent while it is cut.
 
 use crate::rng::{Ratio, Rng};
 use crate::NodeId;
@@ -97,6 +102,8 @@ pub enum Fate {
 pub enum DropReason {
     Loss,
     Cut,
+    /// Sent on a FIFO link broken by an earlier loss and not yet reconnected.
+    Broken,
 }
 
 /// The network's state: specs per link, cuts, and FIFO watermarks.
@@ -107,6 +114,7 @@ pub struct Network {
     /// `links[from * nodes + to]` indexes `specs`.
     links: Vec<u16>,
     cut: Vec<bool>,
+    broken: Vec<bool>,
     /// Time of the last delivery scheduled on each FIFO link.
     last_delivery: Vec<u64>,
 }
@@ -118,6 +126,7 @@ impl Network {
             specs: vec![default],
             links: vec![0; nodes * nodes],
             cut: vec![false; nodes * nodes],
+            broken: vec![false; nodes * nodes],
             last_delivery: vec![0; nodes * nodes],
         }
     }
@@ -158,6 +167,17 @@ impl Network {
         self.cut[self.slot(from, to)]
     }
 
+    /// Opens a fresh connection between `a` and `b`: both directions stop being broken.
+    pub fn reconnect(&mut self, a: NodeId, b: NodeId) {
+        let (ab, ba) = (self.slot(a, b), self.slot(b, a));
+        self.broken[ab] = false;
+        self.broken[ba] = false;
+    }
+
+    pub fn is_broken(&self, from: NodeId, to: NodeId) -> bool {
+        self.broken[self.slot(from, to)]
+    }
+
     /// Decides the fate of a message sent now on `from → to`, drawing from the sender's stream.
     pub fn route(&mut self, now_ns: u64, from: NodeId, to: NodeId, rng: &mut Rng) -> Fate {
         let slot = self.slot(from, to);
@@ -165,7 +185,13 @@ impl Network {
             return Fate::Dropped(DropReason::Cut);
         }
         let spec = self.specs[usize::from(self.links[slot])];
+        if spec.fifo && self.broken[slot] {
+            return Fate::Dropped(DropReason::Broken);
+        }
         if rng.chance(spec.loss) {
+            if spec.fifo {
+                self.broken[slot] = true;
+            }
             return Fate::Dropped(DropReason::Loss);
         }
         let mut delay_ns = spec.latency.draw(rng);
@@ -236,6 +262,7 @@ mod tests {
     fn cut_and_loss_drop() {
         let spec = LinkSpec {
             loss: Ratio::new(1, 2).unwrap(),
+            fifo: false,
             ..LinkSpec::default()
         };
         let mut net = Network::new(2, spec);
@@ -255,6 +282,33 @@ mod tests {
         ));
         net.set_cut(node(0), node(1), false);
         assert!(!net.is_cut(node(0), node(1)));
+    }
+
+    #[test]
+    fn a_loss_breaks_a_fifo_link_until_reconnect() {
+        let spec = LinkSpec {
+            loss: Ratio::new(1, 10).unwrap(),
+            ..LinkSpec::default()
+        };
+        let mut net = Network::new(2, spec);
+        let mut rng = stream(1, "net");
+        let fates: Vec<Fate> = (0..200)
+            .map(|i| net.route(i * 1000, node(0), node(1), &mut rng))
+            .collect();
+        let first_loss = fates
+            .iter()
+            .position(|f| *f == Fate::Dropped(DropReason::Loss))
+            .expect("some loss in 200 sends");
+        assert!(fates[first_loss + 1..]
+            .iter()
+            .all(|f| *f == Fate::Dropped(DropReason::Broken)));
+        assert!(net.is_broken(node(0), node(1)));
+        net.reconnect(node(1), node(0));
+        assert!(!net.is_broken(node(0), node(1)));
+        assert_ne!(
+            net.route(0, node(0), node(1), &mut rng),
+            Fate::Dropped(DropReason::Broken)
+        );
     }
 
     #[test]

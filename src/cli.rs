@@ -1,0 +1,250 @@
+//! The command line: raw flags → a validated run configuration → work → report.
+//!
+//! Exit codes: 0 success (for `check`: nothing the run expected is violated), 1 a check
+//! found a violation, 2 bad input (a malformed scenario, an unknown strategy, an unreadable
+//! or invalid history, bad flags). Every error names the file or flag and what was expected.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use crate::history::HistoryMode;
+use crate::run::{run, RunResult, RunSpec};
+use crate::scenario::Scenario;
+use crate::strategy::StrategySet;
+
+#[derive(Parser)]
+#[command(
+    name = "ordo",
+    version,
+    about = "A deterministic simulator for event-stream ordering: in which order will your consumers see your events, and what breaks it?"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one scenario with one strategy and seed, and report what happened.
+    Run {
+        /// The scenario file (TOML), e.g. scenarios/quickstart.toml.
+        scenario: PathBuf,
+        /// Seed of the run (default: the scenario's `seed`, else 1).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Ordering strategy, several joined with `+` (default: the scenario's `strategy`, else `key`).
+        #[arg(long)]
+        strategy: Option<String>,
+        /// Also write the history (JSONL) to this file.
+        #[arg(long)]
+        history: Option<PathBuf>,
+        /// Print one JSON object instead of the readable summary.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// An error the user can fix; exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let result = match cli.command {
+        Command::Run {
+            scenario,
+            seed,
+            strategy,
+            history,
+            json,
+        } => command_run(&scenario, seed, strategy, history, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            if error.downcast_ref::<InputError>().is_some()
+                || error
+                    .downcast_ref::<crate::scenario::ScenarioError>()
+                    .is_some()
+            {
+                2
+            } else {
+                1
+            }
+        }
+    }
+}
+
+fn command_run(
+    path: &Path,
+    seed: Option<u64>,
+    strategy: Option<String>,
+    history: Option<PathBuf>,
+    json_output: bool,
+) -> anyhow::Result<i32> {
+    let scenario = Scenario::load(path)?;
+    let seed_source = if seed.is_some() {
+        "--seed"
+    } else if scenario.seed != crate::scenario::DEFAULT_SEED {
+        "the scenario's seed"
+    } else {
+        "the default seed"
+    };
+    let seed = seed.unwrap_or(scenario.seed);
+    let strategy_spec = strategy.unwrap_or_else(|| scenario.strategy.clone());
+    let strategy = StrategySet::parse(&strategy_spec).map_err(|error| {
+        let origin = if strategy_spec == scenario.strategy {
+            format!("{}: field `strategy`", path.display())
+        } else {
+            "--strategy".to_string()
+        };
+        InputError(format!("{origin}: {error}"))
+    })?;
+    if !json_output {
+        println!("seed {seed} ({seed_source})");
+        std::io::stdout().flush().ok();
+    }
+    let result = run(RunSpec {
+        scenario,
+        scenario_path: path,
+        strategy,
+        seed,
+        history_mode: HistoryMode::On,
+        history_file: history.clone(),
+        keep_history: false,
+    })
+    .map_err(|error| InputError(error.to_string()))?;
+    if json_output {
+        println!("{}", serde_json::to_string_pretty(&run_json(&result))?);
+    } else {
+        print!("{}", run_text(&result, history.as_deref()));
+    }
+    Ok(0)
+}
+
+/// The `--json` summary of a run.
+pub fn run_json(result: &RunResult) -> serde_json::Value {
+    let stats = &result.stats;
+    let engine = &result.outcome.stats;
+    json!({
+        "scenario": result.scenario,
+        "strategy": result.strategy,
+        "seed": result.seed,
+        "stop_reason": result.outcome.reason.as_str(),
+        "events": engine.events,
+        "sim_time_ms": result.sim_time_ms(),
+        "wall_ms": result.wall_ns as f64 / 1e6,
+        "events_per_sec": result.events_per_sec(),
+        "history_sha256": result.history.sha256,
+        "history_records": result.history.records,
+        "workload": {
+            "created": stats.created,
+            "batches": stats.batches,
+            "send_attempts": stats.send_attempts,
+            "retries": stats.retries,
+            "acked": stats.acked,
+            "failed_batches": stats.failed_batches,
+            "appended": stats.appended,
+            "dedups": stats.dedups,
+            "rejects": stats.rejects,
+            "out_of_order_appends": stats.out_of_order_appends,
+            "deliveries": stats.deliveries,
+            "duplicate_deliveries": stats.duplicate_deliveries,
+            "applies": stats.applies,
+            "duplicate_applies": stats.duplicate_applies,
+            "commits": stats.commits,
+            "latency_mean_ms": result.mean_latency_ms(),
+            "latency_max_ms": stats.latency_max_ns as f64 / 1e6,
+        },
+        "network": {
+            "messages": engine.messages_sent,
+            "lost": engine.dropped_loss,
+            "lost_on_broken_connections": engine.dropped_broken,
+            "cut": engine.dropped_cut,
+            "duplicated": engine.duplicated,
+        },
+        "expect": result.expect,
+        "violations": {},
+        "reproduce": result.reproduce,
+    })
+}
+
+/// The readable summary of a run (after the seed line).
+pub fn run_text(result: &RunResult, history_file: Option<&Path>) -> String {
+    let stats = &result.stats;
+    let engine = &result.outcome.stats;
+    let mut out = String::new();
+    let mut line = |text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(format!(
+        "ran scenario {} with strategy {}",
+        result.scenario, result.strategy
+    ));
+    line(format!(
+        "  simulated {:.3} ms in {:.1} ms of wall time: {} engine events, {} events/s; stopped: {}",
+        result.sim_time_ms(),
+        result.wall_ns as f64 / 1e6,
+        engine.events,
+        result.events_per_sec(),
+        stop_words(result.outcome.reason)
+    ));
+    line(format!(
+        "  produced {} events in {} batches: {} send attempts ({} retries), {} events acknowledged, {} batches given up",
+        stats.created, stats.batches, stats.send_attempts, stats.retries, stats.acked, stats.failed_batches
+    ));
+    line(format!(
+        "  brokers appended {} records ({} retried batches deduplicated, {} rejected); {} appended after a later event of their entity",
+        stats.appended, stats.dedups, stats.rejects, stats.out_of_order_appends
+    ));
+    line(format!(
+        "  consumers got {} deliveries ({} duplicates) and applied {} ({} duplicates); mean produce-to-apply latency {:.2} ms, max {:.2} ms",
+        stats.deliveries,
+        stats.duplicate_deliveries,
+        stats.applies,
+        stats.duplicate_applies,
+        result.mean_latency_ms(),
+        stats.latency_max_ns as f64 / 1e6
+    ));
+    line(format!(
+        "  network: {} messages, {} lost (and {} more sent on the connections those losses broke), {} duplicated",
+        engine.messages_sent, engine.dropped_loss, engine.dropped_broken, engine.duplicated
+    ));
+    if let Some(sha) = &result.history.sha256 {
+        let place = history_file
+            .map(|p| format!(", written to {}", p.display()))
+            .unwrap_or_default();
+        line(format!(
+            "  history: {} records, fingerprint sha256 {sha}{place}",
+            result.history.records
+        ));
+    }
+    line(format!("reproduce: {}", result.reproduce));
+    out
+}
+
+fn stop_words(reason: ordo_sim::StopReason) -> &'static str {
+    match reason {
+        ordo_sim::StopReason::Stopped => "everything produced was consumed and committed",
+        ordo_sim::StopReason::Quiescent => "nothing left to do",
+        ordo_sim::StopReason::TimeLimit => {
+            "time limit (run.max_time_ms) reached before the work was done"
+        }
+        ordo_sim::StopReason::EventLimit => {
+            "event limit (run.max_events) reached before the work was done"
+        }
+    }
+}

@@ -1,0 +1,1019 @@
+//! Recording a run's history (format: `docs/history-format.md`).
+//!
+//! On the hot path the model pushes compact [`Rec`]s (integers only, no strings) into a
+//! buffer. Every [`FLUSH_RECORDS`] records, and at the end, the buffer is formatted as JSONL
+//! in one pass, with names and event contents looked up in the [`Catalog`] (immutable
+//! tables: what a record refers to never changes after it is recorded), and streamed to
+//! the sinks: the SHA-256 fingerprint, an optional file, and an optional in-memory copy.
+//! With [`HistoryMode::Off`] nothing is recorded or formatted at all.
+
+use std::io::Write;
+
+use sha2::{Digest, Sha256};
+
+/// Records buffered before they are formatted and streamed.
+pub const FLUSH_RECORDS: usize = 8192;
+
+/// Sentinel for "no value" in compact integer fields.
+pub const NONE_U32: u32 = u32::MAX;
+pub const NONE_U64: u64 = u64::MAX;
+
+/// One event of the workload, as the catalog keeps it.
+#[derive(Clone, Copy, Debug)]
+pub struct EventInfo {
+    pub entity: u32,
+    pub step: u32,
+    pub kind: u16,
+    /// Index of the first dependency in `Catalog::deps`, and how many.
+    pub deps_start: u32,
+    pub deps_len: u16,
+    /// Whether the event was sent with its entity as key.
+    pub keyed: bool,
+}
+
+/// One produce batch: its immutable content and identity.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchInfo {
+    pub producer: u32,
+    pub partition: u32,
+    pub events_start: u32,
+    pub events_len: u32,
+    /// Idempotent producer id, or [`NONE_U64`].
+    pub pid: u64,
+    pub epoch: u16,
+    /// Sequence number of the first record, or [`NONE_U32`] (assigned at first send).
+    pub seq: u32,
+}
+
+/// Everything records point into. Append-only during a run.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub node_names: Vec<String>,
+    pub topic: String,
+    pub group: String,
+    pub entity_prefix: String,
+    pub kinds: Vec<String>,
+    pub events: Vec<EventInfo>,
+    pub deps: Vec<u32>,
+    pub batches: Vec<BatchInfo>,
+    pub batch_events: Vec<u32>,
+}
+
+impl Catalog {
+    pub fn batch_events(&self, batch: u32) -> &[u32] {
+        let info = &self.batches[batch as usize];
+        &self.batch_events
+            [info.events_start as usize..(info.events_start + info.events_len) as usize]
+    }
+
+    pub fn deps(&self, event: u32) -> &[u32] {
+        let info = &self.events[event as usize];
+        &self.deps[info.deps_start as usize..info.deps_start as usize + info.deps_len as usize]
+    }
+}
+
+/// Why a produce attempt failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailReason {
+    RequestTimeout,
+    DeliveryTimeout,
+    OutOfOrderSequence,
+    NotLeader,
+    /// The connection broke (another request on it timed out) while this one was in flight.
+    Disconnected,
+}
+
+impl FailReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailReason::RequestTimeout => "request_timeout",
+            FailReason::DeliveryTimeout => "delivery_timeout",
+            FailReason::OutOfOrderSequence => "out_of_order_sequence",
+            FailReason::NotLeader => "not_leader",
+            FailReason::Disconnected => "disconnected",
+        }
+    }
+}
+
+/// A compact history record. `t` is true time (ns), `node` a node index, `clock` the
+/// node's local clock reading.
+#[derive(Clone, Copy, Debug)]
+pub enum Rec {
+    ProducerInit {
+        t: u64,
+        node: u32,
+        pid: u64,
+        epoch: u16,
+    },
+    Create {
+        t: u64,
+        node: u32,
+        clock: i64,
+        event: u32,
+    },
+    Send {
+        t: u64,
+        node: u32,
+        clock: i64,
+        batch: u32,
+        attempt: u16,
+        acks: i8,
+    },
+    Ack {
+        t: u64,
+        node: u32,
+        clock: i64,
+        batch: u32,
+        attempt: u16,
+        offset: u64,
+    },
+    Fail {
+        t: u64,
+        node: u32,
+        batch: u32,
+        attempt: u16,
+        reason: FailReason,
+        retry: bool,
+    },
+    Append {
+        t: u64,
+        node: u32,
+        partition: u32,
+        offset: u64,
+        event: u32,
+        batch: u32,
+        attempt: u16,
+        seq: u32,
+    },
+    Dedup {
+        t: u64,
+        node: u32,
+        batch: u32,
+        attempt: u16,
+        offset: u64,
+    },
+    Reject {
+        t: u64,
+        node: u32,
+        batch: u32,
+        attempt: u16,
+        reason: FailReason,
+    },
+    Assign {
+        t: u64,
+        node: u32,
+        generation: u32,
+        partition: u32,
+    },
+    Seek {
+        t: u64,
+        node: u32,
+        partition: u32,
+        offset: u64,
+        committed: bool,
+    },
+    Deliver {
+        t: u64,
+        node: u32,
+        clock: i64,
+        generation: u32,
+        partition: u32,
+        offset: u64,
+        event: u32,
+    },
+    Apply {
+        t: u64,
+        node: u32,
+        clock: i64,
+        partition: u32,
+        offset: u64,
+        event: u32,
+    },
+    Commit {
+        t: u64,
+        node: u32,
+        generation: u32,
+        partition: u32,
+        offset: u64,
+        ok: bool,
+    },
+    State {
+        t: u64,
+        entity: u32,
+        kind: u16,
+    },
+    Crash {
+        t: u64,
+        node: u32,
+    },
+    Restart {
+        t: u64,
+        node: u32,
+    },
+    Pause {
+        t: u64,
+        node: u32,
+    },
+    ClockStep {
+        t: u64,
+        node: u32,
+        delta_ns: i64,
+    },
+    End {
+        t: u64,
+        reason: &'static str,
+        events: u64,
+    },
+}
+
+/// What a run does with its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryMode {
+    /// Record nothing: fastest, no fingerprint, no checking.
+    Off,
+    /// Record, fingerprint, and stream to the configured sinks.
+    On,
+}
+
+/// The header line's fields.
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub scenario: String,
+    pub strategy: String,
+    pub seed: u64,
+    pub expect: Vec<&'static str>,
+    pub partitions: u32,
+}
+
+/// Buffers compact records and streams them as JSONL.
+pub struct Recorder {
+    mode: HistoryMode,
+    records: Vec<Rec>,
+    line: Vec<u8>,
+    hasher: Sha256,
+    file: Option<Box<dyn Write>>,
+    memory: Option<Vec<u8>>,
+    written: u64,
+    bytes: u64,
+    error: Option<std::io::Error>,
+}
+
+impl Recorder {
+    pub fn new(mode: HistoryMode) -> Recorder {
+        Recorder {
+            mode,
+            records: Vec::with_capacity(if mode == HistoryMode::On {
+                FLUSH_RECORDS
+            } else {
+                0
+            }),
+            line: Vec::with_capacity(256),
+            hasher: Sha256::new(),
+            file: None,
+            memory: None,
+            written: 0,
+            bytes: 0,
+            error: None,
+        }
+    }
+
+    /// Also stream the JSONL to `file`.
+    pub fn to_file(&mut self, file: Box<dyn Write>) {
+        self.file = Some(file);
+    }
+
+    /// Also keep the JSONL bytes in memory (for the checker).
+    pub fn keep_in_memory(&mut self) {
+        self.memory = Some(Vec::new());
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.mode == HistoryMode::On
+    }
+
+    /// Records `rec` (cheap: a copy into a buffer). Call [`Recorder::flush_if_full`] after.
+    #[inline]
+    pub fn push(&mut self, rec: Rec) {
+        if self.mode == HistoryMode::On {
+            self.records.push(rec);
+        }
+    }
+
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.records.len() >= FLUSH_RECORDS
+    }
+
+    pub fn write_header(&mut self, header: &Header, catalog: &Catalog) {
+        if self.mode == HistoryMode::Off {
+            return;
+        }
+        let value = serde_json::json!({
+            "format": "ordo-history",
+            "version": 1,
+            "source": concat!("ordo ", env!("CARGO_PKG_VERSION")),
+            "scenario": header.scenario,
+            "strategy": header.strategy,
+            "seed": header.seed,
+            "expect": header.expect,
+            "topics": [{"name": catalog.topic, "partitions": header.partitions}],
+        });
+        let mut line = serde_json::to_vec(&value).expect("a JSON value serializes");
+        line.push(b'\n');
+        self.emit(&line);
+    }
+
+    fn emit(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.bytes += bytes.len() as u64;
+        if let Some(memory) = &mut self.memory {
+            memory.extend_from_slice(bytes);
+        }
+        if let Some(file) = &mut self.file {
+            if self.error.is_none() {
+                if let Err(error) = file.write_all(bytes) {
+                    self.error = Some(error);
+                }
+            }
+        }
+    }
+
+    /// Formats and streams every buffered record.
+    pub fn flush(&mut self, catalog: &Catalog) {
+        if self.records.is_empty() {
+            return;
+        }
+        let records = std::mem::take(&mut self.records);
+        let mut chunk = Vec::with_capacity(records.len() * 120);
+        for rec in &records {
+            self.line.clear();
+            format_record(&mut self.line, rec, catalog);
+            chunk.extend_from_slice(&self.line);
+        }
+        self.written += records.len() as u64;
+        self.emit(&chunk);
+        self.records = records;
+        self.records.clear();
+    }
+
+    /// Flushes everything; returns the fingerprint and the in-memory copy if kept.
+    pub fn finish(&mut self, catalog: &Catalog) -> std::io::Result<Finished> {
+        self.flush(catalog);
+        if let Some(file) = &mut self.file {
+            if self.error.is_none() {
+                if let Err(error) = file.flush() {
+                    self.error = Some(error);
+                }
+            }
+        }
+        if let Some(error) = self.error.take() {
+            return Err(error);
+        }
+        let digest = std::mem::take(&mut self.hasher).finalize();
+        Ok(Finished {
+            sha256: if self.mode == HistoryMode::On {
+                Some(hex(&digest))
+            } else {
+                None
+            },
+            records: self.written,
+            bytes: self.bytes,
+            jsonl: self.memory.take(),
+        })
+    }
+}
+
+/// The end of a recording.
+#[derive(Debug)]
+pub struct Finished {
+    pub sha256: Option<String>,
+    pub records: u64,
+    pub bytes: u64,
+    pub jsonl: Option<Vec<u8>>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(DIGITS[usize::from(byte >> 4)] as char);
+        text.push(DIGITS[usize::from(byte & 15)] as char);
+    }
+    text
+}
+
+// ---- the JSONL writer: hand-written so a record costs a few hundred nanoseconds ----
+
+struct Line<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl Line<'_> {
+    fn raw(&mut self, bytes: &str) -> &mut Self {
+        self.out.extend_from_slice(bytes.as_bytes());
+        self
+    }
+
+    fn uint(&mut self, value: u64) -> &mut Self {
+        let mut buffer = itoa::Buffer::new();
+        self.out.extend_from_slice(buffer.format(value).as_bytes());
+        self
+    }
+
+    fn int(&mut self, value: i64) -> &mut Self {
+        let mut buffer = itoa::Buffer::new();
+        self.out.extend_from_slice(buffer.format(value).as_bytes());
+        self
+    }
+
+    /// `"field":` then the value; names and strings in ordo histories never need escaping
+    /// (the scenario loader only admits `[A-Za-z0-9_.-]`).
+    fn key(&mut self, name: &str) -> &mut Self {
+        self.out.push(b',');
+        self.out.push(b'"');
+        self.raw(name);
+        self.out.extend_from_slice(b"\":");
+        self
+    }
+
+    fn string(&mut self, value: &str) -> &mut Self {
+        self.out.push(b'"');
+        self.raw(value);
+        self.out.push(b'"');
+        self
+    }
+
+    fn start(&mut self, kind: &str, t: u64) -> &mut Self {
+        self.raw("{\"type\":\"").raw(kind).raw("\",\"t\":").uint(t)
+    }
+
+    fn node(&mut self, catalog: &Catalog, node: u32) -> &mut Self {
+        self.key("node");
+        self.string(&catalog.node_names[node as usize])
+    }
+
+    fn entity(&mut self, catalog: &Catalog, entity: u32) -> &mut Self {
+        self.out.push(b'"');
+        self.raw(&catalog.entity_prefix)
+            .raw("-")
+            .uint(u64::from(entity));
+        self.out.push(b'"');
+        self
+    }
+
+    fn topic_partition(&mut self, catalog: &Catalog, partition: u32) -> &mut Self {
+        self.key("topic").string(&catalog.topic);
+        self.key("partition").uint(u64::from(partition))
+    }
+
+    fn end(&mut self) {
+        self.out.extend_from_slice(b"}\n");
+    }
+}
+
+fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
+    let mut line = Line { out };
+    match *rec {
+        Rec::ProducerInit {
+            t,
+            node,
+            pid,
+            epoch,
+        } => {
+            line.start("producer_init", t).node(catalog, node);
+            if pid != NONE_U64 {
+                line.key("pid")
+                    .uint(pid)
+                    .key("epoch")
+                    .uint(u64::from(epoch));
+            }
+        }
+        Rec::Create {
+            t,
+            node,
+            clock,
+            event,
+        } => {
+            let info = catalog.events[event as usize];
+            line.start("create", t)
+                .node(catalog, node)
+                .key("clock")
+                .int(clock);
+            line.key("id").uint(u64::from(event));
+            line.key("entity").entity(catalog, info.entity);
+            line.key("key");
+            if info.keyed {
+                line.entity(catalog, info.entity);
+            } else {
+                line.raw("null");
+            }
+            line.key("deps").raw("[");
+            for (index, dep) in catalog.deps(event).iter().enumerate() {
+                if index > 0 {
+                    line.raw(",");
+                }
+                line.uint(u64::from(*dep));
+            }
+            line.raw("]");
+            let kind = &catalog.kinds[usize::from(info.kind)];
+            line.key("writes").raw("{\"status\":").string(kind).raw("}");
+            line.key("kind").string(kind);
+        }
+        Rec::Send {
+            t,
+            node,
+            clock,
+            batch,
+            attempt,
+            acks,
+        } => {
+            let info = catalog.batches[batch as usize];
+            line.start("send", t)
+                .node(catalog, node)
+                .key("clock")
+                .int(clock);
+            line.key("batch")
+                .uint(u64::from(batch))
+                .key("attempt")
+                .uint(u64::from(attempt));
+            line.topic_partition(catalog, info.partition);
+            line.key("events").raw("[");
+            for (index, event) in catalog.batch_events(batch).iter().enumerate() {
+                if index > 0 {
+                    line.raw(",");
+                }
+                line.uint(u64::from(*event));
+            }
+            line.raw("]");
+            if info.pid != NONE_U64 {
+                line.key("pid")
+                    .uint(info.pid)
+                    .key("epoch")
+                    .uint(u64::from(info.epoch));
+                line.key("seq").uint(u64::from(info.seq));
+            }
+            line.key("acks").int(i64::from(acks));
+        }
+        Rec::Ack {
+            t,
+            node,
+            clock,
+            batch,
+            attempt,
+            offset,
+        } => {
+            let info = catalog.batches[batch as usize];
+            line.start("ack", t)
+                .node(catalog, node)
+                .key("clock")
+                .int(clock);
+            line.key("batch")
+                .uint(u64::from(batch))
+                .key("attempt")
+                .uint(u64::from(attempt));
+            line.topic_partition(catalog, info.partition);
+            if offset != NONE_U64 {
+                line.key("offset").uint(offset);
+            }
+        }
+        Rec::Fail {
+            t,
+            node,
+            batch,
+            attempt,
+            reason,
+            retry,
+        } => {
+            line.start("fail", t).node(catalog, node);
+            line.key("batch")
+                .uint(u64::from(batch))
+                .key("attempt")
+                .uint(u64::from(attempt));
+            line.key("reason").string(reason.as_str());
+            line.key("retry").raw(if retry { "true" } else { "false" });
+        }
+        Rec::Append {
+            t,
+            node,
+            partition,
+            offset,
+            event,
+            batch,
+            attempt,
+            seq,
+        } => {
+            line.start("append", t)
+                .node(catalog, node)
+                .topic_partition(catalog, partition);
+            line.key("offset")
+                .uint(offset)
+                .key("id")
+                .uint(u64::from(event));
+            line.key("batch")
+                .uint(u64::from(batch))
+                .key("attempt")
+                .uint(u64::from(attempt));
+            let info = catalog.batches[batch as usize];
+            if info.pid != NONE_U64 {
+                line.key("pid")
+                    .uint(info.pid)
+                    .key("seq")
+                    .uint(u64::from(seq));
+            }
+            line.key("leader_epoch").uint(0);
+        }
+        Rec::Dedup {
+            t,
+            node,
+            batch,
+            attempt,
+            offset,
+        } => {
+            let info = catalog.batches[batch as usize];
+            line.start("dedup", t)
+                .node(catalog, node)
+                .topic_partition(catalog, info.partition);
+            line.key("batch")
+                .uint(u64::from(batch))
+                .key("attempt")
+                .uint(u64::from(attempt));
+            line.key("pid")
+                .uint(info.pid)
+                .key("seq")
+                .uint(u64::from(info.seq));
+            line.key("offset").uint(offset);
+        }
+        Rec::Reject {
+            t,
+            node,
+            batch,
+            attempt,
+            reason,
+        } => {
+            let info = catalog.batches[batch as usize];
+            line.start("reject", t)
+                .node(catalog, node)
+                .topic_partition(catalog, info.partition);
+            line.key("batch")
+                .uint(u64::from(batch))
+                .key("attempt")
+                .uint(u64::from(attempt));
+            if info.pid != NONE_U64 {
+                line.key("pid")
+                    .uint(info.pid)
+                    .key("seq")
+                    .uint(u64::from(info.seq));
+            }
+            line.key("reason").string(reason.as_str());
+        }
+        Rec::Assign {
+            t,
+            node,
+            generation,
+            partition,
+        } => {
+            line.start("assign", t)
+                .node(catalog, node)
+                .key("group")
+                .string(&catalog.group);
+            line.key("generation")
+                .uint(u64::from(generation))
+                .key("topic")
+                .string(&catalog.topic);
+            line.key("partitions")
+                .raw("[")
+                .uint(u64::from(partition))
+                .raw("]");
+        }
+        Rec::Seek {
+            t,
+            node,
+            partition,
+            offset,
+            committed,
+        } => {
+            line.start("seek", t)
+                .node(catalog, node)
+                .key("group")
+                .string(&catalog.group);
+            line.topic_partition(catalog, partition)
+                .key("offset")
+                .uint(offset);
+            line.key("reason")
+                .string(if committed { "committed" } else { "reset" });
+        }
+        Rec::Deliver {
+            t,
+            node,
+            clock,
+            generation,
+            partition,
+            offset,
+            event,
+        } => {
+            line.start("deliver", t)
+                .node(catalog, node)
+                .key("clock")
+                .int(clock);
+            line.key("group")
+                .string(&catalog.group)
+                .key("generation")
+                .uint(u64::from(generation));
+            line.topic_partition(catalog, partition)
+                .key("offset")
+                .uint(offset);
+            line.key("id").uint(u64::from(event));
+        }
+        Rec::Apply {
+            t,
+            node,
+            clock,
+            partition,
+            offset,
+            event,
+        } => {
+            line.start("apply", t)
+                .node(catalog, node)
+                .key("clock")
+                .int(clock);
+            line.key("group")
+                .string(&catalog.group)
+                .key("id")
+                .uint(u64::from(event));
+            line.topic_partition(catalog, partition)
+                .key("offset")
+                .uint(offset);
+        }
+        Rec::Commit {
+            t,
+            node,
+            generation,
+            partition,
+            offset,
+            ok,
+        } => {
+            line.start("commit", t)
+                .node(catalog, node)
+                .key("group")
+                .string(&catalog.group);
+            line.key("generation").uint(u64::from(generation));
+            line.topic_partition(catalog, partition)
+                .key("offset")
+                .uint(offset);
+            line.key("ok").raw(if ok { "true" } else { "false" });
+        }
+        Rec::State { t, entity, kind } => {
+            line.start("state", t).key("group").string(&catalog.group);
+            line.key("entity")
+                .entity(catalog, entity)
+                .key("fields")
+                .raw("{");
+            if kind != u16::MAX {
+                line.raw("\"status\":")
+                    .string(&catalog.kinds[usize::from(kind)]);
+            }
+            line.raw("}");
+        }
+        Rec::Crash { t, node } => {
+            line.start("crash", t).node(catalog, node);
+        }
+        Rec::Restart { t, node } => {
+            line.start("restart", t).node(catalog, node);
+        }
+        Rec::Pause { t, node } => {
+            line.start("pause", t).node(catalog, node);
+        }
+        Rec::ClockStep { t, node, delta_ns } => {
+            line.start("clock_step", t)
+                .node(catalog, node)
+                .key("delta")
+                .int(delta_ns);
+        }
+        Rec::End { t, reason, events } => {
+            line.start("end", t)
+                .key("reason")
+                .string(reason)
+                .key("events")
+                .uint(events);
+        }
+    }
+    line.end();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        Catalog {
+            node_names: vec!["p0".into(), "b0".into(), "c0".into()],
+            topic: "orders".into(),
+            group: "g".into(),
+            entity_prefix: "order".into(),
+            kinds: vec!["created".into(), "paid".into()],
+            events: vec![
+                EventInfo {
+                    entity: 3,
+                    step: 0,
+                    kind: 0,
+                    deps_start: 0,
+                    deps_len: 0,
+                    keyed: true,
+                },
+                EventInfo {
+                    entity: 3,
+                    step: 1,
+                    kind: 1,
+                    deps_start: 0,
+                    deps_len: 1,
+                    keyed: true,
+                },
+            ],
+            deps: vec![0],
+            batches: vec![BatchInfo {
+                producer: 0,
+                partition: 2,
+                events_start: 0,
+                events_len: 2,
+                pid: 7,
+                epoch: 0,
+                seq: 0,
+            }],
+            batch_events: vec![0, 1],
+        }
+    }
+
+    #[test]
+    fn every_record_is_one_valid_json_line() {
+        let catalog = catalog();
+        let records = [
+            Rec::ProducerInit {
+                t: 1,
+                node: 0,
+                pid: 7,
+                epoch: 0,
+            },
+            Rec::Create {
+                t: 2,
+                node: 0,
+                clock: -5,
+                event: 1,
+            },
+            Rec::Send {
+                t: 3,
+                node: 0,
+                clock: 3,
+                batch: 0,
+                attempt: 1,
+                acks: -1,
+            },
+            Rec::Ack {
+                t: 4,
+                node: 0,
+                clock: 4,
+                batch: 0,
+                attempt: 1,
+                offset: 10,
+            },
+            Rec::Fail {
+                t: 4,
+                node: 0,
+                batch: 0,
+                attempt: 1,
+                reason: FailReason::RequestTimeout,
+                retry: true,
+            },
+            Rec::Append {
+                t: 5,
+                node: 1,
+                partition: 2,
+                offset: 10,
+                event: 0,
+                batch: 0,
+                attempt: 1,
+                seq: 0,
+            },
+            Rec::Dedup {
+                t: 5,
+                node: 1,
+                batch: 0,
+                attempt: 2,
+                offset: 10,
+            },
+            Rec::Reject {
+                t: 5,
+                node: 1,
+                batch: 0,
+                attempt: 2,
+                reason: FailReason::OutOfOrderSequence,
+            },
+            Rec::Assign {
+                t: 6,
+                node: 2,
+                generation: 1,
+                partition: 2,
+            },
+            Rec::Seek {
+                t: 6,
+                node: 2,
+                partition: 2,
+                offset: 0,
+                committed: false,
+            },
+            Rec::Deliver {
+                t: 7,
+                node: 2,
+                clock: 7,
+                generation: 1,
+                partition: 2,
+                offset: 10,
+                event: 0,
+            },
+            Rec::Apply {
+                t: 8,
+                node: 2,
+                clock: 8,
+                partition: 2,
+                offset: 10,
+                event: 0,
+            },
+            Rec::Commit {
+                t: 9,
+                node: 2,
+                generation: 1,
+                partition: 2,
+                offset: 11,
+                ok: true,
+            },
+            Rec::State {
+                t: 10,
+                entity: 3,
+                kind: 1,
+            },
+            Rec::Crash { t: 11, node: 1 },
+            Rec::Restart { t: 12, node: 1 },
+            Rec::Pause { t: 12, node: 2 },
+            Rec::ClockStep {
+                t: 13,
+                node: 2,
+                delta_ns: -100,
+            },
+            Rec::End {
+                t: 14,
+                reason: "quiescent",
+                events: 99,
+            },
+        ];
+        for rec in &records {
+            let mut out = Vec::new();
+            format_record(&mut out, rec, &catalog);
+            assert_eq!(out.last(), Some(&b'\n'));
+            assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+            let value: serde_json::Value = serde_json::from_slice(&out)
+                .unwrap_or_else(|e| panic!("{rec:?}: {e}: {}", String::from_utf8_lossy(&out)));
+            assert!(value["type"].is_string() && value["t"].is_u64(), "{value}");
+        }
+        let mut out = Vec::new();
+        format_record(&mut out, &records[1], &catalog);
+        let create: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(create["entity"], "order-3");
+        assert_eq!(create["deps"], serde_json::json!([0]));
+        assert_eq!(create["writes"]["status"], "paid");
+        assert_eq!(create["clock"], -5);
+    }
+
+    #[test]
+    fn fingerprint_is_sha256_of_the_bytes() {
+        let catalog = catalog();
+        let mut recorder = Recorder::new(HistoryMode::On);
+        recorder.keep_in_memory();
+        recorder.push(Rec::Create {
+            t: 2,
+            node: 0,
+            clock: 2,
+            event: 0,
+        });
+        recorder.push(Rec::End {
+            t: 3,
+            reason: "quiescent",
+            events: 1,
+        });
+        let finished = recorder.finish(&catalog).unwrap();
+        let bytes = finished.jsonl.unwrap();
+        assert_eq!(finished.sha256.unwrap(), hex(&Sha256::digest(&bytes)));
+        assert_eq!(finished.records, 2);
+    }
+
+    #[test]
+    fn off_records_nothing() {
+        let mut recorder = Recorder::new(HistoryMode::Off);
+        recorder.push(Rec::End {
+            t: 3,
+            reason: "quiescent",
+            events: 1,
+        });
+        let finished = recorder.finish(&catalog()).unwrap();
+        assert_eq!(finished.records, 0);
+        assert!(finished.sha256.is_none());
+    }
+}

@@ -1,0 +1,283 @@
+//! The Kafka-like streaming model on top of `ordo-sim`.
+//!
+//! Nodes are [`Actor`]s: producers (`p0…`, which also run the application that creates
+//! events), brokers (`b0…`, partition leaders; `b0` is also the group coordinator and hands
+//! out producer ids) and consumers (`c0…`, one consumer group). They talk only through
+//! [`Msg`]s on the simulated network. World-level state that is not a node's (the catalog
+//! of events and batches, the history recorder, the group's projection, counters) lives in
+//! [`World`], the engine's shared state.
+//!
+//! Node ids: producers first, then brokers, then consumers (see [`Layout`]).
+
+pub mod broker;
+pub mod consumer;
+pub mod producer;
+pub mod workload;
+
+use ordo_sim::{Ctx, Fault, Node, NodeId, TimerId};
+
+use crate::history::{Catalog, FailReason, Rec, Recorder};
+use crate::scenario::Scenario;
+
+pub use broker::Broker;
+pub use consumer::Consumer;
+pub use producer::Producer;
+
+/// Messages between nodes. Batch contents are not copied: a batch id refers to the
+/// immutable [`Catalog`] entry, exactly as a retried request carries the same bytes.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    /// Producer → coordinator: give me a producer id (idempotent producer).
+    InitProducerId,
+    InitProducerIdOk {
+        pid: u64,
+        epoch: u16,
+    },
+    /// Producer → partition leader: append this batch (attempt number `attempt`).
+    Produce {
+        batch: u32,
+        attempt: u16,
+    },
+    ProduceOk {
+        batch: u32,
+        attempt: u16,
+        base_offset: u64,
+    },
+    ProduceError {
+        batch: u32,
+        attempt: u16,
+        reason: FailReason,
+    },
+    /// Consumer → leader: records of `partition` from `offset`, at most `max`.
+    Fetch {
+        poll: u32,
+        partition: u32,
+        offset: u64,
+        max: u32,
+    },
+    FetchOk {
+        poll: u32,
+        partition: u32,
+        offset: u64,
+        events: Vec<u32>,
+    },
+    /// Consumer → coordinator: where should I start `partition`?
+    OffsetFetch {
+        partition: u32,
+    },
+    OffsetFetchOk {
+        partition: u32,
+        offset: Option<u64>,
+    },
+    OffsetCommit {
+        partition: u32,
+        offset: u64,
+        generation: u32,
+    },
+    OffsetCommitOk {
+        partition: u32,
+        offset: u64,
+        generation: u32,
+        ok: bool,
+    },
+    /// Application handoff between producer processes: "entity's step `step` happened as
+    /// `event`; emit the next one" (the causal link the history records as a dep).
+    Handoff {
+        entity: u32,
+    },
+}
+
+/// Where each kind of node sits in the id space.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    pub producers: u32,
+    pub brokers: u32,
+    pub consumers: u32,
+    pub partitions: u32,
+}
+
+impl Layout {
+    pub fn producer(&self, index: u32) -> NodeId {
+        NodeId(index)
+    }
+    pub fn broker(&self, index: u32) -> NodeId {
+        NodeId(self.producers + index)
+    }
+    pub fn consumer(&self, index: u32) -> NodeId {
+        NodeId(self.producers + self.brokers + index)
+    }
+    /// The leader of a partition (static until replication lands).
+    pub fn leader(&self, partition: u32) -> NodeId {
+        self.broker(partition % self.brokers)
+    }
+    pub fn coordinator(&self) -> NodeId {
+        self.broker(0)
+    }
+    /// The consumer a partition is statically assigned to.
+    pub fn owner(&self, partition: u32) -> u32 {
+        partition % self.consumers
+    }
+    pub fn nodes(&self) -> u32 {
+        self.producers + self.brokers + self.consumers
+    }
+}
+
+/// Counters the run summary reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModelStats {
+    pub created: u64,
+    pub batches: u64,
+    pub send_attempts: u64,
+    pub retries: u64,
+    pub acked: u64,
+    pub failed_batches: u64,
+    pub appended: u64,
+    pub dedups: u64,
+    pub rejects: u64,
+    pub deliveries: u64,
+    /// Deliveries of an event the group had already been delivered.
+    pub duplicate_deliveries: u64,
+    pub applies: u64,
+    pub duplicate_applies: u64,
+    /// Appends of an event whose entity already had a later step appended to the same
+    /// partition (the log order contradicts the creation order).
+    pub out_of_order_appends: u64,
+    pub commits: u64,
+    pub latency_sum_ns: u64,
+    pub latency_max_ns: u64,
+}
+
+/// Per-entity ground truth and projection.
+#[derive(Clone, Copy, Debug)]
+pub struct EntityState {
+    /// The entity's latest created event (the chain is sequential, so this is the one the
+    /// next step depends on), or `u32::MAX`.
+    pub last_event: u32,
+    /// Highest step appended so far, for `out_of_order_appends`.
+    pub max_step_appended: u32,
+    /// The projection: kind of the last applied event, `u16::MAX` if none.
+    pub status: u16,
+}
+
+/// World-level state shared by every node.
+pub struct World {
+    pub scenario: Scenario,
+    pub layout: Layout,
+    pub catalog: Catalog,
+    pub recorder: Recorder,
+    pub stats: ModelStats,
+    pub entities: Vec<EntityState>,
+    /// Per event: creation time, and how often the group got it delivered and applied.
+    pub created_ns: Vec<u64>,
+    pub delivered: Vec<u8>,
+    pub applied: Vec<u8>,
+    /// Per partition: the log end offset (at the leader).
+    pub log_end: Vec<u64>,
+    /// Per partition: the group's committed offset at the coordinator.
+    pub committed: Vec<u64>,
+    /// Per partition: offset after the last record the owner applied.
+    pub processed: Vec<u64>,
+    /// Events the workload has still to create, plus created events whose batch is
+    /// neither acknowledged nor given up.
+    pub unresolved: u64,
+}
+
+impl World {
+    /// Records `rec`, streaming the buffer when it is full.
+    #[inline]
+    pub fn record(&mut self, rec: Rec) {
+        self.recorder.push(rec);
+        if self.recorder.is_full() {
+            self.recorder.flush(&self.catalog);
+        }
+    }
+
+    /// True when the workload is finished and the group has applied and committed
+    /// everything in every partition: nothing more can happen.
+    pub fn finished(&self) -> bool {
+        self.unresolved == 0
+            && self
+                .log_end
+                .iter()
+                .zip(self.committed.iter().zip(&self.processed))
+                .all(|(end, (committed, processed))| committed >= end && processed >= end)
+    }
+}
+
+/// A node of the streaming model.
+pub enum Actor {
+    Producer(Box<Producer>),
+    Broker(Box<Broker>),
+    Consumer(Box<Consumer>),
+}
+
+pub type ModelCtx<'a> = Ctx<'a, Msg, World>;
+
+impl Node for Actor {
+    type Msg = Msg;
+    type Shared = World;
+
+    fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
+        match self {
+            Actor::Producer(producer) => producer.on_start(ctx),
+            Actor::Broker(_) => {}
+            Actor::Consumer(consumer) => consumer.on_start(ctx),
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut ModelCtx<'_>, from: NodeId, msg: Msg) {
+        match self {
+            Actor::Producer(producer) => producer.on_message(ctx, msg),
+            Actor::Broker(broker) => broker.on_message(ctx, from, msg),
+            Actor::Consumer(consumer) => consumer.on_message(ctx, msg),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut ModelCtx<'_>, _timer: TimerId, tag: u64) {
+        match self {
+            Actor::Producer(producer) => producer.on_timer(ctx, tag),
+            Actor::Broker(_) => {}
+            Actor::Consumer(consumer) => consumer.on_timer(ctx, tag),
+        }
+    }
+
+    fn observe_fault(world: &mut World, now_ns: u64, fault: &Fault) {
+        let rec = match *fault {
+            Fault::Crash(node) => Rec::Crash {
+                t: now_ns,
+                node: node.0,
+            },
+            Fault::Restart(node) => Rec::Restart {
+                t: now_ns,
+                node: node.0,
+            },
+            Fault::Pause { node, .. } => Rec::Pause {
+                t: now_ns,
+                node: node.0,
+            },
+            Fault::ClockStep { node, delta_ns } => Rec::ClockStep {
+                t: now_ns,
+                node: node.0,
+                delta_ns,
+            },
+            _ => return,
+        };
+        world.record(rec);
+    }
+}
+
+/// Timer tags: the kind in the top byte, a payload below.
+pub mod tag {
+    pub const KIND_SHIFT: u32 = 56;
+    pub const PAYLOAD: u64 = (1 << KIND_SHIFT) - 1;
+
+    pub fn make(kind: u64, payload: u64) -> u64 {
+        (kind << KIND_SHIFT) | (payload & PAYLOAD)
+    }
+    pub fn kind(tag: u64) -> u64 {
+        tag >> KIND_SHIFT
+    }
+    pub fn payload(tag: u64) -> u64 {
+        tag & PAYLOAD
+    }
+}

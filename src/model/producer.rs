@@ -1,0 +1,574 @@
+//! A producer process: the application that creates events, and its Kafka producer client.
+//!
+//! The client follows the Java producer: records accumulate per partition into batches
+//! (sealed when `batch_size` records are in, or `linger_ms` after the first one); sealed
+//! batches wait in a per-partition queue and are sent, one request per batch, while the
+//! leader's connection has fewer than `max_in_flight` unanswered requests. A request that
+//! gets no answer within `request_timeout_ms` makes the client drop the connection (as
+//! Kafka's `NetworkClient` does), which fails *every* request in flight on it; it then
+//! reconnects. A failed batch goes straight back to the head of its partition's queue
+//! (Kafka's `reenqueue`) and waits `retry_backoff_ms` there, blocking the batches behind
+//! it, until `retries` or `delivery_timeout_ms` runs out; then it is given up.
+//!
+//! That is the whole reordering mechanism: with idempotence off and `max_in_flight > 1`,
+//! the failed in-flight batches N, N+1, … are re-enqueued one by one at the head, oldest
+//! first, so they go out again newest first, and a batch failing with an error answer
+//! while its successor succeeds is retried after it. A lost answer to an appended batch
+//! makes its retry append it twice. With `max_in_flight = 1` nothing is behind a failed
+//! batch on the wire, and its backoff at the head of the queue holds the rest back.
+//!
+//! The idempotent producer (shared/domain.md §2) first gets a producer id (PID) and epoch
+//! from the coordinator; each batch gets the partition's next sequence numbers when it is
+//! first sent and keeps them on every retry. Retries are queued in sequence order, and a
+//! partition whose next batch is a retry sends nothing else until its in-flight requests
+//! are answered, so the broker's sequence check sees batches in order. An
+//! `OutOfOrderSequence` answer is retried while an earlier batch of the partition is still
+//! unresolved (it explains the gap), and is fatal for the batch otherwise.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use ordo_sim::{NodeId, TimerId};
+
+use super::workload::{key_partition, next_producer};
+use super::{tag, ModelCtx, Msg};
+use crate::history::{BatchInfo, EventInfo, FailReason, Rec, NONE_U32, NONE_U64};
+use crate::scenario::{Acks, Partitioner};
+
+const START: u64 = 1;
+const STEP: u64 = 2;
+const LINGER: u64 = 3;
+const REQUEST_TIMEOUT: u64 = 4;
+const BACKOFF: u64 = 5;
+const INIT_RETRY: u64 = 6;
+
+#[derive(Default)]
+struct OpenBatch {
+    events: Vec<u32>,
+    first_ns: u64,
+    linger: Option<TimerId>,
+}
+
+/// A sealed batch the producer has not resolved yet (acknowledged or given up).
+struct PendingBatch {
+    partition: u32,
+    attempt: u16,
+    created_ns: u64,
+    in_flight: bool,
+    timer: Option<TimerId>,
+    /// Not to be sent again before this time (retry backoff).
+    retry_at_ns: u64,
+}
+
+pub struct Producer {
+    index: u32,
+    /// Entity starts, latest first.
+    starts: Vec<(u64, u32)>,
+    pid: u64,
+    epoch: u16,
+    ready: bool,
+    last_created: u32,
+    round_robin: u32,
+    next_seq: Vec<u32>,
+    open: Vec<OpenBatch>,
+    queues: Vec<VecDeque<u32>>,
+    pending: BTreeMap<u32, PendingBatch>,
+    /// Per broker connection: batches in flight, in send order.
+    in_flight: Vec<VecDeque<u32>>,
+    in_flight_in_partition: Vec<u32>,
+}
+
+impl Producer {
+    pub fn new(index: u32, starts: Vec<(u64, u32)>, partitions: u32, brokers: u32) -> Producer {
+        Producer {
+            index,
+            starts,
+            pid: NONE_U64,
+            epoch: 0,
+            ready: false,
+            last_created: NONE_U32,
+            round_robin: index,
+            next_seq: vec![0; partitions as usize],
+            open: (0..partitions).map(|_| OpenBatch::default()).collect(),
+            queues: vec![VecDeque::new(); partitions as usize],
+            pending: BTreeMap::new(),
+            in_flight: vec![VecDeque::new(); brokers as usize],
+            in_flight_in_partition: vec![0; partitions as usize],
+        }
+    }
+
+    /// Batches not yet acknowledged or given up.
+    pub fn unresolved_batches(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
+        if ctx.shared.scenario.producer.idempotence {
+            self.request_producer_id(ctx);
+        } else {
+            self.ready = true;
+            let t = ctx.now_ns();
+            ctx.shared.record(Rec::ProducerInit {
+                t,
+                node: self.index,
+                pid: NONE_U64,
+                epoch: 0,
+            });
+        }
+        self.arm_next_start(ctx);
+    }
+
+    fn request_producer_id(&mut self, ctx: &mut ModelCtx<'_>) {
+        let coordinator = ctx.shared.layout.coordinator();
+        ctx.reconnect(coordinator);
+        ctx.send(coordinator, Msg::InitProducerId);
+        let timeout_ns = ctx.shared.scenario.producer.request_timeout_ms * 1_000_000;
+        ctx.set_timer(timeout_ns, tag::make(INIT_RETRY, 0));
+    }
+
+    fn arm_next_start(&mut self, ctx: &mut ModelCtx<'_>) {
+        if let Some(&(at_ns, _)) = self.starts.last() {
+            let delay = at_ns.saturating_sub(ctx.now_ns());
+            ctx.set_timer(delay, tag::make(START, 0));
+        }
+    }
+
+    pub fn on_message(&mut self, ctx: &mut ModelCtx<'_>, msg: Msg) {
+        match msg {
+            Msg::InitProducerIdOk { pid, epoch } => {
+                if !self.ready {
+                    self.pid = pid;
+                    self.epoch = epoch;
+                    self.ready = true;
+                    let t = ctx.now_ns();
+                    ctx.shared.record(Rec::ProducerInit {
+                        t,
+                        node: self.index,
+                        pid,
+                        epoch,
+                    });
+                    self.try_send(ctx);
+                }
+            }
+            Msg::ProduceOk {
+                batch,
+                attempt,
+                base_offset,
+            } => {
+                if self.end_attempt(ctx, batch, attempt) {
+                    let (t, clock) = (ctx.now_ns(), ctx.local_ns());
+                    ctx.shared.record(Rec::Ack {
+                        t,
+                        node: self.index,
+                        clock,
+                        batch,
+                        attempt,
+                        offset: base_offset,
+                    });
+                    self.resolve(ctx, batch, true);
+                    self.try_send(ctx);
+                }
+            }
+            Msg::ProduceError {
+                batch,
+                attempt,
+                reason,
+            } => {
+                if self.end_attempt(ctx, batch, attempt) {
+                    self.failed(ctx, batch, attempt, reason);
+                    self.try_send(ctx);
+                }
+            }
+            Msg::Handoff { entity } => self.schedule_step(ctx, entity),
+            _ => {}
+        }
+    }
+
+    pub fn on_timer(&mut self, ctx: &mut ModelCtx<'_>, timer_tag: u64) {
+        let payload = tag::payload(timer_tag);
+        match tag::kind(timer_tag) {
+            START => {
+                while let Some(&(at_ns, entity)) = self.starts.last() {
+                    if at_ns > ctx.now_ns() {
+                        break;
+                    }
+                    self.starts.pop();
+                    self.create_event(ctx, entity);
+                }
+                self.arm_next_start(ctx);
+            }
+            STEP => self.create_event(ctx, payload as u32),
+            LINGER => {
+                let partition = payload as u32;
+                self.open[partition as usize].linger = None;
+                self.seal(ctx, partition);
+            }
+            REQUEST_TIMEOUT => {
+                let (batch, attempt) = ((payload >> 16) as u32, (payload & 0xffff) as u16);
+                if let Some(pending) = self.pending.get_mut(&batch) {
+                    if pending.in_flight && pending.attempt == attempt {
+                        pending.timer = None;
+                        let partition = pending.partition;
+                        self.disconnect(ctx, partition, batch);
+                        self.try_send(ctx);
+                    }
+                }
+            }
+            BACKOFF => self.try_send(ctx),
+            INIT_RETRY => {
+                if !self.ready {
+                    self.request_producer_id(ctx);
+                }
+            }
+            _ => unreachable!("unknown producer timer {timer_tag:#x}"),
+        }
+    }
+
+    fn schedule_step(&mut self, ctx: &mut ModelCtx<'_>, entity: u32) {
+        let workload = &ctx.shared.scenario.workload;
+        let (low, high) = (workload.think_min_us * 1_000, workload.think_max_us * 1_000);
+        let think_ns = ctx.rng().between(low, high);
+        ctx.set_timer(think_ns, tag::make(STEP, u64::from(entity)));
+    }
+
+    /// The application creates the next event of `entity` and hands it to the client.
+    fn create_event(&mut self, ctx: &mut ModelCtx<'_>, entity: u32) {
+        let cross_ppm = ctx.shared.scenario.workload.cross_entity_ppm;
+        let cross = cross_ppm > 0
+            && ctx.rng().chance(ordo_sim::rng::Ratio {
+                num: cross_ppm,
+                den: 1_000_000,
+            });
+        let (t, clock) = (ctx.now_ns(), ctx.local_ns());
+        let world = &mut *ctx.shared;
+        let previous = world.entities[entity as usize].last_event;
+        let step = if previous == NONE_U32 {
+            0
+        } else {
+            world.catalog.events[previous as usize].step + 1
+        };
+        let event = world.catalog.events.len() as u32;
+        let deps_start = world.catalog.deps.len() as u32;
+        if previous != NONE_U32 {
+            world.catalog.deps.push(previous);
+        }
+        if cross
+            && self.last_created != NONE_U32
+            && world.catalog.events[self.last_created as usize].entity != entity
+        {
+            world.catalog.deps.push(self.last_created);
+        }
+        let keyed = world.scenario.producer.partitioner == Partitioner::Key;
+        let kinds = world.catalog.kinds.len() as u32;
+        world.catalog.events.push(EventInfo {
+            entity,
+            step,
+            kind: (step % kinds) as u16,
+            deps_start,
+            deps_len: (world.catalog.deps.len() as u32 - deps_start) as u16,
+            keyed,
+        });
+        world.entities[entity as usize].last_event = event;
+        world.created_ns.push(t);
+        world.delivered.push(0);
+        world.applied.push(0);
+        world.stats.created += 1;
+        world.record(Rec::Create {
+            t,
+            node: self.index,
+            clock,
+            event,
+        });
+        self.last_created = event;
+
+        let partitions = world.layout.partitions;
+        let partition = if keyed {
+            key_partition(&world.catalog.entity_prefix, entity, partitions)
+        } else {
+            self.round_robin = (self.round_robin + 1) % partitions;
+            self.round_robin
+        };
+        self.add_to_batch(ctx, partition, event);
+
+        let workload = &ctx.shared.scenario.workload;
+        if step + 1 < workload.events_per_entity {
+            let (handoff, producers) = (workload.handoff, ctx.shared.layout.producers);
+            let next = next_producer(handoff, producers, entity, step + 1, self.index, ctx.rng());
+            if next == self.index {
+                self.schedule_step(ctx, entity);
+            } else {
+                let to = ctx.shared.layout.producer(next);
+                ctx.send(to, Msg::Handoff { entity });
+            }
+        }
+    }
+
+    fn add_to_batch(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, event: u32) {
+        let config = &ctx.shared.scenario.producer;
+        let (batch_size, linger_ns) = (config.batch_size as usize, config.linger_ms * 1_000_000);
+        let open = &mut self.open[partition as usize];
+        if open.events.is_empty() {
+            open.first_ns = ctx.now_ns();
+            if linger_ns > 0 {
+                open.linger =
+                    Some(ctx.set_timer(linger_ns, tag::make(LINGER, u64::from(partition))));
+            }
+        }
+        open.events.push(event);
+        if linger_ns == 0 || open.events.len() >= batch_size {
+            self.seal(ctx, partition);
+        }
+    }
+
+    fn seal(&mut self, ctx: &mut ModelCtx<'_>, partition: u32) {
+        let open = &mut self.open[partition as usize];
+        if open.events.is_empty() {
+            return;
+        }
+        if let Some(timer) = open.linger.take() {
+            ctx.cancel_timer(timer);
+        }
+        let world = &mut *ctx.shared;
+        let batch = world.catalog.batches.len() as u32;
+        world.catalog.batches.push(BatchInfo {
+            producer: self.index,
+            partition,
+            events_start: world.catalog.batch_events.len() as u32,
+            events_len: open.events.len() as u32,
+            pid: self.pid,
+            epoch: self.epoch,
+            seq: NONE_U32,
+        });
+        world.catalog.batch_events.extend_from_slice(&open.events);
+        world.stats.batches += 1;
+        open.events.clear();
+        self.pending.insert(
+            batch,
+            PendingBatch {
+                partition,
+                attempt: 0,
+                created_ns: open.first_ns,
+                in_flight: false,
+                timer: None,
+                retry_at_ns: 0,
+            },
+        );
+        self.queues[partition as usize].push_back(batch);
+        self.try_send(ctx);
+    }
+
+    /// Sends queued batches while the connections allow.
+    fn try_send(&mut self, ctx: &mut ModelCtx<'_>) {
+        if !self.ready {
+            return;
+        }
+        let config = &ctx.shared.scenario.producer;
+        let (max_in_flight, idempotent) = (config.max_in_flight, config.idempotence);
+        let brokers = ctx.shared.layout.brokers;
+        let now = ctx.now_ns();
+        for partition in 0..self.queues.len() {
+            let broker = partition % brokers as usize;
+            while let Some(&batch) = self.queues[partition].front() {
+                if self.in_flight[broker].len() as u32 >= max_in_flight {
+                    break;
+                }
+                let head = &self.pending[&batch];
+                if head.retry_at_ns > now {
+                    break; // backing off at the head of the queue holds the partition back
+                }
+                if idempotent && head.attempt > 0 && self.in_flight_in_partition[partition] > 0 {
+                    break; // a retry goes alone, so the broker sees sequences in order
+                }
+                self.queues[partition].pop_front();
+                self.send_attempt(ctx, batch);
+            }
+        }
+    }
+
+    fn send_attempt(&mut self, ctx: &mut ModelCtx<'_>, batch: u32) {
+        let (t, clock) = (ctx.now_ns(), ctx.local_ns());
+        let acks = ctx.shared.scenario.producer.acks;
+        let request_timeout_ns = ctx.shared.scenario.producer.request_timeout_ms * 1_000_000;
+        let pending = self
+            .pending
+            .get_mut(&batch)
+            .expect("queued batches are pending");
+        pending.attempt += 1;
+        let (attempt, partition) = (pending.attempt, pending.partition);
+        let world = &mut *ctx.shared;
+        let info = &mut world.catalog.batches[batch as usize];
+        if info.pid != NONE_U64 && info.seq == NONE_U32 {
+            info.seq = self.next_seq[partition as usize];
+            self.next_seq[partition as usize] += info.events_len;
+        }
+        world.stats.send_attempts += 1;
+        if attempt > 1 {
+            world.stats.retries += 1;
+        }
+        world.record(Rec::Send {
+            t,
+            node: self.index,
+            clock,
+            batch,
+            attempt,
+            acks: acks.as_json() as i8,
+        });
+        let leader = world.layout.leader(partition);
+        ctx.send(leader, Msg::Produce { batch, attempt });
+        if acks == Acks::None {
+            // Fire and forget: the client reports success at once, with no offset.
+            ctx.shared.record(Rec::Ack {
+                t,
+                node: self.index,
+                clock,
+                batch,
+                attempt,
+                offset: NONE_U64,
+            });
+            self.resolve(ctx, batch, true);
+            return;
+        }
+        let broker = (leader.0 - ctx.shared.layout.broker(0).0) as usize;
+        self.in_flight[broker].push_back(batch);
+        self.in_flight_in_partition[partition as usize] += 1;
+        let timer = ctx.set_timer(
+            request_timeout_ns,
+            tag::make(
+                REQUEST_TIMEOUT,
+                (u64::from(batch) << 16) | u64::from(attempt),
+            ),
+        );
+        let pending = self.pending.get_mut(&batch).expect("just sent");
+        pending.in_flight = true;
+        pending.timer = Some(timer);
+    }
+
+    /// Ends the in-flight attempt `attempt` of `batch`; false for a stale or unknown answer
+    /// (an answer to an attempt that already timed out: its connection is gone).
+    fn end_attempt(&mut self, ctx: &mut ModelCtx<'_>, batch: u32, attempt: u16) -> bool {
+        let Some(pending) = self.pending.get_mut(&batch) else {
+            return false;
+        };
+        if !pending.in_flight || pending.attempt != attempt {
+            return false;
+        }
+        pending.in_flight = false;
+        if let Some(timer) = pending.timer.take() {
+            ctx.cancel_timer(timer);
+        }
+        let partition = pending.partition;
+        let broker =
+            (ctx.shared.layout.leader(partition).0 - ctx.shared.layout.broker(0).0) as usize;
+        if let Some(position) = self.in_flight[broker].iter().position(|&b| b == batch) {
+            self.in_flight[broker].remove(position);
+        }
+        self.in_flight_in_partition[partition as usize] -= 1;
+        true
+    }
+
+    /// A request to the leader of `partition` timed out: drop the connection, failing every
+    /// request in flight on it (oldest first), and reconnect.
+    fn disconnect(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, timed_out: u32) {
+        let leader = ctx.shared.layout.leader(partition);
+        let broker = (leader.0 - ctx.shared.layout.broker(0).0) as usize;
+        let failed: Vec<u32> = self.in_flight[broker].iter().copied().collect();
+        for batch in failed {
+            let attempt = self.pending[&batch].attempt;
+            self.end_attempt(ctx, batch, attempt);
+            let reason = if batch == timed_out {
+                FailReason::RequestTimeout
+            } else {
+                FailReason::Disconnected
+            };
+            self.failed(ctx, batch, attempt, reason);
+        }
+        ctx.reconnect(leader);
+    }
+
+    fn failed(&mut self, ctx: &mut ModelCtx<'_>, batch: u32, attempt: u16, reason: FailReason) {
+        let config = &ctx.shared.scenario.producer;
+        let (retries, backoff_ns, delivery_timeout_ns) = (
+            config.retries,
+            config.retry_backoff_ms * 1_000_000,
+            config.delivery_timeout_ms * 1_000_000,
+        );
+        let pending = &self.pending[&batch];
+        let retriable = match reason {
+            FailReason::OutOfOrderSequence => self.earlier_unresolved(ctx, batch),
+            _ => true,
+        };
+        let t = ctx.now_ns();
+        let expired = t + backoff_ns >= pending.created_ns + delivery_timeout_ns;
+        let retry = retriable && u32::from(attempt) <= retries && !expired;
+        let reason = if retriable && !retry && expired {
+            FailReason::DeliveryTimeout
+        } else {
+            reason
+        };
+        ctx.shared.record(Rec::Fail {
+            t,
+            node: self.index,
+            batch,
+            attempt,
+            reason,
+            retry,
+        });
+        if retry {
+            self.requeue(ctx, batch, t + backoff_ns);
+            ctx.set_timer(backoff_ns, tag::make(BACKOFF, u64::from(batch)));
+        } else {
+            self.resolve(ctx, batch, false);
+        }
+    }
+
+    /// Whether a batch of the same partition with a lower sequence is still unresolved.
+    fn earlier_unresolved(&self, ctx: &ModelCtx<'_>, batch: u32) -> bool {
+        let batches = &ctx.shared.catalog.batches;
+        let info = batches[batch as usize];
+        self.pending.keys().any(|&other| {
+            other != batch
+                && batches[other as usize].partition == info.partition
+                && batches[other as usize].seq < info.seq
+        })
+    }
+
+    /// Puts a failed batch back in its queue, not to be sent before `retry_at_ns`: at the
+    /// front (Kafka's `reenqueue`), or, when idempotent, in sequence order.
+    fn requeue(&mut self, ctx: &mut ModelCtx<'_>, batch: u32, retry_at_ns: u64) {
+        let Some(pending) = self.pending.get_mut(&batch) else {
+            return;
+        };
+        pending.retry_at_ns = retry_at_ns;
+        let queue = &mut self.queues[pending.partition as usize];
+        let batches = &ctx.shared.catalog.batches;
+        if ctx.shared.scenario.producer.idempotence {
+            let seq = batches[batch as usize].seq;
+            let position = queue
+                .iter()
+                .position(|&other| batches[other as usize].seq > seq)
+                .unwrap_or(queue.len());
+            queue.insert(position, batch);
+        } else {
+            queue.push_front(batch);
+        }
+    }
+
+    fn resolve(&mut self, ctx: &mut ModelCtx<'_>, batch: u32, acked: bool) {
+        self.pending.remove(&batch);
+        let world = &mut *ctx.shared;
+        let events = u64::from(world.catalog.batches[batch as usize].events_len);
+        world.unresolved -= events;
+        if acked {
+            world.stats.acked += events;
+        } else {
+            world.stats.failed_batches += 1;
+        }
+        if world.finished() {
+            ctx.stop();
+        }
+    }
+
+    /// This producer's node id (producers come first).
+    pub fn node(&self) -> NodeId {
+        NodeId(self.index)
+    }
+}

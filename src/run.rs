@@ -1,0 +1,294 @@
+//! One run: scenario + strategy + seed → simulation → history → summary.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ordo_sim::clock::Clock;
+use ordo_sim::net::{Latency, LinkSpec};
+use ordo_sim::rng::Ratio;
+use ordo_sim::{Limits, NodeId, Outcome, Sim};
+
+use crate::history::{Catalog, Finished, Header, HistoryMode, Rec, Recorder, NONE_U32};
+use crate::model::{
+    workload, Actor, Broker, Consumer, EntityState, Layout, ModelStats, Producer, World,
+};
+use crate::scenario::{node_names, NetworkConfig, Scenario};
+use crate::strategy::StrategySet;
+
+/// What to run.
+pub struct RunSpec<'a> {
+    pub scenario: Scenario,
+    /// Where the scenario came from, for the reproduce command.
+    pub scenario_path: &'a Path,
+    pub strategy: StrategySet,
+    pub seed: u64,
+    pub history_mode: HistoryMode,
+    pub history_file: Option<PathBuf>,
+    /// Keep the JSONL in memory (the checker reads it after the run).
+    pub keep_history: bool,
+}
+
+/// What a run did.
+pub struct RunResult {
+    pub scenario: String,
+    pub strategy: String,
+    pub seed: u64,
+    pub outcome: Outcome,
+    pub stats: ModelStats,
+    pub wall_ns: u64,
+    pub history: Finished,
+    pub reproduce: String,
+    pub expect: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot write the history to {path}: {source}")]
+    History {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+fn link_spec(config: &NetworkConfig) -> LinkSpec {
+    LinkSpec {
+        latency: Latency::Uniform {
+            min_ns: config.latency_min_us * 1_000,
+            max_ns: config.latency_max_us * 1_000,
+        },
+        loss: Ratio::per_million(config.loss_ppm).expect("validated ppm"),
+        duplicate: Ratio::per_million(config.duplicate_ppm).expect("validated ppm"),
+        fifo: config.fifo,
+    }
+}
+
+/// The node ids a link selector (`p0`, `producers`, `*`, …) names.
+fn select(selector: &str, names: &[String], layout: &Layout) -> Vec<NodeId> {
+    let range = |start: u32, count: u32| (start..start + count).map(NodeId).collect();
+    match selector {
+        "*" => range(0, layout.nodes()),
+        "producers" => range(0, layout.producers),
+        "brokers" => range(layout.broker(0).0, layout.brokers),
+        "consumers" => range(layout.consumer(0).0, layout.consumers),
+        name => names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| NodeId(i as u32))
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Builds the simulation for a scenario (already configured by its strategy).
+pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
+    let topology = &scenario.topology;
+    let layout = Layout {
+        producers: topology.producers,
+        brokers: topology.brokers,
+        consumers: topology.consumers,
+        partitions: topology.partitions,
+    };
+    let names = node_names(topology);
+    let starts = workload::plan_starts(&scenario, seed);
+    let mut nodes: Vec<(String, Actor)> = Vec::with_capacity(names.len());
+    for (index, starts) in starts.into_iter().enumerate() {
+        let producer = Producer::new(index as u32, starts, layout.partitions, layout.brokers);
+        nodes.push((names[index].clone(), Actor::Producer(Box::new(producer))));
+    }
+    for index in 0..layout.brokers {
+        let node = layout.broker(index);
+        let broker = Broker::new(index, node, layout.partitions, layout.brokers);
+        nodes.push((names[node.index()].clone(), Actor::Broker(Box::new(broker))));
+    }
+    for index in 0..layout.consumers {
+        let node = layout.consumer(index);
+        let assigned = (0..layout.partitions)
+            .filter(|&p| layout.owner(p) == index)
+            .collect();
+        nodes.push((
+            names[node.index()].clone(),
+            Actor::Consumer(Box::new(Consumer::new(index, node, assigned))),
+        ));
+    }
+
+    let partitions = layout.partitions as usize;
+    let entities = scenario.workload.entities as usize;
+    let total_events =
+        u64::from(scenario.workload.entities) * u64::from(scenario.workload.events_per_entity);
+    let catalog = Catalog {
+        node_names: names.clone(),
+        topic: topology.topic.clone(),
+        group: topology.group.clone(),
+        entity_prefix: scenario.workload.entity_prefix.clone(),
+        kinds: scenario.workload.kinds.clone(),
+        ..Catalog::default()
+    };
+    let default_link = link_spec(&scenario.network);
+    let links = scenario.links.clone();
+    let clocks = scenario.clocks.clone();
+    let world = World {
+        layout,
+        catalog,
+        recorder,
+        stats: ModelStats::default(),
+        entities: vec![
+            EntityState {
+                last_event: NONE_U32,
+                max_step_appended: NONE_U32,
+                status: u16::MAX
+            };
+            entities
+        ],
+        created_ns: Vec::with_capacity(total_events as usize),
+        delivered: Vec::with_capacity(total_events as usize),
+        applied: Vec::with_capacity(total_events as usize),
+        log_end: vec![0; partitions],
+        committed: vec![0; partitions],
+        processed: vec![0; partitions],
+        unresolved: total_events,
+        scenario,
+    };
+    let mut sim = Sim::new(seed, world, nodes, default_link);
+    // The application's own handoff messages between producer processes are reliable
+    // (an RPC with retries); only Kafka traffic sees the scenario's faults.
+    let reliable = LinkSpec {
+        loss: Ratio::ZERO,
+        duplicate: Ratio::ZERO,
+        fifo: true,
+        ..default_link
+    };
+    for from in 0..layout.producers {
+        for to in 0..layout.producers {
+            sim.network_mut()
+                .set_link(NodeId(from), NodeId(to), reliable);
+        }
+    }
+    for link in &links {
+        let spec = link_spec(&link.network);
+        for from in select(&link.from, &names, &layout) {
+            for to in select(&link.to, &names, &layout) {
+                sim.network_mut().set_link(from, to, spec);
+                if link.both {
+                    sim.network_mut().set_link(to, from, spec);
+                }
+            }
+        }
+    }
+    for clock in &clocks {
+        if let Some(index) = names.iter().position(|n| *n == clock.node) {
+            let model = Clock {
+                offset_ns: clock.offset_ms * 1_000_000,
+                drift_ppm: clock.drift_ppm,
+            };
+            sim.set_clock(NodeId(index as u32), model);
+        }
+    }
+    sim
+}
+
+/// The command that reproduces a run exactly.
+pub fn reproduce_command(path: &Path, seed: u64, strategy: &str) -> String {
+    format!(
+        "ordo run {} --seed {seed} --strategy {strategy}",
+        path.display()
+    )
+}
+
+/// Runs one scenario with one strategy and seed.
+pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
+    let started = Instant::now();
+    let mut scenario = spec.scenario;
+    spec.strategy.configure(&mut scenario);
+    let strategy = spec.strategy.name();
+    let mut recorder = Recorder::new(spec.history_mode);
+    if let Some(path) = &spec.history_file {
+        let file = std::fs::File::create(path).map_err(|source| RunError::History {
+            path: path.display().to_string(),
+            source,
+        })?;
+        recorder.to_file(Box::new(std::io::BufWriter::with_capacity(1 << 20, file)));
+    }
+    if spec.keep_history {
+        recorder.keep_in_memory();
+    }
+    let expect = scenario.expect.clone();
+    let header = Header {
+        scenario: scenario.name.clone(),
+        strategy: strategy.clone(),
+        seed: spec.seed,
+        expect: crate::scenario::GUARANTEES
+            .iter()
+            .copied()
+            .filter(|g| expect.iter().any(|e| e == g))
+            .collect(),
+        partitions: scenario.topology.partitions,
+    };
+    let limits = Limits {
+        max_time_ns: scenario.run.max_time_ms * 1_000_000,
+        max_events: scenario.run.max_events,
+    };
+    let scenario_name = scenario.name.clone();
+    let mut sim = build(scenario, spec.seed, recorder);
+    {
+        let world = &mut sim.shared;
+        world.recorder.write_header(&header, &world.catalog);
+    }
+    let outcome = sim.run(limits);
+    let world = &mut sim.shared;
+    let t = outcome.end_ns;
+    for entity in 0..world.entities.len() {
+        let kind = world.entities[entity].status;
+        world.record(Rec::State {
+            t,
+            entity: entity as u32,
+            kind,
+        });
+    }
+    world.record(Rec::End {
+        t,
+        reason: outcome.reason.as_str(),
+        events: outcome.stats.events,
+    });
+    let history = world
+        .recorder
+        .finish(&world.catalog)
+        .map_err(|source| RunError::History {
+            path: spec
+                .history_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            source,
+        })?;
+    Ok(RunResult {
+        scenario: scenario_name,
+        reproduce: reproduce_command(spec.scenario_path, spec.seed, &strategy),
+        strategy,
+        seed: spec.seed,
+        outcome,
+        stats: world.stats,
+        wall_ns: started.elapsed().as_nanos() as u64,
+        history,
+        expect,
+    })
+}
+
+impl RunResult {
+    pub fn sim_time_ms(&self) -> f64 {
+        self.outcome.end_ns as f64 / 1e6
+    }
+
+    pub fn events_per_sec(&self) -> u64 {
+        if self.wall_ns == 0 {
+            return 0;
+        }
+        (u128::from(self.outcome.stats.events) * 1_000_000_000 / u128::from(self.wall_ns)) as u64
+    }
+
+    pub fn mean_latency_ms(&self) -> f64 {
+        if self.stats.applies == 0 {
+            return 0.0;
+        }
+        self.stats.latency_sum_ns as f64 / self.stats.applies as f64 / 1e6
+    }
+}

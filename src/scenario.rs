@@ -1,0 +1,840 @@
+//! Scenario files: TOML in, validated [`Scenario`] out.
+//!
+//! Every field has a default (documented in `docs/scenario-format.md` and below); unknown
+//! fields and bad values are [`ScenarioError`]s that name the file, the field and what was
+//! expected. Units are in the field names (`_ms`, `_us`, `_ppm`); probabilities are parts
+//! per million, never floats.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// A user mistake in a scenario file. The CLI prints it and exits 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Parse { file: String, message: String },
+    #[error("{file}: field `{field}`: {message}")]
+    Invalid {
+        file: String,
+        field: String,
+        message: String,
+    },
+}
+
+/// `acks`: how many replicas must have a write before the leader answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Acks {
+    None,
+    Leader,
+    All,
+}
+
+impl Acks {
+    pub fn as_json(self) -> i64 {
+        match self {
+            Acks::None => 0,
+            Acks::Leader => 1,
+            Acks::All => -1,
+        }
+    }
+}
+
+/// When a consumer commits offsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitMode {
+    /// Kafka's `enable.auto.commit`: at each poll, once `auto_commit_interval_ms` has
+    /// passed, commit the position reached by the previous poll (whose records were
+    /// processed, since processing is synchronous).
+    Auto,
+    /// Commit the new position as soon as a poll returns, before processing (at most once).
+    Before,
+    /// Commit after the whole polled batch is processed (at least once).
+    After,
+}
+
+/// Which producer instance emits each step of an entity's chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Handoff {
+    /// One producer emits all of an entity's events.
+    Same,
+    /// Step k goes to the next producer in turn: several producers emit for one entity.
+    Rotate,
+    /// Each step goes to a producer drawn at random.
+    Random,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Partitioner {
+    /// `hash(key) mod partitions`.
+    Key,
+    /// No key: records spread round-robin over partitions.
+    RoundRobin,
+}
+
+/// A validated scenario: what `ordo run` simulates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    pub name: String,
+    pub summary: String,
+    pub seed: u64,
+    pub strategy: String,
+    /// The guarantees the run expects (the checker's verdict is "violated" only for these).
+    pub expect: Vec<String>,
+    pub topology: Topology,
+    pub workload: Workload,
+    pub producer: ProducerConfig,
+    pub consumer: ConsumerConfig,
+    pub network: NetworkConfig,
+    pub links: Vec<LinkOverride>,
+    pub clocks: Vec<ClockConfig>,
+    pub run: RunLimits,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topology {
+    pub brokers: u32,
+    pub producers: u32,
+    pub consumers: u32,
+    pub partitions: u32,
+    pub topic: String,
+    pub group: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Workload {
+    pub entities: u32,
+    pub events_per_entity: u32,
+    pub entity_prefix: String,
+    pub start_window_ms: u64,
+    pub think_min_us: u64,
+    pub think_max_us: u64,
+    pub handoff: Handoff,
+    pub cross_entity_ppm: u32,
+    pub kinds: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProducerConfig {
+    pub acks: Acks,
+    pub idempotence: bool,
+    pub max_in_flight: u32,
+    pub linger_ms: u64,
+    pub batch_size: u32,
+    pub retries: u32,
+    pub retry_backoff_ms: u64,
+    pub request_timeout_ms: u64,
+    pub delivery_timeout_ms: u64,
+    pub partitioner: Partitioner,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerConfig {
+    pub commit: CommitMode,
+    pub auto_commit_interval_ms: u64,
+    pub poll_idle_ms: u64,
+    pub max_poll_records: u32,
+    pub processing_min_us: u64,
+    pub processing_max_us: u64,
+    pub request_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetworkConfig {
+    pub latency_min_us: u64,
+    pub latency_max_us: u64,
+    pub loss_ppm: u32,
+    pub duplicate_ppm: u32,
+    pub fifo: bool,
+}
+
+/// Overrides the network between two named nodes (or node kinds: `producers`, `brokers`,
+/// `consumers`, or `*`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkOverride {
+    pub from: String,
+    pub to: String,
+    pub network: NetworkConfig,
+    /// Both directions.
+    pub both: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClockConfig {
+    pub node: String,
+    pub offset_ms: i64,
+    pub drift_ppm: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunLimits {
+    pub max_time_ms: u64,
+    pub max_events: u64,
+}
+
+// ---- raw TOML shape: every field optional, unknown fields rejected ----
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Option<String>,
+    summary: Option<String>,
+    seed: Option<u64>,
+    strategy: Option<String>,
+    expect: Option<Vec<String>>,
+    #[serde(default)]
+    topology: RawTopology,
+    #[serde(default)]
+    workload: RawWorkload,
+    #[serde(default)]
+    producer: RawProducer,
+    #[serde(default)]
+    consumer: RawConsumer,
+    #[serde(default)]
+    network: RawNetwork,
+    #[serde(default)]
+    link: Vec<RawLink>,
+    #[serde(default)]
+    clock: Vec<RawClock>,
+    #[serde(default)]
+    run: RawRun,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTopology {
+    brokers: Option<u32>,
+    producers: Option<u32>,
+    consumers: Option<u32>,
+    partitions: Option<u32>,
+    topic: Option<String>,
+    group: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWorkload {
+    entities: Option<u32>,
+    events_per_entity: Option<u32>,
+    entity_prefix: Option<String>,
+    start_window_ms: Option<u64>,
+    think_min_us: Option<u64>,
+    think_max_us: Option<u64>,
+    handoff: Option<Handoff>,
+    cross_entity_ppm: Option<u32>,
+    kinds: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawAcks {
+    Number(i64),
+    Text(String),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawProducer {
+    acks: Option<RawAcks>,
+    idempotence: Option<bool>,
+    max_in_flight: Option<u32>,
+    linger_ms: Option<u64>,
+    batch_size: Option<u32>,
+    retries: Option<u32>,
+    retry_backoff_ms: Option<u64>,
+    request_timeout_ms: Option<u64>,
+    delivery_timeout_ms: Option<u64>,
+    partitioner: Option<Partitioner>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConsumer {
+    commit: Option<CommitMode>,
+    auto_commit_interval_ms: Option<u64>,
+    poll_idle_ms: Option<u64>,
+    max_poll_records: Option<u32>,
+    processing_min_us: Option<u64>,
+    processing_max_us: Option<u64>,
+    request_timeout_ms: Option<u64>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    latency_min_us: Option<u64>,
+    latency_max_us: Option<u64>,
+    loss_ppm: Option<u32>,
+    duplicate_ppm: Option<u32>,
+    fifo: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLink {
+    from: String,
+    to: String,
+    #[serde(default)]
+    both: bool,
+    latency_min_us: Option<u64>,
+    latency_max_us: Option<u64>,
+    loss_ppm: Option<u32>,
+    duplicate_ppm: Option<u32>,
+    fifo: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClock {
+    node: String,
+    #[serde(default)]
+    offset_ms: i64,
+    #[serde(default)]
+    drift_ppm: i32,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    max_time_ms: Option<u64>,
+    max_events: Option<u64>,
+}
+
+/// The guarantees a run can expect (see docs/checker.md).
+pub const GUARANTEES: [&str; 4] = ["per_key_order", "exactly_once", "causal", "no_loss"];
+
+/// The seed a scenario runs with when neither the file nor the command line names one.
+pub const DEFAULT_SEED: u64 = 1;
+pub const DEFAULT_STRATEGY: &str = "key";
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("scenario");
+        Scenario::parse(&text, &file, stem)
+    }
+
+    /// Parses scenario text; `file` names it in errors, `default_name` is used when the
+    /// file sets no `name`.
+    pub fn parse(text: &str, file: &str, default_name: &str) -> Result<Scenario, ScenarioError> {
+        let raw: RawScenario = toml::from_str(text).map_err(|error| ScenarioError::Parse {
+            file: file.to_string(),
+            message: describe_toml_error(&error, text),
+        })?;
+        Validator { file }.scenario(raw, default_name)
+    }
+}
+
+fn describe_toml_error(error: &toml::de::Error, text: &str) -> String {
+    let message = error.message().trim().to_string();
+    match error.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            let snippet = text.lines().nth(line - 1).unwrap_or("").trim();
+            format!("line {line}: {message} (at `{snippet}`)")
+        }
+        None => message,
+    }
+}
+
+struct Validator<'a> {
+    file: &'a str,
+}
+
+impl Validator<'_> {
+    fn invalid(&self, field: &str, message: impl Into<String>) -> ScenarioError {
+        ScenarioError::Invalid {
+            file: self.file.to_string(),
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn range<T: PartialOrd + std::fmt::Display + Copy>(
+        &self,
+        field: &str,
+        value: T,
+        low: T,
+        high: T,
+    ) -> Result<T, ScenarioError> {
+        if value < low || value > high {
+            return Err(self.invalid(
+                field,
+                format!("expected a value from {low} to {high}, got {value}"),
+            ));
+        }
+        Ok(value)
+    }
+
+    fn name(&self, field: &str, value: String) -> Result<String, ScenarioError> {
+        let ok = !value.is_empty()
+            && value.len() <= 64
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        if !ok {
+            return Err(self.invalid(field, format!("expected 1 to 64 characters of letters, digits, `-`, `_` or `.`, got {value:?}")));
+        }
+        Ok(value)
+    }
+
+    fn ppm(&self, field: &str, value: u32) -> Result<u32, ScenarioError> {
+        self.range(field, value, 0, 1_000_000)
+    }
+
+    fn scenario(&self, raw: RawScenario, default_name: &str) -> Result<Scenario, ScenarioError> {
+        let name = self.name("name", raw.name.unwrap_or_else(|| default_name.to_string()))?;
+        let topology = self.topology(raw.topology)?;
+        let workload = self.workload(raw.workload)?;
+        let producer = self.producer(raw.producer)?;
+        let consumer = self.consumer(raw.consumer)?;
+        let network = self.network("network", raw.network, &default_network())?;
+        let mut links = Vec::new();
+        for (index, link) in raw.link.into_iter().enumerate() {
+            let field = format!("link[{index}]");
+            let nodes = node_names(&topology);
+            for (which, value) in [("from", &link.from), ("to", &link.to)] {
+                if !is_node_selector(value, &nodes) {
+                    return Err(self.invalid(
+                        &format!("{field}.{which}"),
+                        format!("expected a node ({}) or one of `producers`, `brokers`, `consumers`, `*`; got {value:?}", nodes.join(", ")),
+                    ));
+                }
+            }
+            let spec = RawNetwork {
+                latency_min_us: link.latency_min_us,
+                latency_max_us: link.latency_max_us,
+                loss_ppm: link.loss_ppm,
+                duplicate_ppm: link.duplicate_ppm,
+                fifo: link.fifo,
+            };
+            links.push(LinkOverride {
+                from: link.from,
+                to: link.to,
+                both: link.both,
+                network: self.network(&field, spec, &network)?,
+            });
+        }
+        let mut clocks = Vec::new();
+        for (index, clock) in raw.clock.into_iter().enumerate() {
+            let nodes = node_names(&topology);
+            if !nodes.contains(&clock.node) {
+                return Err(self.invalid(
+                    &format!("clock[{index}].node"),
+                    format!("expected one of {}, got {:?}", nodes.join(", "), clock.node),
+                ));
+            }
+            self.range(
+                &format!("clock[{index}].offset_ms"),
+                clock.offset_ms,
+                -86_400_000,
+                86_400_000,
+            )?;
+            self.range(
+                &format!("clock[{index}].drift_ppm"),
+                clock.drift_ppm,
+                -500_000,
+                500_000,
+            )?;
+            clocks.push(ClockConfig {
+                node: clock.node,
+                offset_ms: clock.offset_ms,
+                drift_ppm: clock.drift_ppm,
+            });
+        }
+        let run = RunLimits {
+            max_time_ms: self.range(
+                "run.max_time_ms",
+                raw.run.max_time_ms.unwrap_or(600_000),
+                1,
+                86_400_000,
+            )?,
+            max_events: self.range(
+                "run.max_events",
+                raw.run.max_events.unwrap_or(100_000_000),
+                1,
+                u64::MAX / 2,
+            )?,
+        };
+        let expect = raw
+            .expect
+            .unwrap_or_else(|| GUARANTEES.iter().map(|g| g.to_string()).collect());
+        for (index, guarantee) in expect.iter().enumerate() {
+            if !GUARANTEES.contains(&guarantee.as_str()) {
+                return Err(self.invalid(
+                    &format!("expect[{index}]"),
+                    format!(
+                        "expected one of {}, got {guarantee:?}",
+                        GUARANTEES.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(Scenario {
+            name,
+            summary: raw.summary.unwrap_or_default(),
+            expect,
+            seed: raw.seed.unwrap_or(DEFAULT_SEED),
+            strategy: raw.strategy.unwrap_or_else(|| DEFAULT_STRATEGY.to_string()),
+            topology,
+            workload,
+            producer,
+            consumer,
+            network,
+            links,
+            clocks,
+            run,
+        })
+    }
+
+    fn topology(&self, raw: RawTopology) -> Result<Topology, ScenarioError> {
+        Ok(Topology {
+            brokers: self.range("topology.brokers", raw.brokers.unwrap_or(1), 1, 64)?,
+            producers: self.range("topology.producers", raw.producers.unwrap_or(1), 1, 256)?,
+            consumers: self.range("topology.consumers", raw.consumers.unwrap_or(1), 1, 256)?,
+            partitions: self.range("topology.partitions", raw.partitions.unwrap_or(3), 1, 4096)?,
+            topic: self.name(
+                "topology.topic",
+                raw.topic.unwrap_or_else(|| "orders".into()),
+            )?,
+            group: self.name("topology.group", raw.group.unwrap_or_else(|| "g".into()))?,
+        })
+    }
+
+    fn workload(&self, raw: RawWorkload) -> Result<Workload, ScenarioError> {
+        let think_min_us = raw.think_min_us.unwrap_or(1_000);
+        let think_max_us = raw.think_max_us.unwrap_or(5_000);
+        if think_max_us < think_min_us {
+            return Err(self.invalid(
+                "workload.think_max_us",
+                format!("expected at least think_min_us ({think_min_us}), got {think_max_us}"),
+            ));
+        }
+        let kinds = raw.kinds.unwrap_or_else(|| {
+            ["created", "paid", "packed", "shipped", "delivered"]
+                .map(String::from)
+                .to_vec()
+        });
+        if kinds.is_empty() {
+            return Err(self.invalid("workload.kinds", "expected at least one event kind"));
+        }
+        for (index, kind) in kinds.iter().enumerate() {
+            self.name(&format!("workload.kinds[{index}]"), kind.clone())?;
+        }
+        Ok(Workload {
+            entities: self.range(
+                "workload.entities",
+                raw.entities.unwrap_or(10),
+                1,
+                10_000_000,
+            )?,
+            events_per_entity: self.range(
+                "workload.events_per_entity",
+                raw.events_per_entity.unwrap_or(4),
+                1,
+                1_000_000,
+            )?,
+            entity_prefix: self.name(
+                "workload.entity_prefix",
+                raw.entity_prefix.unwrap_or_else(|| "order".into()),
+            )?,
+            start_window_ms: self.range(
+                "workload.start_window_ms",
+                raw.start_window_ms.unwrap_or(100),
+                0,
+                86_400_000,
+            )?,
+            think_min_us,
+            think_max_us: self.range("workload.think_max_us", think_max_us, 0, 3_600_000_000)?,
+            handoff: raw.handoff.unwrap_or(Handoff::Same),
+            cross_entity_ppm: self.ppm(
+                "workload.cross_entity_ppm",
+                raw.cross_entity_ppm.unwrap_or(0),
+            )?,
+            kinds,
+        })
+    }
+
+    fn producer(&self, raw: RawProducer) -> Result<ProducerConfig, ScenarioError> {
+        let acks = match raw.acks {
+            None => Acks::All,
+            Some(RawAcks::Number(0)) => Acks::None,
+            Some(RawAcks::Number(1)) => Acks::Leader,
+            Some(RawAcks::Number(-1)) => Acks::All,
+            Some(RawAcks::Text(text)) if text == "all" || text == "-1" => Acks::All,
+            Some(RawAcks::Text(text)) if text == "1" => Acks::Leader,
+            Some(RawAcks::Text(text)) if text == "0" => Acks::None,
+            Some(RawAcks::Number(n)) => {
+                return Err(self.invalid(
+                    "producer.acks",
+                    format!("expected 0, 1, -1 or \"all\", got {n}"),
+                ))
+            }
+            Some(RawAcks::Text(text)) => {
+                return Err(self.invalid(
+                    "producer.acks",
+                    format!("expected 0, 1, -1 or \"all\", got {text:?}"),
+                ))
+            }
+        };
+        let idempotence = raw.idempotence.unwrap_or(true);
+        let max_in_flight = self.range(
+            "producer.max_in_flight",
+            raw.max_in_flight.unwrap_or(5),
+            1,
+            100,
+        )?;
+        if idempotence && max_in_flight > 5 {
+            return Err(self.invalid("producer.max_in_flight", format!("the idempotent producer allows at most 5 requests in flight, got {max_in_flight} (set idempotence = false, or lower it)")));
+        }
+        if idempotence && acks != Acks::All {
+            return Err(self.invalid("producer.acks", "the idempotent producer needs acks = \"all\" (set idempotence = false to use 0 or 1)"));
+        }
+        let request_timeout_ms = self.range(
+            "producer.request_timeout_ms",
+            raw.request_timeout_ms.unwrap_or(30_000),
+            1,
+            3_600_000,
+        )?;
+        let linger_ms = self.range("producer.linger_ms", raw.linger_ms.unwrap_or(5), 0, 60_000)?;
+        let delivery_timeout_ms = self.range(
+            "producer.delivery_timeout_ms",
+            raw.delivery_timeout_ms.unwrap_or(120_000),
+            1,
+            86_400_000,
+        )?;
+        if delivery_timeout_ms < request_timeout_ms + linger_ms {
+            return Err(self.invalid("producer.delivery_timeout_ms", format!("expected at least request_timeout_ms + linger_ms ({}), as Kafka requires, got {delivery_timeout_ms}", request_timeout_ms + linger_ms)));
+        }
+        Ok(ProducerConfig {
+            acks,
+            idempotence,
+            max_in_flight,
+            linger_ms,
+            batch_size: self.range(
+                "producer.batch_size",
+                raw.batch_size.unwrap_or(16),
+                1,
+                100_000,
+            )?,
+            retries: raw.retries.unwrap_or(i32::MAX as u32),
+            retry_backoff_ms: self.range(
+                "producer.retry_backoff_ms",
+                raw.retry_backoff_ms.unwrap_or(100),
+                0,
+                3_600_000,
+            )?,
+            request_timeout_ms,
+            delivery_timeout_ms,
+            partitioner: raw.partitioner.unwrap_or(Partitioner::Key),
+        })
+    }
+
+    fn consumer(&self, raw: RawConsumer) -> Result<ConsumerConfig, ScenarioError> {
+        let processing_min_us = raw.processing_min_us.unwrap_or(100);
+        let processing_max_us = raw.processing_max_us.unwrap_or(500);
+        if processing_max_us < processing_min_us {
+            return Err(self.invalid("consumer.processing_max_us", format!("expected at least processing_min_us ({processing_min_us}), got {processing_max_us}")));
+        }
+        Ok(ConsumerConfig {
+            commit: raw.commit.unwrap_or(CommitMode::Auto),
+            auto_commit_interval_ms: self.range(
+                "consumer.auto_commit_interval_ms",
+                raw.auto_commit_interval_ms.unwrap_or(5_000),
+                1,
+                3_600_000,
+            )?,
+            poll_idle_ms: self.range(
+                "consumer.poll_idle_ms",
+                raw.poll_idle_ms.unwrap_or(50),
+                1,
+                3_600_000,
+            )?,
+            max_poll_records: self.range(
+                "consumer.max_poll_records",
+                raw.max_poll_records.unwrap_or(500),
+                1,
+                1_000_000,
+            )?,
+            processing_min_us,
+            processing_max_us: self.range(
+                "consumer.processing_max_us",
+                processing_max_us,
+                0,
+                3_600_000_000,
+            )?,
+            request_timeout_ms: self.range(
+                "consumer.request_timeout_ms",
+                raw.request_timeout_ms.unwrap_or(30_000),
+                1,
+                3_600_000,
+            )?,
+        })
+    }
+
+    fn network(
+        &self,
+        field: &str,
+        raw: RawNetwork,
+        base: &NetworkConfig,
+    ) -> Result<NetworkConfig, ScenarioError> {
+        let latency_min_us = raw.latency_min_us.unwrap_or(base.latency_min_us);
+        let latency_max_us = raw
+            .latency_max_us
+            .unwrap_or(base.latency_max_us.max(latency_min_us));
+        if latency_max_us < latency_min_us {
+            return Err(self.invalid(
+                &format!("{field}.latency_max_us"),
+                format!(
+                    "expected at least latency_min_us ({latency_min_us}), got {latency_max_us}"
+                ),
+            ));
+        }
+        Ok(NetworkConfig {
+            latency_min_us: self.range(
+                &format!("{field}.latency_min_us"),
+                latency_min_us,
+                0,
+                3_600_000_000,
+            )?,
+            latency_max_us: self.range(
+                &format!("{field}.latency_max_us"),
+                latency_max_us,
+                0,
+                3_600_000_000,
+            )?,
+            loss_ppm: self.ppm(
+                &format!("{field}.loss_ppm"),
+                raw.loss_ppm.unwrap_or(base.loss_ppm),
+            )?,
+            duplicate_ppm: self.ppm(
+                &format!("{field}.duplicate_ppm"),
+                raw.duplicate_ppm.unwrap_or(base.duplicate_ppm),
+            )?,
+            fifo: raw.fifo.unwrap_or(base.fifo),
+        })
+    }
+}
+
+fn default_network() -> NetworkConfig {
+    NetworkConfig {
+        latency_min_us: 500,
+        latency_max_us: 1_500,
+        loss_ppm: 0,
+        duplicate_ppm: 0,
+        fifo: true,
+    }
+}
+
+/// Node names of a topology, in node-id order: producers `p0…`, brokers `b0…`, consumers `c0…`.
+pub fn node_names(topology: &Topology) -> Vec<String> {
+    let mut names = Vec::new();
+    names.extend((0..topology.producers).map(|i| format!("p{i}")));
+    names.extend((0..topology.brokers).map(|i| format!("b{i}")));
+    names.extend((0..topology.consumers).map(|i| format!("c{i}")));
+    names
+}
+
+fn is_node_selector(value: &str, nodes: &[String]) -> bool {
+    matches!(value, "producers" | "brokers" | "consumers" | "*") || nodes.iter().any(|n| n == value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::parse(text, "test.toml", "test")
+    }
+
+    #[test]
+    fn empty_file_gives_documented_defaults() {
+        let scenario = parse("").unwrap();
+        assert_eq!(scenario.name, "test");
+        assert_eq!(scenario.seed, DEFAULT_SEED);
+        assert_eq!(scenario.producer.acks, Acks::All);
+        assert!(scenario.producer.idempotence);
+        assert_eq!(scenario.producer.max_in_flight, 5);
+        assert_eq!(scenario.consumer.commit, CommitMode::Auto);
+        assert_eq!(scenario.topology.partitions, 3);
+    }
+
+    #[test]
+    fn unknown_field_names_file_line_and_field() {
+        let error = parse("[producer]\nacks = 1\nmax_inflight = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("test.toml: line 3:"), "{error}");
+        assert!(error.contains("max_inflight"), "{error}");
+        assert!(
+            error.contains("max_in_flight"),
+            "the message lists the expected fields: {error}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_field_and_expectation() {
+        let cases = [
+            (
+                "[producer]\nidempotence = false\nmax_in_flight = 0\n",
+                "producer.max_in_flight",
+            ),
+            (
+                "[producer]\nacks = 2\nidempotence = false\n",
+                "producer.acks",
+            ),
+            ("[producer]\nmax_in_flight = 6\n", "producer.max_in_flight"),
+            ("[network]\nloss_ppm = 2000000\n", "network.loss_ppm"),
+            ("[topology]\ntopic = \"has space\"\n", "topology.topic"),
+            ("[[link]]\nfrom = \"p9\"\nto = \"b0\"\n", "link[0].from"),
+            (
+                "[[clock]]\nnode = \"b0\"\ndrift_ppm = 900000\n",
+                "clock[0].drift_ppm",
+            ),
+            (
+                "[workload]\nthink_min_us = 5\nthink_max_us = 1\n",
+                "workload.think_max_us",
+            ),
+        ];
+        for (text, field) in cases {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("field `{field}`")),
+                "{text:?} gave {error}"
+            );
+            assert!(
+                error.contains("expected") || error.contains("needs") || error.contains("allows"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_types_are_parse_errors_with_line() {
+        let error = parse("seed = \"one\"\n").unwrap_err().to_string();
+        assert!(error.contains("line 1"), "{error}");
+        let error = parse("[consumer]\ncommit = \"sometimes\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("line 2") && error.contains("before"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! **key**: send every event with its entity as key, so `hash(key) mod partitions` puts all
+//! of an entity's events in one partition.
+//!
+//! Promises: per-key order in the log *if* one producer session writes the key and retries
+//! cannot reorder (see `single-inflight`, `idempotent`). Costs: hot keys make hot
+//! partitions. Source: Kafka producer docs (partitioner); shared/domain.md §3.
+
+use super::Strategy;
+use crate::scenario::{Partitioner, Scenario};
+
+pub struct KeyPartitioning;
+
+impl Strategy for KeyPartitioning {
+    fn name(&self) -> &'static str {
+        "key"
+    }
+    fn summary(&self) -> &'static str {
+        "key = entity: per-key order in one partition, unless retries or several producers reorder"
+    }
+    fn configure(&self, scenario: &mut Scenario) {
+        scenario.producer.partitioner = Partitioner::Key;
+    }
+}

@@ -1,0 +1,23 @@
+//! **single-inflight**: `max.in.flight.requests.per.connection = 1`.
+//!
+//! Promises: a retry can never overtake a later batch, so retries do not reorder. Costs:
+//! throughput (one request per broker connection at a time); duplicates remain possible
+//! when an ack is lost and idempotence is off. Source: Kafka producer config docs
+//! (`max.in.flight.requests.per.connection`); shared/domain.md §3–4.
+
+use super::Strategy;
+use crate::scenario::Scenario;
+
+pub struct SingleInFlight;
+
+impl Strategy for SingleInFlight {
+    fn name(&self) -> &'static str {
+        "single-inflight"
+    }
+    fn summary(&self) -> &'static str {
+        "max.in.flight = 1: retries cannot reorder; duplicates still can happen"
+    }
+    fn configure(&self, scenario: &mut Scenario) {
+        scenario.producer.max_in_flight = 1;
+    }
+}

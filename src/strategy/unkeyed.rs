@@ -1,0 +1,22 @@
+//! **unkeyed**: no key; records spread round-robin over partitions.
+//!
+//! Promises: nothing across partitions, so nothing per entity. Costs: none; it is the
+//! baseline that shows why keys exist. Source: Kafka producer docs (partitioner);
+//! shared/domain.md §3.
+
+use super::Strategy;
+use crate::scenario::{Partitioner, Scenario};
+
+pub struct Unkeyed;
+
+impl Strategy for Unkeyed {
+    fn name(&self) -> &'static str {
+        "unkeyed"
+    }
+    fn summary(&self) -> &'static str {
+        "no key, round-robin over partitions: no order across partitions"
+    }
+    fn configure(&self, scenario: &mut Scenario) {
+        scenario.producer.partitioner = Partitioner::RoundRobin;
+    }
+}
