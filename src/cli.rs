@@ -97,7 +97,7 @@ fn command_run(
     let scenario = Scenario::load(path)?;
     let seed_source = if seed.is_some() {
         "--seed"
-    } else if scenario.seed != crate::scenario::DEFAULT_SEED {
+    } else if scenario.seed_in_file {
         "the scenario's seed"
     } else {
         "the default seed"

@@ -86,6 +86,8 @@ pub struct Scenario {
     pub name: String,
     pub summary: String,
     pub seed: u64,
+    /// Whether the file names a seed (else `seed` is [`DEFAULT_SEED`]).
+    pub seed_in_file: bool,
     pub strategy: String,
     /// The guarantees the run expects (the checker's verdict is "violated" only for these).
     pub expect: Vec<String>,
@@ -491,6 +493,7 @@ impl Validator<'_> {
             summary: raw.summary.unwrap_or_default(),
             expect,
             seed: raw.seed.unwrap_or(DEFAULT_SEED),
+            seed_in_file: raw.seed.is_some(),
             strategy: raw.strategy.unwrap_or_else(|| DEFAULT_STRATEGY.to_string()),
             topology,
             workload,

@@ -10,7 +10,7 @@
 //! ([`Network::reconnect`], which a client does after a timeout). A later message can
 //! therefore never arrive when an earlier one did not. A non-FIFO link is datagram-like:
 //! each message is lost independently and latency jitter alone reorders. A cut link drops
-//! everything sent while it is cut.
+//! everything sent while it is cut (and, being a loss, breaks a FIFO link).
 
 use crate::rng::{Ratio, Rng};
 use crate::NodeId;
@@ -181,10 +181,12 @@ impl Network {
     /// Decides the fate of a message sent now on `from → to`, drawing from the sender's stream.
     pub fn route(&mut self, now_ns: u64, from: NodeId, to: NodeId, rng: &mut Rng) -> Fate {
         let slot = self.slot(from, to);
+        let spec = self.specs[usize::from(self.links[slot])];
         if self.cut[slot] {
+            // Like a loss, a cut breaks a FIFO link: nothing sent later may arrive.
+            self.broken[slot] |= spec.fifo;
             return Fate::Dropped(DropReason::Cut);
         }
-        let spec = self.specs[usize::from(self.links[slot])];
         if spec.fifo && self.broken[slot] {
             return Fate::Dropped(DropReason::Broken);
         }

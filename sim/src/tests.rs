@@ -206,7 +206,11 @@ fn pause_defers_work_in_order() {
 
 #[test]
 fn cut_links_drop_and_heal_restores() {
-    let mut sim = sim_of(2, constant_link(100), 1);
+    let datagram = LinkSpec {
+        fifo: false,
+        ..constant_link(100)
+    };
+    let mut sim = sim_of(2, datagram, 1);
     sim.with_ctx(1, |_, ctx| {
         ctx.set_timer(1_000, 1000);
     });

@@ -334,8 +334,8 @@ impl Producer {
             partition,
             events_start: world.catalog.batch_events.len() as u32,
             events_len: open.events.len() as u32,
-            pid: self.pid,
-            epoch: self.epoch,
+            pid: NONE_U64,
+            epoch: 0,
             seq: NONE_U32,
         });
         world.catalog.batch_events.extend_from_slice(&open.events);
@@ -396,7 +396,10 @@ impl Producer {
         let (attempt, partition) = (pending.attempt, pending.partition);
         let world = &mut *ctx.shared;
         let info = &mut world.catalog.batches[batch as usize];
-        if info.pid != NONE_U64 && info.seq == NONE_U32 {
+        if self.pid != NONE_U64 && info.seq == NONE_U32 {
+            // First send: the batch takes the session's PID and the partition's next sequences.
+            info.pid = self.pid;
+            info.epoch = self.epoch;
             info.seq = self.next_seq[partition as usize];
             self.next_seq[partition as usize] += info.events_len;
         }

@@ -1,0 +1,207 @@
+//! `ordo run` end to end: determinism, the summary's shape, and bad input (exit 2, an error
+//! naming the file and field, never a panic).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sha2::{Digest, Sha256};
+
+fn ordo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ordo"))
+        .args(args)
+        .output()
+        .expect("the ordo binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn json_run(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["run", "scenarios/quickstart.toml", "--json"];
+    all.extend_from_slice(args);
+    let output = ordo(&all);
+    assert!(output.status.success(), "{}", stderr(&output));
+    serde_json::from_slice(&output.stdout).expect("--json prints one JSON object")
+}
+
+/// A scratch file unique to this test process.
+fn scratch(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ordo-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn same_seed_same_history_different_seed_different_history() {
+    let first = json_run(&[]);
+    let again = json_run(&[]);
+    let other = json_run(&["--seed", "2"]);
+    let hash = |v: &serde_json::Value| v["history_sha256"].as_str().unwrap().to_string();
+    assert_eq!(hash(&first).len(), 64);
+    assert_eq!(hash(&first), hash(&again));
+    assert_ne!(hash(&first), hash(&other));
+    for key in [
+        "scenario",
+        "strategy",
+        "seed",
+        "events",
+        "sim_time_ms",
+        "wall_ms",
+        "events_per_sec",
+        "history_sha256",
+        "violations",
+    ] {
+        assert!(first.get(key).is_some(), "--json lacks {key}");
+    }
+    assert!(first["violations"].is_object());
+    assert_eq!(first["seed"], 1);
+    assert_eq!(other["seed"], 2);
+}
+
+#[test]
+fn the_fingerprint_is_the_sha256_of_the_history_file() {
+    let path = scratch("quickstart.jsonl", "");
+    let summary = json_run(&["--history", path.to_str().unwrap()]);
+    let bytes = std::fs::read(&path).unwrap();
+    let digest: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(summary["history_sha256"], digest);
+    let first_line = bytes.split(|&b| b == b'\n').next().unwrap();
+    let header: serde_json::Value = serde_json::from_slice(first_line).unwrap();
+    assert_eq!(header["format"], "ordo-history");
+    assert_eq!(header["version"], 1);
+}
+
+#[test]
+fn histories_do_not_depend_on_threads() {
+    // The same runs on four threads at once give the hashes they give alone.
+    let alone: Vec<String> = (1..=4)
+        .map(|seed| json_run(&["--seed", &seed.to_string()])["history_sha256"].to_string())
+        .collect();
+    let threads: Vec<_> = (1..=4u64)
+        .map(|seed| {
+            std::thread::spawn(move || {
+                json_run(&["--seed", &seed.to_string()])["history_sha256"].to_string()
+            })
+        })
+        .collect();
+    let together: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(alone, together);
+}
+
+#[test]
+fn the_quickstart_shows_a_retry_reorder_and_duplicates() {
+    let summary = json_run(&[]);
+    let workload = &summary["workload"];
+    assert!(
+        workload["out_of_order_appends"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    assert!(
+        workload["duplicate_deliveries"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    // …and the fixes fix it.
+    let single = json_run(&["--strategy", "key+single-inflight"]);
+    assert_eq!(single["workload"]["out_of_order_appends"], 0);
+    let idempotent = json_run(&["--strategy", "key+idempotent"]);
+    assert_eq!(idempotent["workload"]["out_of_order_appends"], 0);
+    assert_eq!(idempotent["workload"]["duplicate_deliveries"], 0);
+}
+
+#[test]
+fn text_summary_starts_with_the_seed_and_ends_with_the_reproduce_line() {
+    let output = ordo(&["run", "scenarios/quickstart.toml", "--seed", "7"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "seed 7 (--seed)");
+    assert_eq!(
+        *lines.last().unwrap(),
+        "reproduce: ordo run scenarios/quickstart.toml --seed 7 --strategy key"
+    );
+    assert!(text.contains("fingerprint sha256 "));
+    assert!(text.contains("events/s"));
+}
+
+fn assert_bad_input(args: &[&str], mentions: &[&str]) {
+    let output = ordo(args);
+    let error = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {error}");
+    assert!(!error.contains("panicked"), "{error}");
+    for needle in mentions {
+        assert!(
+            error.contains(needle),
+            "{args:?}: {error:?} does not mention {needle:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_scenarios_are_clear_errors_with_exit_code_2() {
+    let malformed = scratch("malformed.toml", "[producer\nacks = 1\n");
+    assert_bad_input(
+        &["run", malformed.to_str().unwrap()],
+        &["malformed.toml", "line 1"],
+    );
+    let unknown = scratch("unknown.toml", "[producer]\nmax_inflight = 2\n");
+    assert_bad_input(
+        &["run", unknown.to_str().unwrap()],
+        &["unknown.toml", "line 2", "max_inflight", "max_in_flight"],
+    );
+    let bad_value = scratch("bad_value.toml", "[topology]\npartitions = 0\n");
+    assert_bad_input(
+        &["run", bad_value.to_str().unwrap()],
+        &["bad_value.toml", "topology.partitions", "expected"],
+    );
+    let bad_strategy = scratch("bad_strategy.toml", "strategy = \"fifo-magic\"\n");
+    assert_bad_input(
+        &["run", bad_strategy.to_str().unwrap()],
+        &[
+            "bad_strategy.toml",
+            "`strategy`",
+            "fifo-magic",
+            "idempotent",
+        ],
+    );
+    assert_bad_input(
+        &["run", "scenarios/does-not-exist.toml"],
+        &["does-not-exist.toml", "cannot read"],
+    );
+    assert_bad_input(
+        &["run", "scenarios/quickstart.toml", "--strategy", "key+nope"],
+        &["--strategy", "\"nope\""],
+    );
+    assert_bad_input(
+        &["run", "scenarios/quickstart.toml", "--seed", "minus-one"],
+        &["--seed"],
+    );
+    assert_bad_input(
+        &[
+            "run",
+            "scenarios/quickstart.toml",
+            "--history",
+            "/no/such/dir/h.jsonl",
+        ],
+        &["/no/such/dir/h.jsonl"],
+    );
+}
+
+#[test]
+fn every_bundled_scenario_parses() {
+    for entry in std::fs::read_dir(Path::new("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            ordo::scenario::Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
