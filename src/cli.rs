@@ -62,22 +62,16 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Run {
-            scenario,
-            seed,
-            strategy,
-            history,
-            json,
-        } => command_run(&scenario, seed, strategy, history, json),
+        Command::Run { scenario, seed, strategy, history, json } => {
+            command_run(&scenario, seed, strategy, history, json)
+        }
     };
     match result {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
             if error.downcast_ref::<InputError>().is_some()
-                || error
-                    .downcast_ref::<crate::scenario::ScenarioError>()
-                    .is_some()
+                || error.downcast_ref::<crate::scenario::ScenarioError>().is_some()
             {
                 2
             } else {
@@ -113,8 +107,7 @@ fn command_run(
         InputError(format!("{origin}: {error}"))
     })?;
     if !json_output {
-        println!("seed {seed} ({seed_source})");
-        std::io::stdout().flush().ok();
+        emit(&format!("seed {seed} ({seed_source})\n"));
     }
     let result = run(RunSpec {
         scenario,
@@ -127,11 +120,24 @@ fn command_run(
     })
     .map_err(|error| InputError(error.to_string()))?;
     if json_output {
-        println!("{}", serde_json::to_string_pretty(&run_json(&result))?);
+        emit(&format!("{}\n", serde_json::to_string_pretty(&run_json(&result))?));
     } else {
-        print!("{}", run_text(&result, history.as_deref()));
+        emit(&run_text(&result, history.as_deref()));
     }
     Ok(0)
+}
+
+/// Writes to stdout and flushes; a reader that went away (`ordo … | head`) ends the
+/// process quietly instead of panicking as `print!` would.
+pub fn emit(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {error}");
+        std::process::exit(2);
+    }
 }
 
 /// The `--json` summary of a run.
@@ -190,10 +196,7 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>) -> String {
         out.push_str(&text);
         out.push('\n');
     };
-    line(format!(
-        "ran scenario {} with strategy {}",
-        result.scenario, result.strategy
-    ));
+    line(format!("ran scenario {} with strategy {}", result.scenario, result.strategy));
     line(format!(
         "  simulated {:.3} ms in {:.1} ms of wall time: {} engine events, {} events/s; stopped: {}",
         result.sim_time_ms(),
@@ -224,13 +227,8 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>) -> String {
         engine.messages_sent, engine.dropped_loss, engine.dropped_broken, engine.duplicated
     ));
     if let Some(sha) = &result.history.sha256 {
-        let place = history_file
-            .map(|p| format!(", written to {}", p.display()))
-            .unwrap_or_default();
-        line(format!(
-            "  history: {} records, fingerprint sha256 {sha}{place}",
-            result.history.records
-        ));
+        let place = history_file.map(|p| format!(", written to {}", p.display())).unwrap_or_default();
+        line(format!("  history: {} records, fingerprint sha256 {sha}{place}", result.history.records));
     }
     line(format!("reproduce: {}", result.reproduce));
     out
@@ -240,11 +238,7 @@ fn stop_words(reason: ordo_sim::StopReason) -> &'static str {
     match reason {
         ordo_sim::StopReason::Stopped => "everything produced was consumed and committed",
         ordo_sim::StopReason::Quiescent => "nothing left to do",
-        ordo_sim::StopReason::TimeLimit => {
-            "time limit (run.max_time_ms) reached before the work was done"
-        }
-        ordo_sim::StopReason::EventLimit => {
-            "event limit (run.max_events) reached before the work was done"
-        }
+        ordo_sim::StopReason::TimeLimit => "time limit (run.max_time_ms) reached before the work was done",
+        ordo_sim::StopReason::EventLimit => "event limit (run.max_events) reached before the work was done",
     }
 }

@@ -62,8 +62,7 @@ pub struct Catalog {
 impl Catalog {
     pub fn batch_events(&self, batch: u32) -> &[u32] {
         let info = &self.batches[batch as usize];
-        &self.batch_events
-            [info.events_start as usize..(info.events_start + info.events_len) as usize]
+        &self.batch_events[info.events_start as usize..(info.events_start + info.events_len) as usize]
     }
 
     pub fn deps(&self, event: u32) -> &[u32] {
@@ -99,131 +98,25 @@ impl FailReason {
 /// node's local clock reading.
 #[derive(Clone, Copy, Debug)]
 pub enum Rec {
-    ProducerInit {
-        t: u64,
-        node: u32,
-        pid: u64,
-        epoch: u16,
-    },
-    Create {
-        t: u64,
-        node: u32,
-        clock: i64,
-        event: u32,
-    },
-    Send {
-        t: u64,
-        node: u32,
-        clock: i64,
-        batch: u32,
-        attempt: u16,
-        acks: i8,
-    },
-    Ack {
-        t: u64,
-        node: u32,
-        clock: i64,
-        batch: u32,
-        attempt: u16,
-        offset: u64,
-    },
-    Fail {
-        t: u64,
-        node: u32,
-        batch: u32,
-        attempt: u16,
-        reason: FailReason,
-        retry: bool,
-    },
-    Append {
-        t: u64,
-        node: u32,
-        partition: u32,
-        offset: u64,
-        event: u32,
-        batch: u32,
-        attempt: u16,
-        seq: u32,
-    },
-    Dedup {
-        t: u64,
-        node: u32,
-        batch: u32,
-        attempt: u16,
-        offset: u64,
-    },
-    Reject {
-        t: u64,
-        node: u32,
-        batch: u32,
-        attempt: u16,
-        reason: FailReason,
-    },
-    Assign {
-        t: u64,
-        node: u32,
-        generation: u32,
-        partition: u32,
-    },
-    Seek {
-        t: u64,
-        node: u32,
-        partition: u32,
-        offset: u64,
-        committed: bool,
-    },
-    Deliver {
-        t: u64,
-        node: u32,
-        clock: i64,
-        generation: u32,
-        partition: u32,
-        offset: u64,
-        event: u32,
-    },
-    Apply {
-        t: u64,
-        node: u32,
-        clock: i64,
-        partition: u32,
-        offset: u64,
-        event: u32,
-    },
-    Commit {
-        t: u64,
-        node: u32,
-        generation: u32,
-        partition: u32,
-        offset: u64,
-        ok: bool,
-    },
-    State {
-        t: u64,
-        entity: u32,
-        kind: u16,
-    },
-    Crash {
-        t: u64,
-        node: u32,
-    },
-    Restart {
-        t: u64,
-        node: u32,
-    },
-    Pause {
-        t: u64,
-        node: u32,
-    },
-    ClockStep {
-        t: u64,
-        node: u32,
-        delta_ns: i64,
-    },
-    End {
-        t: u64,
-        reason: &'static str,
-        events: u64,
-    },
+    ProducerInit { t: u64, node: u32, pid: u64, epoch: u16 },
+    Create { t: u64, node: u32, clock: i64, event: u32 },
+    Send { t: u64, node: u32, clock: i64, batch: u32, attempt: u16, acks: i8 },
+    Ack { t: u64, node: u32, clock: i64, batch: u32, attempt: u16, offset: u64 },
+    Fail { t: u64, node: u32, batch: u32, attempt: u16, reason: FailReason, retry: bool },
+    Append { t: u64, node: u32, partition: u32, offset: u64, event: u32, batch: u32, attempt: u16, seq: u32 },
+    Dedup { t: u64, node: u32, batch: u32, attempt: u16, offset: u64 },
+    Reject { t: u64, node: u32, batch: u32, attempt: u16, reason: FailReason },
+    Assign { t: u64, node: u32, generation: u32, partition: u32 },
+    Seek { t: u64, node: u32, partition: u32, offset: u64, committed: bool },
+    Deliver { t: u64, node: u32, clock: i64, generation: u32, partition: u32, offset: u64, event: u32 },
+    Apply { t: u64, node: u32, clock: i64, partition: u32, offset: u64, event: u32 },
+    Commit { t: u64, node: u32, generation: u32, partition: u32, offset: u64, ok: bool },
+    State { t: u64, entity: u32, kind: u16 },
+    Crash { t: u64, node: u32 },
+    Restart { t: u64, node: u32 },
+    Pause { t: u64, node: u32 },
+    ClockStep { t: u64, node: u32, delta_ns: i64 },
+    End { t: u64, reason: &'static str, events: u64 },
 }
 
 /// What a run does with its history.
@@ -262,11 +155,7 @@ impl Recorder {
     pub fn new(mode: HistoryMode) -> Recorder {
         Recorder {
             mode,
-            records: Vec::with_capacity(if mode == HistoryMode::On {
-                FLUSH_RECORDS
-            } else {
-                0
-            }),
+            records: Vec::with_capacity(if mode == HistoryMode::On { FLUSH_RECORDS } else { 0 }),
             line: Vec::with_capacity(256),
             hasher: Sha256::new(),
             file: None,
@@ -371,11 +260,7 @@ impl Recorder {
         }
         let digest = std::mem::take(&mut self.hasher).finalize();
         Ok(Finished {
-            sha256: if self.mode == HistoryMode::On {
-                Some(hex(&digest))
-            } else {
-                None
-            },
+            sha256: if self.mode == HistoryMode::On { Some(hex(&digest)) } else { None },
             records: self.written,
             bytes: self.bytes,
             jsonl: self.memory.take(),
@@ -454,9 +339,7 @@ impl Line<'_> {
 
     fn entity(&mut self, catalog: &Catalog, entity: u32) -> &mut Self {
         self.out.push(b'"');
-        self.raw(&catalog.entity_prefix)
-            .raw("-")
-            .uint(u64::from(entity));
+        self.raw(&catalog.entity_prefix).raw("-").uint(u64::from(entity));
         self.out.push(b'"');
         self
     }
@@ -474,31 +357,15 @@ impl Line<'_> {
 fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
     let mut line = Line { out };
     match *rec {
-        Rec::ProducerInit {
-            t,
-            node,
-            pid,
-            epoch,
-        } => {
+        Rec::ProducerInit { t, node, pid, epoch } => {
             line.start("producer_init", t).node(catalog, node);
             if pid != NONE_U64 {
-                line.key("pid")
-                    .uint(pid)
-                    .key("epoch")
-                    .uint(u64::from(epoch));
+                line.key("pid").uint(pid).key("epoch").uint(u64::from(epoch));
             }
         }
-        Rec::Create {
-            t,
-            node,
-            clock,
-            event,
-        } => {
+        Rec::Create { t, node, clock, event } => {
             let info = catalog.events[event as usize];
-            line.start("create", t)
-                .node(catalog, node)
-                .key("clock")
-                .int(clock);
+            line.start("create", t).node(catalog, node).key("clock").int(clock);
             line.key("id").uint(u64::from(event));
             line.key("entity").entity(catalog, info.entity);
             line.key("key");
@@ -519,23 +386,10 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             line.key("writes").raw("{\"status\":").string(kind).raw("}");
             line.key("kind").string(kind);
         }
-        Rec::Send {
-            t,
-            node,
-            clock,
-            batch,
-            attempt,
-            acks,
-        } => {
+        Rec::Send { t, node, clock, batch, attempt, acks } => {
             let info = catalog.batches[batch as usize];
-            line.start("send", t)
-                .node(catalog, node)
-                .key("clock")
-                .int(clock);
-            line.key("batch")
-                .uint(u64::from(batch))
-                .key("attempt")
-                .uint(u64::from(attempt));
+            line.start("send", t).node(catalog, node).key("clock").int(clock);
+            line.key("batch").uint(u64::from(batch)).key("attempt").uint(u64::from(attempt));
             line.topic_partition(catalog, info.partition);
             line.key("events").raw("[");
             for (index, event) in catalog.batch_events(batch).iter().enumerate() {
@@ -546,231 +400,84 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             }
             line.raw("]");
             if info.pid != NONE_U64 {
-                line.key("pid")
-                    .uint(info.pid)
-                    .key("epoch")
-                    .uint(u64::from(info.epoch));
+                line.key("pid").uint(info.pid).key("epoch").uint(u64::from(info.epoch));
                 line.key("seq").uint(u64::from(info.seq));
             }
             line.key("acks").int(i64::from(acks));
         }
-        Rec::Ack {
-            t,
-            node,
-            clock,
-            batch,
-            attempt,
-            offset,
-        } => {
+        Rec::Ack { t, node, clock, batch, attempt, offset } => {
             let info = catalog.batches[batch as usize];
-            line.start("ack", t)
-                .node(catalog, node)
-                .key("clock")
-                .int(clock);
-            line.key("batch")
-                .uint(u64::from(batch))
-                .key("attempt")
-                .uint(u64::from(attempt));
+            line.start("ack", t).node(catalog, node).key("clock").int(clock);
+            line.key("batch").uint(u64::from(batch)).key("attempt").uint(u64::from(attempt));
             line.topic_partition(catalog, info.partition);
             if offset != NONE_U64 {
                 line.key("offset").uint(offset);
             }
         }
-        Rec::Fail {
-            t,
-            node,
-            batch,
-            attempt,
-            reason,
-            retry,
-        } => {
+        Rec::Fail { t, node, batch, attempt, reason, retry } => {
             line.start("fail", t).node(catalog, node);
-            line.key("batch")
-                .uint(u64::from(batch))
-                .key("attempt")
-                .uint(u64::from(attempt));
+            line.key("batch").uint(u64::from(batch)).key("attempt").uint(u64::from(attempt));
             line.key("reason").string(reason.as_str());
             line.key("retry").raw(if retry { "true" } else { "false" });
         }
-        Rec::Append {
-            t,
-            node,
-            partition,
-            offset,
-            event,
-            batch,
-            attempt,
-            seq,
-        } => {
-            line.start("append", t)
-                .node(catalog, node)
-                .topic_partition(catalog, partition);
-            line.key("offset")
-                .uint(offset)
-                .key("id")
-                .uint(u64::from(event));
-            line.key("batch")
-                .uint(u64::from(batch))
-                .key("attempt")
-                .uint(u64::from(attempt));
+        Rec::Append { t, node, partition, offset, event, batch, attempt, seq } => {
+            line.start("append", t).node(catalog, node).topic_partition(catalog, partition);
+            line.key("offset").uint(offset).key("id").uint(u64::from(event));
+            line.key("batch").uint(u64::from(batch)).key("attempt").uint(u64::from(attempt));
             let info = catalog.batches[batch as usize];
             if info.pid != NONE_U64 {
-                line.key("pid")
-                    .uint(info.pid)
-                    .key("seq")
-                    .uint(u64::from(seq));
+                line.key("pid").uint(info.pid).key("seq").uint(u64::from(seq));
             }
             line.key("leader_epoch").uint(0);
         }
-        Rec::Dedup {
-            t,
-            node,
-            batch,
-            attempt,
-            offset,
-        } => {
+        Rec::Dedup { t, node, batch, attempt, offset } => {
             let info = catalog.batches[batch as usize];
-            line.start("dedup", t)
-                .node(catalog, node)
-                .topic_partition(catalog, info.partition);
-            line.key("batch")
-                .uint(u64::from(batch))
-                .key("attempt")
-                .uint(u64::from(attempt));
-            line.key("pid")
-                .uint(info.pid)
-                .key("seq")
-                .uint(u64::from(info.seq));
+            line.start("dedup", t).node(catalog, node).topic_partition(catalog, info.partition);
+            line.key("batch").uint(u64::from(batch)).key("attempt").uint(u64::from(attempt));
+            line.key("pid").uint(info.pid).key("seq").uint(u64::from(info.seq));
             line.key("offset").uint(offset);
         }
-        Rec::Reject {
-            t,
-            node,
-            batch,
-            attempt,
-            reason,
-        } => {
+        Rec::Reject { t, node, batch, attempt, reason } => {
             let info = catalog.batches[batch as usize];
-            line.start("reject", t)
-                .node(catalog, node)
-                .topic_partition(catalog, info.partition);
-            line.key("batch")
-                .uint(u64::from(batch))
-                .key("attempt")
-                .uint(u64::from(attempt));
+            line.start("reject", t).node(catalog, node).topic_partition(catalog, info.partition);
+            line.key("batch").uint(u64::from(batch)).key("attempt").uint(u64::from(attempt));
             if info.pid != NONE_U64 {
-                line.key("pid")
-                    .uint(info.pid)
-                    .key("seq")
-                    .uint(u64::from(info.seq));
+                line.key("pid").uint(info.pid).key("seq").uint(u64::from(info.seq));
             }
             line.key("reason").string(reason.as_str());
         }
-        Rec::Assign {
-            t,
-            node,
-            generation,
-            partition,
-        } => {
-            line.start("assign", t)
-                .node(catalog, node)
-                .key("group")
-                .string(&catalog.group);
-            line.key("generation")
-                .uint(u64::from(generation))
-                .key("topic")
-                .string(&catalog.topic);
-            line.key("partitions")
-                .raw("[")
-                .uint(u64::from(partition))
-                .raw("]");
+        Rec::Assign { t, node, generation, partition } => {
+            line.start("assign", t).node(catalog, node).key("group").string(&catalog.group);
+            line.key("generation").uint(u64::from(generation)).key("topic").string(&catalog.topic);
+            line.key("partitions").raw("[").uint(u64::from(partition)).raw("]");
         }
-        Rec::Seek {
-            t,
-            node,
-            partition,
-            offset,
-            committed,
-        } => {
-            line.start("seek", t)
-                .node(catalog, node)
-                .key("group")
-                .string(&catalog.group);
-            line.topic_partition(catalog, partition)
-                .key("offset")
-                .uint(offset);
-            line.key("reason")
-                .string(if committed { "committed" } else { "reset" });
+        Rec::Seek { t, node, partition, offset, committed } => {
+            line.start("seek", t).node(catalog, node).key("group").string(&catalog.group);
+            line.topic_partition(catalog, partition).key("offset").uint(offset);
+            line.key("reason").string(if committed { "committed" } else { "reset" });
         }
-        Rec::Deliver {
-            t,
-            node,
-            clock,
-            generation,
-            partition,
-            offset,
-            event,
-        } => {
-            line.start("deliver", t)
-                .node(catalog, node)
-                .key("clock")
-                .int(clock);
-            line.key("group")
-                .string(&catalog.group)
-                .key("generation")
-                .uint(u64::from(generation));
-            line.topic_partition(catalog, partition)
-                .key("offset")
-                .uint(offset);
+        Rec::Deliver { t, node, clock, generation, partition, offset, event } => {
+            line.start("deliver", t).node(catalog, node).key("clock").int(clock);
+            line.key("group").string(&catalog.group).key("generation").uint(u64::from(generation));
+            line.topic_partition(catalog, partition).key("offset").uint(offset);
             line.key("id").uint(u64::from(event));
         }
-        Rec::Apply {
-            t,
-            node,
-            clock,
-            partition,
-            offset,
-            event,
-        } => {
-            line.start("apply", t)
-                .node(catalog, node)
-                .key("clock")
-                .int(clock);
-            line.key("group")
-                .string(&catalog.group)
-                .key("id")
-                .uint(u64::from(event));
-            line.topic_partition(catalog, partition)
-                .key("offset")
-                .uint(offset);
+        Rec::Apply { t, node, clock, partition, offset, event } => {
+            line.start("apply", t).node(catalog, node).key("clock").int(clock);
+            line.key("group").string(&catalog.group).key("id").uint(u64::from(event));
+            line.topic_partition(catalog, partition).key("offset").uint(offset);
         }
-        Rec::Commit {
-            t,
-            node,
-            generation,
-            partition,
-            offset,
-            ok,
-        } => {
-            line.start("commit", t)
-                .node(catalog, node)
-                .key("group")
-                .string(&catalog.group);
+        Rec::Commit { t, node, generation, partition, offset, ok } => {
+            line.start("commit", t).node(catalog, node).key("group").string(&catalog.group);
             line.key("generation").uint(u64::from(generation));
-            line.topic_partition(catalog, partition)
-                .key("offset")
-                .uint(offset);
+            line.topic_partition(catalog, partition).key("offset").uint(offset);
             line.key("ok").raw(if ok { "true" } else { "false" });
         }
         Rec::State { t, entity, kind } => {
             line.start("state", t).key("group").string(&catalog.group);
-            line.key("entity")
-                .entity(catalog, entity)
-                .key("fields")
-                .raw("{");
+            line.key("entity").entity(catalog, entity).key("fields").raw("{");
             if kind != u16::MAX {
-                line.raw("\"status\":")
-                    .string(&catalog.kinds[usize::from(kind)]);
+                line.raw("\"status\":").string(&catalog.kinds[usize::from(kind)]);
             }
             line.raw("}");
         }
@@ -784,17 +491,10 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             line.start("pause", t).node(catalog, node);
         }
         Rec::ClockStep { t, node, delta_ns } => {
-            line.start("clock_step", t)
-                .node(catalog, node)
-                .key("delta")
-                .int(delta_ns);
+            line.start("clock_step", t).node(catalog, node).key("delta").int(delta_ns);
         }
         Rec::End { t, reason, events } => {
-            line.start("end", t)
-                .key("reason")
-                .string(reason)
-                .key("events")
-                .uint(events);
+            line.start("end", t).key("reason").string(reason).key("events").uint(events);
         }
     }
     line.end();
@@ -812,22 +512,8 @@ mod tests {
             entity_prefix: "order".into(),
             kinds: vec!["created".into(), "paid".into()],
             events: vec![
-                EventInfo {
-                    entity: 3,
-                    step: 0,
-                    kind: 0,
-                    deps_start: 0,
-                    deps_len: 0,
-                    keyed: true,
-                },
-                EventInfo {
-                    entity: 3,
-                    step: 1,
-                    kind: 1,
-                    deps_start: 0,
-                    deps_len: 1,
-                    keyed: true,
-                },
+                EventInfo { entity: 3, step: 0, kind: 0, deps_start: 0, deps_len: 0, keyed: true },
+                EventInfo { entity: 3, step: 1, kind: 1, deps_start: 0, deps_len: 1, keyed: true },
             ],
             deps: vec![0],
             batches: vec![BatchInfo {
@@ -847,122 +533,25 @@ mod tests {
     fn every_record_is_one_valid_json_line() {
         let catalog = catalog();
         let records = [
-            Rec::ProducerInit {
-                t: 1,
-                node: 0,
-                pid: 7,
-                epoch: 0,
-            },
-            Rec::Create {
-                t: 2,
-                node: 0,
-                clock: -5,
-                event: 1,
-            },
-            Rec::Send {
-                t: 3,
-                node: 0,
-                clock: 3,
-                batch: 0,
-                attempt: 1,
-                acks: -1,
-            },
-            Rec::Ack {
-                t: 4,
-                node: 0,
-                clock: 4,
-                batch: 0,
-                attempt: 1,
-                offset: 10,
-            },
-            Rec::Fail {
-                t: 4,
-                node: 0,
-                batch: 0,
-                attempt: 1,
-                reason: FailReason::RequestTimeout,
-                retry: true,
-            },
-            Rec::Append {
-                t: 5,
-                node: 1,
-                partition: 2,
-                offset: 10,
-                event: 0,
-                batch: 0,
-                attempt: 1,
-                seq: 0,
-            },
-            Rec::Dedup {
-                t: 5,
-                node: 1,
-                batch: 0,
-                attempt: 2,
-                offset: 10,
-            },
-            Rec::Reject {
-                t: 5,
-                node: 1,
-                batch: 0,
-                attempt: 2,
-                reason: FailReason::OutOfOrderSequence,
-            },
-            Rec::Assign {
-                t: 6,
-                node: 2,
-                generation: 1,
-                partition: 2,
-            },
-            Rec::Seek {
-                t: 6,
-                node: 2,
-                partition: 2,
-                offset: 0,
-                committed: false,
-            },
-            Rec::Deliver {
-                t: 7,
-                node: 2,
-                clock: 7,
-                generation: 1,
-                partition: 2,
-                offset: 10,
-                event: 0,
-            },
-            Rec::Apply {
-                t: 8,
-                node: 2,
-                clock: 8,
-                partition: 2,
-                offset: 10,
-                event: 0,
-            },
-            Rec::Commit {
-                t: 9,
-                node: 2,
-                generation: 1,
-                partition: 2,
-                offset: 11,
-                ok: true,
-            },
-            Rec::State {
-                t: 10,
-                entity: 3,
-                kind: 1,
-            },
+            Rec::ProducerInit { t: 1, node: 0, pid: 7, epoch: 0 },
+            Rec::Create { t: 2, node: 0, clock: -5, event: 1 },
+            Rec::Send { t: 3, node: 0, clock: 3, batch: 0, attempt: 1, acks: -1 },
+            Rec::Ack { t: 4, node: 0, clock: 4, batch: 0, attempt: 1, offset: 10 },
+            Rec::Fail { t: 4, node: 0, batch: 0, attempt: 1, reason: FailReason::RequestTimeout, retry: true },
+            Rec::Append { t: 5, node: 1, partition: 2, offset: 10, event: 0, batch: 0, attempt: 1, seq: 0 },
+            Rec::Dedup { t: 5, node: 1, batch: 0, attempt: 2, offset: 10 },
+            Rec::Reject { t: 5, node: 1, batch: 0, attempt: 2, reason: FailReason::OutOfOrderSequence },
+            Rec::Assign { t: 6, node: 2, generation: 1, partition: 2 },
+            Rec::Seek { t: 6, node: 2, partition: 2, offset: 0, committed: false },
+            Rec::Deliver { t: 7, node: 2, clock: 7, generation: 1, partition: 2, offset: 10, event: 0 },
+            Rec::Apply { t: 8, node: 2, clock: 8, partition: 2, offset: 10, event: 0 },
+            Rec::Commit { t: 9, node: 2, generation: 1, partition: 2, offset: 11, ok: true },
+            Rec::State { t: 10, entity: 3, kind: 1 },
             Rec::Crash { t: 11, node: 1 },
             Rec::Restart { t: 12, node: 1 },
             Rec::Pause { t: 12, node: 2 },
-            Rec::ClockStep {
-                t: 13,
-                node: 2,
-                delta_ns: -100,
-            },
-            Rec::End {
-                t: 14,
-                reason: "quiescent",
-                events: 99,
-            },
+            Rec::ClockStep { t: 13, node: 2, delta_ns: -100 },
+            Rec::End { t: 14, reason: "quiescent", events: 99 },
         ];
         for rec in &records {
             let mut out = Vec::new();
@@ -987,17 +576,8 @@ mod tests {
         let catalog = catalog();
         let mut recorder = Recorder::new(HistoryMode::On);
         recorder.keep_in_memory();
-        recorder.push(Rec::Create {
-            t: 2,
-            node: 0,
-            clock: 2,
-            event: 0,
-        });
-        recorder.push(Rec::End {
-            t: 3,
-            reason: "quiescent",
-            events: 1,
-        });
+        recorder.push(Rec::Create { t: 2, node: 0, clock: 2, event: 0 });
+        recorder.push(Rec::End { t: 3, reason: "quiescent", events: 1 });
         let finished = recorder.finish(&catalog).unwrap();
         let bytes = finished.jsonl.unwrap();
         assert_eq!(finished.sha256.unwrap(), hex(&Sha256::digest(&bytes)));
@@ -1007,11 +587,7 @@ mod tests {
     #[test]
     fn off_records_nothing() {
         let mut recorder = Recorder::new(HistoryMode::Off);
-        recorder.push(Rec::End {
-            t: 3,
-            reason: "quiescent",
-            events: 1,
-        });
+        recorder.push(Rec::End { t: 3, reason: "quiescent", events: 1 });
         let finished = recorder.finish(&catalog()).unwrap();
         assert_eq!(finished.records, 0);
         assert!(finished.sha256.is_none());

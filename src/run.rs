@@ -9,9 +9,7 @@ use ordo_sim::rng::Ratio;
 use ordo_sim::{Limits, NodeId, Outcome, Sim};
 
 use crate::history::{Catalog, Finished, Header, HistoryMode, Rec, Recorder, NONE_U32};
-use crate::model::{
-    workload, Actor, Broker, Consumer, EntityState, Layout, ModelStats, Producer, World,
-};
+use crate::model::{workload, Actor, Broker, Consumer, EntityState, Layout, ModelStats, Producer, World};
 use crate::scenario::{node_names, NetworkConfig, Scenario};
 use crate::strategy::StrategySet;
 
@@ -44,18 +42,12 @@ pub struct RunResult {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("cannot write the history to {path}: {source}")]
-    History {
-        path: String,
-        source: std::io::Error,
-    },
+    History { path: String, source: std::io::Error },
 }
 
 fn link_spec(config: &NetworkConfig) -> LinkSpec {
     LinkSpec {
-        latency: Latency::Uniform {
-            min_ns: config.latency_min_us * 1_000,
-            max_ns: config.latency_max_us * 1_000,
-        },
+        latency: Latency::Uniform { min_ns: config.latency_min_us * 1_000, max_ns: config.latency_max_us * 1_000 },
         loss: Ratio::per_million(config.loss_ppm).expect("validated ppm"),
         duplicate: Ratio::per_million(config.duplicate_ppm).expect("validated ppm"),
         fifo: config.fifo,
@@ -70,12 +62,7 @@ fn select(selector: &str, names: &[String], layout: &Layout) -> Vec<NodeId> {
         "producers" => range(0, layout.producers),
         "brokers" => range(layout.broker(0).0, layout.brokers),
         "consumers" => range(layout.consumer(0).0, layout.consumers),
-        name => names
-            .iter()
-            .position(|n| n == name)
-            .map(|i| NodeId(i as u32))
-            .into_iter()
-            .collect(),
+        name => names.iter().position(|n| n == name).map(|i| NodeId(i as u32)).into_iter().collect(),
     }
 }
 
@@ -102,19 +89,13 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
     }
     for index in 0..layout.consumers {
         let node = layout.consumer(index);
-        let assigned = (0..layout.partitions)
-            .filter(|&p| layout.owner(p) == index)
-            .collect();
-        nodes.push((
-            names[node.index()].clone(),
-            Actor::Consumer(Box::new(Consumer::new(index, node, assigned))),
-        ));
+        let assigned = (0..layout.partitions).filter(|&p| layout.owner(p) == index).collect();
+        nodes.push((names[node.index()].clone(), Actor::Consumer(Box::new(Consumer::new(index, node, assigned)))));
     }
 
     let partitions = layout.partitions as usize;
     let entities = scenario.workload.entities as usize;
-    let total_events =
-        u64::from(scenario.workload.entities) * u64::from(scenario.workload.events_per_entity);
+    let total_events = u64::from(scenario.workload.entities) * u64::from(scenario.workload.events_per_entity);
     let catalog = Catalog {
         node_names: names.clone(),
         topic: topology.topic.clone(),
@@ -131,14 +112,7 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
         catalog,
         recorder,
         stats: ModelStats::default(),
-        entities: vec![
-            EntityState {
-                last_event: NONE_U32,
-                max_step_appended: NONE_U32,
-                status: u16::MAX
-            };
-            entities
-        ],
+        entities: vec![EntityState { last_event: NONE_U32, max_step_appended: NONE_U32, status: u16::MAX }; entities],
         created_ns: Vec::with_capacity(total_events as usize),
         delivered: Vec::with_capacity(total_events as usize),
         applied: Vec::with_capacity(total_events as usize),
@@ -151,16 +125,10 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
     let mut sim = Sim::new(seed, world, nodes, default_link);
     // The application's own handoff messages between producer processes are reliable
     // (an RPC with retries); only Kafka traffic sees the scenario's faults.
-    let reliable = LinkSpec {
-        loss: Ratio::ZERO,
-        duplicate: Ratio::ZERO,
-        fifo: true,
-        ..default_link
-    };
+    let reliable = LinkSpec { loss: Ratio::ZERO, duplicate: Ratio::ZERO, fifo: true, ..default_link };
     for from in 0..layout.producers {
         for to in 0..layout.producers {
-            sim.network_mut()
-                .set_link(NodeId(from), NodeId(to), reliable);
+            sim.network_mut().set_link(NodeId(from), NodeId(to), reliable);
         }
     }
     for link in &links {
@@ -176,10 +144,7 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
     }
     for clock in &clocks {
         if let Some(index) = names.iter().position(|n| *n == clock.node) {
-            let model = Clock {
-                offset_ns: clock.offset_ms * 1_000_000,
-                drift_ppm: clock.drift_ppm,
-            };
+            let model = Clock { offset_ns: clock.offset_ms * 1_000_000, drift_ppm: clock.drift_ppm };
             sim.set_clock(NodeId(index as u32), model);
         }
     }
@@ -188,24 +153,21 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
 
 /// The command that reproduces a run exactly.
 pub fn reproduce_command(path: &Path, seed: u64, strategy: &str) -> String {
-    format!(
-        "ordo run {} --seed {seed} --strategy {strategy}",
-        path.display()
-    )
+    format!("ordo run {} --seed {seed} --strategy {strategy}", path.display())
 }
 
 /// Runs one scenario with one strategy and seed.
 pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
+    // Wall time measures the run for the summary; it never enters the simulated world.
+    #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
     let mut scenario = spec.scenario;
     spec.strategy.configure(&mut scenario);
     let strategy = spec.strategy.name();
     let mut recorder = Recorder::new(spec.history_mode);
     if let Some(path) = &spec.history_file {
-        let file = std::fs::File::create(path).map_err(|source| RunError::History {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let file = std::fs::File::create(path)
+            .map_err(|source| RunError::History { path: path.display().to_string(), source })?;
         recorder.to_file(Box::new(std::io::BufWriter::with_capacity(1 << 20, file)));
     }
     if spec.keep_history {
@@ -216,17 +178,10 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         scenario: scenario.name.clone(),
         strategy: strategy.clone(),
         seed: spec.seed,
-        expect: crate::scenario::GUARANTEES
-            .iter()
-            .copied()
-            .filter(|g| expect.iter().any(|e| e == g))
-            .collect(),
+        expect: crate::scenario::GUARANTEES.iter().copied().filter(|g| expect.iter().any(|e| e == g)).collect(),
         partitions: scenario.topology.partitions,
     };
-    let limits = Limits {
-        max_time_ns: scenario.run.max_time_ms * 1_000_000,
-        max_events: scenario.run.max_events,
-    };
+    let limits = Limits { max_time_ns: scenario.run.max_time_ms * 1_000_000, max_events: scenario.run.max_events };
     let scenario_name = scenario.name.clone();
     let mut sim = build(scenario, spec.seed, recorder);
     {
@@ -238,28 +193,13 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
     let t = outcome.end_ns;
     for entity in 0..world.entities.len() {
         let kind = world.entities[entity].status;
-        world.record(Rec::State {
-            t,
-            entity: entity as u32,
-            kind,
-        });
+        world.record(Rec::State { t, entity: entity as u32, kind });
     }
-    world.record(Rec::End {
-        t,
-        reason: outcome.reason.as_str(),
-        events: outcome.stats.events,
-    });
-    let history = world
-        .recorder
-        .finish(&world.catalog)
-        .map_err(|source| RunError::History {
-            path: spec
-                .history_file
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            source,
-        })?;
+    world.record(Rec::End { t, reason: outcome.reason.as_str(), events: outcome.stats.events });
+    let history = world.recorder.finish(&world.catalog).map_err(|source| RunError::History {
+        path: spec.history_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        source,
+    })?;
     Ok(RunResult {
         scenario: scenario_name,
         reproduce: reproduce_command(spec.scenario_path, spec.seed, &strategy),

@@ -13,18 +13,11 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     #[error("{file}: cannot read: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
+    Read { file: String, source: std::io::Error },
     #[error("{file}: {message}")]
     Parse { file: String, message: String },
     #[error("{file}: field `{field}`: {message}")]
-    Invalid {
-        file: String,
-        field: String,
-        message: String,
-    },
+    Invalid { file: String, field: String, message: String },
 }
 
 /// `acks`: how many replicas must have a write before the leader answers.
@@ -321,14 +314,9 @@ impl Scenario {
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            file: file.clone(),
-            source,
-        })?;
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("scenario");
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { file: file.clone(), source })?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
         Scenario::parse(&text, &file, stem)
     }
 
@@ -361,11 +349,7 @@ struct Validator<'a> {
 
 impl Validator<'_> {
     fn invalid(&self, field: &str, message: impl Into<String>) -> ScenarioError {
-        ScenarioError::Invalid {
-            file: self.file.to_string(),
-            field: field.to_string(),
-            message: message.into(),
-        }
+        ScenarioError::Invalid { file: self.file.to_string(), field: field.to_string(), message: message.into() }
     }
 
     fn range<T: PartialOrd + std::fmt::Display + Copy>(
@@ -376,10 +360,7 @@ impl Validator<'_> {
         high: T,
     ) -> Result<T, ScenarioError> {
         if value < low || value > high {
-            return Err(self.invalid(
-                field,
-                format!("expected a value from {low} to {high}, got {value}"),
-            ));
+            return Err(self.invalid(field, format!("expected a value from {low} to {high}, got {value}")));
         }
         Ok(value)
     }
@@ -387,11 +368,12 @@ impl Validator<'_> {
     fn name(&self, field: &str, value: String) -> Result<String, ScenarioError> {
         let ok = !value.is_empty()
             && value.len() <= 64
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
         if !ok {
-            return Err(self.invalid(field, format!("expected 1 to 64 characters of letters, digits, `-`, `_` or `.`, got {value:?}")));
+            return Err(self.invalid(
+                field,
+                format!("expected 1 to 64 characters of letters, digits, `-`, `_` or `.`, got {value:?}"),
+            ));
         }
         Ok(value)
     }
@@ -415,7 +397,10 @@ impl Validator<'_> {
                 if !is_node_selector(value, &nodes) {
                     return Err(self.invalid(
                         &format!("{field}.{which}"),
-                        format!("expected a node ({}) or one of `producers`, `brokers`, `consumers`, `*`; got {value:?}", nodes.join(", ")),
+                        format!(
+                            "expected a node ({}) or one of `producers`, `brokers`, `consumers`, `*`; got {value:?}",
+                            nodes.join(", ")
+                        ),
                     ));
                 }
             }
@@ -442,49 +427,20 @@ impl Validator<'_> {
                     format!("expected one of {}, got {:?}", nodes.join(", "), clock.node),
                 ));
             }
-            self.range(
-                &format!("clock[{index}].offset_ms"),
-                clock.offset_ms,
-                -86_400_000,
-                86_400_000,
-            )?;
-            self.range(
-                &format!("clock[{index}].drift_ppm"),
-                clock.drift_ppm,
-                -500_000,
-                500_000,
-            )?;
-            clocks.push(ClockConfig {
-                node: clock.node,
-                offset_ms: clock.offset_ms,
-                drift_ppm: clock.drift_ppm,
-            });
+            self.range(&format!("clock[{index}].offset_ms"), clock.offset_ms, -86_400_000, 86_400_000)?;
+            self.range(&format!("clock[{index}].drift_ppm"), clock.drift_ppm, -500_000, 500_000)?;
+            clocks.push(ClockConfig { node: clock.node, offset_ms: clock.offset_ms, drift_ppm: clock.drift_ppm });
         }
         let run = RunLimits {
-            max_time_ms: self.range(
-                "run.max_time_ms",
-                raw.run.max_time_ms.unwrap_or(600_000),
-                1,
-                86_400_000,
-            )?,
-            max_events: self.range(
-                "run.max_events",
-                raw.run.max_events.unwrap_or(100_000_000),
-                1,
-                u64::MAX / 2,
-            )?,
+            max_time_ms: self.range("run.max_time_ms", raw.run.max_time_ms.unwrap_or(600_000), 1, 86_400_000)?,
+            max_events: self.range("run.max_events", raw.run.max_events.unwrap_or(100_000_000), 1, u64::MAX / 2)?,
         };
-        let expect = raw
-            .expect
-            .unwrap_or_else(|| GUARANTEES.iter().map(|g| g.to_string()).collect());
+        let expect = raw.expect.unwrap_or_else(|| GUARANTEES.iter().map(|g| g.to_string()).collect());
         for (index, guarantee) in expect.iter().enumerate() {
             if !GUARANTEES.contains(&guarantee.as_str()) {
                 return Err(self.invalid(
                     &format!("expect[{index}]"),
-                    format!(
-                        "expected one of {}, got {guarantee:?}",
-                        GUARANTEES.join(", ")
-                    ),
+                    format!("expected one of {}, got {guarantee:?}", GUARANTEES.join(", ")),
                 ));
             }
         }
@@ -512,10 +468,7 @@ impl Validator<'_> {
             producers: self.range("topology.producers", raw.producers.unwrap_or(1), 1, 256)?,
             consumers: self.range("topology.consumers", raw.consumers.unwrap_or(1), 1, 256)?,
             partitions: self.range("topology.partitions", raw.partitions.unwrap_or(3), 1, 4096)?,
-            topic: self.name(
-                "topology.topic",
-                raw.topic.unwrap_or_else(|| "orders".into()),
-            )?,
+            topic: self.name("topology.topic", raw.topic.unwrap_or_else(|| "orders".into()))?,
             group: self.name("topology.group", raw.group.unwrap_or_else(|| "g".into()))?,
         })
     }
@@ -529,11 +482,9 @@ impl Validator<'_> {
                 format!("expected at least think_min_us ({think_min_us}), got {think_max_us}"),
             ));
         }
-        let kinds = raw.kinds.unwrap_or_else(|| {
-            ["created", "paid", "packed", "shipped", "delivered"]
-                .map(String::from)
-                .to_vec()
-        });
+        let kinds = raw
+            .kinds
+            .unwrap_or_else(|| ["created", "paid", "packed", "shipped", "delivered"].map(String::from).to_vec());
         if kinds.is_empty() {
             return Err(self.invalid("workload.kinds", "expected at least one event kind"));
         }
@@ -541,22 +492,14 @@ impl Validator<'_> {
             self.name(&format!("workload.kinds[{index}]"), kind.clone())?;
         }
         Ok(Workload {
-            entities: self.range(
-                "workload.entities",
-                raw.entities.unwrap_or(10),
-                1,
-                10_000_000,
-            )?,
+            entities: self.range("workload.entities", raw.entities.unwrap_or(10), 1, 10_000_000)?,
             events_per_entity: self.range(
                 "workload.events_per_entity",
                 raw.events_per_entity.unwrap_or(4),
                 1,
                 1_000_000,
             )?,
-            entity_prefix: self.name(
-                "workload.entity_prefix",
-                raw.entity_prefix.unwrap_or_else(|| "order".into()),
-            )?,
+            entity_prefix: self.name("workload.entity_prefix", raw.entity_prefix.unwrap_or_else(|| "order".into()))?,
             start_window_ms: self.range(
                 "workload.start_window_ms",
                 raw.start_window_ms.unwrap_or(100),
@@ -566,10 +509,7 @@ impl Validator<'_> {
             think_min_us,
             think_max_us: self.range("workload.think_max_us", think_max_us, 0, 3_600_000_000)?,
             handoff: raw.handoff.unwrap_or(Handoff::Same),
-            cross_entity_ppm: self.ppm(
-                "workload.cross_entity_ppm",
-                raw.cross_entity_ppm.unwrap_or(0),
-            )?,
+            cross_entity_ppm: self.ppm("workload.cross_entity_ppm", raw.cross_entity_ppm.unwrap_or(0))?,
             kinds,
         })
     }
@@ -584,44 +524,28 @@ impl Validator<'_> {
             Some(RawAcks::Text(text)) if text == "1" => Acks::Leader,
             Some(RawAcks::Text(text)) if text == "0" => Acks::None,
             Some(RawAcks::Number(n)) => {
-                return Err(self.invalid(
-                    "producer.acks",
-                    format!("expected 0, 1, -1 or \"all\", got {n}"),
-                ))
+                return Err(self.invalid("producer.acks", format!("expected 0, 1, -1 or \"all\", got {n}")))
             }
             Some(RawAcks::Text(text)) => {
-                return Err(self.invalid(
-                    "producer.acks",
-                    format!("expected 0, 1, -1 or \"all\", got {text:?}"),
-                ))
+                return Err(self.invalid("producer.acks", format!("expected 0, 1, -1 or \"all\", got {text:?}")))
             }
         };
         let idempotence = raw.idempotence.unwrap_or(true);
-        let max_in_flight = self.range(
-            "producer.max_in_flight",
-            raw.max_in_flight.unwrap_or(5),
-            1,
-            100,
-        )?;
+        let max_in_flight = self.range("producer.max_in_flight", raw.max_in_flight.unwrap_or(5), 1, 100)?;
         if idempotence && max_in_flight > 5 {
             return Err(self.invalid("producer.max_in_flight", format!("the idempotent producer allows at most 5 requests in flight, got {max_in_flight} (set idempotence = false, or lower it)")));
         }
         if idempotence && acks != Acks::All {
-            return Err(self.invalid("producer.acks", "the idempotent producer needs acks = \"all\" (set idempotence = false to use 0 or 1)"));
+            return Err(self.invalid(
+                "producer.acks",
+                "the idempotent producer needs acks = \"all\" (set idempotence = false to use 0 or 1)",
+            ));
         }
-        let request_timeout_ms = self.range(
-            "producer.request_timeout_ms",
-            raw.request_timeout_ms.unwrap_or(30_000),
-            1,
-            3_600_000,
-        )?;
+        let request_timeout_ms =
+            self.range("producer.request_timeout_ms", raw.request_timeout_ms.unwrap_or(30_000), 1, 3_600_000)?;
         let linger_ms = self.range("producer.linger_ms", raw.linger_ms.unwrap_or(5), 0, 60_000)?;
-        let delivery_timeout_ms = self.range(
-            "producer.delivery_timeout_ms",
-            raw.delivery_timeout_ms.unwrap_or(120_000),
-            1,
-            86_400_000,
-        )?;
+        let delivery_timeout_ms =
+            self.range("producer.delivery_timeout_ms", raw.delivery_timeout_ms.unwrap_or(120_000), 1, 86_400_000)?;
         if delivery_timeout_ms < request_timeout_ms + linger_ms {
             return Err(self.invalid("producer.delivery_timeout_ms", format!("expected at least request_timeout_ms + linger_ms ({}), as Kafka requires, got {delivery_timeout_ms}", request_timeout_ms + linger_ms)));
         }
@@ -630,12 +554,7 @@ impl Validator<'_> {
             idempotence,
             max_in_flight,
             linger_ms,
-            batch_size: self.range(
-                "producer.batch_size",
-                raw.batch_size.unwrap_or(16),
-                1,
-                100_000,
-            )?,
+            batch_size: self.range("producer.batch_size", raw.batch_size.unwrap_or(16), 1, 100_000)?,
             retries: raw.retries.unwrap_or(i32::MAX as u32),
             retry_backoff_ms: self.range(
                 "producer.retry_backoff_ms",
@@ -653,7 +572,10 @@ impl Validator<'_> {
         let processing_min_us = raw.processing_min_us.unwrap_or(100);
         let processing_max_us = raw.processing_max_us.unwrap_or(500);
         if processing_max_us < processing_min_us {
-            return Err(self.invalid("consumer.processing_max_us", format!("expected at least processing_min_us ({processing_min_us}), got {processing_max_us}")));
+            return Err(self.invalid(
+                "consumer.processing_max_us",
+                format!("expected at least processing_min_us ({processing_min_us}), got {processing_max_us}"),
+            ));
         }
         Ok(ConsumerConfig {
             commit: raw.commit.unwrap_or(CommitMode::Auto),
@@ -663,12 +585,7 @@ impl Validator<'_> {
                 1,
                 3_600_000,
             )?,
-            poll_idle_ms: self.range(
-                "consumer.poll_idle_ms",
-                raw.poll_idle_ms.unwrap_or(50),
-                1,
-                3_600_000,
-            )?,
+            poll_idle_ms: self.range("consumer.poll_idle_ms", raw.poll_idle_ms.unwrap_or(50), 1, 3_600_000)?,
             max_poll_records: self.range(
                 "consumer.max_poll_records",
                 raw.max_poll_records.unwrap_or(500),
@@ -676,12 +593,7 @@ impl Validator<'_> {
                 1_000_000,
             )?,
             processing_min_us,
-            processing_max_us: self.range(
-                "consumer.processing_max_us",
-                processing_max_us,
-                0,
-                3_600_000_000,
-            )?,
+            processing_max_us: self.range("consumer.processing_max_us", processing_max_us, 0, 3_600_000_000)?,
             request_timeout_ms: self.range(
                 "consumer.request_timeout_ms",
                 raw.request_timeout_ms.unwrap_or(30_000),
@@ -691,58 +603,28 @@ impl Validator<'_> {
         })
     }
 
-    fn network(
-        &self,
-        field: &str,
-        raw: RawNetwork,
-        base: &NetworkConfig,
-    ) -> Result<NetworkConfig, ScenarioError> {
+    fn network(&self, field: &str, raw: RawNetwork, base: &NetworkConfig) -> Result<NetworkConfig, ScenarioError> {
         let latency_min_us = raw.latency_min_us.unwrap_or(base.latency_min_us);
-        let latency_max_us = raw
-            .latency_max_us
-            .unwrap_or(base.latency_max_us.max(latency_min_us));
+        let latency_max_us = raw.latency_max_us.unwrap_or(base.latency_max_us.max(latency_min_us));
         if latency_max_us < latency_min_us {
             return Err(self.invalid(
                 &format!("{field}.latency_max_us"),
-                format!(
-                    "expected at least latency_min_us ({latency_min_us}), got {latency_max_us}"
-                ),
+                format!("expected at least latency_min_us ({latency_min_us}), got {latency_max_us}"),
             ));
         }
         Ok(NetworkConfig {
-            latency_min_us: self.range(
-                &format!("{field}.latency_min_us"),
-                latency_min_us,
-                0,
-                3_600_000_000,
-            )?,
-            latency_max_us: self.range(
-                &format!("{field}.latency_max_us"),
-                latency_max_us,
-                0,
-                3_600_000_000,
-            )?,
-            loss_ppm: self.ppm(
-                &format!("{field}.loss_ppm"),
-                raw.loss_ppm.unwrap_or(base.loss_ppm),
-            )?,
-            duplicate_ppm: self.ppm(
-                &format!("{field}.duplicate_ppm"),
-                raw.duplicate_ppm.unwrap_or(base.duplicate_ppm),
-            )?,
+            latency_min_us: self.range(&format!("{field}.latency_min_us"), latency_min_us, 0, 3_600_000_000)?,
+            latency_max_us: self.range(&format!("{field}.latency_max_us"), latency_max_us, 0, 3_600_000_000)?,
+            loss_ppm: self.ppm(&format!("{field}.loss_ppm"), raw.loss_ppm.unwrap_or(base.loss_ppm))?,
+            duplicate_ppm: self
+                .ppm(&format!("{field}.duplicate_ppm"), raw.duplicate_ppm.unwrap_or(base.duplicate_ppm))?,
             fifo: raw.fifo.unwrap_or(base.fifo),
         })
     }
 }
 
 fn default_network() -> NetworkConfig {
-    NetworkConfig {
-        latency_min_us: 500,
-        latency_max_us: 1_500,
-        loss_ppm: 0,
-        duplicate_ppm: 0,
-        fifo: true,
-    }
+    NetworkConfig { latency_min_us: 500, latency_max_us: 1_500, loss_ppm: 0, duplicate_ppm: 0, fifo: true }
 }
 
 /// Node names of a topology, in node-id order: producers `p0…`, brokers `b0…`, consumers `c0…`.
@@ -780,51 +662,28 @@ mod tests {
 
     #[test]
     fn unknown_field_names_file_line_and_field() {
-        let error = parse("[producer]\nacks = 1\nmax_inflight = 3\n")
-            .unwrap_err()
-            .to_string();
+        let error = parse("[producer]\nacks = 1\nmax_inflight = 3\n").unwrap_err().to_string();
         assert!(error.starts_with("test.toml: line 3:"), "{error}");
         assert!(error.contains("max_inflight"), "{error}");
-        assert!(
-            error.contains("max_in_flight"),
-            "the message lists the expected fields: {error}"
-        );
+        assert!(error.contains("max_in_flight"), "the message lists the expected fields: {error}");
     }
 
     #[test]
     fn bad_values_name_the_field_and_expectation() {
         let cases = [
-            (
-                "[producer]\nidempotence = false\nmax_in_flight = 0\n",
-                "producer.max_in_flight",
-            ),
-            (
-                "[producer]\nacks = 2\nidempotence = false\n",
-                "producer.acks",
-            ),
+            ("[producer]\nidempotence = false\nmax_in_flight = 0\n", "producer.max_in_flight"),
+            ("[producer]\nacks = 2\nidempotence = false\n", "producer.acks"),
             ("[producer]\nmax_in_flight = 6\n", "producer.max_in_flight"),
             ("[network]\nloss_ppm = 2000000\n", "network.loss_ppm"),
             ("[topology]\ntopic = \"has space\"\n", "topology.topic"),
             ("[[link]]\nfrom = \"p9\"\nto = \"b0\"\n", "link[0].from"),
-            (
-                "[[clock]]\nnode = \"b0\"\ndrift_ppm = 900000\n",
-                "clock[0].drift_ppm",
-            ),
-            (
-                "[workload]\nthink_min_us = 5\nthink_max_us = 1\n",
-                "workload.think_max_us",
-            ),
+            ("[[clock]]\nnode = \"b0\"\ndrift_ppm = 900000\n", "clock[0].drift_ppm"),
+            ("[workload]\nthink_min_us = 5\nthink_max_us = 1\n", "workload.think_max_us"),
         ];
         for (text, field) in cases {
             let error = parse(text).unwrap_err().to_string();
-            assert!(
-                error.contains(&format!("field `{field}`")),
-                "{text:?} gave {error}"
-            );
-            assert!(
-                error.contains("expected") || error.contains("needs") || error.contains("allows"),
-                "{error}"
-            );
+            assert!(error.contains(&format!("field `{field}`")), "{text:?} gave {error}");
+            assert!(error.contains("expected") || error.contains("needs") || error.contains("allows"), "{error}");
         }
     }
 
@@ -832,12 +691,7 @@ mod tests {
     fn wrong_types_are_parse_errors_with_line() {
         let error = parse("seed = \"one\"\n").unwrap_err().to_string();
         assert!(error.contains("line 1"), "{error}");
-        let error = parse("[consumer]\ncommit = \"sometimes\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.contains("line 2") && error.contains("before"),
-            "{error}"
-        );
+        let error = parse("[consumer]\ncommit = \"sometimes\"\n").unwrap_err().to_string();
+        assert!(error.contains("line 2") && error.contains("before"), "{error}");
     }
 }

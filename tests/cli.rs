@@ -7,10 +7,7 @@ use std::process::{Command, Output};
 use sha2::{Digest, Sha256};
 
 fn ordo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ordo"))
-        .args(args)
-        .output()
-        .expect("the ordo binary runs")
+    Command::new(env!("CARGO_BIN_EXE_ordo")).args(args).output().expect("the ordo binary runs")
 }
 
 fn stdout(output: &Output) -> String {
@@ -70,10 +67,7 @@ fn the_fingerprint_is_the_sha256_of_the_history_file() {
     let path = scratch("quickstart.jsonl", "");
     let summary = json_run(&["--history", path.to_str().unwrap()]);
     let bytes = std::fs::read(&path).unwrap();
-    let digest: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(summary["history_sha256"], digest);
     let first_line = bytes.split(|&b| b == b'\n').next().unwrap();
     let header: serde_json::Value = serde_json::from_slice(first_line).unwrap();
@@ -84,15 +78,10 @@ fn the_fingerprint_is_the_sha256_of_the_history_file() {
 #[test]
 fn histories_do_not_depend_on_threads() {
     // The same runs on four threads at once give the hashes they give alone.
-    let alone: Vec<String> = (1..=4)
-        .map(|seed| json_run(&["--seed", &seed.to_string()])["history_sha256"].to_string())
-        .collect();
+    let alone: Vec<String> =
+        (1..=4).map(|seed| json_run(&["--seed", &seed.to_string()])["history_sha256"].to_string()).collect();
     let threads: Vec<_> = (1..=4u64)
-        .map(|seed| {
-            std::thread::spawn(move || {
-                json_run(&["--seed", &seed.to_string()])["history_sha256"].to_string()
-            })
-        })
+        .map(|seed| std::thread::spawn(move || json_run(&["--seed", &seed.to_string()])["history_sha256"].to_string()))
         .collect();
     let together: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     assert_eq!(alone, together);
@@ -102,14 +91,8 @@ fn histories_do_not_depend_on_threads() {
 fn the_quickstart_shows_a_retry_reorder_and_duplicates() {
     let summary = json_run(&[]);
     let workload = &summary["workload"];
-    assert!(
-        workload["out_of_order_appends"].as_u64().unwrap() > 0,
-        "{summary}"
-    );
-    assert!(
-        workload["duplicate_deliveries"].as_u64().unwrap() > 0,
-        "{summary}"
-    );
+    assert!(workload["out_of_order_appends"].as_u64().unwrap() > 0, "{summary}");
+    assert!(workload["duplicate_deliveries"].as_u64().unwrap() > 0, "{summary}");
     // …and the fixes fix it.
     let single = json_run(&["--strategy", "key+single-inflight"]);
     assert_eq!(single["workload"]["out_of_order_appends"], 0);
@@ -125,10 +108,7 @@ fn text_summary_starts_with_the_seed_and_ends_with_the_reproduce_line() {
     let text = stdout(&output);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "seed 7 (--seed)");
-    assert_eq!(
-        *lines.last().unwrap(),
-        "reproduce: ordo run scenarios/quickstart.toml --seed 7 --strategy key"
-    );
+    assert_eq!(*lines.last().unwrap(), "reproduce: ordo run scenarios/quickstart.toml --seed 7 --strategy key");
     assert!(text.contains("fingerprint sha256 "));
     assert!(text.contains("events/s"));
 }
@@ -139,59 +119,28 @@ fn assert_bad_input(args: &[&str], mentions: &[&str]) {
     assert_eq!(output.status.code(), Some(2), "{args:?}: {error}");
     assert!(!error.contains("panicked"), "{error}");
     for needle in mentions {
-        assert!(
-            error.contains(needle),
-            "{args:?}: {error:?} does not mention {needle:?}"
-        );
+        assert!(error.contains(needle), "{args:?}: {error:?} does not mention {needle:?}");
     }
 }
 
 #[test]
 fn bad_scenarios_are_clear_errors_with_exit_code_2() {
     let malformed = scratch("malformed.toml", "[producer\nacks = 1\n");
-    assert_bad_input(
-        &["run", malformed.to_str().unwrap()],
-        &["malformed.toml", "line 1"],
-    );
+    assert_bad_input(&["run", malformed.to_str().unwrap()], &["malformed.toml", "line 1"]);
     let unknown = scratch("unknown.toml", "[producer]\nmax_inflight = 2\n");
-    assert_bad_input(
-        &["run", unknown.to_str().unwrap()],
-        &["unknown.toml", "line 2", "max_inflight", "max_in_flight"],
-    );
+    assert_bad_input(&["run", unknown.to_str().unwrap()], &["unknown.toml", "line 2", "max_inflight", "max_in_flight"]);
     let bad_value = scratch("bad_value.toml", "[topology]\npartitions = 0\n");
-    assert_bad_input(
-        &["run", bad_value.to_str().unwrap()],
-        &["bad_value.toml", "topology.partitions", "expected"],
-    );
+    assert_bad_input(&["run", bad_value.to_str().unwrap()], &["bad_value.toml", "topology.partitions", "expected"]);
     let bad_strategy = scratch("bad_strategy.toml", "strategy = \"fifo-magic\"\n");
     assert_bad_input(
         &["run", bad_strategy.to_str().unwrap()],
-        &[
-            "bad_strategy.toml",
-            "`strategy`",
-            "fifo-magic",
-            "idempotent",
-        ],
+        &["bad_strategy.toml", "`strategy`", "fifo-magic", "idempotent"],
     );
+    assert_bad_input(&["run", "scenarios/does-not-exist.toml"], &["does-not-exist.toml", "cannot read"]);
+    assert_bad_input(&["run", "scenarios/quickstart.toml", "--strategy", "key+nope"], &["--strategy", "\"nope\""]);
+    assert_bad_input(&["run", "scenarios/quickstart.toml", "--seed", "minus-one"], &["--seed"]);
     assert_bad_input(
-        &["run", "scenarios/does-not-exist.toml"],
-        &["does-not-exist.toml", "cannot read"],
-    );
-    assert_bad_input(
-        &["run", "scenarios/quickstart.toml", "--strategy", "key+nope"],
-        &["--strategy", "\"nope\""],
-    );
-    assert_bad_input(
-        &["run", "scenarios/quickstart.toml", "--seed", "minus-one"],
-        &["--seed"],
-    );
-    assert_bad_input(
-        &[
-            "run",
-            "scenarios/quickstart.toml",
-            "--history",
-            "/no/such/dir/h.jsonl",
-        ],
+        &["run", "scenarios/quickstart.toml", "--history", "/no/such/dir/h.jsonl"],
         &["/no/such/dir/h.jsonl"],
     );
 }

@@ -53,13 +53,8 @@ fn run(scenario: Scenario, cut: (NodeId, NodeId, u64, u64)) -> (Vec<u32>, ModelS
     let (from, to, start, end) = cut;
     sim.schedule_fault(start, Fault::Cut { from, to });
     sim.schedule_fault(end, Fault::Heal { from, to });
-    sim.run(Limits {
-        max_time_ns: 60_000 * MS,
-        max_events: 1_000_000,
-    });
-    let Actor::Broker(broker) = sim.node(B0) else {
-        panic!("node 1 is the broker")
-    };
+    sim.run(Limits { max_time_ns: 60_000 * MS, max_events: 1_000_000 });
+    let Actor::Broker(broker) = sim.node(B0) else { panic!("node 1 is the broker") };
     (broker.log(0), sim.shared.stats)
 }
 
@@ -137,32 +132,18 @@ fn across_seeds_idempotence_never_reorders_or_duplicates() {
     let mut duplicated = 0;
     for seed in 1..=40 {
         let mut idempotent = base.clone();
-        ordo::strategy::StrategySet::parse("key+idempotent")
-            .unwrap()
-            .configure(&mut idempotent);
+        ordo::strategy::StrategySet::parse("key+idempotent").unwrap().configure(&mut idempotent);
         let mut sim = build(idempotent, seed, Recorder::new(HistoryMode::Off));
-        sim.run(Limits {
-            max_time_ns: 600_000 * MS,
-            max_events: 10_000_000,
-        });
+        sim.run(Limits { max_time_ns: 600_000 * MS, max_events: 10_000_000 });
         let stats = sim.shared.stats;
         assert_eq!(stats.out_of_order_appends, 0, "seed {seed}");
-        assert_eq!(
-            stats.appended, stats.created,
-            "seed {seed}: every event exactly once"
-        );
+        assert_eq!(stats.appended, stats.created, "seed {seed}: every event exactly once");
 
         let mut sim = build(base.clone(), seed, Recorder::new(HistoryMode::Off));
-        sim.run(Limits {
-            max_time_ns: 600_000 * MS,
-            max_events: 10_000_000,
-        });
+        sim.run(Limits { max_time_ns: 600_000 * MS, max_events: 10_000_000 });
         let stats = sim.shared.stats;
         reordered += u32::from(stats.out_of_order_appends > 0);
         duplicated += u32::from(stats.appended > stats.created);
     }
-    assert!(
-        reordered > 0 && duplicated > 0,
-        "reordered in {reordered} seeds, duplicated in {duplicated}"
-    );
+    assert!(reordered > 0 && duplicated > 0, "reordered in {reordered} seeds, duplicated in {duplicated}");
 }

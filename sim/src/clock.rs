@@ -52,17 +52,11 @@ mod tests {
 
     #[test]
     fn offset_drift_and_steps() {
-        let mut clock = Clock {
-            offset_ns: -5_000,
-            drift_ppm: 100,
-        };
+        let mut clock = Clock { offset_ns: -5_000, drift_ppm: 100 };
         // After one true second the clock has gained 100 µs on top of its offset.
         assert_eq!(clock.read(1_000_000_000), 1_000_000_000 + 100_000 - 5_000);
         clock.step(-2_000_000_000);
-        assert!(
-            clock.read(1_000_000_000) < 0,
-            "a backwards step can go below zero"
-        );
+        assert!(clock.read(1_000_000_000) < 0, "a backwards step can go below zero");
         // A fast clock's 1 ms timer fires a little earlier in true time.
         assert!(clock.true_duration(1_000_000) < 1_000_000);
     }

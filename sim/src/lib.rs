@@ -128,12 +128,7 @@ pub trait Node {
 
     /// Called once for every started node at time 0, in node order.
     fn on_start(&mut self, _ctx: &mut Ctx<'_, Self::Msg, Self::Shared>) {}
-    fn on_message(
-        &mut self,
-        ctx: &mut Ctx<'_, Self::Msg, Self::Shared>,
-        from: NodeId,
-        msg: Self::Msg,
-    );
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Shared>, from: NodeId, msg: Self::Msg);
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Shared>, timer: TimerId, tag: u64);
     /// The node crashed: drop volatile state, keep what is durable.
     fn on_crash(&mut self, _shared: &mut Self::Shared, _now_ns: u64) {}
@@ -157,10 +152,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_time_ns: u64::MAX,
-            max_events: u64::MAX,
-        }
+        Limits { max_time_ns: u64::MAX, max_events: u64::MAX }
     }
 }
 
@@ -213,20 +205,9 @@ pub struct Stats {
 }
 
 enum Pending<M> {
-    Free {
-        next: u32,
-    },
-    Message {
-        from: NodeId,
-        to: NodeId,
-        incarnation: u32,
-        msg: M,
-    },
-    Timer {
-        node: NodeId,
-        incarnation: u32,
-        tag: u64,
-    },
+    Free { next: u32 },
+    Message { from: NodeId, to: NodeId, incarnation: u32, msg: M },
+    Timer { node: NodeId, incarnation: u32, tag: u64 },
     Fault(Fault),
     Cancelled,
 }
@@ -298,9 +279,7 @@ impl<M: Clone> Core<M> {
     }
 
     fn release(&mut self, slot: u32) {
-        self.slab[slot as usize] = Pending::Free {
-            next: self.free_head,
-        };
+        self.slab[slot as usize] = Pending::Free { next: self.free_head };
         self.generations[slot as usize] = self.generations[slot as usize].wrapping_add(1);
         self.free_head = slot;
     }
@@ -314,11 +293,7 @@ impl<M: Clone> Core<M> {
     #[inline]
     fn push_slot(&mut self, time: u64, slot: u32) {
         self.seq += 1;
-        self.heap.push(Entry {
-            time,
-            seq: self.seq,
-            slot,
-        });
+        self.heap.push(Entry { time, seq: self.seq, slot });
         let depth = self.heap.len() as u64;
         if depth > self.stats.queue_depth_max {
             self.stats.queue_depth_max = depth;
@@ -336,42 +311,15 @@ impl<M: Clone> Core<M> {
             Fate::Dropped(DropReason::Loss) => self.stats.dropped_loss += 1,
             Fate::Dropped(DropReason::Cut) => self.stats.dropped_cut += 1,
             Fate::Dropped(DropReason::Broken) => self.stats.dropped_broken += 1,
-            Fate::Delivered {
-                delay_ns,
-                duplicate_ns,
-            } => {
+            Fate::Delivered { delay_ns, duplicate_ns } => {
                 let incarnation = self.states[to.index()].incarnation;
                 if let Some(duplicate_ns) = duplicate_ns {
                     self.stats.duplicated += 1;
                     let copy = msg.clone();
-                    self.push(
-                        now + delay_ns,
-                        Pending::Message {
-                            from,
-                            to,
-                            incarnation,
-                            msg,
-                        },
-                    );
-                    self.push(
-                        now + duplicate_ns,
-                        Pending::Message {
-                            from,
-                            to,
-                            incarnation,
-                            msg: copy,
-                        },
-                    );
+                    self.push(now + delay_ns, Pending::Message { from, to, incarnation, msg });
+                    self.push(now + duplicate_ns, Pending::Message { from, to, incarnation, msg: copy });
                 } else {
-                    self.push(
-                        now + delay_ns,
-                        Pending::Message {
-                            from,
-                            to,
-                            incarnation,
-                            msg,
-                        },
-                    );
+                    self.push(now + delay_ns, Pending::Message { from, to, incarnation, msg });
                 }
             }
         }
@@ -382,18 +330,8 @@ impl<M: Clone> Core<M> {
         let delay = state.clock.true_duration(local_delay_ns);
         let incarnation = state.incarnation;
         let time = self.now_ns.saturating_add(delay);
-        let slot = self.push(
-            time,
-            Pending::Timer {
-                node,
-                incarnation,
-                tag,
-            },
-        );
-        TimerId {
-            slot,
-            generation: self.generations[slot as usize],
-        }
+        let slot = self.push(time, Pending::Timer { node, incarnation, tag });
+        TimerId { slot, generation: self.generations[slot as usize] }
     }
 
     fn cancel_timer(&mut self, timer: TimerId) {
@@ -405,9 +343,7 @@ impl<M: Clone> Core<M> {
             self.slab[slot] = Pending::Cancelled;
             self.tombstones += 1;
             self.stats.timers_cancelled += 1;
-            if self.tombstones >= TOMBSTONES_BEFORE_COMPACTION
-                && self.tombstones * 2 >= self.heap.len()
-            {
+            if self.tombstones >= TOMBSTONES_BEFORE_COMPACTION && self.tombstones * 2 >= self.heap.len() {
                 self.compact();
             }
         }
@@ -455,9 +391,7 @@ impl<M: Clone, S> Ctx<'_, M, S> {
     /// This node's local (wall) clock reading.
     #[inline]
     pub fn local_ns(&self) -> i64 {
-        self.core.states[self.me.index()]
-            .clock
-            .read(self.core.now_ns)
+        self.core.states[self.me.index()].clock.read(self.core.now_ns)
     }
 
     /// Sends `msg` to `to` through the network.
@@ -513,12 +447,7 @@ impl<N: Node> Sim<N> {
     /// Builds a simulation; node *i* of `nodes` gets `NodeId(i)`. Each node's random
     /// streams are named after it (`node/NAME`, `net/NAME`), so renumbering nodes does not
     /// change their draws.
-    pub fn new(
-        seed: u64,
-        shared: N::Shared,
-        nodes: Vec<(String, N)>,
-        default_link: LinkSpec,
-    ) -> Sim<N> {
+    pub fn new(seed: u64, shared: N::Shared, nodes: Vec<(String, N)>, default_link: LinkSpec) -> Sim<N> {
         let count = nodes.len();
         let mut names = Vec::with_capacity(count);
         let mut actors = Vec::with_capacity(count);
@@ -631,23 +560,11 @@ impl<N: Node> Sim<N> {
             self.core.now_ns = next.time;
             self.dispatch(next);
         };
-        Outcome {
-            reason,
-            end_ns: self.core.now_ns,
-            stats: self.core.stats,
-        }
+        Outcome { reason, end_ns: self.core.now_ns, stats: self.core.stats }
     }
 
-    fn with_ctx<R>(
-        &mut self,
-        index: usize,
-        f: impl FnOnce(&mut N, &mut Ctx<'_, N::Msg, N::Shared>) -> R,
-    ) -> R {
-        let mut ctx = Ctx {
-            core: &mut self.core,
-            shared: &mut self.shared,
-            me: NodeId(index as u32),
-        };
+    fn with_ctx<R>(&mut self, index: usize, f: impl FnOnce(&mut N, &mut Ctx<'_, N::Msg, N::Shared>) -> R) -> R {
+        let mut ctx = Ctx { core: &mut self.core, shared: &mut self.shared, me: NodeId(index as u32) };
         f(&mut self.nodes[index], &mut ctx)
     }
 
@@ -684,12 +601,7 @@ impl<N: Node> Sim<N> {
         let pending = std::mem::replace(&mut self.core.slab[slot as usize], Pending::Cancelled);
         self.core.release(slot);
         match pending {
-            Pending::Message {
-                from,
-                to,
-                incarnation,
-                msg,
-            } => {
+            Pending::Message { from, to, incarnation, msg } => {
                 let state = &self.core.states[to.index()];
                 if !state.up || state.incarnation != incarnation {
                     self.core.stats.dropped_dead += 1;
@@ -699,21 +611,14 @@ impl<N: Node> Sim<N> {
                 self.core.stats.messages_delivered += 1;
                 self.with_ctx(to.index(), |node, ctx| node.on_message(ctx, from, msg));
             }
-            Pending::Timer {
-                node,
-                incarnation,
-                tag,
-            } => {
+            Pending::Timer { node, incarnation, tag } => {
                 let state = &self.core.states[node.index()];
                 if !state.up || state.incarnation != incarnation {
                     return;
                 }
                 self.core.stats.events += 1;
                 self.core.stats.timers_fired += 1;
-                let timer = TimerId {
-                    slot,
-                    generation: self.core.generations[slot as usize].wrapping_sub(1),
-                };
+                let timer = TimerId { slot, generation: self.core.generations[slot as usize].wrapping_sub(1) };
                 self.with_ctx(node.index(), |actor, ctx| actor.on_timer(ctx, timer, tag));
             }
             Pending::Fault(fault) => {
@@ -751,9 +656,7 @@ impl<N: Node> Sim<N> {
             Fault::Cut { from, to } => self.core.network.set_cut(from, to, true),
             Fault::Heal { from, to } => self.core.network.set_cut(from, to, false),
             Fault::SetLink { from, to, spec } => self.core.network.set_link(from, to, spec),
-            Fault::ClockStep { node, delta_ns } => {
-                self.core.states[node.index()].clock.step(delta_ns)
-            }
+            Fault::ClockStep { node, delta_ns } => self.core.states[node.index()].clock.step(delta_ns),
             Fault::Control { node, tag } => {
                 if self.core.states[node.index()].up {
                     self.with_ctx(node.index(), |actor, ctx| actor.on_control(ctx, tag));

@@ -24,12 +24,7 @@ pub enum Latency {
     Uniform { min_ns: u64, max_ns: u64 },
     /// Uniform in `min_ns..=typical_ns`, except with probability `tail` uniform in
     /// `typical_ns..=max_ns`: a fast common case and a slow tail.
-    Tail {
-        min_ns: u64,
-        typical_ns: u64,
-        max_ns: u64,
-        tail: Ratio,
-    },
+    Tail { min_ns: u64, typical_ns: u64, max_ns: u64, tail: Ratio },
 }
 
 impl Latency {
@@ -37,12 +32,7 @@ impl Latency {
         match *self {
             Latency::Constant { ns } => ns,
             Latency::Uniform { min_ns, max_ns } => rng.between(min_ns, max_ns),
-            Latency::Tail {
-                min_ns,
-                typical_ns,
-                max_ns,
-                tail,
-            } => {
+            Latency::Tail { min_ns, typical_ns, max_ns, tail } => {
                 if rng.chance(tail) {
                     rng.between(typical_ns, max_ns)
                 } else {
@@ -76,10 +66,7 @@ pub struct LinkSpec {
 impl Default for LinkSpec {
     fn default() -> Self {
         LinkSpec {
-            latency: Latency::Uniform {
-                min_ns: 500_000,
-                max_ns: 1_500_000,
-            },
+            latency: Latency::Uniform { min_ns: 500_000, max_ns: 1_500_000 },
             loss: Ratio::ZERO,
             duplicate: Ratio::ZERO,
             fifo: true,
@@ -212,10 +199,7 @@ impl Network {
         } else {
             None
         };
-        Fate::Delivered {
-            delay_ns,
-            duplicate_ns,
-        }
+        Fate::Delivered { delay_ns, duplicate_ns }
     }
 }
 
@@ -244,10 +228,7 @@ mod tests {
 
     #[test]
     fn jittered_link_reorders_sometimes() {
-        let spec = LinkSpec {
-            fifo: false,
-            ..LinkSpec::default()
-        };
+        let spec = LinkSpec { fifo: false, ..LinkSpec::default() };
         let mut net = Network::new(2, spec);
         let mut rng = stream(1, "net");
         let mut arrivals = Vec::new();
@@ -262,22 +243,14 @@ mod tests {
 
     #[test]
     fn cut_and_loss_drop() {
-        let spec = LinkSpec {
-            loss: Ratio::new(1, 2).unwrap(),
-            fifo: false,
-            ..LinkSpec::default()
-        };
+        let spec = LinkSpec { loss: Ratio::new(1, 2).unwrap(), fifo: false, ..LinkSpec::default() };
         let mut net = Network::new(2, spec);
         let mut rng = stream(1, "net");
-        let lost = (0..1000)
-            .filter(|_| net.route(0, node(0), node(1), &mut rng) == Fate::Dropped(DropReason::Loss))
-            .count();
+        let lost =
+            (0..1000).filter(|_| net.route(0, node(0), node(1), &mut rng) == Fate::Dropped(DropReason::Loss)).count();
         assert!((400..600).contains(&lost), "lost = {lost}");
         net.set_cut(node(0), node(1), true);
-        assert_eq!(
-            net.route(0, node(0), node(1), &mut rng),
-            Fate::Dropped(DropReason::Cut)
-        );
+        assert_eq!(net.route(0, node(0), node(1), &mut rng), Fate::Dropped(DropReason::Cut));
         assert!(matches!(
             net.route(0, node(1), node(0), &mut rng),
             Fate::Delivered { .. } | Fate::Dropped(DropReason::Loss)
@@ -288,51 +261,27 @@ mod tests {
 
     #[test]
     fn a_loss_breaks_a_fifo_link_until_reconnect() {
-        let spec = LinkSpec {
-            loss: Ratio::new(1, 10).unwrap(),
-            ..LinkSpec::default()
-        };
+        let spec = LinkSpec { loss: Ratio::new(1, 10).unwrap(), ..LinkSpec::default() };
         let mut net = Network::new(2, spec);
         let mut rng = stream(1, "net");
-        let fates: Vec<Fate> = (0..200)
-            .map(|i| net.route(i * 1000, node(0), node(1), &mut rng))
-            .collect();
-        let first_loss = fates
-            .iter()
-            .position(|f| *f == Fate::Dropped(DropReason::Loss))
-            .expect("some loss in 200 sends");
-        assert!(fates[first_loss + 1..]
-            .iter()
-            .all(|f| *f == Fate::Dropped(DropReason::Broken)));
+        let fates: Vec<Fate> = (0..200).map(|i| net.route(i * 1000, node(0), node(1), &mut rng)).collect();
+        let first_loss =
+            fates.iter().position(|f| *f == Fate::Dropped(DropReason::Loss)).expect("some loss in 200 sends");
+        assert!(fates[first_loss + 1..].iter().all(|f| *f == Fate::Dropped(DropReason::Broken)));
         assert!(net.is_broken(node(0), node(1)));
         net.reconnect(node(1), node(0));
         assert!(!net.is_broken(node(0), node(1)));
-        assert_ne!(
-            net.route(0, node(0), node(1), &mut rng),
-            Fate::Dropped(DropReason::Broken)
-        );
+        assert_ne!(net.route(0, node(0), node(1), &mut rng), Fate::Dropped(DropReason::Broken));
     }
 
     #[test]
     fn per_link_override() {
         let mut net = Network::new(3, LinkSpec::default());
-        let slow = LinkSpec {
-            latency: Latency::Constant { ns: 9 },
-            ..LinkSpec::default()
-        };
+        let slow = LinkSpec { latency: Latency::Constant { ns: 9 }, ..LinkSpec::default() };
         net.set_link(node(0), node(2), slow);
-        assert_eq!(
-            net.link(node(0), node(2)).latency,
-            Latency::Constant { ns: 9 }
-        );
+        assert_eq!(net.link(node(0), node(2)).latency, Latency::Constant { ns: 9 });
         assert_eq!(*net.link(node(0), node(1)), LinkSpec::default());
         let mut rng = stream(1, "net");
-        assert_eq!(
-            net.route(0, node(0), node(2), &mut rng),
-            Fate::Delivered {
-                delay_ns: 9,
-                duplicate_ns: None
-            }
-        );
+        assert_eq!(net.route(0, node(0), node(2), &mut rng), Fate::Delivered { delay_ns: 9, duplicate_ns: None });
     }
 }

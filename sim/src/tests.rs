@@ -24,8 +24,7 @@ impl Node for Probe {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Msg, World>, from: NodeId, msg: Msg) {
         let Msg::Hello(n) = msg;
-        self.log
-            .push((ctx.now_ns(), format!("msg {n} from {}", from.0)));
+        self.log.push((ctx.now_ns(), format!("msg {n} from {}", from.0)));
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg, World>, _timer: TimerId, tag: u64) {
@@ -55,16 +54,11 @@ impl Node for Probe {
 }
 
 fn constant_link(ns: u64) -> LinkSpec {
-    LinkSpec {
-        latency: Latency::Constant { ns },
-        ..LinkSpec::default()
-    }
+    LinkSpec { latency: Latency::Constant { ns }, ..LinkSpec::default() }
 }
 
 fn sim_of(count: usize, link: LinkSpec, seed: u64) -> Sim<Probe> {
-    let nodes = (0..count)
-        .map(|i| (format!("n{i}"), Probe::default()))
-        .collect();
+    let nodes = (0..count).map(|i| (format!("n{i}"), Probe::default())).collect();
     Sim::new(seed, Vec::new(), nodes, link)
 }
 
@@ -72,21 +66,10 @@ fn sim_of(count: usize, link: LinkSpec, seed: u64) -> Sim<Probe> {
 fn ties_break_by_insertion_order() {
     let mut sim = sim_of(2, constant_link(100), 1);
     for tag in [5, 3, 9] {
-        sim.schedule_fault(
-            50,
-            Fault::Control {
-                node: NodeId(1),
-                tag,
-            },
-        );
+        sim.schedule_fault(50, Fault::Control { node: NodeId(1), tag });
     }
     sim.run(Limits::default());
-    let log: Vec<&str> = sim
-        .node(NodeId(1))
-        .log
-        .iter()
-        .map(|(_, s)| s.as_str())
-        .collect();
+    let log: Vec<&str> = sim.node(NodeId(1)).log.iter().map(|(_, s)| s.as_str()).collect();
     assert_eq!(log, ["control 5", "control 3", "control 9"]);
 }
 
@@ -134,18 +117,9 @@ fn cancelled_timers_never_fire_and_do_not_pile_up() {
         }
         node.timers.push(keep);
     });
-    assert!(
-        sim.queue_depth() < 200,
-        "queue holds {} entries",
-        sim.queue_depth()
-    );
+    assert!(sim.queue_depth() < 200, "queue holds {} entries", sim.queue_depth());
     sim.run(Limits::default());
-    let log: Vec<&str> = sim
-        .node(NodeId(0))
-        .log
-        .iter()
-        .map(|(_, s)| s.as_str())
-        .collect();
+    let log: Vec<&str> = sim.node(NodeId(0)).log.iter().map(|(_, s)| s.as_str()).collect();
     assert_eq!(log, ["timer 499"]);
     // Cancelling a timer that already fired does nothing, even once its slot is reused.
     let fired = sim.node(NodeId(0)).timers[0];
@@ -183,51 +157,25 @@ fn pause_defers_work_in_order() {
     sim.with_ctx(1, |_, ctx| {
         ctx.set_timer(1_000, 1000);
     });
-    sim.schedule_fault(
-        1_500,
-        Fault::Pause {
-            node: NodeId(0),
-            duration_ns: 3_000,
-        },
-    );
+    sim.schedule_fault(1_500, Fault::Pause { node: NodeId(0), duration_ns: 3_000 });
     sim.run(Limits::default());
     let log = &sim.node(NodeId(0)).log;
     let times: Vec<u64> = log.iter().map(|(t, _)| *t).collect();
     assert_eq!(&times[..5], &[1_100, 4_500, 4_500, 4_500, 5_100]);
     // Deferred messages keep their arrival order.
-    let sent: Vec<&str> = sim
-        .node(NodeId(1))
-        .log
-        .iter()
-        .map(|(_, s)| s.as_str())
-        .collect();
+    let sent: Vec<&str> = sim.node(NodeId(1)).log.iter().map(|(_, s)| s.as_str()).collect();
     assert_eq!(sent.len(), 11);
 }
 
 #[test]
 fn cut_links_drop_and_heal_restores() {
-    let datagram = LinkSpec {
-        fifo: false,
-        ..constant_link(100)
-    };
+    let datagram = LinkSpec { fifo: false, ..constant_link(100) };
     let mut sim = sim_of(2, datagram, 1);
     sim.with_ctx(1, |_, ctx| {
         ctx.set_timer(1_000, 1000);
     });
-    sim.schedule_fault(
-        1_500,
-        Fault::Cut {
-            from: NodeId(1),
-            to: NodeId(0),
-        },
-    );
-    sim.schedule_fault(
-        4_500,
-        Fault::Heal {
-            from: NodeId(1),
-            to: NodeId(0),
-        },
-    );
+    sim.schedule_fault(1_500, Fault::Cut { from: NodeId(1), to: NodeId(0) });
+    sim.schedule_fault(4_500, Fault::Heal { from: NodeId(1), to: NodeId(0) });
     sim.run(Limits::default());
     assert_eq!(sim.stats().dropped_cut, 3);
     assert_eq!(sim.node(NodeId(0)).log.len(), 8);
@@ -239,16 +187,10 @@ fn limits_stop_the_run() {
     sim.with_ctx(1, |_, ctx| {
         ctx.set_timer(1_000, 1000);
     });
-    let outcome = sim.run(Limits {
-        max_time_ns: 3_000,
-        max_events: u64::MAX,
-    });
+    let outcome = sim.run(Limits { max_time_ns: 3_000, max_events: u64::MAX });
     assert_eq!(outcome.reason, StopReason::TimeLimit);
     assert_eq!(outcome.end_ns, 3_000);
-    let outcome = sim.run(Limits {
-        max_time_ns: u64::MAX,
-        max_events: 7,
-    });
+    let outcome = sim.run(Limits { max_time_ns: u64::MAX, max_events: 7 });
     assert_eq!(outcome.reason, StopReason::EventLimit);
     assert_eq!(outcome.stats.events, 7);
 }
@@ -256,20 +198,8 @@ fn limits_stop_the_run() {
 #[test]
 fn local_clock_and_drifted_timers() {
     let mut sim = sim_of(1, constant_link(1), 1);
-    sim.set_clock(
-        NodeId(0),
-        clock::Clock {
-            offset_ns: 500,
-            drift_ppm: 100_000,
-        },
-    );
-    sim.schedule_fault(
-        1_000,
-        Fault::ClockStep {
-            node: NodeId(0),
-            delta_ns: -10_000,
-        },
-    );
+    sim.set_clock(NodeId(0), clock::Clock { offset_ns: 500, drift_ppm: 100_000 });
+    sim.schedule_fault(1_000, Fault::ClockStep { node: NodeId(0), delta_ns: -10_000 });
     sim.with_ctx(0, |_, ctx| {
         assert_eq!(ctx.local_ns(), 500);
         ctx.set_timer(11_000, 1); // 11 µs local at +10 % rate is 10 µs true

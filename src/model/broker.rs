@@ -62,9 +62,7 @@ impl Broker {
         Broker {
             index,
             node: node.0,
-            logs: (0..partitions)
-                .map(|p| (p % brokers == index).then(PartitionLog::default))
-                .collect(),
+            logs: (0..partitions).map(|p| (p % brokers == index).then(PartitionLog::default)).collect(),
             committed: vec![None; partitions as usize],
             next_pid: 1000,
         }
@@ -90,55 +88,27 @@ impl Broker {
                 ctx.send(from, Msg::InitProducerIdOk { pid, epoch: 0 });
             }
             Msg::Produce { batch, attempt } => self.produce(ctx, from, batch, attempt),
-            Msg::Fetch {
-                poll,
-                partition,
-                offset,
-                max,
-            } => {
+            Msg::Fetch { poll, partition, offset, max } => {
                 let Some(log) = &self.logs[partition as usize] else {
                     return;
                 };
                 let end = log.records.len() as u64;
                 let start = offset.min(end);
                 let stop = end.min(start + u64::from(max));
-                let events = log.records[start as usize..stop as usize]
-                    .iter()
-                    .map(|r| r.event)
-                    .collect();
-                ctx.send(
-                    from,
-                    Msg::FetchOk {
-                        poll,
-                        partition,
-                        offset: start,
-                        events,
-                    },
-                );
+                let events = log.records[start as usize..stop as usize].iter().map(|r| r.event).collect();
+                ctx.send(from, Msg::FetchOk { poll, partition, offset: start, events });
             }
             Msg::OffsetFetch { partition } => {
                 let offset = self.committed[partition as usize];
                 ctx.send(from, Msg::OffsetFetchOk { partition, offset });
             }
-            Msg::OffsetCommit {
-                partition,
-                offset,
-                generation,
-            } => {
+            Msg::OffsetCommit { partition, offset, generation } => {
                 // Kafka accepts any offset from the current generation, lower ones too.
                 self.committed[partition as usize] = Some(offset);
                 let world = &mut *ctx.shared;
                 world.committed[partition as usize] = offset;
                 world.stats.commits += 1;
-                ctx.send(
-                    from,
-                    Msg::OffsetCommitOk {
-                        partition,
-                        offset,
-                        generation,
-                        ok: true,
-                    },
-                );
+                ctx.send(from, Msg::OffsetCommitOk { partition, offset, generation, ok: true });
                 if ctx.shared.finished() {
                     ctx.stop();
                 }
@@ -153,31 +123,16 @@ impl Broker {
         let info = world.catalog.batches[batch as usize];
         let partition = info.partition;
         let Some(log) = self.logs[partition as usize].as_mut() else {
-            world.record(Rec::Reject {
-                t,
-                node: self.node,
-                batch,
-                attempt,
-                reason: FailReason::NotLeader,
-            });
-            ctx.send(
-                from,
-                Msg::ProduceError {
-                    batch,
-                    attempt,
-                    reason: FailReason::NotLeader,
-                },
-            );
+            world.record(Rec::Reject { t, node: self.node, batch, attempt, reason: FailReason::NotLeader });
+            ctx.send(from, Msg::ProduceError { batch, attempt, reason: FailReason::NotLeader });
             return;
         };
         let verdict = if info.pid == NONE_U64 {
             Verdict::Append
         } else {
             let entry = log.producers.entry(info.pid).or_default();
-            let duplicate = entry
-                .recent
-                .iter()
-                .find(|(first, count, _)| *first == info.seq && *count == info.events_len);
+            let duplicate =
+                entry.recent.iter().find(|(first, count, _)| *first == info.seq && *count == info.events_len);
             match (duplicate, entry.last_seq) {
                 (Some(&(_, _, base)), _) => Verdict::Duplicate(base),
                 (None, None) if info.seq == 0 => Verdict::Append,
@@ -188,34 +143,14 @@ impl Broker {
         let reply = match verdict {
             Verdict::Duplicate(base_offset) => {
                 world.stats.dedups += 1;
-                world.record(Rec::Dedup {
-                    t,
-                    node: self.node,
-                    batch,
-                    attempt,
-                    offset: base_offset,
-                });
-                Msg::ProduceOk {
-                    batch,
-                    attempt,
-                    base_offset,
-                }
+                world.record(Rec::Dedup { t, node: self.node, batch, attempt, offset: base_offset });
+                Msg::ProduceOk { batch, attempt, base_offset }
             }
             Verdict::OutOfOrder => {
                 world.stats.rejects += 1;
                 let reason = FailReason::OutOfOrderSequence;
-                world.record(Rec::Reject {
-                    t,
-                    node: self.node,
-                    batch,
-                    attempt,
-                    reason,
-                });
-                Msg::ProduceError {
-                    batch,
-                    attempt,
-                    reason,
-                }
+                world.record(Rec::Reject { t, node: self.node, batch, attempt, reason });
+                Msg::ProduceError { batch, attempt, reason }
             }
             Verdict::Append => {
                 let base_offset = log.records.len() as u64;
@@ -223,24 +158,10 @@ impl Broker {
                     let event = world.catalog.batch_events[(info.events_start + index) as usize];
                     let offset = base_offset + u64::from(index);
                     log.records.push(LogRecord { event, batch });
-                    let seq = if info.pid == NONE_U64 {
-                        NONE_U32
-                    } else {
-                        info.seq + index
-                    };
-                    world.record(Rec::Append {
-                        t,
-                        node: self.node,
-                        partition,
-                        offset,
-                        event,
-                        batch,
-                        attempt,
-                        seq,
-                    });
+                    let seq = if info.pid == NONE_U64 { NONE_U32 } else { info.seq + index };
+                    world.record(Rec::Append { t, node: self.node, partition, offset, event, batch, attempt, seq });
                     let step = world.catalog.events[event as usize].step;
-                    let entity =
-                        &mut world.entities[world.catalog.events[event as usize].entity as usize];
+                    let entity = &mut world.entities[world.catalog.events[event as usize].entity as usize];
                     if entity.max_step_appended != NONE_U32 && step < entity.max_step_appended {
                         world.stats.out_of_order_appends += 1;
                     } else {
@@ -252,18 +173,12 @@ impl Broker {
                 if info.pid != NONE_U64 {
                     let entry = log.producers.entry(info.pid).or_default();
                     entry.last_seq = Some(info.seq + info.events_len - 1);
-                    entry
-                        .recent
-                        .push_back((info.seq, info.events_len, base_offset));
+                    entry.recent.push_back((info.seq, info.events_len, base_offset));
                     if entry.recent.len() > DEDUP_WINDOW {
                         entry.recent.pop_front();
                     }
                 }
-                Msg::ProduceOk {
-                    batch,
-                    attempt,
-                    base_offset,
-                }
+                Msg::ProduceOk { batch, attempt, base_offset }
             }
         };
         if world.scenario.producer.acks != Acks::None {

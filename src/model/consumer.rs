@@ -70,12 +70,7 @@ impl Consumer {
     pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
         let t = ctx.now_ns();
         for &partition in &self.partitions {
-            ctx.shared.record(Rec::Assign {
-                t,
-                node: self.node,
-                generation: GENERATION,
-                partition,
-            });
+            ctx.shared.record(Rec::Assign { t, node: self.node, generation: GENERATION, partition });
         }
         self.fetch_offsets(ctx);
     }
@@ -127,12 +122,7 @@ impl Consumer {
                     self.start_poll(ctx);
                 }
             }
-            Msg::FetchOk {
-                poll,
-                partition,
-                offset,
-                events,
-            } => {
+            Msg::FetchOk { poll, partition, offset, events } => {
                 if !self.polling || poll != self.poll {
                     return; // an answer to a poll that already returned
                 }
@@ -140,11 +130,9 @@ impl Consumer {
                     return;
                 };
                 if offset == self.position[slot] {
-                    let room =
-                        ctx.shared.scenario.consumer.max_poll_records as usize - self.fetched.len();
+                    let room = ctx.shared.scenario.consumer.max_poll_records as usize - self.fetched.len();
                     for (index, &event) in events.iter().take(room).enumerate() {
-                        self.fetched
-                            .push((slot as u32, offset + index as u64, event));
+                        self.fetched.push((slot as u32, offset + index as u64, event));
                     }
                 }
                 self.outstanding -= 1;
@@ -152,24 +140,12 @@ impl Consumer {
                     self.poll_returned(ctx);
                 }
             }
-            Msg::OffsetCommitOk {
-                partition,
-                offset,
-                generation,
-                ok,
-            } => {
+            Msg::OffsetCommitOk { partition, offset, generation, ok } => {
                 if let Some(slot) = self.slot(partition) {
                     self.commit_acked[slot] = Some(offset);
                 }
                 let t = ctx.now_ns();
-                ctx.shared.record(Rec::Commit {
-                    t,
-                    node: self.node,
-                    generation,
-                    partition,
-                    offset,
-                    ok,
-                });
+                ctx.shared.record(Rec::Commit { t, node: self.node, generation, partition, offset, ok });
             }
             _ => {}
         }
@@ -221,15 +197,7 @@ impl Consumer {
         for slot in 0..self.partitions.len() {
             let partition = self.partitions[slot];
             let leader = ctx.shared.layout.leader(partition);
-            ctx.send(
-                leader,
-                Msg::Fetch {
-                    poll: self.poll,
-                    partition,
-                    offset: self.position[slot],
-                    max,
-                },
-            );
+            ctx.send(leader, Msg::Fetch { poll: self.poll, partition, offset: self.position[slot], max });
         }
         ctx.set_timer(timeout_ns, tag::make(FETCH_TIMEOUT, u64::from(self.poll)));
     }
@@ -247,15 +215,7 @@ impl Consumer {
                 world.stats.duplicate_deliveries += 1;
             }
             *delivered = delivered.saturating_add(1);
-            world.record(Rec::Deliver {
-                t,
-                node: self.node,
-                clock,
-                generation: GENERATION,
-                partition,
-                offset,
-                event,
-            });
+            world.record(Rec::Deliver { t, node: self.node, clock, generation: GENERATION, partition, offset, event });
         }
         if ctx.shared.scenario.consumer.commit == CommitMode::Before {
             self.commit_positions(ctx);
@@ -271,10 +231,7 @@ impl Consumer {
 
     fn schedule_processing(&mut self, ctx: &mut ModelCtx<'_>) {
         let config = &ctx.shared.scenario.consumer;
-        let (low, high) = (
-            config.processing_min_us * 1_000,
-            config.processing_max_us * 1_000,
-        );
+        let (low, high) = (config.processing_min_us * 1_000, config.processing_max_us * 1_000);
         let processing_ns = ctx.rng().between(low, high);
         ctx.set_timer(processing_ns, tag::make(PROCESS, 0));
     }
@@ -286,14 +243,7 @@ impl Consumer {
         let partition = self.partitions[slot as usize];
         let (t, clock) = (ctx.now_ns(), ctx.local_ns());
         let world = &mut *ctx.shared;
-        world.record(Rec::Apply {
-            t,
-            node: self.node,
-            clock,
-            partition,
-            offset,
-            event,
-        });
+        world.record(Rec::Apply { t, node: self.node, clock, partition, offset, event });
         world.stats.applies += 1;
         let applied = &mut world.applied[event as usize];
         if *applied > 0 {
@@ -329,14 +279,7 @@ impl Consumer {
             if self.ready[slot] && self.commit_sent[slot] != Some(offset) {
                 self.commit_sent[slot] = Some(offset);
                 let partition = self.partitions[slot];
-                ctx.send(
-                    coordinator,
-                    Msg::OffsetCommit {
-                        partition,
-                        offset,
-                        generation: GENERATION,
-                    },
-                );
+                ctx.send(coordinator, Msg::OffsetCommit { partition, offset, generation: GENERATION });
                 sent = true;
             }
         }

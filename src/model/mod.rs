@@ -243,23 +243,10 @@ impl Node for Actor {
 
     fn observe_fault(world: &mut World, now_ns: u64, fault: &Fault) {
         let rec = match *fault {
-            Fault::Crash(node) => Rec::Crash {
-                t: now_ns,
-                node: node.0,
-            },
-            Fault::Restart(node) => Rec::Restart {
-                t: now_ns,
-                node: node.0,
-            },
-            Fault::Pause { node, .. } => Rec::Pause {
-                t: now_ns,
-                node: node.0,
-            },
-            Fault::ClockStep { node, delta_ns } => Rec::ClockStep {
-                t: now_ns,
-                node: node.0,
-                delta_ns,
-            },
+            Fault::Crash(node) => Rec::Crash { t: now_ns, node: node.0 },
+            Fault::Restart(node) => Rec::Restart { t: now_ns, node: node.0 },
+            Fault::Pause { node, .. } => Rec::Pause { t: now_ns, node: node.0 },
+            Fault::ClockStep { node, delta_ns } => Rec::ClockStep { t: now_ns, node: node.0, delta_ns },
             _ => return,
         };
         world.record(rec);

@@ -107,12 +107,7 @@ impl Producer {
         } else {
             self.ready = true;
             let t = ctx.now_ns();
-            ctx.shared.record(Rec::ProducerInit {
-                t,
-                node: self.index,
-                pid: NONE_U64,
-                epoch: 0,
-            });
+            ctx.shared.record(Rec::ProducerInit { t, node: self.index, pid: NONE_U64, epoch: 0 });
         }
         self.arm_next_start(ctx);
     }
@@ -134,51 +129,26 @@ impl Producer {
 
     pub fn on_message(&mut self, ctx: &mut ModelCtx<'_>, msg: Msg) {
         match msg {
-            Msg::InitProducerIdOk { pid, epoch } => {
-                if !self.ready {
-                    self.pid = pid;
-                    self.epoch = epoch;
-                    self.ready = true;
-                    let t = ctx.now_ns();
-                    ctx.shared.record(Rec::ProducerInit {
-                        t,
-                        node: self.index,
-                        pid,
-                        epoch,
-                    });
-                    self.try_send(ctx);
-                }
+            Msg::InitProducerIdOk { pid, epoch } if !self.ready => {
+                self.pid = pid;
+                self.epoch = epoch;
+                self.ready = true;
+                let t = ctx.now_ns();
+                ctx.shared.record(Rec::ProducerInit { t, node: self.index, pid, epoch });
+                self.try_send(ctx);
             }
-            Msg::ProduceOk {
-                batch,
-                attempt,
-                base_offset,
-            } => {
-                if self.end_attempt(ctx, batch, attempt) {
-                    let (t, clock) = (ctx.now_ns(), ctx.local_ns());
-                    ctx.shared.record(Rec::Ack {
-                        t,
-                        node: self.index,
-                        clock,
-                        batch,
-                        attempt,
-                        offset: base_offset,
-                    });
-                    self.resolve(ctx, batch, true);
-                    self.try_send(ctx);
-                }
+            Msg::ProduceOk { batch, attempt, base_offset } if self.end_attempt(ctx, batch, attempt) => {
+                let (t, clock) = (ctx.now_ns(), ctx.local_ns());
+                ctx.shared.record(Rec::Ack { t, node: self.index, clock, batch, attempt, offset: base_offset });
+                self.resolve(ctx, batch, true);
+                self.try_send(ctx);
             }
-            Msg::ProduceError {
-                batch,
-                attempt,
-                reason,
-            } => {
-                if self.end_attempt(ctx, batch, attempt) {
-                    self.failed(ctx, batch, attempt, reason);
-                    self.try_send(ctx);
-                }
+            Msg::ProduceError { batch, attempt, reason } if self.end_attempt(ctx, batch, attempt) => {
+                self.failed(ctx, batch, attempt, reason);
+                self.try_send(ctx);
             }
             Msg::Handoff { entity } => self.schedule_step(ctx, entity),
+            // Stale answers (to attempts that already failed) and messages for other roles.
             _ => {}
         }
     }
@@ -233,28 +203,17 @@ impl Producer {
     /// The application creates the next event of `entity` and hands it to the client.
     fn create_event(&mut self, ctx: &mut ModelCtx<'_>, entity: u32) {
         let cross_ppm = ctx.shared.scenario.workload.cross_entity_ppm;
-        let cross = cross_ppm > 0
-            && ctx.rng().chance(ordo_sim::rng::Ratio {
-                num: cross_ppm,
-                den: 1_000_000,
-            });
+        let cross = cross_ppm > 0 && ctx.rng().chance(ordo_sim::rng::Ratio { num: cross_ppm, den: 1_000_000 });
         let (t, clock) = (ctx.now_ns(), ctx.local_ns());
         let world = &mut *ctx.shared;
         let previous = world.entities[entity as usize].last_event;
-        let step = if previous == NONE_U32 {
-            0
-        } else {
-            world.catalog.events[previous as usize].step + 1
-        };
+        let step = if previous == NONE_U32 { 0 } else { world.catalog.events[previous as usize].step + 1 };
         let event = world.catalog.events.len() as u32;
         let deps_start = world.catalog.deps.len() as u32;
         if previous != NONE_U32 {
             world.catalog.deps.push(previous);
         }
-        if cross
-            && self.last_created != NONE_U32
-            && world.catalog.events[self.last_created as usize].entity != entity
-        {
+        if cross && self.last_created != NONE_U32 && world.catalog.events[self.last_created as usize].entity != entity {
             world.catalog.deps.push(self.last_created);
         }
         let keyed = world.scenario.producer.partitioner == Partitioner::Key;
@@ -272,12 +231,7 @@ impl Producer {
         world.delivered.push(0);
         world.applied.push(0);
         world.stats.created += 1;
-        world.record(Rec::Create {
-            t,
-            node: self.index,
-            clock,
-            event,
-        });
+        world.record(Rec::Create { t, node: self.index, clock, event });
         self.last_created = event;
 
         let partitions = world.layout.partitions;
@@ -309,8 +263,7 @@ impl Producer {
         if open.events.is_empty() {
             open.first_ns = ctx.now_ns();
             if linger_ns > 0 {
-                open.linger =
-                    Some(ctx.set_timer(linger_ns, tag::make(LINGER, u64::from(partition))));
+                open.linger = Some(ctx.set_timer(linger_ns, tag::make(LINGER, u64::from(partition))));
             }
         }
         open.events.push(event);
@@ -388,10 +341,7 @@ impl Producer {
         let (t, clock) = (ctx.now_ns(), ctx.local_ns());
         let acks = ctx.shared.scenario.producer.acks;
         let request_timeout_ns = ctx.shared.scenario.producer.request_timeout_ms * 1_000_000;
-        let pending = self
-            .pending
-            .get_mut(&batch)
-            .expect("queued batches are pending");
+        let pending = self.pending.get_mut(&batch).expect("queued batches are pending");
         pending.attempt += 1;
         let (attempt, partition) = (pending.attempt, pending.partition);
         let world = &mut *ctx.shared;
@@ -407,39 +357,20 @@ impl Producer {
         if attempt > 1 {
             world.stats.retries += 1;
         }
-        world.record(Rec::Send {
-            t,
-            node: self.index,
-            clock,
-            batch,
-            attempt,
-            acks: acks.as_json() as i8,
-        });
+        world.record(Rec::Send { t, node: self.index, clock, batch, attempt, acks: acks.as_json() as i8 });
         let leader = world.layout.leader(partition);
         ctx.send(leader, Msg::Produce { batch, attempt });
         if acks == Acks::None {
             // Fire and forget: the client reports success at once, with no offset.
-            ctx.shared.record(Rec::Ack {
-                t,
-                node: self.index,
-                clock,
-                batch,
-                attempt,
-                offset: NONE_U64,
-            });
+            ctx.shared.record(Rec::Ack { t, node: self.index, clock, batch, attempt, offset: NONE_U64 });
             self.resolve(ctx, batch, true);
             return;
         }
         let broker = (leader.0 - ctx.shared.layout.broker(0).0) as usize;
         self.in_flight[broker].push_back(batch);
         self.in_flight_in_partition[partition as usize] += 1;
-        let timer = ctx.set_timer(
-            request_timeout_ns,
-            tag::make(
-                REQUEST_TIMEOUT,
-                (u64::from(batch) << 16) | u64::from(attempt),
-            ),
-        );
+        let timer = ctx
+            .set_timer(request_timeout_ns, tag::make(REQUEST_TIMEOUT, (u64::from(batch) << 16) | u64::from(attempt)));
         let pending = self.pending.get_mut(&batch).expect("just sent");
         pending.in_flight = true;
         pending.timer = Some(timer);
@@ -459,8 +390,7 @@ impl Producer {
             ctx.cancel_timer(timer);
         }
         let partition = pending.partition;
-        let broker =
-            (ctx.shared.layout.leader(partition).0 - ctx.shared.layout.broker(0).0) as usize;
+        let broker = (ctx.shared.layout.leader(partition).0 - ctx.shared.layout.broker(0).0) as usize;
         if let Some(position) = self.in_flight[broker].iter().position(|&b| b == batch) {
             self.in_flight[broker].remove(position);
         }
@@ -477,11 +407,7 @@ impl Producer {
         for batch in failed {
             let attempt = self.pending[&batch].attempt;
             self.end_attempt(ctx, batch, attempt);
-            let reason = if batch == timed_out {
-                FailReason::RequestTimeout
-            } else {
-                FailReason::Disconnected
-            };
+            let reason = if batch == timed_out { FailReason::RequestTimeout } else { FailReason::Disconnected };
             self.failed(ctx, batch, attempt, reason);
         }
         ctx.reconnect(leader);
@@ -489,11 +415,8 @@ impl Producer {
 
     fn failed(&mut self, ctx: &mut ModelCtx<'_>, batch: u32, attempt: u16, reason: FailReason) {
         let config = &ctx.shared.scenario.producer;
-        let (retries, backoff_ns, delivery_timeout_ns) = (
-            config.retries,
-            config.retry_backoff_ms * 1_000_000,
-            config.delivery_timeout_ms * 1_000_000,
-        );
+        let (retries, backoff_ns, delivery_timeout_ns) =
+            (config.retries, config.retry_backoff_ms * 1_000_000, config.delivery_timeout_ms * 1_000_000);
         let pending = &self.pending[&batch];
         let retriable = match reason {
             FailReason::OutOfOrderSequence => self.earlier_unresolved(ctx, batch),
@@ -502,19 +425,8 @@ impl Producer {
         let t = ctx.now_ns();
         let expired = t + backoff_ns >= pending.created_ns + delivery_timeout_ns;
         let retry = retriable && u32::from(attempt) <= retries && !expired;
-        let reason = if retriable && !retry && expired {
-            FailReason::DeliveryTimeout
-        } else {
-            reason
-        };
-        ctx.shared.record(Rec::Fail {
-            t,
-            node: self.index,
-            batch,
-            attempt,
-            reason,
-            retry,
-        });
+        let reason = if retriable && !retry && expired { FailReason::DeliveryTimeout } else { reason };
+        ctx.shared.record(Rec::Fail { t, node: self.index, batch, attempt, reason, retry });
         if retry {
             self.requeue(ctx, batch, t + backoff_ns);
             ctx.set_timer(backoff_ns, tag::make(BACKOFF, u64::from(batch)));
@@ -545,10 +457,7 @@ impl Producer {
         let batches = &ctx.shared.catalog.batches;
         if ctx.shared.scenario.producer.idempotence {
             let seq = batches[batch as usize].seq;
-            let position = queue
-                .iter()
-                .position(|&other| batches[other as usize].seq > seq)
-                .unwrap_or(queue.len());
+            let position = queue.iter().position(|&other| batches[other as usize].seq > seq).unwrap_or(queue.len());
             queue.insert(position, batch);
         } else {
             queue.push_front(batch);

@@ -33,14 +33,7 @@ pub fn plan_starts(scenario: &Scenario, seed: u64) -> Vec<Vec<(u64, u32)>> {
 }
 
 /// Which producer emits `step` of `entity`, after `current` emitted the step before.
-pub fn next_producer(
-    handoff: Handoff,
-    producers: u32,
-    entity: u32,
-    step: u32,
-    current: u32,
-    rng: &mut Rng,
-) -> u32 {
+pub fn next_producer(handoff: Handoff, producers: u32, entity: u32, step: u32, current: u32, rng: &mut Rng) -> u32 {
     match handoff {
         Handoff::Same => current,
         Handoff::Rotate => (entity + step) % producers,
@@ -52,10 +45,7 @@ pub fn next_producer(
 /// (Kafka uses murmur2; any fixed hash shows the same behaviour.)
 pub fn key_partition(prefix: &str, entity: u32, partitions: u32) -> u32 {
     let mut hash = rng::stream_id(prefix);
-    for byte in b"-"
-        .iter()
-        .chain(itoa::Buffer::new().format(entity).as_bytes())
-    {
+    for byte in b"-".iter().chain(itoa::Buffer::new().format(entity).as_bytes()) {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -70,8 +60,7 @@ mod tests {
     fn key_partition_is_the_hash_of_the_whole_key() {
         let expected = (rng::stream_id("order-17") % 7) as u32;
         assert_eq!(key_partition("order", 17, 7), expected);
-        let spread: std::collections::BTreeSet<u32> =
-            (0..100).map(|e| key_partition("order", e, 4)).collect();
+        let spread: std::collections::BTreeSet<u32> = (0..100).map(|e| key_partition("order", e, 4)).collect();
         assert_eq!(spread.len(), 4, "keys spread over every partition");
     }
 

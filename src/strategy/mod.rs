@@ -48,6 +48,12 @@ pub struct StrategySet {
     pub members: Vec<&'static dyn Strategy>,
 }
 
+impl std::fmt::Debug for StrategySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StrategySet({})", self.name())
+    }
+}
+
 impl StrategySet {
     /// Parses `a+b+c`. Order matters only where two strategies set the same option: the
     /// later one wins.
@@ -60,11 +66,7 @@ impl StrategySet {
                     return Err(UnknownStrategy {
                         name: name.to_string(),
                         spec: spec.to_string(),
-                        known: all()
-                            .iter()
-                            .map(|s| s.name())
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        known: all().iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
                     })
                 }
             }
@@ -73,11 +75,7 @@ impl StrategySet {
     }
 
     pub fn name(&self) -> String {
-        self.members
-            .iter()
-            .map(|s| s.name())
-            .collect::<Vec<_>>()
-            .join("+")
+        self.members.iter().map(|s| s.name()).collect::<Vec<_>>().join("+")
     }
 
     pub fn configure(&self, scenario: &mut Scenario) {
@@ -105,27 +103,16 @@ mod tests {
 
     #[test]
     fn unknown_names_list_the_known_ones() {
-        let error = StrategySet::parse("key+lamport-ish")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.contains("\"lamport-ish\"") && error.contains("idempotent"),
-            "{error}"
-        );
+        let error = StrategySet::parse("key+lamport-ish").unwrap_err().to_string();
+        assert!(error.contains("\"lamport-ish\"") && error.contains("idempotent"), "{error}");
     }
 
     #[test]
     fn composition_applies_in_order() {
-        let mut scenario =
-            Scenario::parse("[producer]\nidempotence = false\nacks = 1\n", "t.toml", "t").unwrap();
-        StrategySet::parse("unkeyed+idempotent")
-            .unwrap()
-            .configure(&mut scenario);
+        let mut scenario = Scenario::parse("[producer]\nidempotence = false\nacks = 1\n", "t.toml", "t").unwrap();
+        StrategySet::parse("unkeyed+idempotent").unwrap().configure(&mut scenario);
         assert!(scenario.producer.idempotence);
         assert_eq!(scenario.producer.acks, crate::scenario::Acks::All);
-        assert_eq!(
-            scenario.producer.partitioner,
-            crate::scenario::Partitioner::RoundRobin
-        );
+        assert_eq!(scenario.producer.partitioner, crate::scenario::Partitioner::RoundRobin);
     }
 }
