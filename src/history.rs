@@ -57,9 +57,21 @@ pub struct Catalog {
     pub deps: Vec<u32>,
     pub batches: Vec<BatchInfo>,
     pub batch_events: Vec<u32>,
+    /// Made on first use, from the names above (which must not change after).
+    pub fragments: std::sync::OnceLock<Fragments>,
 }
 
 impl Catalog {
+    /// The constant line pieces for this catalog's names.
+    fn fragments(&self) -> &Fragments {
+        self.fragments.get_or_init(|| Fragments {
+            node_fields: self.node_names.iter().map(|name| format!(",\"node\":\"{name}\"")).collect(),
+            entity_open: format!("\"{}-", self.entity_prefix),
+            topic_partition: format!(",\"topic\":\"{}\",\"partition\":", self.topic),
+            group_field: format!(",\"group\":\"{}\"", self.group),
+        })
+    }
+
     pub fn batch_events(&self, batch: u32) -> &[u32] {
         let info = &self.batches[batch as usize];
         &self.batch_events[info.events_start as usize..(info.events_start + info.events_len) as usize]
@@ -139,16 +151,64 @@ pub struct Header {
 }
 
 /// Buffers compact records and streams them as JSONL.
+///
+/// The simulation thread formats each full buffer into a chunk of bytes; a writer thread
+/// hashes the chunks, writes them to the file and keeps the in-memory copy, so hashing and
+/// I/O overlap with the simulation. The byte stream is the same as a single thread would
+/// make: chunks go through one channel, in order.
 pub struct Recorder {
     mode: HistoryMode,
     records: Vec<Rec>,
-    line: Vec<u8>,
-    hasher: Sha256,
-    file: Option<Box<dyn Write>>,
-    memory: Option<Vec<u8>>,
+    file: Option<Box<dyn Write + Send>>,
+    memory: bool,
+    writer: Option<Writer>,
     written: u64,
-    bytes: u64,
-    error: Option<std::io::Error>,
+}
+
+struct Writer {
+    chunks: std::sync::mpsc::SyncSender<Vec<u8>>,
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
+    thread: std::thread::JoinHandle<std::io::Result<Finished>>,
+}
+
+/// Chunks in flight between the simulation and the writer thread.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+impl Writer {
+    fn start(mut file: Option<Box<dyn Write + Send>>, keep_in_memory: bool) -> Writer {
+        let (chunks, inbox) = std::sync::mpsc::sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
+        let (give_back, spare) = std::sync::mpsc::sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT + 2);
+        let thread = std::thread::spawn(move || {
+            let mut hasher = Sha256::new();
+            let mut memory = keep_in_memory.then(Vec::new);
+            let mut bytes = 0u64;
+            let mut failure = None;
+            for mut chunk in inbox {
+                hasher.update(&chunk);
+                bytes += chunk.len() as u64;
+                if let Some(memory) = &mut memory {
+                    memory.extend_from_slice(&chunk);
+                }
+                if let (Some(file), None) = (&mut file, &failure) {
+                    if let Err(error) = file.write_all(&chunk) {
+                        failure = Some(error);
+                    }
+                }
+                chunk.clear();
+                let _ = give_back.try_send(chunk);
+            }
+            if let (Some(file), None) = (&mut file, &failure) {
+                if let Err(error) = file.flush() {
+                    failure = Some(error);
+                }
+            }
+            match failure {
+                Some(error) => Err(error),
+                None => Ok(Finished { sha256: Some(hex(&hasher.finalize())), records: 0, bytes, jsonl: memory }),
+            }
+        });
+        Writer { chunks, spare, thread }
+    }
 }
 
 impl Recorder {
@@ -156,31 +216,29 @@ impl Recorder {
         Recorder {
             mode,
             records: Vec::with_capacity(if mode == HistoryMode::On { FLUSH_RECORDS } else { 0 }),
-            line: Vec::with_capacity(256),
-            hasher: Sha256::new(),
             file: None,
-            memory: None,
+            memory: false,
+            writer: None,
             written: 0,
-            bytes: 0,
-            error: None,
         }
     }
 
-    /// Also stream the JSONL to `file`.
-    pub fn to_file(&mut self, file: Box<dyn Write>) {
+    /// Also stream the JSONL to `file`. Call before anything is recorded.
+    pub fn to_file(&mut self, file: Box<dyn Write + Send>) {
         self.file = Some(file);
     }
 
-    /// Also keep the JSONL bytes in memory (for the checker).
+    /// Also keep the JSONL bytes in memory (for the checker). Call before anything is recorded.
     pub fn keep_in_memory(&mut self) {
-        self.memory = Some(Vec::new());
+        self.memory = true;
     }
 
     pub fn is_on(&self) -> bool {
         self.mode == HistoryMode::On
     }
 
-    /// Records `rec` (cheap: a copy into a buffer). Call [`Recorder::flush_if_full`] after.
+    /// Records `rec` (cheap: a copy into a buffer). Call [`Recorder::is_full`] and
+    /// [`Recorder::flush`] after.
     #[inline]
     pub fn push(&mut self, rec: Rec) {
         if self.mode == HistoryMode::On {
@@ -191,6 +249,22 @@ impl Recorder {
     #[inline]
     pub fn is_full(&self) -> bool {
         self.records.len() >= FLUSH_RECORDS
+    }
+
+    fn send(&mut self, chunk: Vec<u8>) {
+        if self.writer.is_none() {
+            self.writer = Some(Writer::start(self.file.take(), self.memory));
+        }
+        let writer = self.writer.as_ref().expect("started above");
+        // A send fails only if the writer thread is gone; finish() reports why.
+        let _ = writer.chunks.send(chunk);
+    }
+
+    fn fresh_chunk(&self, capacity: usize) -> Vec<u8> {
+        let recycled = self.writer.as_ref().and_then(|w| w.spare.try_recv().ok());
+        let mut chunk = recycled.unwrap_or_default();
+        chunk.reserve(capacity);
+        chunk
     }
 
     pub fn write_header(&mut self, header: &Header, catalog: &Catalog) {
@@ -209,62 +283,39 @@ impl Recorder {
         });
         let mut line = serde_json::to_vec(&value).expect("a JSON value serializes");
         line.push(b'\n');
-        self.emit(&line);
+        self.send(line);
     }
 
-    fn emit(&mut self, bytes: &[u8]) {
-        self.hasher.update(bytes);
-        self.bytes += bytes.len() as u64;
-        if let Some(memory) = &mut self.memory {
-            memory.extend_from_slice(bytes);
-        }
-        if let Some(file) = &mut self.file {
-            if self.error.is_none() {
-                if let Err(error) = file.write_all(bytes) {
-                    self.error = Some(error);
-                }
-            }
-        }
-    }
-
-    /// Formats and streams every buffered record.
+    /// Formats every buffered record and hands the chunk to the writer thread.
     pub fn flush(&mut self, catalog: &Catalog) {
         if self.records.is_empty() {
             return;
         }
-        let records = std::mem::take(&mut self.records);
-        let mut chunk = Vec::with_capacity(records.len() * 120);
-        for rec in &records {
-            self.line.clear();
-            format_record(&mut self.line, rec, catalog);
-            chunk.extend_from_slice(&self.line);
+        let mut chunk = self.fresh_chunk(self.records.len() * 160);
+        for rec in &self.records {
+            format_record(&mut chunk, rec, catalog);
         }
-        self.written += records.len() as u64;
-        self.emit(&chunk);
-        self.records = records;
+        self.written += self.records.len() as u64;
         self.records.clear();
+        self.send(chunk);
     }
 
-    /// Flushes everything; returns the fingerprint and the in-memory copy if kept.
+    /// Flushes everything and waits for the writer; returns the fingerprint and the
+    /// in-memory copy if kept.
     pub fn finish(&mut self, catalog: &Catalog) -> std::io::Result<Finished> {
+        if self.mode == HistoryMode::Off {
+            return Ok(Finished { sha256: None, records: 0, bytes: 0, jsonl: None });
+        }
         self.flush(catalog);
-        if let Some(file) = &mut self.file {
-            if self.error.is_none() {
-                if let Err(error) = file.flush() {
-                    self.error = Some(error);
-                }
-            }
+        if self.writer.is_none() {
+            self.send(Vec::new());
         }
-        if let Some(error) = self.error.take() {
-            return Err(error);
-        }
-        let digest = std::mem::take(&mut self.hasher).finalize();
-        Ok(Finished {
-            sha256: if self.mode == HistoryMode::On { Some(hex(&digest)) } else { None },
-            records: self.written,
-            bytes: self.bytes,
-            jsonl: self.memory.take(),
-        })
+        let Writer { chunks, spare, thread } = self.writer.take().expect("started by send");
+        drop(chunks);
+        drop(spare);
+        let mut finished = thread.join().map_err(|_| std::io::Error::other("the history writer thread panicked"))??;
+        finished.records = self.written;
+        Ok(finished)
     }
 }
 
@@ -311,16 +362,6 @@ impl Line<'_> {
         self
     }
 
-    /// `"field":` then the value; names and strings in ordo histories never need escaping
-    /// (the scenario loader only admits `[A-Za-z0-9_.-]`).
-    fn key(&mut self, name: &str) -> &mut Self {
-        self.out.push(b',');
-        self.out.push(b'"');
-        self.raw(name);
-        self.out.extend_from_slice(b"\":");
-        self
-    }
-
     fn string(&mut self, value: &str) -> &mut Self {
         self.out.push(b'"');
         self.raw(value);
@@ -333,20 +374,19 @@ impl Line<'_> {
     }
 
     fn node(&mut self, catalog: &Catalog, node: u32) -> &mut Self {
-        self.key("node");
-        self.string(&catalog.node_names[node as usize])
+        self.raw(&catalog.fragments().node_fields[node as usize])
     }
 
     fn entity(&mut self, catalog: &Catalog, entity: u32) -> &mut Self {
-        self.out.push(b'"');
-        self.raw(&catalog.entity_prefix).raw("-").uint(u64::from(entity));
-        self.out.push(b'"');
-        self
+        self.raw(&catalog.fragments().entity_open).uint(u64::from(entity)).raw("\"")
     }
 
     fn topic_partition(&mut self, catalog: &Catalog, partition: u32) -> &mut Self {
-        self.key("topic").string(&catalog.topic);
-        self.key("partition").uint(u64::from(partition))
+        self.raw(&catalog.fragments().topic_partition).uint(u64::from(partition))
+    }
+
+    fn group(&mut self, catalog: &Catalog) -> &mut Self {
+        self.raw(&catalog.fragments().group_field)
     }
 
     fn end(&mut self) {
@@ -354,27 +394,41 @@ impl Line<'_> {
     }
 }
 
+/// Constant pieces of lines, made once per catalog.
+#[derive(Debug, Default)]
+pub struct Fragments {
+    /// `,"node":"p0"` per node.
+    node_fields: Vec<String>,
+    /// `"order-`
+    entity_open: String,
+    /// `,"topic":"orders","partition":`
+    topic_partition: String,
+    /// `,"group":"g"`
+    group_field: String,
+}
+
 fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
+    out.reserve(320);
     let mut line = Line { out };
     match *rec {
         Rec::ProducerInit { t, node, pid, epoch } => {
             line.start("producer_init", t).node(catalog, node);
             if pid != NONE_U64 {
-                line.key("pid").uint(pid).key("epoch").uint(u64::from(epoch));
+                line.raw(",\"pid\":").uint(pid).raw(",\"epoch\":").uint(u64::from(epoch));
             }
         }
         Rec::Create { t, node, clock, event } => {
             let info = catalog.events[event as usize];
-            line.start("create", t).node(catalog, node).key("clock").int(clock);
-            line.key("id").uint(u64::from(event));
-            line.key("entity").entity(catalog, info.entity);
-            line.key("key");
+            line.start("create", t).node(catalog, node).raw(",\"clock\":").int(clock);
+            line.raw(",\"id\":").uint(u64::from(event));
+            line.raw(",\"entity\":").entity(catalog, info.entity);
+            line.raw(",\"key\":");
             if info.keyed {
                 line.entity(catalog, info.entity);
             } else {
                 line.raw("null");
             }
-            line.key("deps").raw("[");
+            line.raw(",\"deps\":").raw("[");
             for (index, dep) in catalog.deps(event).iter().enumerate() {
                 if index > 0 {
                     line.raw(",");
@@ -383,15 +437,15 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             }
             line.raw("]");
             let kind = &catalog.kinds[usize::from(info.kind)];
-            line.key("writes").raw("{\"status\":").string(kind).raw("}");
-            line.key("kind").string(kind);
+            line.raw(",\"writes\":").raw("{\"status\":").string(kind).raw("}");
+            line.raw(",\"kind\":").string(kind);
         }
         Rec::Send { t, node, clock, batch, attempt, acks } => {
             let info = catalog.batches[batch as usize];
-            line.start("send", t).node(catalog, node).key("clock").int(clock);
-            line.key("batch").uint(u64::from(batch)).key("attempt").uint(u64::from(attempt));
+            line.start("send", t).node(catalog, node).raw(",\"clock\":").int(clock);
+            line.raw(",\"batch\":").uint(u64::from(batch)).raw(",\"attempt\":").uint(u64::from(attempt));
             line.topic_partition(catalog, info.partition);
-            line.key("events").raw("[");
+            line.raw(",\"events\":").raw("[");
             for (index, event) in catalog.batch_events(batch).iter().enumerate() {
                 if index > 0 {
                     line.raw(",");
@@ -400,82 +454,82 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             }
             line.raw("]");
             if info.pid != NONE_U64 {
-                line.key("pid").uint(info.pid).key("epoch").uint(u64::from(info.epoch));
-                line.key("seq").uint(u64::from(info.seq));
+                line.raw(",\"pid\":").uint(info.pid).raw(",\"epoch\":").uint(u64::from(info.epoch));
+                line.raw(",\"seq\":").uint(u64::from(info.seq));
             }
-            line.key("acks").int(i64::from(acks));
+            line.raw(",\"acks\":").int(i64::from(acks));
         }
         Rec::Ack { t, node, clock, batch, attempt, offset } => {
             let info = catalog.batches[batch as usize];
-            line.start("ack", t).node(catalog, node).key("clock").int(clock);
-            line.key("batch").uint(u64::from(batch)).key("attempt").uint(u64::from(attempt));
+            line.start("ack", t).node(catalog, node).raw(",\"clock\":").int(clock);
+            line.raw(",\"batch\":").uint(u64::from(batch)).raw(",\"attempt\":").uint(u64::from(attempt));
             line.topic_partition(catalog, info.partition);
             if offset != NONE_U64 {
-                line.key("offset").uint(offset);
+                line.raw(",\"offset\":").uint(offset);
             }
         }
         Rec::Fail { t, node, batch, attempt, reason, retry } => {
             line.start("fail", t).node(catalog, node);
-            line.key("batch").uint(u64::from(batch)).key("attempt").uint(u64::from(attempt));
-            line.key("reason").string(reason.as_str());
-            line.key("retry").raw(if retry { "true" } else { "false" });
+            line.raw(",\"batch\":").uint(u64::from(batch)).raw(",\"attempt\":").uint(u64::from(attempt));
+            line.raw(",\"reason\":").string(reason.as_str());
+            line.raw(",\"retry\":").raw(if retry { "true" } else { "false" });
         }
         Rec::Append { t, node, partition, offset, event, batch, attempt, seq } => {
             line.start("append", t).node(catalog, node).topic_partition(catalog, partition);
-            line.key("offset").uint(offset).key("id").uint(u64::from(event));
-            line.key("batch").uint(u64::from(batch)).key("attempt").uint(u64::from(attempt));
+            line.raw(",\"offset\":").uint(offset).raw(",\"id\":").uint(u64::from(event));
+            line.raw(",\"batch\":").uint(u64::from(batch)).raw(",\"attempt\":").uint(u64::from(attempt));
             let info = catalog.batches[batch as usize];
             if info.pid != NONE_U64 {
-                line.key("pid").uint(info.pid).key("seq").uint(u64::from(seq));
+                line.raw(",\"pid\":").uint(info.pid).raw(",\"seq\":").uint(u64::from(seq));
             }
-            line.key("leader_epoch").uint(0);
+            line.raw(",\"leader_epoch\":").uint(0);
         }
         Rec::Dedup { t, node, batch, attempt, offset } => {
             let info = catalog.batches[batch as usize];
             line.start("dedup", t).node(catalog, node).topic_partition(catalog, info.partition);
-            line.key("batch").uint(u64::from(batch)).key("attempt").uint(u64::from(attempt));
-            line.key("pid").uint(info.pid).key("seq").uint(u64::from(info.seq));
-            line.key("offset").uint(offset);
+            line.raw(",\"batch\":").uint(u64::from(batch)).raw(",\"attempt\":").uint(u64::from(attempt));
+            line.raw(",\"pid\":").uint(info.pid).raw(",\"seq\":").uint(u64::from(info.seq));
+            line.raw(",\"offset\":").uint(offset);
         }
         Rec::Reject { t, node, batch, attempt, reason } => {
             let info = catalog.batches[batch as usize];
             line.start("reject", t).node(catalog, node).topic_partition(catalog, info.partition);
-            line.key("batch").uint(u64::from(batch)).key("attempt").uint(u64::from(attempt));
+            line.raw(",\"batch\":").uint(u64::from(batch)).raw(",\"attempt\":").uint(u64::from(attempt));
             if info.pid != NONE_U64 {
-                line.key("pid").uint(info.pid).key("seq").uint(u64::from(info.seq));
+                line.raw(",\"pid\":").uint(info.pid).raw(",\"seq\":").uint(u64::from(info.seq));
             }
-            line.key("reason").string(reason.as_str());
+            line.raw(",\"reason\":").string(reason.as_str());
         }
         Rec::Assign { t, node, generation, partition } => {
-            line.start("assign", t).node(catalog, node).key("group").string(&catalog.group);
-            line.key("generation").uint(u64::from(generation)).key("topic").string(&catalog.topic);
-            line.key("partitions").raw("[").uint(u64::from(partition)).raw("]");
+            line.start("assign", t).node(catalog, node).group(catalog);
+            line.raw(",\"generation\":").uint(u64::from(generation)).raw(",\"topic\":").string(&catalog.topic);
+            line.raw(",\"partitions\":").raw("[").uint(u64::from(partition)).raw("]");
         }
         Rec::Seek { t, node, partition, offset, committed } => {
-            line.start("seek", t).node(catalog, node).key("group").string(&catalog.group);
-            line.topic_partition(catalog, partition).key("offset").uint(offset);
-            line.key("reason").string(if committed { "committed" } else { "reset" });
+            line.start("seek", t).node(catalog, node).group(catalog);
+            line.topic_partition(catalog, partition).raw(",\"offset\":").uint(offset);
+            line.raw(",\"reason\":").string(if committed { "committed" } else { "reset" });
         }
         Rec::Deliver { t, node, clock, generation, partition, offset, event } => {
-            line.start("deliver", t).node(catalog, node).key("clock").int(clock);
-            line.key("group").string(&catalog.group).key("generation").uint(u64::from(generation));
-            line.topic_partition(catalog, partition).key("offset").uint(offset);
-            line.key("id").uint(u64::from(event));
+            line.start("deliver", t).node(catalog, node).raw(",\"clock\":").int(clock);
+            line.group(catalog).raw(",\"generation\":").uint(u64::from(generation));
+            line.topic_partition(catalog, partition).raw(",\"offset\":").uint(offset);
+            line.raw(",\"id\":").uint(u64::from(event));
         }
         Rec::Apply { t, node, clock, partition, offset, event } => {
-            line.start("apply", t).node(catalog, node).key("clock").int(clock);
-            line.key("group").string(&catalog.group).key("id").uint(u64::from(event));
-            line.topic_partition(catalog, partition).key("offset").uint(offset);
+            line.start("apply", t).node(catalog, node).raw(",\"clock\":").int(clock);
+            line.group(catalog).raw(",\"id\":").uint(u64::from(event));
+            line.topic_partition(catalog, partition).raw(",\"offset\":").uint(offset);
         }
         Rec::Commit { t, node, generation, partition, offset, ok } => {
-            line.start("commit", t).node(catalog, node).key("group").string(&catalog.group);
-            line.key("generation").uint(u64::from(generation));
-            line.topic_partition(catalog, partition).key("offset").uint(offset);
-            line.key("ok").raw(if ok { "true" } else { "false" });
+            line.start("commit", t).node(catalog, node).group(catalog);
+            line.raw(",\"generation\":").uint(u64::from(generation));
+            line.topic_partition(catalog, partition).raw(",\"offset\":").uint(offset);
+            line.raw(",\"ok\":").raw(if ok { "true" } else { "false" });
         }
         Rec::State { t, entity, kind } => {
-            line.start("state", t).key("group").string(&catalog.group);
-            line.key("entity").entity(catalog, entity).key("fields").raw("{");
+            line.start("state", t).group(catalog);
+            line.raw(",\"entity\":").entity(catalog, entity).raw(",\"fields\":").raw("{");
             if kind != u16::MAX {
                 line.raw("\"status\":").string(&catalog.kinds[usize::from(kind)]);
             }
@@ -491,10 +545,10 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             line.start("pause", t).node(catalog, node);
         }
         Rec::ClockStep { t, node, delta_ns } => {
-            line.start("clock_step", t).node(catalog, node).key("delta").int(delta_ns);
+            line.start("clock_step", t).node(catalog, node).raw(",\"delta\":").int(delta_ns);
         }
         Rec::End { t, reason, events } => {
-            line.start("end", t).key("reason").string(reason).key("events").uint(events);
+            line.start("end", t).raw(",\"reason\":").string(reason).raw(",\"events\":").uint(events);
         }
     }
     line.end();
@@ -526,6 +580,7 @@ mod tests {
                 seq: 0,
             }],
             batch_events: vec![0, 1],
+            ..Catalog::default()
         }
     }
 

@@ -168,7 +168,7 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
     if let Some(path) = &spec.history_file {
         let file = std::fs::File::create(path)
             .map_err(|source| RunError::History { path: path.display().to_string(), source })?;
-        recorder.to_file(Box::new(std::io::BufWriter::with_capacity(1 << 20, file)));
+        recorder.to_file(Box::new(file)); // chunks are ~1 MB: no BufWriter needed
     }
     if spec.keep_history {
         recorder.keep_in_memory();
