@@ -116,6 +116,8 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
         created_ns: Vec::with_capacity(total_events as usize),
         delivered: Vec::with_capacity(total_events as usize),
         applied: Vec::with_capacity(total_events as usize),
+        appended: Vec::with_capacity(total_events as usize),
+        fate: Vec::with_capacity(total_events as usize),
         log_end: vec![0; partitions],
         committed: vec![0; partitions],
         processed: vec![0; partitions],

@@ -158,6 +158,8 @@ impl Broker {
                     let event = world.catalog.batch_events[(info.events_start + index) as usize];
                     let offset = base_offset + u64::from(index);
                     log.records.push(LogRecord { event, batch });
+                    let appended = &mut world.appended[event as usize];
+                    *appended = appended.saturating_add(1);
                     let seq = if info.pid == NONE_U64 { NONE_U32 } else { info.seq + index };
                     world.record(Rec::Append { t, node: self.node, partition, offset, event, batch, attempt, seq });
                     let step = world.catalog.events[event as usize].step;

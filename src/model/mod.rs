@@ -171,6 +171,9 @@ pub struct World {
     pub created_ns: Vec<u64>,
     pub delivered: Vec<u8>,
     pub applied: Vec<u8>,
+    /// Per event: how often it was appended (saturating), and [`fate`] bits.
+    pub appended: Vec<u8>,
+    pub fate: Vec<u8>,
     /// Per partition: the log end offset (at the leader).
     pub log_end: Vec<u64>,
     /// Per partition: the group's committed offset at the coordinator.
@@ -202,6 +205,14 @@ impl World {
                 .zip(self.committed.iter().zip(&self.processed))
                 .all(|(end, (committed, processed))| committed >= end && processed >= end)
     }
+}
+
+/// Per-event fate bits (`World::fate`).
+pub mod fate {
+    /// Its batch was acknowledged (with `acks = 0`: sent).
+    pub const ACKED: u8 = 1;
+    /// Its batch was given up: the application was told the send failed.
+    pub const GIVEN_UP: u8 = 2;
 }
 
 /// A node of the streaming model.

@@ -230,6 +230,8 @@ impl Producer {
         world.created_ns.push(t);
         world.delivered.push(0);
         world.applied.push(0);
+        world.appended.push(0);
+        world.fate.push(0);
         world.stats.created += 1;
         world.record(Rec::Create { t, node: self.index, clock, event });
         self.last_created = event;
@@ -468,6 +470,11 @@ impl Producer {
         self.pending.remove(&batch);
         let world = &mut *ctx.shared;
         let events = u64::from(world.catalog.batches[batch as usize].events_len);
+        let bit = if acked { super::fate::ACKED } else { super::fate::GIVEN_UP };
+        for index in 0..events as usize {
+            let event = world.catalog.batch_events(batch)[index];
+            world.fate[event as usize] |= bit;
+        }
         world.unresolved -= events;
         if acked {
             world.stats.acked += events;
