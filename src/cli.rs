@@ -45,6 +45,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the bundled scenarios and the strategies, with a one-line summary each.
+    List {
+        /// Where the scenarios are.
+        #[arg(long, default_value = "scenarios")]
+        dir: PathBuf,
+        /// Print {"scenarios": [...], "strategies": [...]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a scenario's lesson: the story, what to predict, what to look for.
+    Explain {
+        /// A scenario file, or the name of one in `scenarios/`.
+        scenario: String,
+    },
 }
 
 /// An error the user can fix; exit code 2.
@@ -65,6 +79,8 @@ pub fn main() -> i32 {
         Command::Run { scenario, seed, strategy, history, json } => {
             command_run(&scenario, seed, strategy, history, json)
         }
+        Command::List { dir, json } => command_list(&dir, json),
+        Command::Explain { scenario } => command_explain(&scenario),
     };
     match result {
         Ok(code) => code,
@@ -124,6 +140,74 @@ fn command_run(
     } else {
         emit(&run_text(&result, history.as_deref()));
     }
+    Ok(0)
+}
+
+fn command_list(dir: &Path, json_output: bool) -> anyhow::Result<i32> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|error| InputError(format!("{}: cannot list scenarios: {error}", dir.display())))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut scenarios = Vec::new();
+    for path in &paths {
+        let scenario = Scenario::load(path)?;
+        scenarios.push(json!({"name": scenario.name, "summary": scenario.summary, "path": path.display().to_string()}));
+    }
+    let strategies: Vec<_> =
+        crate::strategy::all().iter().map(|s| json!({"name": s.name(), "summary": s.summary()})).collect();
+    if json_output {
+        emit(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json!({"scenarios": scenarios, "strategies": strategies}))?
+        ));
+        return Ok(0);
+    }
+    let mut out = format!("scenarios ({}):\n", dir.display());
+    let width = scenarios.iter().map(|s| s["name"].as_str().unwrap_or("").len()).max().unwrap_or(0);
+    for scenario in &scenarios {
+        let (name, summary) = (scenario["name"].as_str().unwrap_or(""), scenario["summary"].as_str().unwrap_or(""));
+        out.push_str(&format!("  {name:<width$}  {summary}\n"));
+    }
+    out.push_str("strategies (combine with +):\n");
+    let width = strategies.iter().map(|s| s["name"].as_str().unwrap_or("").len()).max().unwrap_or(0);
+    for strategy in &strategies {
+        let (name, summary) = (strategy["name"].as_str().unwrap_or(""), strategy["summary"].as_str().unwrap_or(""));
+        out.push_str(&format!("  {name:<width$}  {summary}\n"));
+    }
+    emit(&out);
+    Ok(0)
+}
+
+/// Resolves `name` to a scenario file: a path as given, else `scenarios/NAME.toml`.
+fn scenario_path(name: &str) -> PathBuf {
+    let given = PathBuf::from(name);
+    if given.exists() {
+        return given;
+    }
+    PathBuf::from("scenarios").join(format!("{name}.toml"))
+}
+
+fn command_explain(name: &str) -> anyhow::Result<i32> {
+    let path = scenario_path(name);
+    let scenario = Scenario::load(&path)?;
+    let text = std::fs::read_to_string(&path)?;
+    let lesson: Vec<&str> = text
+        .lines()
+        .take_while(|line| line.starts_with('#') || line.trim().is_empty())
+        .map(|line| line.strip_prefix('#').map(|l| l.strip_prefix(' ').unwrap_or(l)).unwrap_or(""))
+        .collect();
+    let mut out = format!("{} — {}\n\n", scenario.name, scenario.summary);
+    out.push_str(lesson.join("\n").trim());
+    out.push_str(&format!(
+        "\n\nRun it: ordo run {} (seed {}, strategy {})\n",
+        path.display(),
+        scenario.seed,
+        scenario.strategy
+    ));
+    emit(&out);
     Ok(0)
 }
 

@@ -548,7 +548,7 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             line.start("clock_step", t).node(catalog, node).raw(",\"delta\":").int(delta_ns);
         }
         Rec::End { t, reason, events } => {
-            line.start("end", t).raw(",\"reason\":").string(reason).raw(",\"events\":").uint(events);
+            line.start("end", t).raw(",\"reason\":").string(reason).raw(",\"engine_events\":").uint(events);
         }
     }
     line.end();

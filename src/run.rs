@@ -41,8 +41,8 @@ pub struct RunResult {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("cannot write the history to {path}: {source}")]
-    History { path: String, source: std::io::Error },
+    #[error("cannot write the history to {path}: {reason}")]
+    History { path: String, reason: std::io::Error },
 }
 
 fn link_spec(config: &NetworkConfig) -> LinkSpec {
@@ -169,7 +169,7 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
     let mut recorder = Recorder::new(spec.history_mode);
     if let Some(path) = &spec.history_file {
         let file = std::fs::File::create(path)
-            .map_err(|source| RunError::History { path: path.display().to_string(), source })?;
+            .map_err(|reason| RunError::History { path: path.display().to_string(), reason })?;
         recorder.to_file(Box::new(file)); // chunks are ~1 MB: no BufWriter needed
     }
     if spec.keep_history {
@@ -198,9 +198,9 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         world.record(Rec::State { t, entity: entity as u32, kind });
     }
     world.record(Rec::End { t, reason: outcome.reason.as_str(), events: outcome.stats.events });
-    let history = world.recorder.finish(&world.catalog).map_err(|source| RunError::History {
+    let history = world.recorder.finish(&world.catalog).map_err(|reason| RunError::History {
         path: spec.history_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-        source,
+        reason,
     })?;
     Ok(RunResult {
         scenario: scenario_name,
