@@ -110,25 +110,138 @@ impl FailReason {
 /// node's local clock reading.
 #[derive(Clone, Copy, Debug)]
 pub enum Rec {
-    ProducerInit { t: u64, node: u32, pid: u64, epoch: u16 },
-    Create { t: u64, node: u32, clock: i64, event: u32 },
-    Send { t: u64, node: u32, clock: i64, batch: u32, attempt: u16, acks: i8 },
-    Ack { t: u64, node: u32, clock: i64, batch: u32, attempt: u16, offset: u64 },
-    Fail { t: u64, node: u32, batch: u32, attempt: u16, reason: FailReason, retry: bool },
-    Append { t: u64, node: u32, partition: u32, offset: u64, event: u32, batch: u32, attempt: u16, seq: u32 },
-    Dedup { t: u64, node: u32, batch: u32, attempt: u16, offset: u64 },
-    Reject { t: u64, node: u32, batch: u32, attempt: u16, reason: FailReason },
-    Assign { t: u64, node: u32, generation: u32, partition: u32 },
-    Seek { t: u64, node: u32, partition: u32, offset: u64, committed: bool },
-    Deliver { t: u64, node: u32, clock: i64, generation: u32, partition: u32, offset: u64, event: u32 },
-    Apply { t: u64, node: u32, clock: i64, partition: u32, offset: u64, event: u32 },
-    Commit { t: u64, node: u32, generation: u32, partition: u32, offset: u64, ok: bool },
-    State { t: u64, entity: u32, kind: u16 },
-    Crash { t: u64, node: u32 },
-    Restart { t: u64, node: u32 },
-    Pause { t: u64, node: u32 },
-    ClockStep { t: u64, node: u32, delta_ns: i64 },
-    End { t: u64, reason: &'static str, events: u64 },
+    ProducerInit {
+        t: u64,
+        node: u32,
+        pid: u64,
+        epoch: u16,
+    },
+    Create {
+        t: u64,
+        node: u32,
+        clock: i64,
+        event: u32,
+    },
+    Send {
+        t: u64,
+        node: u32,
+        clock: i64,
+        batch: u32,
+        attempt: u16,
+        acks: i8,
+    },
+    Ack {
+        t: u64,
+        node: u32,
+        clock: i64,
+        batch: u32,
+        attempt: u16,
+        offset: u64,
+    },
+    Fail {
+        t: u64,
+        node: u32,
+        batch: u32,
+        attempt: u16,
+        reason: FailReason,
+        retry: bool,
+    },
+    Append {
+        t: u64,
+        node: u32,
+        partition: u32,
+        offset: u64,
+        event: u32,
+        batch: u32,
+        attempt: u16,
+        seq: u32,
+    },
+    Dedup {
+        t: u64,
+        node: u32,
+        batch: u32,
+        attempt: u16,
+        offset: u64,
+    },
+    Reject {
+        t: u64,
+        node: u32,
+        batch: u32,
+        attempt: u16,
+        reason: FailReason,
+    },
+    Assign {
+        t: u64,
+        node: u32,
+        generation: u32,
+        partition: u32,
+    },
+    Seek {
+        t: u64,
+        node: u32,
+        partition: u32,
+        offset: u64,
+        committed: bool,
+    },
+    Deliver {
+        t: u64,
+        node: u32,
+        clock: i64,
+        generation: u32,
+        partition: u32,
+        offset: u64,
+        event: u32,
+    },
+    Apply {
+        t: u64,
+        node: u32,
+        clock: i64,
+        partition: u32,
+        offset: u64,
+        event: u32,
+    },
+    Commit {
+        t: u64,
+        node: u32,
+        generation: u32,
+        partition: u32,
+        offset: u64,
+        ok: bool,
+    },
+    State {
+        t: u64,
+        entity: u32,
+        kind: u16,
+    },
+    Crash {
+        t: u64,
+        node: u32,
+    },
+    Restart {
+        t: u64,
+        node: u32,
+    },
+    Pause {
+        t: u64,
+        node: u32,
+    },
+    ClockStep {
+        t: u64,
+        node: u32,
+        delta_ns: i64,
+    },
+    /// The link from → to was cut (`cut`) or healed.
+    NetLinks {
+        t: u64,
+        from: u32,
+        to: u32,
+        cut: bool,
+    },
+    End {
+        t: u64,
+        reason: &'static str,
+        events: u64,
+    },
 }
 
 /// What a run does with its history.
@@ -547,6 +660,15 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
         Rec::ClockStep { t, node, delta_ns } => {
             line.start("clock_step", t).node(catalog, node).raw(",\"delta\":").int(delta_ns);
         }
+        Rec::NetLinks { t, from, to, cut } => {
+            let names = &catalog.node_names;
+            line.start(if cut { "net_partition" } else { "net_heal" }, t);
+            line.raw(",\"from\":[")
+                .string(&names[from as usize])
+                .raw("],\"to\":[")
+                .string(&names[to as usize])
+                .raw("]");
+        }
         Rec::End { t, reason, events } => {
             line.start("end", t).raw(",\"reason\":").string(reason).raw(",\"engine_events\":").uint(events);
         }
@@ -606,6 +728,7 @@ mod tests {
             Rec::Restart { t: 12, node: 1 },
             Rec::Pause { t: 12, node: 2 },
             Rec::ClockStep { t: 13, node: 2, delta_ns: -100 },
+            Rec::NetLinks { t: 13, from: 0, to: 1, cut: true },
             Rec::End { t: 14, reason: "quiescent", events: 99 },
         ];
         for rec in &records {

@@ -6,11 +6,11 @@ use std::time::Instant;
 use ordo_sim::clock::Clock;
 use ordo_sim::net::{Latency, LinkSpec};
 use ordo_sim::rng::Ratio;
-use ordo_sim::{Limits, NodeId, Outcome, Sim};
+use ordo_sim::{Fault, Limits, NodeId, Outcome, Sim};
 
 use crate::history::{Catalog, Finished, Header, HistoryMode, Rec, Recorder, NONE_U32};
 use crate::model::{workload, Actor, Broker, Consumer, EntityState, Layout, ModelStats, Producer, World};
-use crate::scenario::{node_names, NetworkConfig, Scenario};
+use crate::scenario::{node_names, FaultKind, NetworkConfig, Scenario};
 use crate::strategy::StrategySet;
 
 /// What to run.
@@ -77,6 +77,12 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
     };
     let names = node_names(topology);
     let starts = workload::plan_starts(&scenario, seed);
+    let mut holders = vec![0u32; scenario.workload.entities as usize];
+    for (producer, list) in starts.iter().enumerate() {
+        for &(_, entity) in list {
+            holders[entity as usize] = producer as u32;
+        }
+    }
     let mut nodes: Vec<(String, Actor)> = Vec::with_capacity(names.len());
     for (index, starts) in starts.into_iter().enumerate() {
         let producer = Producer::new(index as u32, starts, layout.partitions, layout.brokers);
@@ -94,7 +100,6 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
     }
 
     let partitions = layout.partitions as usize;
-    let entities = scenario.workload.entities as usize;
     let total_events = u64::from(scenario.workload.entities) * u64::from(scenario.workload.events_per_entity);
     let catalog = Catalog {
         node_names: names.clone(),
@@ -107,12 +112,16 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
     let default_link = link_spec(&scenario.network);
     let links = scenario.links.clone();
     let clocks = scenario.clocks.clone();
+    let faults = scenario.faults.clone();
     let world = World {
         layout,
         catalog,
         recorder,
         stats: ModelStats::default(),
-        entities: vec![EntityState { last_event: NONE_U32, max_step_appended: NONE_U32, status: u16::MAX }; entities],
+        entities: holders
+            .into_iter()
+            .map(|holder| EntityState { last_event: NONE_U32, max_step_appended: NONE_U32, status: u16::MAX, holder })
+            .collect(),
         created_ns: Vec::with_capacity(total_events as usize),
         delivered: Vec::with_capacity(total_events as usize),
         applied: Vec::with_capacity(total_events as usize),
@@ -148,6 +157,34 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
         if let Some(index) = names.iter().position(|n| *n == clock.node) {
             let model = Clock { offset_ns: clock.offset_ms * 1_000_000, drift_ppm: clock.drift_ppm };
             sim.set_clock(NodeId(index as u32), model);
+        }
+    }
+    let id = |name: &str| NodeId(names.iter().position(|n| n == name).expect("validated node name") as u32);
+    for fault in faults {
+        let at_ns = fault.at_ms * 1_000_000;
+        match fault.kind {
+            FaultKind::Crash { node } => sim.schedule_fault(at_ns, Fault::Crash(id(&node))),
+            FaultKind::Restart { node } => sim.schedule_fault(at_ns, Fault::Restart(id(&node))),
+            FaultKind::Pause { node, duration_ms } => {
+                sim.schedule_fault(at_ns, Fault::Pause { node: id(&node), duration_ns: duration_ms * 1_000_000 })
+            }
+            FaultKind::ClockStep { node, delta_ms } => {
+                sim.schedule_fault(at_ns, Fault::ClockStep { node: id(&node), delta_ns: delta_ms * 1_000_000 })
+            }
+            FaultKind::Links { pairs, cut } => {
+                for (from, to) in pairs {
+                    let (from, to) = (id(&from), id(&to));
+                    sim.schedule_fault(at_ns, if cut { Fault::Cut { from, to } } else { Fault::Heal { from, to } });
+                }
+            }
+            FaultKind::Network { pairs, network } => {
+                for (from, to) in pairs {
+                    sim.schedule_fault(
+                        at_ns,
+                        Fault::SetLink { from: id(&from), to: id(&to), spec: link_spec(&network) },
+                    );
+                }
+            }
         }
     }
     sim

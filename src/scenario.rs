@@ -9,6 +9,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+mod faults;
+pub use faults::{FaultKind, ScheduledFault};
+
 /// A user mistake in a scenario file. The CLI prints it and exits 2.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -91,6 +94,8 @@ pub struct Scenario {
     pub network: NetworkConfig,
     pub links: Vec<LinkOverride>,
     pub clocks: Vec<ClockConfig>,
+    /// Scripted faults, in time order.
+    pub faults: Vec<ScheduledFault>,
     pub run: RunLimits,
 }
 
@@ -199,6 +204,8 @@ struct RawScenario {
     link: Vec<RawLink>,
     #[serde(default)]
     clock: Vec<RawClock>,
+    #[serde(default)]
+    fault: Vec<faults::RawFault>,
     #[serde(default)]
     run: RawRun,
 }
@@ -431,6 +438,7 @@ impl Validator<'_> {
             self.range(&format!("clock[{index}].drift_ppm"), clock.drift_ppm, -500_000, 500_000)?;
             clocks.push(ClockConfig { node: clock.node, offset_ms: clock.offset_ms, drift_ppm: clock.drift_ppm });
         }
+        let faults = self.faults(raw.fault, &topology, &network)?;
         let run = RunLimits {
             max_time_ms: self.range("run.max_time_ms", raw.run.max_time_ms.unwrap_or(600_000), 1, 86_400_000)?,
             max_events: self.range("run.max_events", raw.run.max_events.unwrap_or(100_000_000), 1, u64::MAX / 2)?,
@@ -458,6 +466,7 @@ impl Validator<'_> {
             network,
             links,
             clocks,
+            faults,
             run,
         })
     }

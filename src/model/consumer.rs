@@ -67,6 +67,14 @@ impl Consumer {
         self.index
     }
 
+    /// The process died: positions, fetched records and commit bookkeeping are gone. It
+    /// restarts from the group's committed offsets, so what it had processed but not
+    /// committed is delivered again, and what it committed but had not processed is skipped.
+    pub fn on_crash(&mut self) {
+        let partitions = std::mem::take(&mut self.partitions);
+        *self = Consumer::new(self.index, ordo_sim::NodeId(self.node), partitions);
+    }
+
     pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
         let t = ctx.now_ns();
         for &partition in &self.partitions {

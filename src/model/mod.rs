@@ -143,6 +143,10 @@ pub struct ModelStats {
     /// partition (the log order contradicts the creation order).
     pub out_of_order_appends: u64,
     pub commits: u64,
+    /// Entity chains cut short by a producer crash.
+    pub chains_cut: u64,
+    /// Events lost because their producer crashed before they were acknowledged.
+    pub lost_in_crash: u64,
     pub latency_sum_ns: u64,
     pub latency_max_ns: u64,
 }
@@ -157,6 +161,9 @@ pub struct EntityState {
     pub max_step_appended: u32,
     /// The projection: kind of the last applied event, `u16::MAX` if none.
     pub status: u16,
+    /// The producer responsible for the entity's next step (`u32::MAX` once the chain is
+    /// complete or cut short).
+    pub holder: u32,
 }
 
 /// World-level state shared by every node.
@@ -197,6 +204,22 @@ impl World {
 
     /// True when the workload is finished and the group has applied and committed
     /// everything in every partition: nothing more can happen.
+    /// Ends `entity`'s chain early (its producer crashed, or the one to hand it to is
+    /// down): the steps it will never create no longer count as outstanding.
+    pub fn cut_chain(&mut self, entity: u32) {
+        let state = &mut self.entities[entity as usize];
+        if state.holder == u32::MAX {
+            return;
+        }
+        state.holder = u32::MAX;
+        let created = match state.last_event {
+            u32::MAX => 0,
+            last => self.catalog.events[last as usize].step + 1,
+        };
+        self.unresolved -= u64::from(self.scenario.workload.events_per_entity - created);
+        self.stats.chains_cut += 1;
+    }
+
     pub fn finished(&self) -> bool {
         self.unresolved == 0
             && self
@@ -213,6 +236,8 @@ pub mod fate {
     pub const ACKED: u8 = 1;
     /// Its batch was given up: the application was told the send failed.
     pub const GIVEN_UP: u8 = 2;
+    /// Its producer crashed before the batch was acknowledged (the history's `crash` says so).
+    pub const LOST_IN_CRASH: u8 = 4;
 }
 
 /// A node of the streaming model.
@@ -252,12 +277,24 @@ impl Node for Actor {
         }
     }
 
+    fn on_crash(&mut self, world: &mut World, _now_ns: u64) {
+        match self {
+            Actor::Producer(producer) => producer.on_crash(world),
+            // A broker's log, producer states and committed offsets are durable; what was
+            // in flight to it is lost by the network.
+            Actor::Broker(_) => {}
+            Actor::Consumer(consumer) => consumer.on_crash(),
+        }
+    }
+
     fn observe_fault(world: &mut World, now_ns: u64, fault: &Fault) {
         let rec = match *fault {
             Fault::Crash(node) => Rec::Crash { t: now_ns, node: node.0 },
             Fault::Restart(node) => Rec::Restart { t: now_ns, node: node.0 },
             Fault::Pause { node, .. } => Rec::Pause { t: now_ns, node: node.0 },
             Fault::ClockStep { node, delta_ns } => Rec::ClockStep { t: now_ns, node: node.0, delta_ns },
+            Fault::Cut { from, to } => Rec::NetLinks { t: now_ns, from: from.0, to: to.0, cut: true },
+            Fault::Heal { from, to } => Rec::NetLinks { t: now_ns, from: from.0, to: to.0, cut: false },
             _ => return,
         };
         world.record(rec);

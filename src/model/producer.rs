@@ -198,6 +198,39 @@ impl Producer {
         let (low, high) = (workload.think_min_us * 1_000, workload.think_max_us * 1_000);
         let think_ns = ctx.rng().between(low, high);
         ctx.set_timer(think_ns, tag::make(STEP, u64::from(entity)));
+        ctx.shared.entities[entity as usize].holder = self.index;
+    }
+
+    /// The process died: everything not durable is gone. Batches not yet acknowledged are
+    /// lost (the application never learns their fate), and so are the entity chains whose
+    /// next step this process was to emit. The workload plan (entities yet to start) is
+    /// outside the process and survives.
+    pub fn on_crash(&mut self, world: &mut super::World) {
+        let mut lost = 0u64;
+        for &batch in self.pending.keys() {
+            for &event in world.catalog.batch_events(batch) {
+                world.fate[event as usize] |= super::fate::LOST_IN_CRASH;
+                lost += 1;
+            }
+        }
+        for open in &self.open {
+            for &event in &open.events {
+                world.fate[event as usize] |= super::fate::LOST_IN_CRASH;
+                lost += 1;
+            }
+        }
+        world.unresolved -= lost;
+        world.stats.lost_in_crash += lost;
+        for entity in 0..world.entities.len() as u32 {
+            let state = world.entities[entity as usize];
+            if state.holder == self.index && state.last_event != NONE_U32 {
+                world.cut_chain(entity);
+            }
+        }
+        let partitions = self.open.len() as u32;
+        let brokers = self.in_flight.len() as u32;
+        let starts = std::mem::take(&mut self.starts);
+        *self = Producer::new(self.index, starts, partitions, brokers);
     }
 
     /// The application creates the next event of `entity` and hands it to the client.
@@ -249,12 +282,18 @@ impl Producer {
         if step + 1 < workload.events_per_entity {
             let (handoff, producers) = (workload.handoff, ctx.shared.layout.producers);
             let next = next_producer(handoff, producers, entity, step + 1, self.index, ctx.rng());
+            let to = ctx.shared.layout.producer(next);
             if next == self.index {
                 self.schedule_step(ctx, entity);
-            } else {
-                let to = ctx.shared.layout.producer(next);
+            } else if ctx.is_up(to) {
+                ctx.shared.entities[entity as usize].holder = next;
                 ctx.send(to, Msg::Handoff { entity });
+            } else {
+                // The application's call to the next service fails at once: the chain ends.
+                ctx.shared.cut_chain(entity);
             }
+        } else {
+            ctx.shared.entities[entity as usize].holder = NONE_U32;
         }
     }
 
