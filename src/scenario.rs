@@ -697,6 +697,49 @@ mod tests {
     }
 
     #[test]
+    fn bad_faults_name_the_field_and_what_is_wrong() {
+        let cases = [
+            ("[[fault]]\nat_ms = 5\nkind = \"crash\"\nnode = \"b7\"\n", "fault[0].node", "expected one of"),
+            ("[[fault]]\nat_ms = 5\nkind = \"explode\"\n", "fault[0].kind", "crash, restart"),
+            ("[[fault]]\nkind = \"crash\"\nnode = \"c0\"\n", "fault[0].at_ms", "expected the time"),
+            ("[[fault]]\nat_ms = 5\nkind = \"crash\"\nnode = \"c0\"\nduration_ms = 3\n", "fault[0].duration_ms", "does not use"),
+            ("[[fault]]\nat_ms = 5\nkind = \"heal\"\nfrom = \"p0\"\nto = \"b0\"\n", "fault", "before any partition"),
+            (
+                "[[fault]]\nat_ms = 50\nkind = \"partition\"\nfrom = \"p0\"\nto = \"b0\"\nheal_at_ms = 20\n",
+                "fault[0].heal_at_ms",
+                "after the partition",
+            ),
+            (
+                "[[fault]]\nat_ms = 5\nkind = \"pause\"\nnode = \"c0\"\nduration_ms = 100\n[[fault]]\nat_ms = 50\nkind = \"pause\"\nnode = \"c0\"\nduration_ms = 10\n",
+                "fault",
+                "must not overlap",
+            ),
+            ("[[fault]]\nat_ms = 5\nkind = \"restart\"\nnode = \"c0\"\n", "fault", "needs an earlier crash"),
+            ("[[fault]]\nat_ms = 5\nkind = \"partition\"\nfrom = [\"p0\", \"x9\"]\nto = \"b0\"\n", "fault[0].from", "\"x9\""),
+        ];
+        for (text, field, needle) in cases {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(error.contains(&format!("field `{field}`")), "{text:?} gave {error}");
+            assert!(error.contains(needle), "{text:?} gave {error}");
+        }
+    }
+
+    #[test]
+    fn faults_expand_selectors_into_directed_links_and_sort_by_time() {
+        let text = "[topology]\nproducers = 2\n[[fault]]\nat_ms = 30\nkind = \"crash\"\nnode = \"c0\"\n\
+                    [[fault]]\nat_ms = 10\nkind = \"partition\"\nfrom = \"producers\"\nto = \"b0\"\nboth = true\nheal_at_ms = 40\n";
+        let scenario = parse(text).unwrap();
+        let times: Vec<u64> = scenario.faults.iter().map(|f| f.at_ms).collect();
+        assert_eq!(times, [10, 30, 40]);
+        let FaultKind::Links { pairs, cut: true } = &scenario.faults[0].kind else {
+            panic!("{:?}", scenario.faults[0])
+        };
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        assert_eq!(pairs, [("p0", "b0"), ("b0", "p0"), ("p1", "b0"), ("b0", "p1")], "p0 and p1 stay connected");
+        assert!(matches!(&scenario.faults[2].kind, FaultKind::Links { cut: false, .. }));
+    }
+
+    #[test]
     fn wrong_types_are_parse_errors_with_line() {
         let error = parse("seed = \"one\"\n").unwrap_err().to_string();
         assert!(error.contains("line 1"), "{error}");
