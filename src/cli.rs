@@ -39,8 +39,11 @@ enum Command {
         #[arg(long)]
         strategy: Option<String>,
         /// Also write the history (JSONL) to this file.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "no_history")]
         history: Option<PathBuf>,
+        /// Record no history at all (fastest; no fingerprint, nothing to check).
+        #[arg(long)]
+        no_history: bool,
         /// Print one JSON object instead of the readable summary.
         #[arg(long)]
         json: bool,
@@ -76,8 +79,9 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Run { scenario, seed, strategy, history, json } => {
-            command_run(&scenario, seed, strategy, history, json)
+        Command::Run { scenario, seed, strategy, history, no_history, json } => {
+            let mode = if no_history { HistoryMode::Off } else { HistoryMode::On };
+            command_run(&scenario, seed, strategy, history, mode, json)
         }
         Command::List { dir, json } => command_list(&dir, json),
         Command::Explain { scenario } => command_explain(&scenario),
@@ -102,6 +106,7 @@ fn command_run(
     seed: Option<u64>,
     strategy: Option<String>,
     history: Option<PathBuf>,
+    history_mode: HistoryMode,
     json_output: bool,
 ) -> anyhow::Result<i32> {
     let scenario = Scenario::load(path)?;
@@ -130,7 +135,7 @@ fn command_run(
         scenario_path: path,
         strategy,
         seed,
-        history_mode: HistoryMode::On,
+        history_mode,
         history_file: history.clone(),
         keep_history: false,
     })
