@@ -260,6 +260,9 @@ pub fn run_json(result: &RunResult) -> serde_json::Value {
             "applies": stats.applies,
             "duplicate_applies": stats.duplicate_applies,
             "commits": stats.commits,
+            "resent": stats.resent,
+            "lost_in_producer_crash": stats.lost_in_crash,
+            "chains_cut_by_crash": stats.chains_cut,
             "latency_mean_ms": result.mean_latency_ms(),
             "latency_max_ms": stats.latency_max_ns as f64 / 1e6,
         },
@@ -311,6 +314,12 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>) -> String {
         result.mean_latency_ms(),
         stats.latency_max_ns as f64 / 1e6
     ));
+    if stats.resent + stats.lost_in_crash + stats.chains_cut > 0 {
+        line(format!(
+            "  crashes and resends: {} events sent again by the application, {} lost with a crashed producer, {} entity chains cut short",
+            stats.resent, stats.lost_in_crash, stats.chains_cut
+        ));
+    }
     line(format!(
         "  network: {} messages, {} lost (and {} more sent on the connections those losses broke), {} duplicated",
         engine.messages_sent, engine.dropped_loss, engine.dropped_broken, engine.duplicated

@@ -119,6 +119,11 @@ pub struct Workload {
     pub think_max_us: u64,
     pub handoff: Handoff,
     pub cross_entity_ppm: u32,
+    /// The application sends the events of a batch the producer gave up again, as new records.
+    pub resend_failed: bool,
+    /// Events live in a durable source (a table, an outbox): after a producer crash, the
+    /// restarted process sends again those it never saw acknowledged.
+    pub durable_source: bool,
     pub kinds: Vec<String>,
 }
 
@@ -232,6 +237,8 @@ struct RawWorkload {
     think_max_us: Option<u64>,
     handoff: Option<Handoff>,
     cross_entity_ppm: Option<u32>,
+    resend_failed: Option<bool>,
+    durable_source: Option<bool>,
     kinds: Option<Vec<String>>,
 }
 
@@ -519,6 +526,8 @@ impl Validator<'_> {
             think_max_us: self.range("workload.think_max_us", think_max_us, 0, 3_600_000_000)?,
             handoff: raw.handoff.unwrap_or(Handoff::Same),
             cross_entity_ppm: self.ppm("workload.cross_entity_ppm", raw.cross_entity_ppm.unwrap_or(0))?,
+            resend_failed: raw.resend_failed.unwrap_or(false),
+            durable_source: raw.durable_source.unwrap_or(false),
             kinds,
         })
     }

@@ -147,6 +147,8 @@ pub struct ModelStats {
     pub chains_cut: u64,
     /// Events lost because their producer crashed before they were acknowledged.
     pub lost_in_crash: u64,
+    /// Events the application sent again (after a failure, or from its durable source).
+    pub resent: u64,
     pub latency_sum_ns: u64,
     pub latency_max_ns: u64,
 }

@@ -61,6 +61,9 @@ struct PendingBatch {
 
 pub struct Producer {
     index: u32,
+    /// Events to send again once this (restarted) session is ready: the durable source's
+    /// unacknowledged events.
+    resend: Vec<u32>,
     /// Entity starts, latest first.
     starts: Vec<(u64, u32)>,
     pid: u64,
@@ -81,6 +84,7 @@ impl Producer {
     pub fn new(index: u32, starts: Vec<(u64, u32)>, partitions: u32, brokers: u32) -> Producer {
         Producer {
             index,
+            resend: Vec::new(),
             starts,
             pid: NONE_U64,
             epoch: 0,
@@ -108,8 +112,29 @@ impl Producer {
             self.ready = true;
             let t = ctx.now_ns();
             ctx.shared.record(Rec::ProducerInit { t, node: self.index, pid: NONE_U64, epoch: 0 });
+            self.send_again(ctx);
         }
         self.arm_next_start(ctx);
+    }
+
+    /// Sends the events waiting in `resend` again, as new records.
+    fn send_again(&mut self, ctx: &mut ModelCtx<'_>) {
+        for event in std::mem::take(&mut self.resend) {
+            let entity = ctx.shared.catalog.events[event as usize].entity;
+            let partition = self.partition_for(ctx, entity);
+            self.add_to_batch(ctx, partition, event);
+        }
+    }
+
+    fn partition_for(&mut self, ctx: &mut ModelCtx<'_>, entity: u32) -> u32 {
+        let world = &*ctx.shared;
+        let partitions = world.layout.partitions;
+        if world.scenario.producer.partitioner == Partitioner::Key {
+            key_partition(&world.catalog.entity_prefix, entity, partitions)
+        } else {
+            self.round_robin = (self.round_robin + 1) % partitions;
+            self.round_robin
+        }
     }
 
     fn request_producer_id(&mut self, ctx: &mut ModelCtx<'_>) {
@@ -135,6 +160,7 @@ impl Producer {
                 self.ready = true;
                 let t = ctx.now_ns();
                 ctx.shared.record(Rec::ProducerInit { t, node: self.index, pid, epoch });
+                self.send_again(ctx);
                 self.try_send(ctx);
             }
             Msg::ProduceOk { batch, attempt, base_offset } if self.end_attempt(ctx, batch, attempt) => {
@@ -206,21 +232,24 @@ impl Producer {
     /// next step this process was to emit. The workload plan (entities yet to start) is
     /// outside the process and survives.
     pub fn on_crash(&mut self, world: &mut super::World) {
-        let mut lost = 0u64;
+        let mut unacknowledged: Vec<u32> = std::mem::take(&mut self.resend);
         for &batch in self.pending.keys() {
-            for &event in world.catalog.batch_events(batch) {
-                world.fate[event as usize] |= super::fate::LOST_IN_CRASH;
-                lost += 1;
-            }
+            unacknowledged.extend_from_slice(world.catalog.batch_events(batch));
         }
         for open in &self.open {
-            for &event in &open.events {
-                world.fate[event as usize] |= super::fate::LOST_IN_CRASH;
-                lost += 1;
-            }
+            unacknowledged.extend_from_slice(&open.events);
         }
-        world.unresolved -= lost;
-        world.stats.lost_in_crash += lost;
+        unacknowledged.sort_unstable(); // creation order
+        let durable = world.scenario.workload.durable_source;
+        if !durable {
+            for &event in &unacknowledged {
+                world.fate[event as usize] |= super::fate::LOST_IN_CRASH;
+            }
+            world.unresolved -= unacknowledged.len() as u64;
+            world.stats.lost_in_crash += unacknowledged.len() as u64;
+            unacknowledged.clear();
+        }
+        world.stats.resent += unacknowledged.len() as u64;
         for entity in 0..world.entities.len() as u32 {
             let state = world.entities[entity as usize];
             if state.holder == self.index && state.last_event != NONE_U32 {
@@ -231,6 +260,7 @@ impl Producer {
         let brokers = self.in_flight.len() as u32;
         let starts = std::mem::take(&mut self.starts);
         *self = Producer::new(self.index, starts, partitions, brokers);
+        self.resend = unacknowledged;
     }
 
     /// The application creates the next event of `entity` and hands it to the client.
@@ -269,13 +299,7 @@ impl Producer {
         world.record(Rec::Create { t, node: self.index, clock, event });
         self.last_created = event;
 
-        let partitions = world.layout.partitions;
-        let partition = if keyed {
-            key_partition(&world.catalog.entity_prefix, entity, partitions)
-        } else {
-            self.round_robin = (self.round_robin + 1) % partitions;
-            self.round_robin
-        };
+        let partition = self.partition_for(ctx, entity);
         self.add_to_batch(ctx, partition, event);
 
         let workload = &ctx.shared.scenario.workload;
@@ -519,8 +543,20 @@ impl Producer {
             world.stats.acked += events;
         } else {
             world.stats.failed_batches += 1;
+            if world.scenario.workload.resend_failed {
+                // The application got the failure and sends the same events again, as new
+                // records (new sequence numbers: idempotence cannot see they are repeats).
+                let events: Vec<u32> = world.catalog.batch_events(batch).to_vec();
+                world.unresolved += events.len() as u64;
+                world.stats.resent += events.len() as u64;
+                for &event in &events {
+                    world.fate[event as usize] = 0;
+                }
+                self.resend.extend(events);
+                self.send_again(ctx);
+            }
         }
-        if world.finished() {
+        if ctx.shared.finished() {
             ctx.stop();
         }
     }
