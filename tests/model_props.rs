@@ -29,6 +29,10 @@ struct Params {
     duplicate_ppm: u32,
     fifo: bool,
     seed: u64,
+    /// (kind 0 none / 1 producer / 2 broker / 3 consumer, crash at ms, down for ms)
+    crash: (u8, u64, u64),
+    resend_failed: bool,
+    durable_source: bool,
 }
 
 fn params() -> impl Strategy<Value = Params> {
@@ -54,7 +58,8 @@ fn params() -> impl Strategy<Value = Params> {
         any::<bool>(),
         any::<u64>(),
     );
-    (topology, workload, producer, rest).prop_map(|(t, w, p, r)| {
+    let faults = ((0..=3u8, 1..=60u64, 1..=200u64), any::<bool>(), any::<bool>());
+    (topology, workload, producer, rest, faults).prop_map(|(t, w, p, r, f)| {
         let (idempotence, acks, max_in_flight, linger_ms, batch_size, retries) = p;
         Params {
             producers: t.0,
@@ -76,11 +81,25 @@ fn params() -> impl Strategy<Value = Params> {
             duplicate_ppm: r.2,
             fifo: r.3,
             seed: r.4,
+            crash: f.0,
+            resend_failed: f.1,
+            durable_source: f.2,
         }
     })
 }
 
 fn scenario(p: &Params) -> Scenario {
+    let (kind, at_ms, down_ms) = p.crash;
+    let faults = match kind {
+        0 => String::new(),
+        _ => {
+            let node = ["", "p0", "b0", "c0"][kind as usize];
+            format!(
+                "[[fault]]\nat_ms = {at_ms}\nkind = \"crash\"\nnode = \"{node}\"\n[[fault]]\nat_ms = {}\nkind = \"restart\"\nnode = \"{node}\"\n",
+                at_ms + down_ms
+            )
+        }
+    };
     let text = format!(
         r#"
         [topology]
@@ -94,6 +113,8 @@ fn scenario(p: &Params) -> Scenario {
         handoff = "{}"
         cross_entity_ppm = {}
         start_window_ms = 20
+        resend_failed = {}
+        durable_source = {}
         [producer]
         acks = {}
         idempotence = {}
@@ -114,6 +135,7 @@ fn scenario(p: &Params) -> Scenario {
         fifo = {}
         [run]
         max_time_ms = 120000
+        {faults}
         "#,
         p.producers,
         p.brokers,
@@ -123,6 +145,8 @@ fn scenario(p: &Params) -> Scenario {
         p.events_per_entity,
         p.handoff,
         p.cross_ppm,
+        p.resend_failed,
+        p.durable_source,
         p.acks,
         p.idempotence,
         p.max_in_flight,
@@ -132,7 +156,7 @@ fn scenario(p: &Params) -> Scenario {
         p.commit,
         p.loss_ppm,
         p.duplicate_ppm,
-        p.fifo
+        p.fifo,
     );
     Scenario::parse(&text, "generated.toml", "generated").expect("generated scenarios are valid")
 }
@@ -152,28 +176,44 @@ proptest! {
         let history = world.recorder.finish(&world.catalog).expect("in-memory history");
         prop_assert!(history.records > 0);
 
-        // Every event the workload planned was created (handoffs are reliable)…
-        prop_assert_eq!(world.stats.created, total);
-        for event in 0..total as usize {
+        // Every event the workload planned was created (handoffs are reliable), unless a
+        // producer crash cut its entity's chain short…
+        let producer_crashed = p.crash.0 == 1;
+        if producer_crashed {
+            prop_assert!(world.stats.created <= total);
+        } else {
+            prop_assert_eq!(world.stats.created, total);
+            prop_assert_eq!(world.stats.chains_cut, 0);
+        }
+        let finished = outcome.reason == StopReason::Stopped;
+        for event in 0..world.stats.created as usize {
             let (appended, fate_bits) = (world.appended[event], world.fate[event]);
-            // …and each one is resolved: acknowledged or given up, never both, never neither.
-            prop_assert!(fate_bits == fate::ACKED || fate_bits == fate::GIVEN_UP, "event {} fate {}", event, fate_bits);
+            // …and each one is resolved: acknowledged, given up, or lost with its producer
+            // (the history's crash record says so); exactly one of them.
+            let resolved = [fate::ACKED, fate::GIVEN_UP, fate::LOST_IN_CRASH].contains(&fate_bits);
+            prop_assert!(resolved || !finished, "event {} fate {}", event, fate_bits);
+            if fate_bits == fate::LOST_IN_CRASH {
+                prop_assert!(producer_crashed && !p.durable_source);
+            }
             // An acknowledged event was appended, unless acks = 0 (fire and forget).
             if fate_bits == fate::ACKED && p.acks != "0" {
                 prop_assert!(appended > 0, "acknowledged event {} was never appended", event);
             }
             // The idempotent producer never appends a record twice within a session, even
-            // when datagram links duplicate or reorder its requests.
-            if p.idempotence {
+            // when datagram links duplicate or reorder its requests. (Application resends
+            // and restarts start new records or new sessions: duplicates are allowed there.)
+            if p.idempotence && !p.resend_failed && !(producer_crashed && p.durable_source) {
                 prop_assert!(appended <= 1, "event {} appended {} times", event, appended);
             }
-            // Once the run finished, the group applied every appended event.
-            if outcome.reason == StopReason::Stopped && appended > 0 {
+            // Once the run finished, the group applied every appended event, unless a
+            // consumer crash with commit-before-processing skipped it.
+            let may_skip = p.crash.0 == 3 && p.commit == "before";
+            if finished && appended > 0 && !may_skip {
                 prop_assert!(world.applied[event] > 0, "appended event {} never applied", event);
             }
         }
         // One producer session per entity and the idempotent producer: log order is creation order.
-        if p.idempotence && p.handoff == "same" && p.fifo {
+        if p.idempotence && p.handoff == "same" && p.fifo && !p.resend_failed && p.crash.0 != 1 {
             prop_assert_eq!(world.stats.out_of_order_appends, 0);
         }
 
