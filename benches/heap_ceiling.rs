@@ -49,6 +49,7 @@ fn heap_ceiling(c: &mut Criterion) {
     group.throughput(Throughput::Elements(STEPS));
     for (label, depth) in [("1k", 1000), ("standard_max", standard)] {
         let mut queue = SteadyHeap::new(depth, 0x9E37_79B9_7F4A_7C15);
+        assert_eq!(queue.depth(), depth);
         group.bench_with_input(BenchmarkId::new(label, depth), &depth, |b, _| b.iter(|| black_box(queue.run(STEPS))));
     }
     group.finish();
