@@ -19,6 +19,9 @@ impl Clock {
     /// The local reading at true time `true_ns`.
     #[inline]
     pub fn read(&self, true_ns: u64) -> i64 {
+        if self.drift_ppm == 0 {
+            return (true_ns as i64).saturating_add(self.offset_ns);
+        }
         let drift = (i128::from(true_ns) * i128::from(self.drift_ppm)) / 1_000_000;
         (i128::from(true_ns) + drift + i128::from(self.offset_ns)) as i64
     }

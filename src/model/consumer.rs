@@ -36,6 +36,8 @@ pub struct Consumer {
     commit_acked: Vec<Option<u64>>,
     poll: u32,
     polling: bool,
+    fetch_timer: Option<ordo_sim::TimerId>,
+    commit_timer: Option<ordo_sim::TimerId>,
     outstanding: u32,
     /// The current poll's records: (slot in `partitions`, offset, event).
     fetched: Vec<(u32, u64, u32)>,
@@ -56,6 +58,8 @@ impl Consumer {
             commit_acked: vec![None; count],
             poll: 0,
             polling: false,
+            fetch_timer: None,
+            commit_timer: None,
             outstanding: 0,
             fetched: Vec::new(),
             next_to_process: 0,
@@ -152,6 +156,11 @@ impl Consumer {
                 if let Some(slot) = self.slot(partition) {
                     self.commit_acked[slot] = Some(offset);
                 }
+                if self.commit_sent == self.commit_acked {
+                    if let Some(timer) = self.commit_timer.take() {
+                        ctx.cancel_timer(timer);
+                    }
+                }
                 let t = ctx.now_ns();
                 ctx.shared.record(Rec::Commit { t, node: self.node, generation, partition, offset, ok });
             }
@@ -164,6 +173,7 @@ impl Consumer {
             OFFSET_RETRY => self.fetch_offsets(ctx),
             POLL => self.start_poll(ctx),
             FETCH_TIMEOUT => {
+                self.fetch_timer = None;
                 if self.polling && tag::payload(timer_tag) == u64::from(self.poll) {
                     // Some fetch went unanswered: its connection is broken. Reconnect.
                     for &partition in &self.partitions {
@@ -175,6 +185,7 @@ impl Consumer {
             }
             PROCESS => self.process_next(ctx),
             COMMIT_TIMEOUT => {
+                self.commit_timer = None;
                 if self.commit_sent != self.commit_acked {
                     // An unanswered commit: reconnect to the coordinator and commit again.
                     ctx.reconnect(ctx.shared.layout.coordinator());
@@ -207,11 +218,14 @@ impl Consumer {
             let leader = ctx.shared.layout.leader(partition);
             ctx.send(leader, Msg::Fetch { poll: self.poll, partition, offset: self.position[slot], max });
         }
-        ctx.set_timer(timeout_ns, tag::make(FETCH_TIMEOUT, u64::from(self.poll)));
+        self.fetch_timer = Some(ctx.set_timer(timeout_ns, tag::make(FETCH_TIMEOUT, u64::from(self.poll))));
     }
 
     fn poll_returned(&mut self, ctx: &mut ModelCtx<'_>) {
         self.polling = false;
+        if let Some(timer) = self.fetch_timer.take() {
+            ctx.cancel_timer(timer);
+        }
         let (t, clock) = (ctx.now_ns(), ctx.local_ns());
         for &(slot, offset, event) in &self.fetched {
             let partition = self.partitions[slot as usize];
@@ -292,8 +306,11 @@ impl Consumer {
             }
         }
         if sent {
+            if let Some(timer) = self.commit_timer.take() {
+                ctx.cancel_timer(timer);
+            }
             let timeout_ns = ctx.shared.scenario.consumer.request_timeout_ms * 1_000_000;
-            ctx.set_timer(timeout_ns, tag::make(COMMIT_TIMEOUT, 0));
+            self.commit_timer = Some(ctx.set_timer(timeout_ns, tag::make(COMMIT_TIMEOUT, 0)));
         }
     }
 }
