@@ -92,7 +92,9 @@ impl Ingest<'_> {
                 if let Some(o) = ack_offset.map(|o| o + u64::from(i)) {
                     let pl = &self.parts[p];
                     let in_log = pl.has_appends && pl.log.get(o).is_some_and(|x| x.event == e);
-                    if let Some((h, hl)) = max_read.filter(|&(h, _)| h > o && !in_log) {
+                    // Read past it, or its offset was read holding another event.
+                    let reused = pl.seen.get(o).is_some_and(|x| x.event != e);
+                    if let Some((h, hl)) = max_read.filter(|&(h, _)| (h > o || reused) && !in_log) {
                         let mut wit = vec![
                             w(ack_line, format!("ack of {en} at {pname}@{o}")),
                             w(hl, format!("someone read {pname}@{h}")),

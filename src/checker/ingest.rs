@@ -898,7 +898,8 @@ impl<'s> Ingest<'s> {
             // First append, or a re-append after the first was truncated away.
             self.ev.first_append[e as usize] = (p, offset, line);
         }
-        if batch != NONE {
+        // A batch's landing offsets come from its events' first appends only.
+        if batch != NONE && self.ev.first_append[e as usize] == (p, offset, line) {
             let b = &mut self.batches[batch as usize];
             if b.part == p {
                 b.appended = Some(match b.appended {
