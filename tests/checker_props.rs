@@ -50,16 +50,24 @@ struct Params {
 }
 
 fn params() -> impl Strategy<Value = Params> {
-    (2usize..24, 1usize..5, 1usize..4, 1usize..4, any::<bool>(), any::<u64>()).prop_map(
-        |(events, entities, partitions, consumers, rebalance, seed)| Params {
-            events,
-            entities,
-            partitions,
-            consumers,
-            rebalance,
-            seed,
-        },
+    (
+        2usize..24,
+        1usize..5,
+        1usize..4,
+        1usize..4,
+        any::<bool>(),
+        any::<u64>(),
     )
+        .prop_map(
+            |(events, entities, partitions, consumers, rebalance, seed)| Params {
+                events,
+                entities,
+                partitions,
+                consumers,
+                rebalance,
+                seed,
+            },
+        )
 }
 
 /// What a record is, so injections can find it.
@@ -174,7 +182,11 @@ impl Model {
     fn emit(&mut self) {
         let parts: Vec<usize> = (0..self.p.partitions).collect();
         for c in 0..self.p.consumers {
-            let mine: Vec<usize> = parts.iter().copied().filter(|&q| self.owner[0][q] == c).collect();
+            let mine: Vec<usize> = parts
+                .iter()
+                .copied()
+                .filter(|&q| self.owner[0][q] == c)
+                .collect();
             self.push(0, Tag::Other, json!({"type":"assign","t":0,"node":consumer(c),"group":"g","generation":1,"topic":"t","partitions":mine}));
             for q in mine {
                 self.push(0, Tag::Other, json!({"type":"seek","t":0,"node":consumer(c),"group":"g","topic":"t","partition":q,"offset":0,"reason":"reset"}));
@@ -217,22 +229,37 @@ impl Model {
         let end = self.evs.last().map_or(10_000, |e| e.t) + 10_000;
         for group in ['g', 'h'] {
             for entity in 0..self.p.entities {
-                if let Some(last) = (0..self.evs.len()).rev().find(|&i| self.evs[i].entity == entity) {
+                if let Some(last) = (0..self.evs.len())
+                    .rev()
+                    .find(|&i| self.evs[i].entity == entity)
+                {
                     self.push(end, Tag::State(group, entity), json!({"type":"state","t":end,"group":group.to_string(),"entity":format!("e{entity}"),"fields":{"v":format!("v{last}")}}));
                 }
             }
         }
-        self.push(end, Tag::Other, json!({"type":"end","t":end,"reason":"quiescent"}));
+        self.push(
+            end,
+            Tag::Other,
+            json!({"type":"end","t":end,"reason":"quiescent"}),
+        );
     }
 
     fn rebalance(&mut self, r: u64, committed: &[Option<u64>]) {
         let parts: Vec<usize> = (0..self.p.partitions).collect();
         for c in 0..self.p.consumers {
-            let mine: Vec<usize> = parts.iter().copied().filter(|&q| self.owner[0][q] == c).collect();
+            let mine: Vec<usize> = parts
+                .iter()
+                .copied()
+                .filter(|&q| self.owner[0][q] == c)
+                .collect();
             self.push(r, Tag::Other, json!({"type":"revoke","t":r,"node":consumer(c),"group":"g","generation":1,"topic":"t","partitions":mine}));
         }
         for c in 0..self.p.consumers {
-            let mine: Vec<usize> = parts.iter().copied().filter(|&q| self.owner[1][q] == c).collect();
+            let mine: Vec<usize> = parts
+                .iter()
+                .copied()
+                .filter(|&q| self.owner[1][q] == c)
+                .collect();
             self.push(r + 100, Tag::Other, json!({"type":"assign","t":r+100,"node":consumer(c),"group":"g","generation":2,"topic":"t","partitions":mine}));
             for q in mine {
                 let (offset, reason) = match committed[q] {
@@ -286,7 +313,11 @@ impl Model {
 
     /// Sets the final state of `entity` in `group` to the last event it applied.
     fn restate(&mut self, group: char, entity: usize, applied: &[usize]) {
-        let last = applied.iter().copied().filter(|&i| self.evs[i].entity == entity).max();
+        let last = applied
+            .iter()
+            .copied()
+            .filter(|&i| self.evs[i].entity == entity)
+            .max();
         if let Some(i) = self.find(Tag::State(group, entity)) {
             self.recs[i].v["fields"] = match last {
                 Some(l) => json!({"v": format!("v{l}")}),
@@ -307,7 +338,8 @@ impl Model {
     fn render(&self) -> (String, Vec<u64>) {
         let mut recs = self.recs.clone();
         recs.sort_by_key(|r| (r.t, r.order));
-        let mut out = String::from("{\"format\":\"ordo-history\",\"version\":1,\"source\":\"model\"}\n");
+        let mut out =
+            String::from("{\"format\":\"ordo-history\",\"version\":1,\"source\":\"model\"}\n");
         let mut key_lines = Vec::new();
         for (i, r) in recs.iter().enumerate() {
             out.push_str(&r.v.to_string());
@@ -361,7 +393,8 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
                 .filter(|&(x, y)| (m.evs[x].entity == m.evs[y].entity) == same)
                 .filter(|&(x, y)| {
                     let d = m.descendants(x);
-                    m.gen_at(x) == m.gen_at(y) && (x + 1..y).all(|i| !d[i] && m.evs[i].part != m.evs[x].part)
+                    m.gen_at(x) == m.gen_at(y)
+                        && (x + 1..y).all(|i| !d[i] && m.evs[i].part != m.evs[x].part)
                 })
                 .collect();
             let (x, y) = *cands.get(pick % cands.len().max(1))?;
@@ -409,15 +442,23 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
         "divergent_log" => {
             // A fresh group reads offset 0 of x's partition as another event.
             let x = pick % n;
-            let other = choose((0..n).filter(|&i| m.evs[i].part == m.evs[x].part && m.evs[i].offset != 0).collect())
-                .or_else(|| choose((0..n).filter(|&i| m.evs[i].part != m.evs[x].part).collect()))?;
+            let other = choose(
+                (0..n)
+                    .filter(|&i| m.evs[i].part == m.evs[x].part && m.evs[i].offset != 0)
+                    .collect(),
+            )
+            .or_else(|| choose((0..n).filter(|&i| m.evs[i].part != m.evs[x].part).collect()))?;
             let t = m.evs[n - 1].t + 5_000;
             m.add_key(t, json!({"type":"deliver","t":t,"node":"z0","group":"z","topic":"t","partition":m.evs[x].part,"offset":0,"id":other}));
         }
         "lost_write" => {
             // x is acknowledged but never appended; later records of its partition reuse
             // its offset, and both groups read past it.
-            let x = choose((0..n).filter(|&x| (x + 1..n).any(|i| m.evs[i].part == m.evs[x].part)).collect())?;
+            let x = choose(
+                (0..n)
+                    .filter(|&x| (x + 1..n).any(|i| m.evs[i].part == m.evs[x].part))
+                    .collect(),
+            )?;
             m.strip_seq();
             m.remove(Tag::Append(x));
             for g in ['g', 'h'] {
@@ -431,7 +472,9 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
                     let o = m.evs[i].offset - 1;
                     for idx in 0..m.recs.len() {
                         match m.recs[idx].tag {
-                            Tag::Append(j) | Tag::Deliver(_, j) | Tag::Apply(_, j) if j == i => m.recs[idx].v["offset"] = json!(o),
+                            Tag::Append(j) | Tag::Deliver(_, j) | Tag::Apply(_, j) if j == i => {
+                                m.recs[idx].v["offset"] = json!(o)
+                            }
                             Tag::Ack(j) if j == i => m.recs[idx].v["offset"] = json!(o),
                             Tag::Commit(_, j) if j == i => m.recs[idx].v["offset"] = json!(o + 1),
                             _ => {}
@@ -454,9 +497,15 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
         }
         "unseen_write" => {
             // The last record of a partition is never read by anyone.
-            let x = choose((0..n).filter(|&x| {
-                !(x + 1..n).any(|i| m.evs[i].part == m.evs[x].part) && m.evs[x].offset > 0 && m.gen_at(x) == m.gen_at(n - 1)
-            }).collect())?;
+            let x = choose(
+                (0..n)
+                    .filter(|&x| {
+                        !(x + 1..n).any(|i| m.evs[i].part == m.evs[x].part)
+                            && m.evs[x].offset > 0
+                            && m.gen_at(x) == m.gen_at(n - 1)
+                    })
+                    .collect(),
+            )?;
             m.strip_seq();
             for g in ['g', 'h'] {
                 m.remove(Tag::Deliver(g, x));
@@ -471,10 +520,17 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
         "nonmonotonic_send" => {
             // x (created right before y, same producer and partition, unrelated) is retried
             // after y was appended, so the two swap offsets.
-            let x = choose((0..n.saturating_sub(1)).filter(|&x| {
-                let y = x + 1;
-                m.evs[x].part == m.evs[y].part && m.evs[x].entity % 2 == m.evs[y].entity % 2 && !m.evs[y].deps.contains(&x) && m.gen_at(x) == m.gen_at(y)
-            }).collect())?;
+            let x = choose(
+                (0..n.saturating_sub(1))
+                    .filter(|&x| {
+                        let y = x + 1;
+                        m.evs[x].part == m.evs[y].part
+                            && m.evs[x].entity % 2 == m.evs[y].entity % 2
+                            && !m.evs[y].deps.contains(&x)
+                            && m.gen_at(x) == m.gen_at(y)
+                    })
+                    .collect(),
+            )?;
             let y = x + 1;
             let (ox, ty) = (m.evs[x].offset, m.evs[y].t);
             let producer = format!("p{}", m.evs[x].entity % 2);
@@ -485,9 +541,15 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
             }
             for idx in 0..m.recs.len() {
                 match m.recs[idx].tag {
-                    Tag::Append(j) | Tag::Ack(j) | Tag::Deliver(_, j) | Tag::Apply(_, j) if j == y => m.recs[idx].v["offset"] = json!(ox),
+                    Tag::Append(j) | Tag::Ack(j) | Tag::Deliver(_, j) | Tag::Apply(_, j)
+                        if j == y =>
+                    {
+                        m.recs[idx].v["offset"] = json!(ox)
+                    }
                     Tag::Commit(_, j) if j == y => m.recs[idx].v["offset"] = json!(ox + 1),
-                    Tag::Deliver(_, j) | Tag::Apply(_, j) if j == x => m.recs[idx].v["offset"] = json!(ox + 1),
+                    Tag::Deliver(_, j) | Tag::Apply(_, j) if j == x => {
+                        m.recs[idx].v["offset"] = json!(ox + 1)
+                    }
                     Tag::Commit(_, j) if j == x => m.recs[idx].v["offset"] = json!(ox + 2),
                     _ => {}
                 }
@@ -508,7 +570,14 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
         }
         "poll_skip" => {
             // g's consumer never receives x, which h reads.
-            let x = choose((0..n).filter(|&x| (x + 1..n).any(|i| m.evs[i].part == m.evs[x].part && m.gen_at(i) == m.gen_at(x))).collect())?;
+            let x = choose(
+                (0..n)
+                    .filter(|&x| {
+                        (x + 1..n)
+                            .any(|i| m.evs[i].part == m.evs[x].part && m.gen_at(i) == m.gen_at(x))
+                    })
+                    .collect(),
+            )?;
             m.strip_seq();
             m.remove(Tag::Deliver('g', x));
             m.remove(Tag::Apply('g', x));
@@ -532,10 +601,15 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
         }
         "sequence_gap" => {
             // g discards a middle event of an entity's chain instead of applying it.
-            let x = choose((0..n).filter(|&x| {
-                let en = m.evs[x].entity;
-                (0..x).any(|i| m.evs[i].entity == en) && (x + 1..n).any(|i| m.evs[i].entity == en)
-            }).collect())?;
+            let x = choose(
+                (0..n)
+                    .filter(|&x| {
+                        let en = m.evs[x].entity;
+                        (0..x).any(|i| m.evs[i].entity == en)
+                            && (x + 1..n).any(|i| m.evs[i].entity == en)
+                    })
+                    .collect(),
+            )?;
             let i = m.find(Tag::Apply('g', x))?;
             m.recs[i].v["type"] = json!("discard");
             m.recs[i].v["reason"] = json!("gap_timeout");
@@ -560,7 +634,11 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
         "rebalance_skip" | "rebalance_rewind" => {
             let k = m.rebalance_at?;
             // A partition with a commit before the rebalance.
-            let q = choose((0..m.p.partitions).filter(|&q| (0..k).any(|i| m.evs[i].part == q)).collect())?;
+            let q = choose(
+                (0..m.p.partitions)
+                    .filter(|&q| (0..k).any(|i| m.evs[i].part == q))
+                    .collect(),
+            )?;
             let i = m.recs.iter().position(|r| r.tag == Tag::Seek(q))?;
             let committed = m.recs[i].v["offset"].as_u64()?;
             m.recs[i].key = true;
@@ -599,7 +677,11 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
         }
         "timestamp_inversion" => {
             // Raise x's ts above its only direct dependent y's.
-            let x = choose((0..n).filter(|&x| (0..n).filter(|&y| m.evs[y].deps.contains(&x)).count() == 1).collect())?;
+            let x = choose(
+                (0..n)
+                    .filter(|&x| (0..n).filter(|&y| m.evs[y].deps.contains(&x)).count() == 1)
+                    .collect(),
+            )?;
             let y = (0..n).find(|&y| m.evs[y].deps.contains(&x))?;
             let i = m.find(Tag::Create(x))?;
             m.recs[i].v["meta"]["ts"] = json!(m.evs[y].t + 1);
@@ -609,19 +691,34 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
             // y (created right after x, deps x, same partition, another producer) is
             // appended first; consumers buffer and apply causally. Whoever reads the log
             // necessarily receives y before its cause: causal_delivery comes with it.
-            let x = choose((0..n.saturating_sub(1)).filter(|&x| {
-                let y = x + 1;
-                m.evs[x].part == m.evs[y].part && m.evs[x].entity % 2 != m.evs[y].entity % 2 && m.evs[y].deps.contains(&x) && m.gen_at(x) == m.gen_at(y)
-            }).collect())?;
+            let x = choose(
+                (0..n.saturating_sub(1))
+                    .filter(|&x| {
+                        let y = x + 1;
+                        m.evs[x].part == m.evs[y].part
+                            && m.evs[x].entity % 2 != m.evs[y].entity % 2
+                            && m.evs[y].deps.contains(&x)
+                            && m.gen_at(x) == m.gen_at(y)
+                    })
+                    .collect(),
+            )?;
             let y = x + 1;
             let (ox, ty) = (m.evs[x].offset, m.evs[y].t);
             m.set_time(Tag::Append(x), ty + 110);
             m.set_time(Tag::Ack(x), ty + 210);
             for idx in 0..m.recs.len() {
                 match m.recs[idx].tag {
-                    Tag::Append(j) | Tag::Ack(j) | Tag::Deliver(_, j) | Tag::Apply(_, j) if j == y => m.recs[idx].v["offset"] = json!(ox),
+                    Tag::Append(j) | Tag::Ack(j) | Tag::Deliver(_, j) | Tag::Apply(_, j)
+                        if j == y =>
+                    {
+                        m.recs[idx].v["offset"] = json!(ox)
+                    }
                     Tag::Commit(_, j) if j == y => m.recs[idx].v["offset"] = json!(ox + 1),
-                    Tag::Append(j) | Tag::Ack(j) | Tag::Deliver(_, j) | Tag::Apply(_, j) if j == x => m.recs[idx].v["offset"] = json!(ox + 1),
+                    Tag::Append(j) | Tag::Ack(j) | Tag::Deliver(_, j) | Tag::Apply(_, j)
+                        if j == x =>
+                    {
+                        m.recs[idx].v["offset"] = json!(ox + 1)
+                    }
                     Tag::Commit(_, j) if j == x => m.recs[idx].v["offset"] = json!(ox + 2),
                     _ => {}
                 }
@@ -639,7 +736,11 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
             expected.insert("causal_delivery".into(), 2);
         }
         "final_state" => {
-            let x = choose((0..n).filter(|&x| (x + 1..n).any(|i| m.evs[i].entity == m.evs[x].entity)).collect())?;
+            let x = choose(
+                (0..n)
+                    .filter(|&x| (x + 1..n).any(|i| m.evs[i].entity == m.evs[x].entity))
+                    .collect(),
+            )?;
             let i = m.find(Tag::State('g', m.evs[x].entity))?;
             m.recs[i].v["fields"] = json!({"v": format!("v{x}")});
             m.recs[i].key = true;
@@ -657,7 +758,10 @@ fn check(text: &str) -> Report {
 }
 
 fn counts(r: &Report) -> BTreeMap<String, u64> {
-    r.all_counts().into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    r.all_counts()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
 }
 
 /// Interleaves records of different nodes that share `t`, keeping each node's order.
@@ -686,7 +790,9 @@ fn shuffle_same_t(text: &str, seed: u64) -> String {
         }
         let mut heads = vec![0usize; queues.len()];
         loop {
-            let live: Vec<usize> = (0..queues.len()).filter(|&q| heads[q] < queues[q].1.len()).collect();
+            let live: Vec<usize> = (0..queues.len())
+                .filter(|&q| heads[q] < queues[q].1.len())
+                .collect();
             if live.is_empty() {
                 break;
             }
@@ -793,8 +899,27 @@ proptest! {
 /// Records of known types with fields drawn from small pools (often wrong types).
 fn json_record() -> impl Strategy<Value = Value> {
     let types = prop::sample::select(vec![
-        "create", "send", "ack", "fail", "append", "dedup", "reject", "leader", "truncate", "assign", "revoke", "seek",
-        "deliver", "apply", "discard", "commit", "state", "crash", "restart", "end", "clock_step",
+        "create",
+        "send",
+        "ack",
+        "fail",
+        "append",
+        "dedup",
+        "reject",
+        "leader",
+        "truncate",
+        "assign",
+        "revoke",
+        "seek",
+        "deliver",
+        "apply",
+        "discard",
+        "commit",
+        "state",
+        "crash",
+        "restart",
+        "end",
+        "clock_step",
     ]);
     let small = prop_oneof![
         Just(json!(0)),
@@ -811,8 +936,22 @@ fn json_record() -> impl Strategy<Value = Value> {
     ];
     (types, any::<u16>(), proptest::collection::vec(small, 16)).prop_map(|(ty, t, v)| {
         let keys = [
-            "node", "id", "deps", "batch", "attempt", "topic", "partition", "offset", "events", "group", "generation",
-            "partitions", "ok", "fields", "meta", "entity",
+            "node",
+            "id",
+            "deps",
+            "batch",
+            "attempt",
+            "topic",
+            "partition",
+            "offset",
+            "events",
+            "group",
+            "generation",
+            "partitions",
+            "ok",
+            "fields",
+            "meta",
+            "entity",
         ];
         let mut o = serde_json::Map::new();
         o.insert("type".into(), json!(ty));
@@ -847,12 +986,23 @@ fn every_injection_is_exercised() {
                 seed,
             };
             let mut m = Model::build(p);
-            let Some(expected) = inject(&mut m, kind, rng.below(1000)) else { continue };
+            let Some(expected) = inject(&mut m, kind, rng.below(1000)) else {
+                continue;
+            };
             applied += 1;
             let (text, key_lines) = m.render();
             let r = check(&text);
-            assert_eq!(counts(&r), expected, "{kind} seed {seed}\n{}\n{text}", r.render_text(10));
-            let v = r.violations.iter().find(|v| v.kind.name() == *kind).unwrap();
+            assert_eq!(
+                counts(&r),
+                expected,
+                "{kind} seed {seed}\n{}\n{text}",
+                r.render_text(10)
+            );
+            let v = r
+                .violations
+                .iter()
+                .find(|v| v.kind.name() == *kind)
+                .unwrap();
             assert!(
                 v.witness.iter().any(|w| key_lines.contains(&w.line)),
                 "{kind} seed {seed}: witness {:?} misses {key_lines:?}\n{text}",
@@ -860,6 +1010,9 @@ fn every_injection_is_exercised() {
             );
         }
         eprintln!("{kind}: {applied} of 400");
-        assert!(applied >= 10, "{kind} applied to only {applied} of 400 models");
+        assert!(
+            applied >= 10,
+            "{kind} applied to only {applied} of 400 models"
+        );
     }
 }

@@ -112,7 +112,7 @@ impl Ingest<'_> {
                         }
                         self.violate(
                             Kind::LostWrite,
-                            pname.clone(),
+                            pname.to_string(),
                             format!("acknowledged event {en} at offset {o} was never read, though {pname} was read up to {h}"),
                             wit,
                         );
@@ -150,7 +150,7 @@ impl Ingest<'_> {
         let en = self.ev.name(e);
         self.violate(
             Kind::UnseenWrite,
-            pname.clone(),
+            pname.to_string(),
             format!("acknowledged event {en} in {pname} was never read by anyone"),
             vec![
                 w(ack_line, format!("ack of {en}")),

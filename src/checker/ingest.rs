@@ -81,7 +81,7 @@ pub(crate) struct SeenEntry {
 /// Per partition state.
 #[derive(Debug, Default)]
 pub(crate) struct PartLog {
-    pub name: String,
+    pub name: std::rc::Rc<str>,
     pub log: OffsetMap<LogEntry>,
     pub seen: OffsetMap<SeenEntry>,
     pub era: u32,
@@ -112,7 +112,7 @@ impl Bucketed {
     fn roll(&mut self, t: u64) {
         if t > self.bucket_t {
             for (_, v, l) in self.bucket.drain(..) {
-                if self.before.is_none_or(|(b, _)| v > b) {
+                if self.before.map_or(true, |(b, _)| v > b) {
                     self.before = Some((v, l));
                 }
             }
@@ -124,7 +124,7 @@ impl Bucketed {
         self.roll(t);
         let mut best = self.before;
         for &(n, v, l) in &self.bucket {
-            if n == node && best.is_none_or(|(b, _)| v > b) {
+            if n == node && best.map_or(true, |(b, _)| v > b) {
                 best = Some((v, l));
             }
         }
@@ -139,7 +139,22 @@ impl Bucketed {
 #[derive(Debug, Default)]
 struct CommitState {
     history: Bucketed,
+    /// The latest accepted commit, its (t, node), and the latest one at an earlier t.
     last: Option<(u64, Line)>,
+    last_at: (u64, u32),
+    before_last_t: Option<(u64, Line)>,
+}
+
+impl CommitState {
+    /// The committed offset as seen by a record of `node` at `t`: a commit at the same
+    /// `t` by another node is unordered with it and not counted.
+    fn committed(&self, t: u64, node: u32) -> Option<(u64, Line)> {
+        if self.last_at.0 < t || self.last_at.1 == node {
+            self.last
+        } else {
+            self.before_last_t
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -224,9 +239,9 @@ pub(crate) struct Ingest<'s> {
     pub groups: Names,
     pub entities: Names,
     pub fields: Names,
-    part_names: Names,
+    part_ids: std::collections::HashMap<Box<str>, Vec<u32>>,
     pub parts: Vec<PartLog>,
-    consumer_names: Names,
+    consumer_ids: std::collections::HashMap<(u32, u32), u32>,
     pub consumer_of: Vec<(u32, u32)>,
     pub ev: Events,
     batch_ids: Ids,
@@ -279,9 +294,9 @@ impl<'s> Ingest<'s> {
             groups: Names::default(),
             entities: Names::default(),
             fields: Names::default(),
-            part_names: Names::default(),
+            part_ids: std::collections::HashMap::new(),
             parts: Vec::new(),
-            consumer_names: Names::default(),
+            consumer_ids: std::collections::HashMap::new(),
             consumer_of: Vec::new(),
             ev: Events::default(),
             batch_ids: Ids::default(),
@@ -478,7 +493,7 @@ impl<'s> Ingest<'s> {
             }
             "leader" | "truncate" => self.leader_or_truncate(&raw, ty),
             "assign" | "revoke" => self.assign(&raw, ty, t),
-            "seek" => self.seek(&raw),
+            "seek" => self.seek(&raw, t),
             "deliver" => self.deliver(&raw, t),
             "apply" | "discard" => self.apply(&raw, ty, t),
             "commit" => self.commit(&raw, t),
@@ -553,14 +568,24 @@ impl<'s> Ingest<'s> {
                 _ => {}
             }
         }
-        let name = format!("{topic}/{partition}");
-        let p = self.part_names.intern(&name);
-        if p as usize == self.parts.len() {
-            self.parts.push(PartLog {
-                name,
-                ..PartLog::default()
-            });
+        if let Some(&p) = self
+            .part_ids
+            .get(topic)
+            .and_then(|v| v.get(partition as usize))
+            .filter(|&&p| p != NONE)
+        {
+            return Ok(p);
         }
+        let p = self.parts.len() as u32;
+        self.parts.push(PartLog {
+            name: format!("{topic}/{partition}").into(),
+            ..PartLog::default()
+        });
+        let slots = self.part_ids.entry(topic.into()).or_default();
+        if slots.len() <= partition as usize {
+            slots.resize(partition as usize + 1, NONE);
+        }
+        slots[partition as usize] = p;
         Ok(p)
     }
 
@@ -573,9 +598,9 @@ impl<'s> Ingest<'s> {
     }
 
     fn consumer(&mut self, group: u32, node: u32) -> u32 {
-        let key = format!("{}\u{0}{}", group, node);
-        let c = self.consumer_names.intern(&key);
-        if c as usize == self.consumer_of.len() {
+        let next = self.consumer_of.len() as u32;
+        let c = *self.consumer_ids.entry((group, node)).or_insert(next);
+        if c == next {
             self.consumer_of.push((group, node));
         }
         c
@@ -855,7 +880,6 @@ impl<'s> Ingest<'s> {
             era: self.parts[p as usize].era,
         };
         let pname = self.parts[p as usize].name.clone();
-        let en = self.ev.name(e);
         // Divergence: overwriting a record without a leader change or truncation, or
         // appending over an offset a consumer already read with another event.
         let old = self.parts[p as usize].log.get(offset);
@@ -864,8 +888,8 @@ impl<'s> Ingest<'s> {
             self.divergent(
                 p,
                 offset,
-                format!("offset {offset} of {pname} was appended with {on} and then with {en}, with no leader change or truncation between"),
-                vec![w(old.line, format!("append {on} at {pname}@{offset}")), w(line, format!("append {en} at {pname}@{offset}"))],
+                format!("offset {offset} of {pname} was appended with {on} and then with {en}, with no leader change or truncation between", en = self.ev.name(e)),
+                vec![w(old.line, format!("append {on} at {pname}@{offset}")), w(line, format!("append {en} at {pname}@{offset}", en = self.ev.name(e)))],
             );
         } else if let Some(seen) = self.parts[p as usize]
             .seen
@@ -876,8 +900,8 @@ impl<'s> Ingest<'s> {
             self.divergent(
                 p,
                 offset,
-                format!("offset {offset} of {pname} was read as {sn} and later appended with {en} (offset reused)"),
-                vec![w(seen.line, format!("deliver {sn} from {pname}@{offset}")), w(line, format!("append {en} at {pname}@{offset}"))],
+                format!("offset {offset} of {pname} was read as {sn} and later appended with {en} (offset reused)", en = self.ev.name(e)),
+                vec![w(seen.line, format!("deliver {sn} from {pname}@{offset}")), w(line, format!("append {en} at {pname}@{offset}", en = self.ev.name(e)))],
             );
         }
         // Duplicate append of one event in one partition.
@@ -887,11 +911,20 @@ impl<'s> Ingest<'s> {
             let cause = duplicate_cause(first.as_ref(), &entry);
             self.violate(
                 Kind::DuplicateAppend,
-                pname.clone(),
-                format!("event {en} appended at offsets {fo} and {offset} of {pname}: {cause}"),
+                pname.to_string(),
+                format!(
+                    "event {en} appended at offsets {fo} and {offset} of {pname}: {cause}",
+                    en = self.ev.name(e)
+                ),
                 vec![
-                    w(fl, format!("append {en} at {pname}@{fo}")),
-                    w(line, format!("append {en} at {pname}@{offset}")),
+                    w(
+                        fl,
+                        format!("append {en} at {pname}@{fo}", en = self.ev.name(e)),
+                    ),
+                    w(
+                        line,
+                        format!("append {en} at {pname}@{offset}", en = self.ev.name(e)),
+                    ),
                 ],
             );
         } else if fp == NONE || (fp == p && first.is_none()) {
@@ -922,7 +955,7 @@ impl<'s> Ingest<'s> {
         }
         pl.divergent_reported.push(offset);
         let scope = pl.name.clone();
-        self.violate(Kind::DivergentLog, scope, message, witness);
+        self.violate(Kind::DivergentLog, scope.to_string(), message, witness);
     }
 
     fn reset_node_positions(&mut self, node: u32) {
@@ -962,7 +995,7 @@ impl<'s> Ingest<'s> {
     }
 
     /// A new owner's first position (seek or delivery) compared with the committed offset.
-    fn classify_start(&mut self, g: u32, n: u32, p: u32, start: u64, what: &str) {
+    fn classify_start(&mut self, (g, n, p): (u32, u32, u32), t: u64, start: u64, what: &str) {
         let Some(assign_line) = self
             .positions
             .get_mut(&(g, n, p))
@@ -970,7 +1003,9 @@ impl<'s> Ingest<'s> {
         else {
             return;
         };
-        let Some((committed, commit_line)) = self.commits.get(&(g, p)).and_then(|c| c.last) else {
+        let Some((committed, commit_line)) =
+            self.commits.get(&(g, p)).and_then(|c| c.committed(t, n))
+        else {
             return;
         };
         if start == committed {
@@ -1004,14 +1039,14 @@ impl<'s> Ingest<'s> {
         );
     }
 
-    fn seek(&mut self, raw: &Raw<'_>) -> Result<(), CheckError> {
+    fn seek(&mut self, raw: &Raw<'_>, t: u64) -> Result<(), CheckError> {
         let ty = "seek";
         let node = req!(self, raw, ty, node).0.clone();
         let group = req!(self, raw, ty, group).0.clone();
         let offset = *req!(self, raw, ty, offset);
         let p = self.part(raw, ty)?;
         let (n, g) = (self.nodes.intern(&node), self.group(&group));
-        self.classify_start(g, n, p, offset, "seek");
+        self.classify_start((g, n, p), t, offset, "seek");
         let line = self.cur();
         let pos = self.positions.entry((g, n, p)).or_default();
         pos.expected = Some((offset, line));
@@ -1039,9 +1074,8 @@ impl<'s> Ingest<'s> {
             line,
         });
         self.check_receive_clock(e, raw.meta.as_ref(), "deliver");
-        self.classify_start(g, n, p, offset, "first delivery");
+        self.classify_start((g, n, p), t, offset, "first delivery");
         let pname = self.parts[p as usize].name.clone();
-        let en = self.ev.name(e);
         // Divergence against earlier deliveries and the current log.
         let seen = self.parts[p as usize].seen.get(offset);
         match seen {
@@ -1050,10 +1084,16 @@ impl<'s> Ingest<'s> {
                 self.divergent(
                     p,
                     offset,
-                    format!("offset {offset} of {pname} was delivered as {sn} and as {en}"),
+                    format!(
+                        "offset {offset} of {pname} was delivered as {sn} and as {en}",
+                        en = self.ev.name(e)
+                    ),
                     vec![
                         w(s.line, format!("deliver {sn} from {pname}@{offset}")),
-                        w(line, format!("deliver {en} from {pname}@{offset}")),
+                        w(
+                            line,
+                            format!("deliver {en} from {pname}@{offset}", en = self.ev.name(e)),
+                        ),
                     ],
                 );
             }
@@ -1071,14 +1111,14 @@ impl<'s> Ingest<'s> {
                     self.divergent(
                         p,
                         offset,
-                        format!("offset {offset} of {pname} holds {ln} in the log but was delivered as {en}"),
-                        vec![w(l.line, format!("append {ln} at {pname}@{offset}")), w(line, format!("deliver {en} from {pname}@{offset}"))],
+                        format!("offset {offset} of {pname} holds {ln} in the log but was delivered as {en}", en = self.ev.name(e)),
+                        vec![w(l.line, format!("append {ln} at {pname}@{offset}")), w(line, format!("deliver {en} from {pname}@{offset}", en = self.ev.name(e)))],
                     );
                 }
             }
         }
         let pl = &mut self.parts[p as usize];
-        if pl.max_delivered.is_none_or(|(m, _)| offset > m) {
+        if pl.max_delivered.map_or(true, |(m, _)| offset > m) {
             pl.max_delivered = Some((offset, line));
         }
         if self.ev.first_deliver[e as usize].0 == NONE {
@@ -1104,7 +1144,7 @@ impl<'s> Ingest<'s> {
                         Kind::PollSkip,
                         scope,
                         format!("{node} read {pname} at {offset} after position {x}: offsets {x}..{} skipped", offset - 1),
-                        vec![w(basis, format!("position {x} of {node} in {pname}")), w(line, format!("deliver {en} from {pname}@{offset}"))],
+                        vec![w(basis, format!("position {x} of {node} in {pname}")), w(line, format!("deliver {en} from {pname}@{offset}", en = self.ev.name(e)))],
                     );
                 }
             } else if offset < x {
@@ -1112,7 +1152,7 @@ impl<'s> Ingest<'s> {
                     Kind::NonmonotonicPoll,
                     scope,
                     format!("{node} read {pname} at {offset} after position {x}: went back with no seek or assignment"),
-                    vec![w(basis, format!("position {x} of {node} in {pname}")), w(line, format!("deliver {en} from {pname}@{offset}"))],
+                    vec![w(basis, format!("position {x} of {node} in {pname}")), w(line, format!("deliver {en} from {pname}@{offset}", en = self.ev.name(e)))],
                 );
             }
         }
@@ -1186,7 +1226,7 @@ impl<'s> Ingest<'s> {
         }
         let line = self.cur();
         let pname = self.parts[p as usize].name.clone();
-        let scope = format!("group {group}, {pname}");
+        let scope = || format!("group {group}, {pname}");
         // Zombie: accepted from an old generation.
         match raw.generation {
             Some(gen) => {
@@ -1194,7 +1234,7 @@ impl<'s> Ingest<'s> {
                     if cur > gen {
                         self.violate(
                             Kind::ZombieCommit,
-                            scope.clone(),
+                            scope(),
                             format!("{node} committed {offset} for {pname} with generation {gen} and it was accepted, but group {group} was already in generation {cur}"),
                             vec![w(gl, format!("assign in generation {cur}")), w(line, format!("commit ok generation {gen} by {node}"))],
                         );
@@ -1212,7 +1252,7 @@ impl<'s> Ingest<'s> {
             if offset < prev {
                 self.violate(
                     Kind::CommitRegression,
-                    scope.clone(),
+                    scope(),
                     format!("group {group}'s committed offset of {pname} went back from {prev} to {offset}"),
                     vec![w(pl, format!("commit {prev}")), w(line, format!("commit {offset} by {node}"))],
                 );
@@ -1220,14 +1260,18 @@ impl<'s> Ingest<'s> {
         }
         let cs = self.commits.entry((g, p)).or_default();
         cs.history.push(t, n, offset, line);
+        if t > cs.last_at.0 {
+            cs.before_last_t = cs.last;
+        }
         cs.last = Some((offset, line));
+        cs.last_at = (t, n);
         // Ahead of what this member was delivered or applied.
         if let Some(pos) = self.positions.get(&(g, n, p)).copied() {
             let gs = &self.group_state[g as usize];
             if let Some(m) = pos.max_pos.filter(|&m| offset > m) {
                 self.violate(
                     Kind::CommitAhead,
-                    scope,
+                    scope(),
                     format!("{node} committed {offset} for {pname} but its position was only {m}"),
                     vec![w(line, format!("commit {offset} by {node}"))],
                 );
@@ -1237,7 +1281,7 @@ impl<'s> Ingest<'s> {
             {
                 self.violate(
                     Kind::CommitAhead,
-                    scope,
+                    scope(),
                     format!("{node} committed {offset} for {pname} but had applied or discarded only below {m}"),
                     vec![w(line, format!("commit {offset} by {node}"))],
                 );
