@@ -143,3 +143,17 @@ fn show() {
         }
     }
 }
+
+/// Scale helper: `ORDO_CHECK_PATH=/abs/file.jsonl cargo test --release --test
+/// checker_histories check_path_from_env -- --nocapture` checks any history file and prints
+/// the counts (does nothing without the variable; used to measure large histories with
+/// /usr/bin/time, never timed inside the test).
+#[test]
+fn check_path_from_env() {
+    if let Ok(path) = std::env::var("ORDO_CHECK_PATH") {
+        match ordo::checker::check_path(Path::new(&path), None) {
+            Ok(r) => println!("{} violations, counts {}", r.violations.len(), serde_json::to_string(&r.to_json()["counts"]).unwrap()),
+            Err(e) => println!("error: {e}"),
+        }
+    }
+}

@@ -30,6 +30,9 @@ fn w(line: Line, what: String) -> Witness {
     }
 }
 
+/// Longest dep chain walked for a witness (keeps reporting linear in violations).
+const CHAIN_MAX: usize = 64;
+
 /// One received copy of an event, for the happens-before pass.
 #[derive(Clone, Copy)]
 struct Recv {
@@ -401,11 +404,12 @@ impl Ingest<'_> {
                 x => format!(" of {}", self.entities.name(x)),
             };
             let msg = format!(
-                "{en}{entity_text} {verb} before {cn}{}, which happened before it (chain of {} creates)",
+                "{en}{entity_text} {verb} before {cn}{}, which happened before it (dep chain of {}{} creates)",
                 match self.ev.entity[cause as usize] {
                     NONE => String::new(),
                     x => format!(" of {}", self.entities.name(x)),
                 },
+                if chain.first() == Some(&cause) { "" } else { "more than " },
                 chain.len()
             );
             reported.insert((cause, kind), (self.report.violations.len(), 0));
@@ -420,13 +424,14 @@ impl Ingest<'_> {
         }
     }
 
-    /// The dep chain from `e` back to the event received at position `target`.
+    /// The dep chain from the event received at position `target` to `e`, in create order;
+    /// at most `CHAIN_MAX + 1` events (then it does not start at that event).
     fn chain(&self, e: u32, target: u32, at: &[u32], late: &[u32], same: bool) -> Vec<u32> {
         let ent = self.ev.entity[e as usize];
         let ok = |d: u32| !same || self.ev.entity[d as usize] == ent;
         let mut path = vec![e];
         let mut cur = e;
-        for _ in 0..1_000_000 {
+        for _ in 0..CHAIN_MAX {
             let deps = self.ev.deps_of(cur);
             if let Some(&d) = deps.iter().find(|&&d| ok(d) && at[d as usize] == target) {
                 path.push(d);
