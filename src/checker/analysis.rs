@@ -47,6 +47,7 @@ impl Ingest<'_> {
     pub fn analyze(&mut self) {
         self.end_unknowns();
         self.lost_and_unseen();
+        self.duplicate_appends();
         self.producer_order();
         self.group_passes();
         self.consumer_passes();
@@ -162,6 +163,33 @@ impl Ingest<'_> {
         );
     }
 
+    /// A second append of an event is a duplicate when both copies are still in the log
+    /// at the end, or were read (a copy truncated away before anyone read it is not).
+    fn duplicate_appends(&mut self) {
+        let dups = std::mem::take(&mut self.dup_appends);
+        for d in &dups {
+            let pl = &self.parts[d.part as usize];
+            let present = |o: u64| {
+                pl.log.get(o).is_some_and(|x| x.event == d.event)
+                    || pl.seen.get(o).is_some_and(|x| x.event == d.event)
+            };
+            if !(present(d.first.0) && present(d.second.0)) {
+                continue;
+            }
+            let (en, pname) = (self.ev.name(d.event), pl.name.to_string());
+            self.violate(
+                Kind::DuplicateAppend,
+                pname.clone(),
+                format!("event {en} appended at offsets {} and {} of {pname}: {}", d.first.0, d.second.0, d.cause),
+                vec![
+                    w(d.first.1, format!("append {en} at {pname}@{}", d.first.0)),
+                    w(d.second.1, format!("append {en} at {pname}@{}", d.second.0)),
+                ],
+            );
+        }
+        self.dup_appends = dups;
+    }
+
     /// A producer's batches to one partition must land in the order it first sent them.
     fn producer_order(&mut self) {
         let mut running: BTreeMap<(u32, u32), (u64, Line, Line, u32)> = BTreeMap::new();
@@ -210,6 +238,15 @@ impl Ingest<'_> {
         let mut late = vec![0u32; n];
         let mut late_ent = vec![0u32; n];
         let mut handled = vec![false; n];
+        // (entity, seq, event) of every event with a meta.seq, sorted.
+        let mut seq_index: Vec<(u32, i64, u32)> = (0..n as u32)
+            .filter_map(|e| {
+                let ent = self.ev.entity[e as usize];
+                (ent != NONE).then_some(())?;
+                Some((ent, self.ev.seq.get(e)?, e))
+            })
+            .collect();
+        seq_index.sort_unstable();
         for (g, recs) in by_group.iter().enumerate() {
             at.iter_mut().for_each(|x| *x = 0);
             handled.iter_mut().for_each(|x| *x = false);
@@ -258,7 +295,7 @@ impl Ingest<'_> {
                 &format!("group {gname}"),
                 true,
             );
-            self.sequence_gaps(&applied, &gname);
+            self.sequence_gaps(&applied, &gname, &seq_index);
             self.final_state(g as u32, &at, &handled, &applied);
         }
     }
@@ -451,7 +488,7 @@ impl Ingest<'_> {
 
     /// Per entity, the applied `meta.seq` values must have no holes (a leading gap is not
     /// judged: a consumer may start late).
-    fn sequence_gaps(&mut self, applied: &[Recv], gname: &str) {
+    fn sequence_gaps(&mut self, applied: &[Recv], gname: &str, seq_index: &[(u32, i64, u32)]) {
         let mut seqs: Vec<(u32, i64, Line)> = applied
             .iter()
             .filter_map(|r| {
@@ -463,7 +500,21 @@ impl Ingest<'_> {
         seqs.sort_unstable();
         for pair in seqs.windows(2) {
             let ((e1, s1, l1), (e2, s2, l2)) = (pair[0], pair[1]);
-            if e1 == e2 && s2 > s1 + 1 {
+            // A hole counts only if a missing number belongs to an event the system
+            // accepted (acknowledged or delivered to someone): a send the producer gave up
+            // on was reported to the application, and is not the consumer's gap.
+            let accepted = |&&(en, sq, ev): &&(u32, i64, u32)| {
+                en == e1
+                    && sq > s1
+                    && sq < s2
+                    && (self.ev.acked[ev as usize] || self.ev.first_deliver[ev as usize].0 != NONE)
+            };
+            let from = seq_index.partition_point(|&(en, sq, _)| (en, sq) <= (e1, s1));
+            let missing_accepted = seq_index[from..]
+                .iter()
+                .take_while(|&&(en, sq, _)| en == e1 && sq < s2)
+                .any(|x| accepted(&x));
+            if e1 == e2 && s2 > s1 + 1 && missing_accepted {
                 let ent = self.entities.name(e1).to_string();
                 self.violate(
                     Kind::SequenceGap,
@@ -523,6 +574,8 @@ impl Ingest<'_> {
             }
             field_ids.sort_unstable();
             field_ids.dedup();
+            // Fields no event of the entity writes are the consumer's own: not judged.
+            field_ids.retain(|&f| events.iter().any(|&e| self.ev.writes_of(e).iter().any(|x| x.0 == f)));
             let mut bad: Vec<String> = Vec::new();
             let mut wit: Vec<Witness> = vec![w(line, "final state".into())];
             for f in field_ids {

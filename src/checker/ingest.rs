@@ -58,6 +58,16 @@ pub(crate) struct Batch {
     pub appended: Option<(u64, Line, u64)>,
 }
 
+/// A second append of an event in one partition, judged at the end of the history.
+#[derive(Debug)]
+pub(crate) struct DupAppend {
+    pub event: u32,
+    pub part: u32,
+    pub first: (u64, Line),
+    pub second: (u64, Line),
+    pub cause: String,
+}
+
 /// One appended record in a partition log.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LogEntry {
@@ -253,6 +263,7 @@ pub(crate) struct Ingest<'s> {
     pub applies: Vec<ApplyRec>,
     pub delivers: Vec<DeliverRec>,
     pub states: Vec<StateRec>,
+    pub dup_appends: Vec<DupAppend>,
     pub end: Option<(Line, String)>,
     pending: Vec<(u32, Line, &'static str)>,
     pending_t: u64,
@@ -308,6 +319,7 @@ impl<'s> Ingest<'s> {
             applies: Vec::new(),
             delivers: Vec::new(),
             states: Vec::new(),
+            dup_appends: Vec::new(),
             end: None,
             pending: Vec::new(),
             pending_t: 0,
@@ -908,25 +920,15 @@ impl<'s> Ingest<'s> {
         let (fp, fo, fl) = self.ev.first_append[e as usize];
         let first = self.parts[p as usize].log.get(fo).filter(|x| x.event == e);
         if fp == p && fo != offset && first.is_some() {
+            // Judged at the end: both copies must still be in the log or have been read.
             let cause = duplicate_cause(first.as_ref(), &entry);
-            self.violate(
-                Kind::DuplicateAppend,
-                pname.to_string(),
-                format!(
-                    "event {en} appended at offsets {fo} and {offset} of {pname}: {cause}",
-                    en = self.ev.name(e)
-                ),
-                vec![
-                    w(
-                        fl,
-                        format!("append {en} at {pname}@{fo}", en = self.ev.name(e)),
-                    ),
-                    w(
-                        line,
-                        format!("append {en} at {pname}@{offset}", en = self.ev.name(e)),
-                    ),
-                ],
-            );
+            self.dup_appends.push(DupAppend {
+                event: e,
+                part: p,
+                first: (fo, fl),
+                second: (offset, line),
+                cause,
+            });
         } else if fp == NONE || (fp == p && first.is_none()) {
             // First append, or a re-append after the first was truncated away.
             self.ev.first_append[e as usize] = (p, offset, line);
