@@ -152,7 +152,11 @@ fn show() {
 fn check_path_from_env() {
     if let Ok(path) = std::env::var("ORDO_CHECK_PATH") {
         match ordo::checker::check_path(Path::new(&path), None) {
-            Ok(r) => println!("{} violations, counts {}", r.violations.len(), serde_json::to_string(&r.to_json()["counts"]).unwrap()),
+            Ok(r) => println!(
+                "{} violations, counts {}",
+                r.violations.len(),
+                serde_json::to_string(&r.to_json()["counts"]).unwrap()
+            ),
             Err(e) => println!("error: {e}"),
         }
     }

@@ -180,7 +180,10 @@ impl Ingest<'_> {
             self.violate(
                 Kind::DuplicateAppend,
                 pname.clone(),
-                format!("event {en} appended at offsets {} and {} of {pname}: {}", d.first.0, d.second.0, d.cause),
+                format!(
+                    "event {en} appended at offsets {} and {} of {pname}: {}",
+                    d.first.0, d.second.0, d.cause
+                ),
                 vec![
                     w(d.first.1, format!("append {en} at {pname}@{}", d.first.0)),
                     w(d.second.1, format!("append {en} at {pname}@{}", d.second.0)),
@@ -575,7 +578,11 @@ impl Ingest<'_> {
             field_ids.sort_unstable();
             field_ids.dedup();
             // Fields no event of the entity writes are the consumer's own: not judged.
-            field_ids.retain(|&f| events.iter().any(|&e| self.ev.writes_of(e).iter().any(|x| x.0 == f)));
+            field_ids.retain(|&f| {
+                events
+                    .iter()
+                    .any(|&e| self.ev.writes_of(e).iter().any(|x| x.0 == f))
+            });
             let mut bad: Vec<String> = Vec::new();
             let mut wit: Vec<Witness> = vec![w(line, "final state".into())];
             for f in field_ids {

@@ -96,6 +96,9 @@ pub(crate) struct PartLog {
     pub seen: OffsetMap<SeenEntry>,
     pub era: u32,
     pub has_appends: bool,
+    /// The current leader: from `leader` records, else the node of the last append.
+    pub leader: Option<u32>,
+    pub leader_recorded: bool,
     pub max_delivered: Option<(u64, Line)>,
     pub divergent_reported: Vec<u64>,
 }
@@ -856,14 +859,23 @@ impl<'s> Ingest<'s> {
         Ok(())
     }
 
+    /// The checker keeps one log per partition: the leader's, which consumers read. A
+    /// truncation changes it only when done by the current leader (a follower's
+    /// truncation of its divergent suffix does not touch what consumers read).
     fn leader_or_truncate(&mut self, raw: &Raw<'_>, ty: &str) -> Result<(), CheckError> {
-        req!(self, raw, ty, node);
+        let node = req!(self, raw, ty, node).0.clone();
+        let n = self.nodes.intern(&node);
         let p = self.part(raw, ty)?;
+        let pl = &mut self.parts[p as usize];
         if ty == "leader" {
             req!(self, raw, ty, leader_epoch);
+            pl.leader = Some(n);
+            pl.leader_recorded = true;
         } else {
             let offset = *req!(self, raw, ty, offset);
-            self.parts[p as usize].log.truncate_from(offset);
+            if pl.leader.map_or(true, |l| l == n) {
+                pl.log.truncate_from(offset);
+            }
         }
         self.parts[p as usize].era += 1;
         Ok(())
@@ -871,7 +883,8 @@ impl<'s> Ingest<'s> {
 
     fn append(&mut self, raw: &Raw<'_>, _t: u64) -> Result<(), CheckError> {
         let ty = "append";
-        req!(self, raw, ty, node);
+        let leader_node = req!(self, raw, ty, node).0.clone();
+        let leader_node = self.nodes.intern(&leader_node);
         let offset = *req!(self, raw, ty, offset);
         let id = req!(self, raw, ty, id).clone();
         let p = self.part(raw, ty)?;
@@ -946,6 +959,9 @@ impl<'s> Ingest<'s> {
         }
         let pl = &mut self.parts[p as usize];
         pl.has_appends = true;
+        if !pl.leader_recorded {
+            pl.leader = Some(leader_node);
+        }
         pl.log.insert(offset, entry);
         Ok(())
     }
