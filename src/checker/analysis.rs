@@ -93,7 +93,7 @@ impl Ingest<'_> {
                 let en = self.ev.name(e);
                 let pname = self.parts[p].name.clone();
                 let max_read = self.parts[p].max_delivered;
-                if let Some(o) = ack_offset.map(|o| o + u64::from(i)) {
+                if let Some(o) = ack_offset.map(|o| o.saturating_add(u64::from(i))) {
                     let pl = &self.parts[p];
                     let in_log = pl.has_appends && pl.log.get(o).is_some_and(|x| x.event == e);
                     // Read past it, or its offset was read holding another event.
@@ -200,7 +200,11 @@ impl Ingest<'_> {
             let bt = self.batches[b];
             let (lo, lo_line, hi) = match (bt.appended, bt.ack) {
                 (Some(a), _) => a,
-                (None, Some((l, Some(o)))) => (o, l, o + u64::from(bt.events.1.saturating_sub(1))),
+                (None, Some((l, Some(o)))) => (
+                    o,
+                    l,
+                    o.saturating_add(u64::from(bt.events.1.saturating_sub(1))),
+                ),
                 _ => continue,
             };
             let key = (bt.node, bt.part);
@@ -517,15 +521,15 @@ impl Ingest<'_> {
                 .iter()
                 .take_while(|&&(en, sq, _)| en == e1 && sq < s2)
                 .any(|x| accepted(&x));
-            if e1 == e2 && s2 > s1 + 1 && missing_accepted {
+            if e1 == e2 && i128::from(s2) > i128::from(s1) + 1 && missing_accepted {
                 let ent = self.entities.name(e1).to_string();
                 self.violate(
                     Kind::SequenceGap,
                     format!("group {gname}, entity {ent}"),
                     format!(
                         "group {gname} applied seq {s1} and {s2} of {ent} but never {}..{}",
-                        s1 + 1,
-                        s2 - 1
+                        i128::from(s1) + 1,
+                        i128::from(s2) - 1
                     ),
                     vec![
                         w(l1, format!("apply of seq {s1}")),

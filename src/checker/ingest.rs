@@ -252,7 +252,7 @@ pub(crate) struct Ingest<'s> {
     pub groups: Names,
     pub entities: Names,
     pub fields: Names,
-    part_ids: std::collections::HashMap<Box<str>, Vec<u32>>,
+    part_ids: std::collections::HashMap<Box<str>, std::collections::HashMap<u32, u32>>,
     pub parts: Vec<PartLog>,
     consumer_ids: std::collections::HashMap<(u32, u32), u32>,
     pub consumer_of: Vec<(u32, u32)>,
@@ -583,12 +583,7 @@ impl<'s> Ingest<'s> {
                 _ => {}
             }
         }
-        if let Some(&p) = self
-            .part_ids
-            .get(topic)
-            .and_then(|v| v.get(partition as usize))
-            .filter(|&&p| p != NONE)
-        {
+        if let Some(&p) = self.part_ids.get(topic).and_then(|m| m.get(&partition)) {
             return Ok(p);
         }
         let p = self.parts.len() as u32;
@@ -596,11 +591,10 @@ impl<'s> Ingest<'s> {
             name: format!("{topic}/{partition}").into(),
             ..PartLog::default()
         });
-        let slots = self.part_ids.entry(topic.into()).or_default();
-        if slots.len() <= partition as usize {
-            slots.resize(partition as usize + 1, NONE);
-        }
-        slots[partition as usize] = p;
+        self.part_ids
+            .entry(topic.into())
+            .or_default()
+            .insert(partition, p);
         Ok(p)
     }
 
@@ -1148,8 +1142,9 @@ impl<'s> Ingest<'s> {
         if expected.is_none() {
             pos.ok_upto = Some(pos.ok_upto.map_or(offset, |m| m.max(offset)));
         }
-        pos.expected = Some((offset + 1, line));
-        pos.max_pos = Some(pos.max_pos.map_or(offset + 1, |m| m.max(offset + 1)));
+        let next = offset.saturating_add(1);
+        pos.expected = Some((next, line));
+        pos.max_pos = Some(pos.max_pos.map_or(next, |m| m.max(next)));
         if let Some((x, basis)) = expected {
             let scope = format!("group {group}, {pname}");
             if offset > x {
@@ -1220,7 +1215,10 @@ impl<'s> Ingest<'s> {
         match from {
             Some((p, o)) => {
                 let pos = self.positions.entry((g, n, p)).or_default();
-                pos.ok_upto = Some(pos.ok_upto.map_or(o + 1, |m| m.max(o + 1)));
+                pos.ok_upto = Some(
+                    pos.ok_upto
+                        .map_or(o.saturating_add(1), |m| m.max(o.saturating_add(1))),
+                );
             }
             None => {
                 if gs.applies_unresolved.is_none() {

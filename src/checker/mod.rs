@@ -37,6 +37,8 @@ mod ingest;
 mod record;
 mod report;
 mod tables;
+#[cfg(test)]
+mod tests;
 
 use std::io::BufRead;
 use std::path::Path;
