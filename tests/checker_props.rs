@@ -46,6 +46,9 @@ struct Params {
     partitions: usize,
     consumers: usize,
     rebalance: bool,
+    /// Benign noise: idempotent retries answered by dedup, sends given up for good,
+    /// consumer crash and restart. Off for injections (they pick their own records).
+    noise: bool,
     seed: u64,
 }
 
@@ -56,18 +59,25 @@ fn params() -> impl Strategy<Value = Params> {
         1usize..4,
         1usize..4,
         any::<bool>(),
+        any::<bool>(),
         any::<u64>(),
     )
         .prop_map(
-            |(events, entities, partitions, consumers, rebalance, seed)| Params {
+            |(events, entities, partitions, consumers, rebalance, noise, seed)| Params {
                 events,
                 entities,
                 partitions,
                 consumers,
                 rebalance,
+                noise,
                 seed,
             },
         )
+}
+
+/// Parameters for injections: the same, without noise.
+fn clean_params() -> impl Strategy<Value = Params> {
+    params().prop_map(|p| Params { noise: false, ..p })
 }
 
 /// What a record is, so injections can find it.
@@ -97,6 +107,10 @@ struct Rec {
 /// One event of the model.
 #[derive(Debug, Clone)]
 struct Ev {
+    /// The producer gave this send up for good (noise).
+    gone: bool,
+    /// Attempt 1 was appended but its response lost; attempt 2 is deduplicated (noise).
+    retried: bool,
     entity: usize,
     deps: Vec<usize>,
     part: usize,
@@ -112,6 +126,8 @@ struct Model {
     /// Group g owner of each partition in generation 1 and 2.
     owner: [Vec<usize>; 2],
     rebalance_at: Option<usize>,
+    /// (event index, consumer): that consumer of g crashes and restarts before the event.
+    crash_at: Option<(usize, usize)>,
 }
 
 fn consumer(c: usize) -> String {
@@ -145,14 +161,20 @@ impl Model {
                 }
             }
             let part = entity % p.partitions;
+            let gone = p.noise && rng.chance(8);
+            let retried = p.noise && !gone && rng.chance(15);
             evs.push(Ev {
+                gone,
+                retried,
                 entity,
                 deps,
                 part,
                 offset: next_offset[part],
                 t: 10_000 * (i as u64 + 1),
             });
-            next_offset[part] += 1;
+            if !gone {
+                next_offset[part] += 1;
+            }
             last_of_entity[entity] = Some(i);
         }
         let owner = [
@@ -160,6 +182,9 @@ impl Model {
             (0..p.partitions).map(|q| (q + 1) % p.consumers).collect(),
         ];
         let rebalance_at = (p.rebalance && p.events > 1).then(|| 1 + rng.below(p.events - 1));
+        let crash_at = (p.noise && p.events > 1 && rng.chance(50))
+            .then(|| (1 + rng.below(p.events - 1), rng.below(p.consumers)))
+            .filter(|&(k, _)| Some(k) != rebalance_at);
         let mut m = Model {
             p,
             evs,
@@ -167,6 +192,7 @@ impl Model {
             order: 0,
             owner,
             rebalance_at,
+            crash_at,
         };
         m.emit();
         m
@@ -203,6 +229,24 @@ impl Model {
             if self.rebalance_at == Some(i) {
                 self.rebalance(self.evs[i].t - 5_000, &committed);
             }
+            if let Some((k, c)) = self.crash_at.filter(|&(k, _)| k == i) {
+                let r = self.evs[i].t - 3_000;
+                let node = consumer(c);
+                self.push(r, Tag::Other, json!({"type":"crash","t":r,"node":node}));
+                self.push(
+                    r + 100,
+                    Tag::Other,
+                    json!({"type":"restart","t":r+100,"node":node}),
+                );
+                let gen = self.gen_at(k);
+                for q in 0..self.p.partitions {
+                    if self.owner[gen][q] == c {
+                        let (offset, reason) =
+                            committed[q].map_or((0, "reset"), |o| (o, "committed"));
+                        self.push(r + 200, Tag::Other, json!({"type":"seek","t":r+200,"node":node,"group":"g","topic":"t","partition":q,"offset":offset,"reason":reason}));
+                    }
+                }
+            }
             let e = self.evs[i].clone();
             let t = e.t;
             entity_seq[e.entity] += 1;
@@ -212,12 +256,26 @@ impl Model {
             let entity = format!("e{}", e.entity);
             self.push(t, Tag::Create(i), json!({"type":"create","t":t,"node":producer,"id":i,"entity":entity,"key":entity,"deps":e.deps,
                 "writes":{"v":format!("v{i}")},"meta":{"seq":entity_seq[e.entity],"lamport":lam,"ts":t}}));
-            self.push(t, Tag::Send(i), json!({"type":"send","t":t,"node":producer,"batch":i,"attempt":1,"topic":"t","partition":e.part,"events":[i],"acks":-1}));
-            self.push(t + 100, Tag::Append(i), json!({"type":"append","t":t+100,"node":"b0","topic":"t","partition":e.part,"offset":e.offset,"id":i,"batch":i,"attempt":1}));
-            self.push(t + 200, Tag::Ack(i), json!({"type":"ack","t":t+200,"node":producer,"batch":i,"attempt":1,"topic":"t","partition":e.part,"offset":e.offset}));
+            let pid = e.entity % 2 + 1;
+            self.push(t, Tag::Send(i), json!({"type":"send","t":t,"node":producer,"batch":i,"attempt":1,"topic":"t","partition":e.part,"events":[i],"acks":-1,"pid":pid,"epoch":0,"seq":i}));
+            if e.gone {
+                self.push(t + 150, Tag::Other, json!({"type":"fail","t":t+150,"node":producer,"batch":i,"attempt":1,"reason":"delivery_timeout","retry":false}));
+                continue;
+            }
+            self.push(t + 100, Tag::Append(i), json!({"type":"append","t":t+100,"node":"b0","topic":"t","partition":e.part,"offset":e.offset,"id":i,"batch":i,"attempt":1,"pid":pid,"seq":i}));
+            if e.retried {
+                self.push(t + 150, Tag::Other, json!({"type":"fail","t":t+150,"node":producer,"batch":i,"attempt":1,"reason":"request_timeout","retry":true}));
+                self.push(t + 150, Tag::Other, json!({"type":"send","t":t+150,"node":producer,"batch":i,"attempt":2,"topic":"t","partition":e.part,"events":[i],"acks":-1,"pid":pid,"epoch":0,"seq":i}));
+                self.push(t + 160, Tag::Other, json!({"type":"dedup","t":t+160,"node":"b0","topic":"t","partition":e.part,"batch":i,"attempt":2,"pid":pid,"seq":i,"offset":e.offset}));
+                self.push(t + 170, Tag::Ack(i), json!({"type":"ack","t":t+170,"node":producer,"batch":i,"attempt":2,"topic":"t","partition":e.part,"offset":e.offset}));
+            } else {
+                // Same t as the append on another node: unordered with it.
+                self.push(t + 100, Tag::Ack(i), json!({"type":"ack","t":t+100,"node":producer,"batch":i,"attempt":1,"topic":"t","partition":e.part,"offset":e.offset}));
+            }
             let gen = self.gen_at(i);
             let c = consumer(self.owner[gen][e.part]);
-            for (group, node, dt) in [('g', c, 300u64), ('h', "h0".to_string(), 310)] {
+            // g and h receive at the same t on different nodes: unordered.
+            for (group, node, dt) in [('g', c, 300u64), ('h', "h0".to_string(), 300)] {
                 let g = group.to_string();
                 self.push(t + dt, Tag::Deliver(group, i), json!({"type":"deliver","t":t+dt,"node":node,"group":g,"topic":"t","partition":e.part,"offset":e.offset,"id":i}));
                 self.push(t + dt + 100, Tag::Apply(group, i), json!({"type":"apply","t":t+dt+100,"node":node,"group":g,"id":i,"topic":"t","partition":e.part,"offset":e.offset}));
@@ -231,7 +289,7 @@ impl Model {
             for entity in 0..self.p.entities {
                 if let Some(last) = (0..self.evs.len())
                     .rev()
-                    .find(|&i| self.evs[i].entity == entity)
+                    .find(|&i| self.evs[i].entity == entity && !self.evs[i].gone)
                 {
                     self.push(end, Tag::State(group, entity), json!({"type":"state","t":end,"group":group.to_string(),"entity":format!("e{entity}"),"fields":{"v":format!("v{last}")}}));
                 }
@@ -645,13 +703,14 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
             if kind == "rebalance_skip" {
                 m.strip_seq();
                 m.recs[i].v["offset"] = json!(committed + 1);
-                if let Some(x) = (k..n).find(|&x| m.evs[x].part == q) {
-                    m.remove(Tag::Deliver('g', x));
-                    m.remove(Tag::Apply('g', x));
-                    m.remove(Tag::Commit('g', x));
-                    let applied: Vec<usize> = (0..n).filter(|&i| i != x).collect();
-                    m.restate('g', m.evs[x].entity, &applied);
-                }
+                // Something must actually be skipped: the partition's first record after
+                // the rebalance.
+                let x = (k..n).find(|&x| m.evs[x].part == q)?;
+                m.remove(Tag::Deliver('g', x));
+                m.remove(Tag::Apply('g', x));
+                m.remove(Tag::Commit('g', x));
+                let applied: Vec<usize> = (0..n).filter(|&i| i != x).collect();
+                m.restate('g', m.evs[x].entity, &applied);
             } else {
                 let x = (0..k).rev().find(|&x| m.evs[x].part == q)?;
                 // The new owner must not have received an effect of x already.
@@ -820,7 +879,7 @@ proptest! {
     }
 
     #[test]
-    fn each_injection_gives_exactly_its_kind(p in params(), which in 0..INJECTIONS.len(), pick in any::<usize>()) {
+    fn each_injection_gives_exactly_its_kind(p in clean_params(), which in 0..INJECTIONS.len(), pick in any::<usize>()) {
         let kind = INJECTIONS[which];
         let mut m = Model::build(p);
         let Some(expected) = inject(&mut m, kind, pick) else { return Ok(()) };
@@ -983,6 +1042,7 @@ fn every_injection_is_exercised() {
                 partitions: 1 + rng.below(3),
                 consumers: 1 + rng.below(3),
                 rebalance: rng.chance(60),
+                noise: false,
                 seed,
             };
             let mut m = Model::build(p);

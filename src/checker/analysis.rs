@@ -294,6 +294,7 @@ impl Ingest<'_> {
                     );
                 }
             }
+            self.rebalance_skips(g as u32, &handled, !recs.is_empty());
             self.hb_pass(
                 &applied,
                 &at,
@@ -304,6 +305,66 @@ impl Ingest<'_> {
             );
             self.sequence_gaps(&applied, &gname, &seq_index);
             self.final_state(g as u32, &at, &handled, &applied);
+        }
+    }
+
+    /// A new owner that started above the committed offset skipped the offsets between,
+    /// unless the group processed their records anyway (the old owner applied them without
+    /// committing). Processed = applied or discarded when the group records applies, else
+    /// delivered to any member. Offsets whose record is unknown are not counted.
+    fn rebalance_skips(&mut self, g: u32, handled: &[bool], records_applies: bool) {
+        let candidates: Vec<usize> = (0..self.rebalance_skips.len())
+            .filter(|&i| self.rebalance_skips[i].group == g)
+            .collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let mut delivered = vec![false; self.ev.len()];
+        if !records_applies {
+            for d in &self.delivers {
+                if self.consumer_of[d.consumer as usize].0 == g {
+                    delivered[d.event as usize] = true;
+                }
+            }
+        }
+        let processed = if records_applies {
+            handled
+        } else {
+            &delivered[..]
+        };
+        for i in candidates {
+            let c = &self.rebalance_skips[i];
+            let pl = &self.parts[c.part as usize];
+            let to = c.to.min(c.from.saturating_add(1 << 20));
+            let missed: Vec<u64> = (c.from..to)
+                .filter(|&o| {
+                    let event = pl
+                        .log
+                        .get(o)
+                        .map(|x| x.event)
+                        .or_else(|| pl.seen.get(o).map(|x| x.event));
+                    event.is_some_and(|e| !processed[e as usize])
+                })
+                .collect();
+            if missed.is_empty() {
+                continue;
+            }
+            let shown: Vec<String> = missed.iter().take(5).map(u64::to_string).collect();
+            let more = if missed.len() > 5 {
+                format!(" and {} more", missed.len() - 5)
+            } else {
+                String::new()
+            };
+            let (scope, message, witness) = (
+                format!("group {}, {}", self.groups.name(g), pl.name),
+                format!(
+                    "{}: offsets {}{more} are never processed by the group",
+                    c.message,
+                    shown.join(", ")
+                ),
+                c.witness.clone(),
+            );
+            self.violate(Kind::RebalanceSkip, scope, message, witness);
         }
     }
 

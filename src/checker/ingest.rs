@@ -58,6 +58,17 @@ pub(crate) struct Batch {
     pub appended: Option<(u64, Line, u64)>,
 }
 
+/// A new owner starting above the committed offset, judged at the end of the history.
+#[derive(Debug)]
+pub(crate) struct SkipCandidate {
+    pub group: u32,
+    pub part: u32,
+    pub from: u64,
+    pub to: u64,
+    pub message: String,
+    pub witness: Vec<Witness>,
+}
+
 /// A second append of an event in one partition, judged at the end of the history.
 #[derive(Debug)]
 pub(crate) struct DupAppend {
@@ -106,6 +117,7 @@ pub(crate) struct PartLog {
 /// A consumer's position in one partition.
 #[derive(Debug, Default, Clone, Copy)]
 struct Position {
+    owned: bool,
     expected: Option<(u64, Line)>,
     start_pending: Option<Line>,
     max_pos: Option<u64>,
@@ -267,6 +279,7 @@ pub(crate) struct Ingest<'s> {
     pub delivers: Vec<DeliverRec>,
     pub states: Vec<StateRec>,
     pub dup_appends: Vec<DupAppend>,
+    pub rebalance_skips: Vec<SkipCandidate>,
     pub end: Option<(Line, String)>,
     pending: Vec<(u32, Line, &'static str)>,
     pending_t: u64,
@@ -323,6 +336,7 @@ impl<'s> Ingest<'s> {
             delivers: Vec::new(),
             states: Vec::new(),
             dup_appends: Vec::new(),
+            rebalance_skips: Vec::new(),
             end: None,
             pending: Vec::new(),
             pending_t: 0,
@@ -974,6 +988,7 @@ impl<'s> Ingest<'s> {
         for ((_, n, _), pos) in self.positions.iter_mut() {
             if *n == node {
                 pos.expected = None;
+                pos.owned = false;
             }
         }
     }
@@ -994,13 +1009,20 @@ impl<'s> Ingest<'s> {
         for partition in partitions {
             let p = self.part_of(&topic, partition)?;
             let pos = self.positions.entry((g, n, p)).or_default();
-            pos.expected = None;
             if ty == "assign" {
-                pos.start_pending = Some(line);
-                pos.max_pos = None;
-                pos.ok_upto = None;
+                // Still owned (no revoke, crash or restart since the last assign): the
+                // member keeps the partition and its position (cooperative rebalance).
+                if !pos.owned {
+                    pos.expected = None;
+                    pos.start_pending = Some(line);
+                    pos.max_pos = None;
+                    pos.ok_upto = None;
+                }
+                pos.owned = true;
             } else {
+                pos.expected = None;
                 pos.start_pending = None;
+                pos.owned = false;
             }
         }
         Ok(())
@@ -1028,26 +1050,31 @@ impl<'s> Ingest<'s> {
             self.nodes.name(n).to_string(),
             self.parts[p as usize].name.clone(),
         );
-        let (kind, text) = if start > committed {
-            (
-                Kind::RebalanceSkip,
-                format!("offsets {committed}..{} are skipped", start - 1),
-            )
-        } else {
-            (
-                Kind::RebalanceRewind,
-                format!("offsets {start}..{} are redelivered", committed - 1),
-            )
-        };
+        let witness = vec![
+            w(commit_line, format!("commit {committed} for {pn} in {gn}")),
+            w(assign_line, format!("assign {pn} to {nn}")),
+            w(self.cur(), format!("{what} at {start}")),
+        ];
+        if start > committed {
+            // Judged at the end: only offsets the group never processed are a skip.
+            self.rebalance_skips.push(SkipCandidate {
+                group: g,
+                part: p,
+                from: committed,
+                to: start,
+                message: format!("new owner {nn} starts {pn} at {start} but group {gn} had committed {committed}"),
+                witness,
+            });
+            return;
+        }
         self.violate(
-            kind,
+            Kind::RebalanceRewind,
             format!("group {gn}, {pn}"),
-            format!("new owner {nn} starts {pn} at {start} but group {gn} had committed {committed}: {text}"),
-            vec![
-                w(commit_line, format!("commit {committed} for {pn} in {gn}")),
-                w(assign_line, format!("assign {pn} to {nn}")),
-                w(self.cur(), format!("{what} at {start}")),
-            ],
+            format!(
+                "new owner {nn} starts {pn} at {start} but group {gn} had committed {committed}: offsets {start}..{} are redelivered",
+                committed - 1
+            ),
+            witness,
         );
     }
 
