@@ -239,10 +239,9 @@ impl Model {
                     json!({"type":"restart","t":r+100,"node":node}),
                 );
                 let gen = self.gen_at(k);
-                for q in 0..self.p.partitions {
+                for (q, done) in committed.iter().enumerate() {
                     if self.owner[gen][q] == c {
-                        let (offset, reason) =
-                            committed[q].map_or((0, "reset"), |o| (o, "committed"));
+                        let (offset, reason) = done.map_or((0, "reset"), |o| (o, "committed"));
                         self.push(r + 200, Tag::Other, json!({"type":"seek","t":r+200,"node":node,"group":"g","topic":"t","partition":q,"offset":offset,"reason":reason}));
                     }
                 }
