@@ -895,7 +895,7 @@ proptest! {
     #[test]
     fn same_t_interleaving_does_not_change_the_verdict(p in params(), which in 0..=INJECTIONS.len(), pick in any::<usize>(), seed in any::<u64>()) {
         let mut m = Model::build(p);
-        if which < INJECTIONS.len() {
+        if which < INJECTIONS.len() && !m.p.noise {
             let _ = inject(&mut m, INJECTIONS[which], pick);
         }
         let (text, _) = m.render();
@@ -917,7 +917,7 @@ proptest! {
     #[test]
     fn mutated_histories_never_panic(p in params(), which in 0..=INJECTIONS.len(), pick in any::<usize>(), cuts in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..4), 1..6)) {
         let mut m = Model::build(p);
-        if which < INJECTIONS.len() {
+        if which < INJECTIONS.len() && !m.p.noise {
             let _ = inject(&mut m, INJECTIONS[which], pick);
         }
         let (text, _) = m.render();
