@@ -712,12 +712,15 @@ impl<'s> Ingest<'s> {
     /// Clock condition and timestamp order along each direct dep of `e`.
     fn check_dep_clocks(&mut self, e: u32) {
         let line = self.cur();
-        let deps: Vec<u32> = self.ev.deps_of(e).to_vec();
-        for d in deps {
+        let (start, count) = self.ev.deps[e as usize];
+        for k in start..start + count {
+            let d = self.ev.dep_arena[k as usize];
             let dl = self.ev.create_line[d as usize];
-            let (dn, en) = (self.ev.name(d), self.ev.name(e));
+            // Names are built only for a violation (no allocation per dep otherwise).
+            let names = |ev: &Events| (ev.name(d), ev.name(e));
             if let (Some(a), Some(b)) = (self.ev.lamport.get(d), self.ev.lamport.get(e)) {
                 if a >= b {
+                    let (dn, en) = names(&self.ev);
                     self.violate(
                         Kind::ClockCondition,
                         format!("event {en}"),
@@ -728,6 +731,7 @@ impl<'s> Ingest<'s> {
             }
             if let (Some(a), Some(b)) = (self.ev.vc.get(&d), self.ev.vc.get(&e)) {
                 if !vc_less(a, b) {
+                    let (dn, en) = names(&self.ev);
                     self.violate(
                         Kind::ClockCondition,
                         format!("event {en}"),
@@ -745,6 +749,7 @@ impl<'s> Ingest<'s> {
             };
             if let Some((what, a, b)) = stamps {
                 if a > b {
+                    let (dn, en) = names(&self.ev);
                     self.violate(
                         Kind::TimestampInversion,
                         format!("event {en}"),
@@ -770,9 +775,10 @@ impl<'s> Ingest<'s> {
         if !self.ev.created(e) {
             return;
         }
-        let (line, cl, en) = (self.cur(), self.ev.create_line[e as usize], self.ev.name(e));
+        let (line, cl) = (self.cur(), self.ev.create_line[e as usize]);
         if let (Some(a), Some(b)) = (self.ev.lamport.get(e), m.lamport) {
             if a >= b {
+                let en = self.ev.name(e);
                 self.violate(
                     Kind::ClockCondition,
                     format!("event {en}"),
@@ -790,6 +796,7 @@ impl<'s> Ingest<'s> {
             if let Some(sent) = self.ev.vc.get(&e) {
                 if !vc_leq(sent, &recv) {
                     let (s, r) = (self.vc_text(sent), self.vc_text(&recv));
+                    let en = self.ev.name(e);
                     self.violate(
                         Kind::ClockCondition,
                         format!("event {en}"),
