@@ -358,9 +358,15 @@ impl Ingest<'_> {
             let (scope, message, witness) = (
                 format!("group {}, {}", self.groups.name(g), pl.name),
                 format!(
-                    "{}: offsets {}{more} are never processed by the group",
+                    "{}: {} {}{more} {} never processed by the group",
                     c.message,
-                    shown.join(", ")
+                    if missed.len() == 1 {
+                        "offset"
+                    } else {
+                        "offsets"
+                    },
+                    shown.join(", "),
+                    if missed.len() == 1 { "is" } else { "are" }
                 ),
                 c.witness.clone(),
             );

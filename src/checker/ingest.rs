@@ -120,8 +120,10 @@ struct Position {
     owned: bool,
     expected: Option<(u64, Line)>,
     start_pending: Option<Line>,
-    max_pos: Option<u64>,
-    ok_upto: Option<u64>,
+    /// Highest position reached (seek offset or delivery + 1) and the line reaching it.
+    max_pos: Option<(u64, Line)>,
+    /// Everything below this is processed (applied or discarded) or was below the start.
+    ok_upto: Option<(u64, Line)>,
 }
 
 /// A maximum over records at earlier `t`, plus the current `t`'s records per node: the
@@ -1096,8 +1098,8 @@ impl<'s> Ingest<'s> {
         let line = self.cur();
         let pos = self.positions.entry((g, n, p)).or_default();
         pos.expected = Some((offset, line));
-        pos.max_pos = Some(pos.max_pos.map_or(offset, |m| m.max(offset)));
-        pos.ok_upto = Some(pos.ok_upto.map_or(offset, |m| m.max(offset)));
+        raise(&mut pos.max_pos, offset, line);
+        raise(&mut pos.ok_upto, offset, line);
         Ok(())
     }
 
@@ -1174,11 +1176,11 @@ impl<'s> Ingest<'s> {
         let pos = self.positions.entry((g, n, p)).or_default();
         let expected = pos.expected;
         if expected.is_none() {
-            pos.ok_upto = Some(pos.ok_upto.map_or(offset, |m| m.max(offset)));
+            raise(&mut pos.ok_upto, offset, line);
         }
         let next = offset.saturating_add(1);
         pos.expected = Some((next, line));
-        pos.max_pos = Some(pos.max_pos.map_or(next, |m| m.max(next)));
+        raise(&mut pos.max_pos, next, line);
         if let Some((x, basis)) = expected {
             let scope = format!("group {group}, {pname}");
             if offset > x {
@@ -1249,10 +1251,7 @@ impl<'s> Ingest<'s> {
         match from {
             Some((p, o)) => {
                 let pos = self.positions.entry((g, n, p)).or_default();
-                pos.ok_upto = Some(
-                    pos.ok_upto
-                        .map_or(o.saturating_add(1), |m| m.max(o.saturating_add(1))),
-                );
+                raise(&mut pos.ok_upto, o.saturating_add(1), line);
             }
             None => {
                 if gs.applies_unresolved.is_none() {
@@ -1318,22 +1317,32 @@ impl<'s> Ingest<'s> {
         // Ahead of what this member was delivered or applied.
         if let Some(pos) = self.positions.get(&(g, n, p)).copied() {
             let gs = &self.group_state[g as usize];
-            if let Some(m) = pos.max_pos.filter(|&m| offset > m) {
+            if let Some((m, ml)) = pos.max_pos.filter(|&(m, _)| offset > m) {
                 self.violate(
                     Kind::CommitAhead,
                     scope(),
                     format!("{node} committed {offset} for {pname} but its position was only {m}"),
-                    vec![w(line, format!("commit {offset} by {node}"))],
+                    vec![
+                        w(ml, format!("position {m} of {node} in {pname}")),
+                        w(line, format!("commit {offset} by {node}")),
+                    ],
                 );
-            } else if let Some(m) = pos
+            } else if let Some((m, ml)) = pos
                 .ok_upto
-                .filter(|&m| gs.applies_seen && gs.applies_unresolved.is_none() && offset > m)
+                .filter(|&(m, _)| gs.applies_seen && gs.applies_unresolved.is_none() && offset > m)
             {
+                let mut witness = vec![
+                    w(ml, format!("{node} has processed {pname} below {m}")),
+                    w(line, format!("commit {offset} by {node}")),
+                ];
+                if let Some((p_, pl)) = pos.max_pos {
+                    witness.push(w(pl, format!("{node} was delivered {pname} below {p_}")));
+                }
                 self.violate(
                     Kind::CommitAhead,
                     scope(),
                     format!("{node} committed {offset} for {pname} but had applied or discarded only below {m}"),
-                    vec![w(line, format!("commit {offset} by {node}"))],
+                    witness,
                 );
             }
         }
@@ -1377,6 +1386,13 @@ fn duplicate_cause(first: Option<&LogEntry>, second: &LogEntry) -> String {
             "sent again in a new batch (an application resend or a producer restart)".into()
         }
         _ => "appended twice".into(),
+    }
+}
+
+/// Raises `slot` to `v` (remembering the line) if `v` is higher.
+fn raise(slot: &mut Option<(u64, Line)>, v: u64, line: Line) {
+    if slot.map_or(true, |(m, _)| v > m) {
+        *slot = Some((v, line));
     }
 }
 

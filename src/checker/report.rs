@@ -350,10 +350,12 @@ impl Report {
         if n_violated == 0 {
             let _ = writeln!(s, "OK: nothing the run expected is violated");
         } else {
-            let _ = writeln!(
-                s,
-                "VIOLATED: {n_violated} anomalies break what the run expected"
-            );
+            let what = if n_violated == 1 {
+                "anomaly breaks"
+            } else {
+                "anomalies break"
+            };
+            let _ = writeln!(s, "VIOLATED: {n_violated} {what} what the run expected");
         }
         for (title, map) in [
             ("violated", &violated),
