@@ -77,6 +77,7 @@ impl Ingest<'_> {
     fn lost_and_unseen(&mut self) {
         let mut judged = vec![false; self.ev.len()];
         let mut no_offset = 0u64;
+        let mut unconfirmed = 0u64;
         for b in 0..self.batches.len() {
             let bt = self.batches[b];
             let Some((ack_line, ack_offset)) = bt.ack else {
@@ -98,7 +99,16 @@ impl Ingest<'_> {
                     let in_log = pl.has_appends && pl.log.get(o).is_some_and(|x| x.event == e);
                     // Read past it, or its offset was read holding another event.
                     let reused = pl.seen.get(o).is_some_and(|x| x.event != e);
-                    if let Some((h, hl)) = max_read.filter(|&(h, _)| (h > o || reused) && !in_log) {
+                    let candidate = max_read.filter(|&(h, _)| (h > o || reused) && !in_log);
+                    // Evidence that it is gone: the leader's log or a read shows another
+                    // record (or nothing) at its offset. Without that (no append records),
+                    // "never read" needs the whole history.
+                    let evidence = pl.has_appends || reused || self.end.is_some();
+                    if candidate.is_some() && !evidence {
+                        unconfirmed += 1;
+                        continue;
+                    }
+                    if let Some((h, hl)) = candidate {
                         let mut wit = vec![
                             w(ack_line, format!("ack of {en} at {pname}@{o}")),
                             w(hl, format!("someone read {pname}@{h}")),
@@ -127,6 +137,12 @@ impl Ingest<'_> {
                 }
                 self.unseen(e, ack_line, p);
             }
+        }
+        if unconfirmed > 0 {
+            self.unknown(
+                Kind::LostWrite,
+                format!("{unconfirmed} acknowledged events were not read though later offsets were; without append records or an end record, loss cannot be confirmed"),
+            );
         }
         if no_offset > 0 {
             self.unknown(
@@ -317,6 +333,10 @@ impl Ingest<'_> {
             .filter(|&i| self.rebalance_skips[i].group == g)
             .collect();
         if candidates.is_empty() {
+            return;
+        }
+        if self.end.is_none() {
+            self.unknown(Kind::RebalanceSkip, "the history has no end record: whether the skipped records were processed later is unknown".into());
             return;
         }
         let mut delivered = vec![false; self.ev.len()];
@@ -572,6 +592,13 @@ impl Ingest<'_> {
             })
             .collect();
         seqs.sort_unstable();
+        if self.end.is_none() && !seqs.is_empty() {
+            self.unknown(
+                Kind::SequenceGap,
+                "the history has no end record: a missing number may still be applied".into(),
+            );
+            return;
+        }
         for pair in seqs.windows(2) {
             let ((e1, s1, l1), (e2, s2, l2)) = (pair[0], pair[1]);
             // A hole counts only if a missing number belongs to an event the system
