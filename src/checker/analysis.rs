@@ -495,6 +495,11 @@ impl Ingest<'_> {
                 r.1 += 1;
                 continue;
             }
+            if !self.keeps(kind) {
+                self.omit(kind);
+                reported.insert((cause, kind), (usize::MAX, 0));
+                continue;
+            }
             let chain = self.chain(e, target, at, if same { &*late_ent } else { &*late }, same);
             let (mine_r, cause_r) = (recv[mine as usize - 1], recv[target as usize - 1]);
             let verb = if applies { "applied" } else { "received" };
@@ -543,11 +548,11 @@ impl Ingest<'_> {
                 if chain.first() == Some(&cause) { "" } else { "more than " },
                 chain.len()
             );
-            reported.insert((cause, kind), (self.report.violations.len(), 0));
-            self.violate(kind, scope.to_string(), msg, wit);
+            let idx = self.violate(kind, scope.to_string(), msg, wit);
+            reported.insert((cause, kind), (idx.unwrap_or(usize::MAX), 0));
         }
         for ((_, _), (idx, extra)) in reported {
-            if extra > 0 {
+            if extra > 0 && idx != usize::MAX {
                 let v = &mut self.report.violations[idx];
                 v.message
                     .push_str(&format!("; {extra} more of its effects came before it too"));

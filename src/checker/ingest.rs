@@ -13,6 +13,10 @@ use super::record::{describe_json_error, Header, IdRef, Meta, Raw, RECORD_TYPES}
 use super::report::{Guarantee, Kind, Report, Unknown, Violation, Witness};
 use super::tables::{Col, Ids, Names, OffsetMap, NONE};
 
+/// Anomalies of one kind kept with their witnesses; the rest are counted only, so memory
+/// stays bounded when a strategy violates something on every record.
+pub(crate) const KEPT_PER_KIND: u32 = 1000;
+
 /// Lines are stored as `u32`; longer histories are rejected with an error.
 pub(crate) type Line = u32;
 
@@ -111,7 +115,7 @@ pub(crate) struct PartLog {
     pub leader: Option<u32>,
     pub leader_recorded: bool,
     pub max_delivered: Option<(u64, Line)>,
-    pub divergent_reported: Vec<u64>,
+    pub divergent_reported: std::collections::BTreeSet<u64>,
 }
 
 /// A consumer's position in one partition.
@@ -285,6 +289,7 @@ pub(crate) struct Ingest<'s> {
     pub end: Option<(Line, String)>,
     pending: Vec<(u32, Line, &'static str)>,
     pending_t: u64,
+    kept: [u32; 32],
 }
 
 fn w(line: Line, what: String) -> Witness {
@@ -342,6 +347,7 @@ impl<'s> Ingest<'s> {
             end: None,
             pending: Vec::new(),
             pending_t: 0,
+            kept: [0; 32],
         }
     }
 
@@ -365,7 +371,30 @@ impl<'s> Ingest<'s> {
         self.line as Line
     }
 
-    pub fn violate(&mut self, kind: Kind, scope: String, message: String, witness: Vec<Witness>) {
+    /// Whether a new anomaly of `kind` will be kept with its witness (the first
+    /// [`KEPT_PER_KIND`] of each kind are; later ones are only counted).
+    pub fn keeps(&self, kind: Kind) -> bool {
+        self.kept[kind as usize] < KEPT_PER_KIND
+    }
+
+    /// Counts an anomaly whose details are not kept.
+    pub fn omit(&mut self, kind: Kind) {
+        *self.report.omitted.entry(kind).or_insert(0) += 1;
+    }
+
+    /// Records an anomaly; returns its index when its details are kept.
+    pub fn violate(
+        &mut self,
+        kind: Kind,
+        scope: String,
+        message: String,
+        witness: Vec<Witness>,
+    ) -> Option<usize> {
+        if !self.keeps(kind) {
+            self.omit(kind);
+            return None;
+        }
+        self.kept[kind as usize] += 1;
         self.report.violations.push(Violation {
             kind,
             scope,
@@ -373,6 +402,7 @@ impl<'s> Ingest<'s> {
             witness,
             status: super::report::Status::Violated,
         });
+        Some(self.report.violations.len() - 1)
     }
 
     pub fn unknown(&mut self, kind: Kind, reason: String) {
@@ -985,10 +1015,9 @@ impl<'s> Ingest<'s> {
 
     fn divergent(&mut self, p: u32, offset: u64, message: String, witness: Vec<Witness>) {
         let pl = &mut self.parts[p as usize];
-        if pl.divergent_reported.contains(&offset) {
+        if !pl.divergent_reported.insert(offset) {
             return;
         }
-        pl.divergent_reported.push(offset);
         let scope = pl.name.clone();
         self.violate(Kind::DivergentLog, scope.to_string(), message, witness);
     }

@@ -226,6 +226,21 @@ pub struct Report {
     pub unknown: Vec<Unknown>,
     /// Header fields useful to reproduce the run (scenario, strategy, seed).
     pub run: BTreeMap<String, String>,
+    /// Anomalies counted but not kept (beyond the first 1000 of a kind), per kind.
+    pub omitted: BTreeMap<Kind, u64>,
+}
+
+/// Anomalies of one kind kept with witnesses (see `Report::omitted`).
+const KEPT: u32 = super::ingest::KEPT_PER_KIND;
+
+trait OptionStatus {
+    fn is_none_or_eq(&self, s: Status) -> bool;
+}
+
+impl OptionStatus for Option<Status> {
+    fn is_none_or_eq(&self, s: Status) -> bool {
+        self.map_or(true, |x| x == s)
+    }
 }
 
 impl Report {
@@ -238,6 +253,7 @@ impl Report {
             violations: Vec::new(),
             unknown: Vec::new(),
             run: BTreeMap::new(),
+            omitted: BTreeMap::new(),
         }
     }
 
@@ -248,11 +264,7 @@ impl Report {
                 .sort_by(|a, b| a.line.cmp(&b.line).then(a.what.cmp(&b.what)));
             v.witness
                 .dedup_by(|a, b| a.line == b.line && a.what == b.what);
-            v.status = match v.kind.class() {
-                Class::Bug => Status::Violated,
-                Class::Breaks(g) if self.expected.contains(&g) => Status::Violated,
-                _ => Status::Allowed,
-            };
+            v.status = status_of(&self.expected, v.kind);
         }
         self.violations.sort_by(|a, b| {
             (a.status, a.kind, a.first_line(), &a.scope, &a.message).cmp(&(
@@ -281,27 +293,40 @@ impl Report {
             .filter(|v| v.status == Status::Allowed)
     }
 
-    fn count_map<'a>(it: impl Iterator<Item = &'a Violation>) -> BTreeMap<&'static str, u64> {
+    /// Violated or allowed, for a kind, given the expected guarantees.
+    pub fn status_of(&self, kind: Kind) -> Status {
+        status_of(&self.expected, kind)
+    }
+
+    /// Counts per kind name (kept and omitted anomalies), of one status or of all.
+    fn count_map(&self, status: Option<Status>) -> BTreeMap<&'static str, u64> {
         let mut m = BTreeMap::new();
-        for v in it {
-            *m.entry(v.kind.name()).or_insert(0) += 1;
+        for v in &self.violations {
+            if status.is_none_or_eq(v.status) {
+                *m.entry(v.kind.name()).or_insert(0) += 1;
+            }
+        }
+        for (kind, n) in &self.omitted {
+            if status.is_none_or_eq(self.status_of(*kind)) {
+                *m.entry(kind.name()).or_insert(0) += n;
+            }
         }
         m
     }
 
     /// Counts per kind of every detected anomaly (violated and allowed), by kind name.
     pub fn all_counts(&self) -> BTreeMap<&'static str, u64> {
-        Report::count_map(self.violations.iter())
+        self.count_map(None)
     }
 
     /// `{kind_name: count}` of the violations the run expected, keys sorted.
     pub fn counts_json(&self) -> Value {
-        json!(Report::count_map(self.violated()))
+        json!(self.count_map(Some(Status::Violated)))
     }
 
     /// 0 when nothing the run expected is violated, 1 when something is.
     pub fn exit_code(&self) -> i32 {
-        i32::from(self.violated().next().is_some())
+        i32::from(!self.count_map(Some(Status::Violated)).is_empty())
     }
 
     /// The whole report as JSON (deterministic key order).
@@ -317,10 +342,11 @@ impl Report {
             "expected": self.expected.iter().map(|g| g.name()).collect::<Vec<_>>(),
             "expected_from": self.expected_from,
             "run": self.run,
-            "counts": Report::count_map(self.violated()),
+            "counts": self.count_map(Some(Status::Violated)),
             "violated": self.exit_code() == 1,
             "violations": self.violated().map(Violation::to_json).collect::<Vec<_>>(),
-            "allowed": Report::count_map(self.allowed()),
+            "allowed": self.count_map(Some(Status::Allowed)),
+            "omitted": self.omitted.iter().map(|(k, n)| (k.name(), *n)).collect::<BTreeMap<_, _>>(),
             "allowed_violations": self.allowed().map(Violation::to_json).collect::<Vec<_>>(),
             "unknown": unknown,
         })
@@ -343,8 +369,8 @@ impl Report {
                 names.join(", ")
             }
         );
-        let violated = Report::count_map(self.violated());
-        let allowed = Report::count_map(self.allowed());
+        let violated = self.count_map(Some(Status::Violated));
+        let allowed = self.count_map(Some(Status::Allowed));
         let n_violated: u64 = violated.values().sum();
         let n_allowed: u64 = allowed.values().sum();
         if n_violated == 0 {
@@ -377,7 +403,7 @@ impl Report {
                 let _ = writeln!(s, "  {:<20} {}", u.kind.name(), u.reason);
             }
         }
-        let total = self.violations.len();
+        let total = self.violations.len() + self.omitted.values().sum::<u64>() as usize;
         for (i, v) in self.violations.iter().take(max_shown).enumerate() {
             let tag = match v.status {
                 Status::Violated => "",
@@ -401,6 +427,12 @@ impl Report {
         }
         if total > max_shown {
             let _ = writeln!(s, "\n… and {} more", total - max_shown);
+            if !self.omitted.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "(witnesses are kept for the first {KEPT} anomalies of each kind)"
+                );
+            }
         }
         if n_violated + n_allowed > 0 && !self.run.is_empty() {
             let args: Vec<String> = self.run.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -441,6 +473,14 @@ impl Report {
             }
         }
         Ok(())
+    }
+}
+
+fn status_of(expected: &[Guarantee], kind: Kind) -> Status {
+    match kind.class() {
+        Class::Bug => Status::Violated,
+        Class::Breaks(g) if expected.contains(&g) => Status::Violated,
+        _ => Status::Allowed,
     }
 }
 

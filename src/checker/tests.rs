@@ -305,3 +305,37 @@ fn a_long_chain_cycle_does_not_overflow_the_stack() {
     assert_eq!(kinds(&r), ["observed_cycle"]);
     assert!(r.violations[0].witness.len() <= 12);
 }
+
+#[test]
+fn only_the_first_anomalies_of_a_kind_keep_witnesses() {
+    let mut text = String::from(HEADER);
+    text.push('\n');
+    for i in 0..1500 {
+        text.push_str(&format!(
+            r#"{{"type":"create","t":1,"node":"p0","id":{i},"deps":[]}}"#
+        ));
+        text.push('\n');
+    }
+    for t in [2, 3] {
+        for i in 0..1500 {
+            text.push_str(&format!(
+                r#"{{"type":"apply","t":{t},"node":"c0","group":"g","id":{i}}}"#
+            ));
+            text.push('\n');
+        }
+    }
+    let r = run(&text).unwrap();
+    assert_eq!(r.violations.len(), 1000);
+    assert_eq!(r.omitted.get(&Kind::DuplicateApply), Some(&500));
+    assert_eq!(
+        r.counts_json(),
+        serde_json::json!({"duplicate_apply": 1500})
+    );
+    assert_eq!(r.exit_code(), 1);
+    let text = r.render_text(3);
+    assert!(text.contains("… and 1497 more"), "{text}");
+    assert_eq!(
+        r.to_json()["omitted"],
+        serde_json::json!({"duplicate_apply": 500})
+    );
+}
