@@ -1319,10 +1319,21 @@ impl<'s> Ingest<'s> {
                     }
                 }
             }
-            None => self.unknown(
-                Kind::ZombieCommit,
-                format!("commits without a generation (first at line {line}) cannot be judged"),
-            ),
+            None => {
+                if !self
+                    .report
+                    .unknown
+                    .iter()
+                    .any(|u| u.kind == Kind::ZombieCommit)
+                {
+                    self.unknown(
+                        Kind::ZombieCommit,
+                        format!(
+                            "commits without a generation (first at line {line}) cannot be judged"
+                        ),
+                    );
+                }
+            }
         }
         // Regression of the group's committed offset.
         let cs = self.commits.entry((g, p)).or_default();

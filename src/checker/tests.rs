@@ -339,3 +339,15 @@ fn only_the_first_anomalies_of_a_kind_keep_witnesses() {
         serde_json::json!({"duplicate_apply": 500})
     );
 }
+
+#[test]
+fn unknown_reasons_are_listed_once() {
+    let text = history(&[
+        r#"{"type":"commit","t":1,"node":"c0","group":"g","topic":"t","partition":0,"offset":1,"ok":true}"#,
+        r#"{"type":"commit","t":2,"node":"c0","group":"g","topic":"t","partition":0,"offset":2,"ok":true}"#,
+        r#"{"type":"end","t":3,"reason":"quiescent"}"#,
+    ]);
+    let r = run(&text).unwrap();
+    assert_eq!(r.unknown.len(), 1, "{:?}", r.unknown);
+    assert!(r.unknown[0].reason.contains("line 2"));
+}
