@@ -48,6 +48,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a history (JSONL) for ordering and causality violations. Exit 0: nothing the
+    /// run expected is violated; 1: something is; 2: the history is bad input.
+    Check {
+        /// The history file (docs/history-format.md).
+        history: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Guarantees to judge against, comma-separated (per_key_order, exactly_once,
+        /// causal, no_loss); default: the header's `expect`, else all.
+        #[arg(long)]
+        expect: Option<String>,
+        /// How many violations to show in full (the rest are counted).
+        #[arg(long, default_value_t = 10)]
+        show: usize,
+    },
     /// List the bundled scenarios and the strategies, with a one-line summary each.
     List {
         /// Where the scenarios are.
@@ -83,6 +99,7 @@ pub fn main() -> i32 {
             let mode = if no_history { HistoryMode::Off } else { HistoryMode::On };
             command_run(&scenario, seed, strategy, history, mode, json)
         }
+        Command::Check { history, json, expect, show } => command_check(&history, json, expect.as_deref(), show),
         Command::List { dir, json } => command_list(&dir, json),
         Command::Explain { scenario } => command_explain(&scenario),
     };
@@ -137,15 +154,38 @@ fn command_run(
         seed,
         history_mode,
         history_file: history.clone(),
-        keep_history: false,
+        keep_history: history_mode == HistoryMode::On,
     })
     .map_err(|error| InputError(error.to_string()))?;
+    let report = match &result.history.jsonl {
+        Some(jsonl) => Some(
+            crate::checker::check_reader(jsonl.as_slice(), "history", None)
+                .map_err(|error| anyhow::anyhow!("ordo wrote a history its checker rejects (a bug): {error}"))?,
+        ),
+        None => None,
+    };
     if json_output {
-        emit(&format!("{}\n", serde_json::to_string_pretty(&run_json(&result))?));
+        emit(&format!("{}\n", serde_json::to_string_pretty(&run_json(&result, report.as_ref()))?));
     } else {
-        emit(&run_text(&result, history.as_deref()));
+        emit(&run_text(&result, history.as_deref(), report.as_ref()));
     }
     Ok(0)
+}
+
+fn command_check(path: &Path, json_output: bool, expect: Option<&str>, show: usize) -> anyhow::Result<i32> {
+    let expect = match expect {
+        Some(list) => Some(
+            crate::checker::Guarantee::parse_list(list).map_err(|error| InputError(format!("--expect: {error}")))?,
+        ),
+        None => None,
+    };
+    let report = crate::checker::check_path(path, expect.as_deref()).map_err(|error| InputError(error.to_string()))?;
+    if json_output {
+        emit(&format!("{}\n", serde_json::to_string_pretty(&report.to_json())?));
+    } else {
+        emit(&report.render_text(show));
+    }
+    Ok(report.exit_code())
 }
 
 fn command_list(dir: &Path, json_output: bool) -> anyhow::Result<i32> {
@@ -230,7 +270,7 @@ pub fn emit(text: &str) {
 }
 
 /// The `--json` summary of a run.
-pub fn run_json(result: &RunResult) -> serde_json::Value {
+pub fn run_json(result: &RunResult, report: Option<&crate::checker::Report>) -> serde_json::Value {
     let stats = &result.stats;
     let engine = &result.outcome.stats;
     json!({
@@ -274,13 +314,15 @@ pub fn run_json(result: &RunResult) -> serde_json::Value {
             "duplicated": engine.duplicated,
         },
         "expect": result.expect,
-        "violations": {},
+        "violations": report.map(|r| r.counts_json()).unwrap_or_else(|| json!({})),
+        "allowed": report.map(|r| r.to_json()["allowed"].clone()).unwrap_or_else(|| json!({})),
+        "verdict": report.map(|r| if r.exit_code() == 0 { "ok" } else { "violated" }).unwrap_or("not checked"),
         "reproduce": result.reproduce,
     })
 }
 
 /// The readable summary of a run (after the seed line).
-pub fn run_text(result: &RunResult, history_file: Option<&Path>) -> String {
+pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<&crate::checker::Report>) -> String {
     let stats = &result.stats;
     let engine = &result.outcome.stats;
     let mut out = String::new();
@@ -327,6 +369,24 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>) -> String {
     if let Some(sha) = &result.history.sha256 {
         let place = history_file.map(|p| format!(", written to {}", p.display())).unwrap_or_default();
         line(format!("  history: {} records, fingerprint sha256 {sha}{place}", result.history.records));
+    }
+    match report {
+        None => line("  not checked: no history was recorded (--no-history)".to_string()),
+        Some(report) => {
+            let counts = report.counts_json();
+            let counts = counts.as_object().cloned().unwrap_or_default();
+            let expected = result.expect.join(", ");
+            if counts.is_empty() {
+                line(format!("  checker: nothing the run expected ({expected}) is violated"));
+            } else {
+                let list: Vec<String> = counts.iter().map(|(kind, n)| format!("{kind} {n}")).collect();
+                line(format!("  checker: VIOLATED ({expected}): {}", list.join(", ")));
+                let hint = history_file
+                    .map(|p| format!("ordo check {}", p.display()))
+                    .unwrap_or_else(|| format!("{} --history run.jsonl, then ordo check run.jsonl", result.reproduce));
+                line(format!("  witnesses: {hint}"));
+            }
+        }
     }
     line(format!("reproduce: {}", result.reproduce));
     out

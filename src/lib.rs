@@ -12,3 +12,5 @@ pub mod model;
 pub mod run;
 pub mod scenario;
 pub mod strategy;
+
+pub use checker::{CheckError, Guarantee, Kind, Report, Violation};

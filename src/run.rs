@@ -234,7 +234,13 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         let kind = world.entities[entity].status;
         world.record(Rec::State { t, entity: entity as u32, kind });
     }
-    world.record(Rec::End { t, reason: outcome.reason.as_str(), events: outcome.stats.events });
+    // In the history, a run that finished its work is `quiescent`: nothing it produced is
+    // still unacknowledged or unconsumed (consumers idling on empty polls do not count).
+    let end_reason = match outcome.reason {
+        ordo_sim::StopReason::Stopped | ordo_sim::StopReason::Quiescent => "quiescent",
+        other => other.as_str(),
+    };
+    world.record(Rec::End { t, reason: end_reason, events: outcome.stats.events });
     let history = world.recorder.finish(&world.catalog).map_err(|reason| RunError::History {
         path: spec.history_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         reason,

@@ -44,10 +44,7 @@ fn table() -> Vec<(String, Expected)> {
         .filter(|l| l.starts_with("| `"))
         .map(|l| {
             let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-            (
-                cells[1].trim_matches('`').to_string(),
-                parse_expected(cells[2]),
-            )
+            (cells[1].trim_matches('`').to_string(), parse_expected(cells[2]))
         })
         .collect()
 }
@@ -59,11 +56,7 @@ fn run(file: &str) -> Result<BTreeMap<String, u64>, CheckError> {
     let bytes = std::fs::read(&path).expect("read");
     let again = check_reader(bytes.as_slice(), &path.display().to_string(), None).expect("reader");
     assert_eq!(report.counts_json(), again.counts_json(), "{file}");
-    let counts = report
-        .all_counts()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+    let counts = report.all_counts().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     Ok(counts)
 }
 
@@ -77,16 +70,10 @@ fn every_history_file_is_in_the_table() {
         .collect();
     files.sort();
     for f in &files {
-        assert!(
-            listed.contains(f),
-            "{f} has no row in tests/histories/README.md"
-        );
+        assert!(listed.contains(f), "{f} has no row in tests/histories/README.md");
     }
     for f in &listed {
-        assert!(
-            files.contains(f),
-            "README.md lists {f} but the file is missing"
-        );
+        assert!(files.contains(f), "README.md lists {f} but the file is missing");
     }
 }
 
@@ -103,9 +90,7 @@ fn histories_give_the_expected_kinds() {
                 Ok(r) => r.render_text(20),
                 Err(e) => e.to_string(),
             };
-            failures.push(format!(
-                "{file}: expected {expected:?}, got {got:?}\n{detail}"
-            ));
+            failures.push(format!("{file}: expected {expected:?}, got {got:?}\n{detail}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -120,11 +105,7 @@ fn every_kind_has_a_history() {
         }
     }
     for kind in ordo::checker::Kind::ALL {
-        assert!(
-            covered.contains(kind.name()),
-            "no history shows {}",
-            kind.name()
-        );
+        assert!(covered.contains(kind.name()), "no history shows {}", kind.name());
     }
 }
 
@@ -134,11 +115,7 @@ fn every_kind_has_a_history() {
 fn show() {
     if let Ok(file) = std::env::var("ORDO_SHOW") {
         match check_path(&Path::new("tests/histories").join(&file), None) {
-            Ok(r) => println!(
-                "{}\n{}",
-                r.render_text(50),
-                serde_json::to_string_pretty(&r.to_json()).unwrap()
-            ),
+            Ok(r) => println!("{}\n{}", r.render_text(50), serde_json::to_string_pretty(&r.to_json()).unwrap()),
             Err(e) => println!("error: {e}"),
         }
     }

@@ -53,26 +53,17 @@ struct Params {
 }
 
 fn params() -> impl Strategy<Value = Params> {
-    (
-        2usize..24,
-        1usize..5,
-        1usize..4,
-        1usize..4,
-        any::<bool>(),
-        any::<bool>(),
-        any::<u64>(),
+    (2usize..24, 1usize..5, 1usize..4, 1usize..4, any::<bool>(), any::<bool>(), any::<u64>()).prop_map(
+        |(events, entities, partitions, consumers, rebalance, noise, seed)| Params {
+            events,
+            entities,
+            partitions,
+            consumers,
+            rebalance,
+            noise,
+            seed,
+        },
     )
-        .prop_map(
-            |(events, entities, partitions, consumers, rebalance, noise, seed)| Params {
-                events,
-                entities,
-                partitions,
-                consumers,
-                rebalance,
-                noise,
-                seed,
-            },
-        )
 }
 
 /// Parameters for injections: the same, without noise.
@@ -137,13 +128,7 @@ fn consumer(c: usize) -> String {
 impl Model {
     fn push(&mut self, t: u64, tag: Tag, v: Value) {
         self.order += 1;
-        self.recs.push(Rec {
-            t,
-            order: self.order,
-            tag,
-            key: false,
-            v,
-        });
+        self.recs.push(Rec { t, order: self.order, tag, key: false, v });
     }
 
     fn build(p: Params) -> Model {
@@ -163,15 +148,7 @@ impl Model {
             let part = entity % p.partitions;
             let gone = p.noise && rng.chance(8);
             let retried = p.noise && !gone && rng.chance(15);
-            evs.push(Ev {
-                gone,
-                retried,
-                entity,
-                deps,
-                part,
-                offset: next_offset[part],
-                t: 10_000 * (i as u64 + 1),
-            });
+            evs.push(Ev { gone, retried, entity, deps, part, offset: next_offset[part], t: 10_000 * (i as u64 + 1) });
             if !gone {
                 next_offset[part] += 1;
             }
@@ -185,15 +162,7 @@ impl Model {
         let crash_at = (p.noise && p.events > 1 && rng.chance(50))
             .then(|| (1 + rng.below(p.events - 1), rng.below(p.consumers)))
             .filter(|&(k, _)| Some(k) != rebalance_at);
-        let mut m = Model {
-            p,
-            evs,
-            recs: Vec::new(),
-            order: 0,
-            owner,
-            rebalance_at,
-            crash_at,
-        };
+        let mut m = Model { p, evs, recs: Vec::new(), order: 0, owner, rebalance_at, crash_at };
         m.emit();
         m
     }
@@ -208,17 +177,17 @@ impl Model {
     fn emit(&mut self) {
         let parts: Vec<usize> = (0..self.p.partitions).collect();
         for c in 0..self.p.consumers {
-            let mine: Vec<usize> = parts
-                .iter()
-                .copied()
-                .filter(|&q| self.owner[0][q] == c)
-                .collect();
+            let mine: Vec<usize> = parts.iter().copied().filter(|&q| self.owner[0][q] == c).collect();
             self.push(0, Tag::Other, json!({"type":"assign","t":0,"node":consumer(c),"group":"g","generation":1,"topic":"t","partitions":mine}));
             for q in mine {
                 self.push(0, Tag::Other, json!({"type":"seek","t":0,"node":consumer(c),"group":"g","topic":"t","partition":q,"offset":0,"reason":"reset"}));
             }
         }
-        self.push(0, Tag::Other, json!({"type":"assign","t":0,"node":"h0","group":"h","generation":1,"topic":"t","partitions":parts}));
+        self.push(
+            0,
+            Tag::Other,
+            json!({"type":"assign","t":0,"node":"h0","group":"h","generation":1,"topic":"t","partitions":parts}),
+        );
         for q in 0..self.p.partitions {
             self.push(0, Tag::Other, json!({"type":"seek","t":0,"node":"h0","group":"h","topic":"t","partition":q,"offset":0,"reason":"reset"}));
         }
@@ -233,11 +202,7 @@ impl Model {
                 let r = self.evs[i].t - 3_000;
                 let node = consumer(c);
                 self.push(r, Tag::Other, json!({"type":"crash","t":r,"node":node}));
-                self.push(
-                    r + 100,
-                    Tag::Other,
-                    json!({"type":"restart","t":r+100,"node":node}),
-                );
+                self.push(r + 100, Tag::Other, json!({"type":"restart","t":r+100,"node":node}));
                 let gen = self.gen_at(k);
                 for (q, done) in committed.iter().enumerate() {
                     if self.owner[gen][q] == c {
@@ -253,8 +218,12 @@ impl Model {
             lamport.push(lam);
             let producer = format!("p{}", e.entity % 2);
             let entity = format!("e{}", e.entity);
-            self.push(t, Tag::Create(i), json!({"type":"create","t":t,"node":producer,"id":i,"entity":entity,"key":entity,"deps":e.deps,
-                "writes":{"v":format!("v{i}")},"meta":{"seq":entity_seq[e.entity],"lamport":lam,"ts":t}}));
+            self.push(
+                t,
+                Tag::Create(i),
+                json!({"type":"create","t":t,"node":producer,"id":i,"entity":entity,"key":entity,"deps":e.deps,
+                "writes":{"v":format!("v{i}")},"meta":{"seq":entity_seq[e.entity],"lamport":lam,"ts":t}}),
+            );
             let pid = e.entity % 2 + 1;
             self.push(t, Tag::Send(i), json!({"type":"send","t":t,"node":producer,"batch":i,"attempt":1,"topic":"t","partition":e.part,"events":[i],"acks":-1,"pid":pid,"epoch":0,"seq":i}));
             if e.gone {
@@ -286,37 +255,24 @@ impl Model {
         let end = self.evs.last().map_or(10_000, |e| e.t) + 10_000;
         for group in ['g', 'h'] {
             for entity in 0..self.p.entities {
-                if let Some(last) = (0..self.evs.len())
-                    .rev()
-                    .find(|&i| self.evs[i].entity == entity && !self.evs[i].gone)
+                if let Some(last) =
+                    (0..self.evs.len()).rev().find(|&i| self.evs[i].entity == entity && !self.evs[i].gone)
                 {
                     self.push(end, Tag::State(group, entity), json!({"type":"state","t":end,"group":group.to_string(),"entity":format!("e{entity}"),"fields":{"v":format!("v{last}")}}));
                 }
             }
         }
-        self.push(
-            end,
-            Tag::Other,
-            json!({"type":"end","t":end,"reason":"quiescent"}),
-        );
+        self.push(end, Tag::Other, json!({"type":"end","t":end,"reason":"quiescent"}));
     }
 
     fn rebalance(&mut self, r: u64, committed: &[Option<u64>]) {
         let parts: Vec<usize> = (0..self.p.partitions).collect();
         for c in 0..self.p.consumers {
-            let mine: Vec<usize> = parts
-                .iter()
-                .copied()
-                .filter(|&q| self.owner[0][q] == c)
-                .collect();
+            let mine: Vec<usize> = parts.iter().copied().filter(|&q| self.owner[0][q] == c).collect();
             self.push(r, Tag::Other, json!({"type":"revoke","t":r,"node":consumer(c),"group":"g","generation":1,"topic":"t","partitions":mine}));
         }
         for c in 0..self.p.consumers {
-            let mine: Vec<usize> = parts
-                .iter()
-                .copied()
-                .filter(|&q| self.owner[1][q] == c)
-                .collect();
+            let mine: Vec<usize> = parts.iter().copied().filter(|&q| self.owner[1][q] == c).collect();
             self.push(r + 100, Tag::Other, json!({"type":"assign","t":r+100,"node":consumer(c),"group":"g","generation":2,"topic":"t","partitions":mine}));
             for q in mine {
                 let (offset, reason) = match committed[q] {
@@ -370,11 +326,7 @@ impl Model {
 
     /// Sets the final state of `entity` in `group` to the last event it applied.
     fn restate(&mut self, group: char, entity: usize, applied: &[usize]) {
-        let last = applied
-            .iter()
-            .copied()
-            .filter(|&i| self.evs[i].entity == entity)
-            .max();
+        let last = applied.iter().copied().filter(|&i| self.evs[i].entity == entity).max();
         if let Some(i) = self.find(Tag::State(group, entity)) {
             self.recs[i].v["fields"] = match last {
                 Some(l) => json!({"v": format!("v{l}")}),
@@ -395,8 +347,7 @@ impl Model {
     fn render(&self) -> (String, Vec<u64>) {
         let mut recs = self.recs.clone();
         recs.sort_by_key(|r| (r.t, r.order));
-        let mut out =
-            String::from("{\"format\":\"ordo-history\",\"version\":1,\"source\":\"model\"}\n");
+        let mut out = String::from("{\"format\":\"ordo-history\",\"version\":1,\"source\":\"model\"}\n");
         let mut key_lines = Vec::new();
         for (i, r) in recs.iter().enumerate() {
             out.push_str(&r.v.to_string());
@@ -450,8 +401,7 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
                 .filter(|&(x, y)| (m.evs[x].entity == m.evs[y].entity) == same)
                 .filter(|&(x, y)| {
                     let d = m.descendants(x);
-                    m.gen_at(x) == m.gen_at(y)
-                        && (x + 1..y).all(|i| !d[i] && m.evs[i].part != m.evs[x].part)
+                    m.gen_at(x) == m.gen_at(y) && (x + 1..y).all(|i| !d[i] && m.evs[i].part != m.evs[x].part)
                 })
                 .collect();
             let (x, y) = *cands.get(pick % cands.len().max(1))?;
@@ -499,23 +449,15 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
         "divergent_log" => {
             // A fresh group reads offset 0 of x's partition as another event.
             let x = pick % n;
-            let other = choose(
-                (0..n)
-                    .filter(|&i| m.evs[i].part == m.evs[x].part && m.evs[i].offset != 0)
-                    .collect(),
-            )
-            .or_else(|| choose((0..n).filter(|&i| m.evs[i].part != m.evs[x].part).collect()))?;
+            let other = choose((0..n).filter(|&i| m.evs[i].part == m.evs[x].part && m.evs[i].offset != 0).collect())
+                .or_else(|| choose((0..n).filter(|&i| m.evs[i].part != m.evs[x].part).collect()))?;
             let t = m.evs[n - 1].t + 5_000;
             m.add_key(t, json!({"type":"deliver","t":t,"node":"z0","group":"z","topic":"t","partition":m.evs[x].part,"offset":0,"id":other}));
         }
         "lost_write" => {
             // x is acknowledged but never appended; later records of its partition reuse
             // its offset, and both groups read past it.
-            let x = choose(
-                (0..n)
-                    .filter(|&x| (x + 1..n).any(|i| m.evs[i].part == m.evs[x].part))
-                    .collect(),
-            )?;
+            let x = choose((0..n).filter(|&x| (x + 1..n).any(|i| m.evs[i].part == m.evs[x].part)).collect())?;
             m.strip_seq();
             m.remove(Tag::Append(x));
             for g in ['g', 'h'] {
@@ -598,15 +540,11 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
             }
             for idx in 0..m.recs.len() {
                 match m.recs[idx].tag {
-                    Tag::Append(j) | Tag::Ack(j) | Tag::Deliver(_, j) | Tag::Apply(_, j)
-                        if j == y =>
-                    {
+                    Tag::Append(j) | Tag::Ack(j) | Tag::Deliver(_, j) | Tag::Apply(_, j) if j == y => {
                         m.recs[idx].v["offset"] = json!(ox)
                     }
                     Tag::Commit(_, j) if j == y => m.recs[idx].v["offset"] = json!(ox + 1),
-                    Tag::Deliver(_, j) | Tag::Apply(_, j) if j == x => {
-                        m.recs[idx].v["offset"] = json!(ox + 1)
-                    }
+                    Tag::Deliver(_, j) | Tag::Apply(_, j) if j == x => m.recs[idx].v["offset"] = json!(ox + 1),
                     Tag::Commit(_, j) if j == x => m.recs[idx].v["offset"] = json!(ox + 2),
                     _ => {}
                 }
@@ -629,10 +567,7 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
             // g's consumer never receives x, which h reads.
             let x = choose(
                 (0..n)
-                    .filter(|&x| {
-                        (x + 1..n)
-                            .any(|i| m.evs[i].part == m.evs[x].part && m.gen_at(i) == m.gen_at(x))
-                    })
+                    .filter(|&x| (x + 1..n).any(|i| m.evs[i].part == m.evs[x].part && m.gen_at(i) == m.gen_at(x)))
                     .collect(),
             )?;
             m.strip_seq();
@@ -662,8 +597,7 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
                 (0..n)
                     .filter(|&x| {
                         let en = m.evs[x].entity;
-                        (0..x).any(|i| m.evs[i].entity == en)
-                            && (x + 1..n).any(|i| m.evs[i].entity == en)
+                        (0..x).any(|i| m.evs[i].entity == en) && (x + 1..n).any(|i| m.evs[i].entity == en)
                     })
                     .collect(),
             )?;
@@ -691,11 +625,7 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
         "rebalance_skip" | "rebalance_rewind" => {
             let k = m.rebalance_at?;
             // A partition with a commit before the rebalance.
-            let q = choose(
-                (0..m.p.partitions)
-                    .filter(|&q| (0..k).any(|i| m.evs[i].part == q))
-                    .collect(),
-            )?;
+            let q = choose((0..m.p.partitions).filter(|&q| (0..k).any(|i| m.evs[i].part == q)).collect())?;
             let i = m.recs.iter().position(|r| r.tag == Tag::Seek(q))?;
             let committed = m.recs[i].v["offset"].as_u64()?;
             m.recs[i].key = true;
@@ -721,7 +651,11 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
                 m.recs[i].v["offset"] = json!(committed - 1);
                 let (t, node) = (m.recs[i].t, m.recs[i].v["node"].clone());
                 m.push(t, Tag::Other, json!({"type":"deliver","t":t,"node":node,"group":"g","topic":"t","partition":q,"offset":committed-1,"id":x}));
-                m.push(t, Tag::Other, json!({"type":"discard","t":t,"node":node,"group":"g","id":x,"reason":"duplicate"}));
+                m.push(
+                    t,
+                    Tag::Other,
+                    json!({"type":"discard","t":t,"node":node,"group":"g","id":x,"reason":"duplicate"}),
+                );
             }
         }
         "clock_condition" => {
@@ -735,11 +669,7 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
         }
         "timestamp_inversion" => {
             // Raise x's ts above its only direct dependent y's.
-            let x = choose(
-                (0..n)
-                    .filter(|&x| (0..n).filter(|&y| m.evs[y].deps.contains(&x)).count() == 1)
-                    .collect(),
-            )?;
+            let x = choose((0..n).filter(|&x| (0..n).filter(|&y| m.evs[y].deps.contains(&x)).count() == 1).collect())?;
             let y = (0..n).find(|&y| m.evs[y].deps.contains(&x))?;
             let i = m.find(Tag::Create(x))?;
             m.recs[i].v["meta"]["ts"] = json!(m.evs[y].t + 1);
@@ -766,15 +696,11 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
             m.set_time(Tag::Ack(x), ty + 210);
             for idx in 0..m.recs.len() {
                 match m.recs[idx].tag {
-                    Tag::Append(j) | Tag::Ack(j) | Tag::Deliver(_, j) | Tag::Apply(_, j)
-                        if j == y =>
-                    {
+                    Tag::Append(j) | Tag::Ack(j) | Tag::Deliver(_, j) | Tag::Apply(_, j) if j == y => {
                         m.recs[idx].v["offset"] = json!(ox)
                     }
                     Tag::Commit(_, j) if j == y => m.recs[idx].v["offset"] = json!(ox + 1),
-                    Tag::Append(j) | Tag::Ack(j) | Tag::Deliver(_, j) | Tag::Apply(_, j)
-                        if j == x =>
-                    {
+                    Tag::Append(j) | Tag::Ack(j) | Tag::Deliver(_, j) | Tag::Apply(_, j) if j == x => {
                         m.recs[idx].v["offset"] = json!(ox + 1)
                     }
                     Tag::Commit(_, j) if j == x => m.recs[idx].v["offset"] = json!(ox + 2),
@@ -794,11 +720,7 @@ fn inject(m: &mut Model, kind: &str, pick: usize) -> Option<BTreeMap<String, u64
             expected.insert("causal_delivery".into(), 2);
         }
         "final_state" => {
-            let x = choose(
-                (0..n)
-                    .filter(|&x| (x + 1..n).any(|i| m.evs[i].entity == m.evs[x].entity))
-                    .collect(),
-            )?;
+            let x = choose((0..n).filter(|&x| (x + 1..n).any(|i| m.evs[i].entity == m.evs[x].entity)).collect())?;
             let i = m.find(Tag::State('g', m.evs[x].entity))?;
             m.recs[i].v["fields"] = json!({"v": format!("v{x}")});
             m.recs[i].key = true;
@@ -816,10 +738,7 @@ fn check(text: &str) -> Report {
 }
 
 fn counts(r: &Report) -> BTreeMap<String, u64> {
-    r.all_counts()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+    r.all_counts().into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 /// Interleaves records of different nodes that share `t`, keeping each node's order.
@@ -848,9 +767,7 @@ fn shuffle_same_t(text: &str, seed: u64) -> String {
         }
         let mut heads = vec![0usize; queues.len()];
         loop {
-            let live: Vec<usize> = (0..queues.len())
-                .filter(|&q| heads[q] < queues[q].1.len())
-                .collect();
+            let live: Vec<usize> = (0..queues.len()).filter(|&q| heads[q] < queues[q].1.len()).collect();
             if live.is_empty() {
                 break;
             }
@@ -1051,17 +968,8 @@ fn every_injection_is_exercised() {
             applied += 1;
             let (text, key_lines) = m.render();
             let r = check(&text);
-            assert_eq!(
-                counts(&r),
-                expected,
-                "{kind} seed {seed}\n{}\n{text}",
-                r.render_text(10)
-            );
-            let v = r
-                .violations
-                .iter()
-                .find(|v| v.kind.name() == *kind)
-                .unwrap();
+            assert_eq!(counts(&r), expected, "{kind} seed {seed}\n{}\n{text}", r.render_text(10));
+            let v = r.violations.iter().find(|v| v.kind.name() == *kind).unwrap();
             assert!(
                 v.witness.iter().any(|w| key_lines.contains(&w.line)),
                 "{kind} seed {seed}: witness {:?} misses {key_lines:?}\n{text}",
@@ -1069,9 +977,6 @@ fn every_injection_is_exercised() {
             );
         }
         eprintln!("{kind}: {applied} of 400");
-        assert!(
-            applied >= 10,
-            "{kind} applied to only {applied} of 400 models"
-        );
+        assert!(applied >= 10, "{kind} applied to only {applied} of 400 models");
     }
 }

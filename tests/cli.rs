@@ -154,3 +154,49 @@ fn every_bundled_scenario_parses() {
         }
     }
 }
+
+#[test]
+fn run_fills_violations_from_the_checker() {
+    let quickstart = json_run(&[]);
+    let violations = quickstart["violations"].as_object().unwrap();
+    assert!(violations.contains_key("per_key_reorder"), "{violations:?}");
+    assert!(violations.contains_key("duplicate_apply"), "{violations:?}");
+    assert_eq!(quickstart["verdict"], "violated");
+    let idempotent = json_run(&["--strategy", "key+idempotent"]);
+    assert_eq!(idempotent["violations"], serde_json::json!({}));
+    assert_eq!(idempotent["verdict"], "ok");
+    let text = stdout(&ordo(&["run", "scenarios/quickstart.toml"]));
+    assert!(text.contains("checker: VIOLATED (per_key_order, exactly_once): "), "{text}");
+}
+
+#[test]
+fn check_exits_0_1_2_and_names_the_line_of_bad_input() {
+    let violating = scratch("violating.jsonl", "");
+    assert!(ordo(&["run", "scenarios/quickstart.toml", "--history", violating.to_str().unwrap()]).status.success());
+    let output = ordo(&["check", violating.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report = stdout(&output);
+    assert!(report.contains("VIOLATED") && report.contains("per_key_reorder"), "{report}");
+    // Judged only against per-key order: still violated; against no-loss only: nothing was lost.
+    assert_eq!(ordo(&["check", violating.to_str().unwrap(), "--expect", "per_key_order"]).status.code(), Some(1));
+    assert_eq!(ordo(&["check", violating.to_str().unwrap(), "--expect", "no_loss"]).status.code(), Some(0));
+    let json = ordo(&["check", violating.to_str().unwrap(), "--json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["violated"], true);
+
+    let clean = scratch("clean.jsonl", "");
+    assert!(ordo(&["run", "scenarios/idempotent-producer.toml", "--history", clean.to_str().unwrap()])
+        .status
+        .success());
+    assert_eq!(ordo(&["check", clean.to_str().unwrap()]).status.code(), Some(0));
+
+    // A truncated last line, an unknown record type, a bad --expect: exit 2, line named.
+    let text = std::fs::read_to_string(&clean).unwrap();
+    let truncated = scratch("truncated.jsonl", &text[..text.len() - 20]);
+    let lines = text.lines().count();
+    assert_bad_input(&["check", truncated.to_str().unwrap()], &[&format!("truncated.jsonl:{lines}")]);
+    let unknown = scratch("unknown.jsonl", &text.replacen("\"type\":\"send\"", "\"type\":\"sned\"", 1));
+    assert_bad_input(&["check", unknown.to_str().unwrap()], &["unknown.jsonl:", "\"sned\""]);
+    assert_bad_input(&["check", clean.to_str().unwrap(), "--expect", "total_order"], &["--expect", "total_order"]);
+    assert_bad_input(&["check", "no/such/history.jsonl"], &["no/such/history.jsonl"]);
+}

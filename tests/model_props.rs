@@ -82,7 +82,8 @@ fn params() -> impl Strategy<Value = Params> {
             fifo: r.3,
             seed: r.4,
             crash: f.0,
-            resend_failed: f.1,
+            // Refused with idempotence (see the scenario loader).
+            resend_failed: f.1 && !idempotence,
             durable_source: f.2,
         }
     })

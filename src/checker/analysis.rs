@@ -23,11 +23,7 @@ use super::report::{Kind, Witness};
 use super::tables::NONE;
 
 fn w(line: Line, what: String) -> Witness {
-    Witness {
-        line: u64::from(line),
-        what,
-        record: None,
-    }
+    Witness { line: u64::from(line), what, record: None }
 }
 
 /// Longest dep chain walked for a witness (keeps reporting linear in violations).
@@ -57,14 +53,8 @@ impl Ingest<'_> {
     fn end_unknowns(&mut self) {
         match &self.end {
             None => {
-                self.unknown(
-                    Kind::UnseenWrite,
-                    "the history has no end record (it may have been cut short)".into(),
-                );
-                self.unknown(
-                    Kind::FinalState,
-                    "the history has no end record (it may have been cut short)".into(),
-                );
+                self.unknown(Kind::UnseenWrite, "the history has no end record (it may have been cut short)".into());
+                self.unknown(Kind::FinalState, "the history has no end record (it may have been cut short)".into());
             }
             Some((_, reason)) if reason != "quiescent" => {
                 let r = format!("the run ended by {reason}, not quiescent: unread writes may still be in flight");
@@ -114,15 +104,9 @@ impl Ingest<'_> {
                             w(hl, format!("someone read {pname}@{h}")),
                         ];
                         if let Some(x) = pl.log.get(o) {
-                            wit.push(w(
-                                x.line,
-                                format!("append of {} at {pname}@{o}", self.ev.name(x.event)),
-                            ));
+                            wit.push(w(x.line, format!("append of {} at {pname}@{o}", self.ev.name(x.event))));
                         } else if let Some(x) = pl.seen.get(o) {
-                            wit.push(w(
-                                x.line,
-                                format!("deliver of {} from {pname}@{o}", self.ev.name(x.event)),
-                            ));
+                            wit.push(w(x.line, format!("deliver of {} from {pname}@{o}", self.ev.name(x.event))));
                         }
                         self.violate(
                             Kind::LostWrite,
@@ -161,10 +145,7 @@ impl Ingest<'_> {
         }
         let pname = self.parts[p].name.clone();
         if self.parts[p].max_delivered.is_none() {
-            self.unknown(
-                Kind::UnseenWrite,
-                format!("nobody read {pname}; its acknowledged writes are not judged"),
-            );
+            self.unknown(Kind::UnseenWrite, format!("nobody read {pname}; its acknowledged writes are not judged"));
             return;
         }
         let en = self.ev.name(e);
@@ -172,10 +153,7 @@ impl Ingest<'_> {
             Kind::UnseenWrite,
             pname.to_string(),
             format!("acknowledged event {en} in {pname} was never read by anyone"),
-            vec![
-                w(ack_line, format!("ack of {en}")),
-                w(end_line, "end of a quiescent run".into()),
-            ],
+            vec![w(ack_line, format!("ack of {en}")), w(end_line, "end of a quiescent run".into())],
         );
     }
 
@@ -186,8 +164,7 @@ impl Ingest<'_> {
         for d in &dups {
             let pl = &self.parts[d.part as usize];
             let present = |o: u64| {
-                pl.log.get(o).is_some_and(|x| x.event == d.event)
-                    || pl.seen.get(o).is_some_and(|x| x.event == d.event)
+                pl.log.get(o).is_some_and(|x| x.event == d.event) || pl.seen.get(o).is_some_and(|x| x.event == d.event)
             };
             if !(present(d.first.0) && present(d.second.0)) {
                 continue;
@@ -196,10 +173,7 @@ impl Ingest<'_> {
             self.violate(
                 Kind::DuplicateAppend,
                 pname.clone(),
-                format!(
-                    "event {en} appended at offsets {} and {} of {pname}: {}",
-                    d.first.0, d.second.0, d.cause
-                ),
+                format!("event {en} appended at offsets {} and {} of {pname}: {}", d.first.0, d.second.0, d.cause),
                 vec![
                     w(d.first.1, format!("append {en} at {pname}@{}", d.first.0)),
                     w(d.second.1, format!("append {en} at {pname}@{}", d.second.0)),
@@ -216,11 +190,7 @@ impl Ingest<'_> {
             let bt = self.batches[b];
             let (lo, lo_line, hi) = match (bt.appended, bt.ack) {
                 (Some(a), _) => a,
-                (None, Some((l, Some(o)))) => (
-                    o,
-                    l,
-                    o.saturating_add(u64::from(bt.events.1.saturating_sub(1))),
-                ),
+                (None, Some((l, Some(o)))) => (o, l, o.saturating_add(u64::from(bt.events.1.saturating_sub(1)))),
                 _ => continue,
             };
             let key = (bt.node, bt.part);
@@ -241,9 +211,7 @@ impl Ingest<'_> {
                     );
                 }
             }
-            let entry = running
-                .entry(key)
-                .or_insert((hi, lo_line, bt.send_line, b as u32));
+            let entry = running.entry(key).or_insert((hi, lo_line, bt.send_line, b as u32));
             if hi > entry.0 || entry.3 == b as u32 {
                 *entry = (hi, lo_line, bt.send_line, b as u32);
             }
@@ -283,12 +251,7 @@ impl Ingest<'_> {
                 let e = a.event as usize;
                 handled[e] = true;
                 if at[e] == 0 {
-                    applied.push(Recv {
-                        t: a.t,
-                        node: a.node,
-                        line: a.line,
-                        event: a.event,
-                    });
+                    applied.push(Recv { t: a.t, node: a.node, line: a.line, event: a.event });
                     at[e] = applied.len() as u32;
                 } else {
                     let first = applied[at[e] as usize - 1];
@@ -298,27 +261,14 @@ impl Ingest<'_> {
                         format!("group {gname}"),
                         format!("event {en} applied again by group {gname}"),
                         vec![
-                            w(
-                                first.line,
-                                format!("apply {en} by {}", self.nodes.name(first.node)),
-                            ),
-                            w(
-                                a.line,
-                                format!("apply {en} again by {}", self.nodes.name(a.node)),
-                            ),
+                            w(first.line, format!("apply {en} by {}", self.nodes.name(first.node))),
+                            w(a.line, format!("apply {en} again by {}", self.nodes.name(a.node))),
                         ],
                     );
                 }
             }
             self.rebalance_skips(g as u32, &handled, !recs.is_empty());
-            self.hb_pass(
-                &applied,
-                &at,
-                &mut late,
-                &mut late_ent,
-                &format!("group {gname}"),
-                true,
-            );
+            self.hb_pass(&applied, &at, &mut late, &mut late_ent, &format!("group {gname}"), true);
             self.sequence_gaps(&applied, &gname, &seq_index);
             self.final_state(g as u32, &at, &handled, &applied);
         }
@@ -329,14 +279,16 @@ impl Ingest<'_> {
     /// committing). Processed = applied or discarded when the group records applies, else
     /// delivered to any member. Offsets whose record is unknown are not counted.
     fn rebalance_skips(&mut self, g: u32, handled: &[bool], records_applies: bool) {
-        let candidates: Vec<usize> = (0..self.rebalance_skips.len())
-            .filter(|&i| self.rebalance_skips[i].group == g)
-            .collect();
+        let candidates: Vec<usize> =
+            (0..self.rebalance_skips.len()).filter(|&i| self.rebalance_skips[i].group == g).collect();
         if candidates.is_empty() {
             return;
         }
         if self.end.is_none() {
-            self.unknown(Kind::RebalanceSkip, "the history has no end record: whether the skipped records were processed later is unknown".into());
+            self.unknown(
+                Kind::RebalanceSkip,
+                "the history has no end record: whether the skipped records were processed later is unknown".into(),
+            );
             return;
         }
         let mut delivered = vec![false; self.ev.len()];
@@ -347,22 +299,14 @@ impl Ingest<'_> {
                 }
             }
         }
-        let processed = if records_applies {
-            handled
-        } else {
-            &delivered[..]
-        };
+        let processed = if records_applies { handled } else { &delivered[..] };
         for i in candidates {
             let c = &self.rebalance_skips[i];
             let pl = &self.parts[c.part as usize];
             let to = c.to.min(c.from.saturating_add(1 << 20));
             let missed: Vec<u64> = (c.from..to)
                 .filter(|&o| {
-                    let event = pl
-                        .log
-                        .get(o)
-                        .map(|x| x.event)
-                        .or_else(|| pl.seen.get(o).map(|x| x.event));
+                    let event = pl.log.get(o).map(|x| x.event).or_else(|| pl.seen.get(o).map(|x| x.event));
                     event.is_some_and(|e| !processed[e as usize])
                 })
                 .collect();
@@ -370,21 +314,13 @@ impl Ingest<'_> {
                 continue;
             }
             let shown: Vec<String> = missed.iter().take(5).map(u64::to_string).collect();
-            let more = if missed.len() > 5 {
-                format!(" and {} more", missed.len() - 5)
-            } else {
-                String::new()
-            };
+            let more = if missed.len() > 5 { format!(" and {} more", missed.len() - 5) } else { String::new() };
             let (scope, message, witness) = (
                 format!("group {}, {}", self.groups.name(g), pl.name),
                 format!(
                     "{}: {} {}{more} {} never processed by the group",
                     c.message,
-                    if missed.len() == 1 {
-                        "offset"
-                    } else {
-                        "offsets"
-                    },
+                    if missed.len() == 1 { "offset" } else { "offsets" },
                     shown.join(", "),
                     if missed.len() == 1 { "is" } else { "are" }
                 ),
@@ -397,15 +333,9 @@ impl Ingest<'_> {
     /// Causal delivery, per consumer (group, node) over its deliveries.
     fn consumer_passes(&mut self) {
         let n = self.ev.len();
-        let mut by_consumer: Vec<Vec<Recv>> =
-            (0..self.consumer_of.len()).map(|_| Vec::new()).collect();
+        let mut by_consumer: Vec<Vec<Recv>> = (0..self.consumer_of.len()).map(|_| Vec::new()).collect();
         for d in &self.delivers {
-            by_consumer[d.consumer as usize].push(Recv {
-                t: d.t,
-                node: d.node,
-                line: d.line,
-                event: d.event,
-            });
+            by_consumer[d.consumer as usize].push(Recv { t: d.t, node: d.node, line: d.line, event: d.event });
         }
         let mut at = vec![0u32; n];
         let mut late = vec![0u32; n];
@@ -420,11 +350,7 @@ impl Ingest<'_> {
                 }
             }
             let (g, node) = self.consumer_of[c];
-            let scope = format!(
-                "group {}, consumer {}",
-                self.groups.name(g),
-                self.nodes.name(node)
-            );
+            let scope = format!("group {}, consumer {}", self.groups.name(g), self.nodes.name(node));
             self.hb_pass(&first, &at, &mut late, &mut late_ent, &scope, false);
         }
     }
@@ -468,15 +394,7 @@ impl Ingest<'_> {
                 a.t > b.t || a.node == b.node
             };
             let (kind, target, same) = if strictly_after(fe) {
-                (
-                    if applies {
-                        Kind::PerKeyReorder
-                    } else {
-                        Kind::CausalDelivery
-                    },
-                    fe,
-                    true,
-                )
+                (if applies { Kind::PerKeyReorder } else { Kind::CausalDelivery }, fe, true)
             } else if strictly_after(f) {
                 let cause = recv[f as usize - 1].event;
                 let kind = if !applies {
@@ -505,31 +423,16 @@ impl Ingest<'_> {
             let verb = if applies { "applied" } else { "received" };
             let (en, cn) = (self.ev.name(e), self.ev.name(cause));
             let mut wit = vec![
-                w(
-                    mine_r.line,
-                    format!("{verb} {en} by {}", self.nodes.name(mine_r.node)),
-                ),
-                w(
-                    cause_r.line,
-                    format!("{verb} its cause {cn} by {}", self.nodes.name(cause_r.node)),
-                ),
+                w(mine_r.line, format!("{verb} {en} by {}", self.nodes.name(mine_r.node))),
+                w(cause_r.line, format!("{verb} its cause {cn} by {}", self.nodes.name(cause_r.node))),
             ];
             let shown: Vec<u32> = if chain.len() > 6 {
-                chain[..3]
-                    .iter()
-                    .chain(&chain[chain.len() - 3..])
-                    .copied()
-                    .collect()
+                chain[..3].iter().chain(&chain[chain.len() - 3..]).copied().collect()
             } else {
                 chain.clone()
             };
             for &x in &shown {
-                let deps: Vec<String> = self
-                    .ev
-                    .deps_of(x)
-                    .iter()
-                    .map(|&d| self.ev.name(d))
-                    .collect();
+                let deps: Vec<String> = self.ev.deps_of(x).iter().map(|&d| self.ev.name(d)).collect();
                 wit.push(w(
                     self.ev.create_line[x as usize],
                     format!("create {} deps [{}]", self.ev.name(x), deps.join(", ")),
@@ -554,8 +457,7 @@ impl Ingest<'_> {
         for ((_, _), (idx, extra)) in reported {
             if extra > 0 && idx != usize::MAX {
                 let v = &mut self.report.violations[idx];
-                v.message
-                    .push_str(&format!("; {extra} more of its effects came before it too"));
+                v.message.push_str(&format!("; {extra} more of its effects came before it too"));
             }
         }
     }
@@ -616,10 +518,8 @@ impl Ingest<'_> {
                     && (self.ev.acked[ev as usize] || self.ev.first_deliver[ev as usize].0 != NONE)
             };
             let from = seq_index.partition_point(|&(en, sq, _)| (en, sq) <= (e1, s1));
-            let missing_accepted = seq_index[from..]
-                .iter()
-                .take_while(|&&(en, sq, _)| en == e1 && sq < s2)
-                .any(|x| accepted(&x));
+            let missing_accepted =
+                seq_index[from..].iter().take_while(|&&(en, sq, _)| en == e1 && sq < s2).any(|x| accepted(&x));
             if e1 == e2 && i128::from(s2) > i128::from(s1) + 1 && missing_accepted {
                 let ent = self.entities.name(e1).to_string();
                 self.violate(
@@ -630,10 +530,7 @@ impl Ingest<'_> {
                         i128::from(s1) + 1,
                         i128::from(s2) - 1
                     ),
-                    vec![
-                        w(l1, format!("apply of seq {s1}")),
-                        w(l2, format!("apply of seq {s2}")),
-                    ],
+                    vec![w(l1, format!("apply of seq {s1}")), w(l2, format!("apply of seq {s2}"))],
                 );
             }
         }
@@ -646,9 +543,7 @@ impl Ingest<'_> {
         if self.end.is_none() {
             return;
         }
-        let states: Vec<usize> = (0..self.states.len())
-            .filter(|&i| self.states[i].group == g)
-            .collect();
+        let states: Vec<usize> = (0..self.states.len()).filter(|&i| self.states[i].group == g).collect();
         if states.is_empty() {
             return;
         }
@@ -670,8 +565,7 @@ impl Ingest<'_> {
         for si in states {
             let (ent, line) = (self.states[si].entity, self.states[si].line);
             let events = by_entity.get(&ent).cloned().unwrap_or_default();
-            let local: BTreeMap<u32, usize> =
-                events.iter().enumerate().map(|(i, &e)| (e, i)).collect();
+            let local: BTreeMap<u32, usize> = events.iter().enumerate().map(|(i, &e)| (e, i)).collect();
             let mut field_ids: Vec<u32> = self.states[si].fields.iter().map(|(f, _)| *f).collect();
             for &e in &events {
                 if handled[e as usize] {
@@ -681,20 +575,11 @@ impl Ingest<'_> {
             field_ids.sort_unstable();
             field_ids.dedup();
             // Fields no event of the entity writes are the consumer's own: not judged.
-            field_ids.retain(|&f| {
-                events
-                    .iter()
-                    .any(|&e| self.ev.writes_of(e).iter().any(|x| x.0 == f))
-            });
+            field_ids.retain(|&f| events.iter().any(|&e| self.ev.writes_of(e).iter().any(|x| x.0 == f)));
             let mut bad: Vec<String> = Vec::new();
             let mut wit: Vec<Witness> = vec![w(line, "final state".into())];
             for f in field_ids {
-                let actual = self.states[si]
-                    .fields
-                    .iter()
-                    .rev()
-                    .find(|(x, _)| *x == f)
-                    .map(|(_, v)| v.to_string());
+                let actual = self.states[si].fields.iter().rev().find(|(x, _)| *x == f).map(|(_, v)| v.to_string());
                 let maximal = self.maximal_writers(&events, &local, handled, f);
                 let values: Vec<String> = maximal.iter().map(|(_, v)| v.clone()).collect();
                 let fname = self.fields.name(f).to_string();
@@ -705,11 +590,7 @@ impl Ingest<'_> {
                 if fine {
                     continue;
                 }
-                let expected = if values.is_empty() {
-                    "unset".to_string()
-                } else {
-                    values.join(" or ")
-                };
+                let expected = if values.is_empty() { "unset".to_string() } else { values.join(" or ") };
                 bad.push(format!(
                     "{fname} is {} but should be {expected}",
                     actual.clone().unwrap_or_else(|| "unset".into())
@@ -718,39 +599,23 @@ impl Ingest<'_> {
                     for &(m, ref v) in maximal.iter().take(2) {
                         let how = if at[m as usize] > 0 {
                             let r = applied[at[m as usize] as usize - 1];
-                            wit.push(w(
-                                r.line,
-                                format!("apply of {} ({fname}={v})", self.ev.name(m)),
-                            ));
+                            wit.push(w(r.line, format!("apply of {} ({fname}={v})", self.ev.name(m))));
                             "applied"
                         } else {
                             "discarded"
                         };
                         wit.push(w(
                             self.ev.create_line[m as usize],
-                            format!(
-                                "create {} writes {fname}={v}, latest writer ({how})",
-                                self.ev.name(m)
-                            ),
+                            format!("create {} writes {fname}={v}, latest writer ({how})", self.ev.name(m)),
                         ));
                     }
                     if let Some(a) = &actual {
                         if let Some(&src) = events.iter().rev().find(|&&e| {
                             at[e as usize] > 0
-                                && self
-                                    .ev
-                                    .writes_of(e)
-                                    .iter()
-                                    .any(|x| x.0 == f && self.ev.value(*x) == a)
+                                && self.ev.writes_of(e).iter().any(|x| x.0 == f && self.ev.value(*x) == a)
                         }) {
                             let r = applied[at[src as usize] as usize - 1];
-                            wit.push(w(
-                                r.line,
-                                format!(
-                                    "apply of {} wrote the stale {fname}={a}",
-                                    self.ev.name(src)
-                                ),
-                            ));
+                            wit.push(w(r.line, format!("apply of {} wrote the stale {fname}={a}", self.ev.name(src))));
                         }
                     }
                 }
@@ -780,16 +645,8 @@ impl Ingest<'_> {
         let mut mark = vec![false; events.len()];
         let mut out = Vec::new();
         for (i, &e) in events.iter().enumerate().rev() {
-            let write = if handled[e as usize] {
-                self.ev
-                    .writes_of(e)
-                    .iter()
-                    .rev()
-                    .find(|x| x.0 == f)
-                    .copied()
-            } else {
-                None
-            };
+            let write =
+                if handled[e as usize] { self.ev.writes_of(e).iter().rev().find(|x| x.0 == f).copied() } else { None };
             if let Some(x) = write {
                 if !mark[i] {
                     out.push((e, self.ev.value(x).to_string()));
@@ -821,11 +678,7 @@ impl Ingest<'_> {
         let mut placed: Vec<(u32, u64, u32, Line)> = Vec::new();
         for e in 0..n as u32 {
             let (p, o, l) = self.ev.first_append[e as usize];
-            let (p, o, l) = if p != NONE {
-                (p, o, l)
-            } else {
-                self.ev.first_deliver[e as usize]
-            };
+            let (p, o, l) = if p != NONE { (p, o, l) } else { self.ev.first_deliver[e as usize] };
             if p != NONE {
                 placed.push((p, o, e, l));
             }
@@ -869,8 +722,7 @@ impl Ingest<'_> {
             adj[fill[a as usize] as usize] = b;
             fill[a as usize] += 1;
         }
-        let home: BTreeMap<u32, (u32, u64, Line)> =
-            placed.iter().map(|&(p, o, e, l)| (e, (p, o, l))).collect();
+        let home: BTreeMap<u32, (u32, u64, Line)> = placed.iter().map(|&(p, o, e, l)| (e, (p, o, l))).collect();
         for comp in strongly_connected(n, &start, &adj) {
             let cycle = shortest_cycle(&comp, &start, &adj, &rank);
             let mut wit = Vec::new();
@@ -881,19 +733,12 @@ impl Ingest<'_> {
                 if self.ev.deps_of(b).contains(&a) {
                     wit.push(w(
                         self.ev.create_line[b as usize],
-                        format!(
-                            "create {} deps include {}",
-                            self.ev.name(b),
-                            self.ev.name(a)
-                        ),
+                        format!("create {} deps include {}", self.ev.name(b), self.ev.name(a)),
                     ));
                 } else if let (Some(ha), Some(hb)) = (home.get(&a), home.get(&b)) {
                     let pname = &self.parts[ha.0 as usize].name;
                     wit.push(w(ha.2, format!("{} at {pname}@{}", self.ev.name(a), ha.1)));
-                    wit.push(w(
-                        hb.2,
-                        format!("{} at {pname}@{}, after it", self.ev.name(b), hb.1),
-                    ));
+                    wit.push(w(hb.2, format!("{} at {pname}@{}, after it", self.ev.name(b), hb.1)));
                 }
                 if wit.len() >= 12 {
                     break;
@@ -903,72 +748,36 @@ impl Ingest<'_> {
             self.violate(
                 Kind::ObservedCycle,
                 format!("{} events", comp.len()),
-                format!(
-                    "the logs order events against happens-before: {}",
-                    names.join(" → ")
-                ),
+                format!("the logs order events against happens-before: {}", names.join(" → ")),
                 wit,
             );
         }
     }
 }
 
-/// Iterative Tarjan: the components with more than one node, each sorted.
+/// The strongly connected components with more than one node, each sorted, of the graph
+/// of happens-before and log-order edges, built as a petgraph graph. Kosaraju's algorithm
+/// in petgraph runs on its iterative `Dfs`/`DfsPostOrder`, so long causal chains cannot
+/// overflow the stack (its `tarjan_scc` recurses).
 fn strongly_connected(n: usize, start: &[u32], adj: &[u32]) -> Vec<Vec<u32>> {
-    let mut index = vec![NONE; n];
-    let mut low = vec![0u32; n];
-    let mut on_stack = vec![false; n];
-    let mut stack: Vec<u32> = Vec::new();
-    let mut call: Vec<(u32, u32)> = Vec::new();
-    let mut counter = 0u32;
-    let mut out = Vec::new();
-    for s in 0..n as u32 {
-        if index[s as usize] != NONE {
-            continue;
-        }
-        index[s as usize] = counter;
-        low[s as usize] = counter;
-        counter += 1;
-        stack.push(s);
-        on_stack[s as usize] = true;
-        call.push((s, start[s as usize]));
-        while let Some(top) = call.last_mut() {
-            let v = top.0;
-            if top.1 < start[v as usize + 1] {
-                let x = adj[top.1 as usize];
-                top.1 += 1;
-                if index[x as usize] == NONE {
-                    index[x as usize] = counter;
-                    low[x as usize] = counter;
-                    counter += 1;
-                    stack.push(x);
-                    on_stack[x as usize] = true;
-                    call.push((x, start[x as usize]));
-                } else if on_stack[x as usize] {
-                    low[v as usize] = low[v as usize].min(index[x as usize]);
-                }
-            } else {
-                call.pop();
-                if let Some(&(u, _)) = call.last() {
-                    low[u as usize] = low[u as usize].min(low[v as usize]);
-                }
-                if low[v as usize] == index[v as usize] {
-                    let mut comp = Vec::new();
-                    while let Some(x) = stack.pop() {
-                        on_stack[x as usize] = false;
-                        comp.push(x);
-                        if x == v {
-                            break;
-                        }
-                    }
-                    if comp.len() > 1 {
-                        comp.sort_unstable();
-                        out.push(comp);
-                    }
-                }
-            }
+    let mut graph: petgraph::graph::DiGraph<(), (), u32> = petgraph::graph::DiGraph::with_capacity(n, adj.len());
+    for _ in 0..n {
+        graph.add_node(());
+    }
+    for v in 0..n {
+        for &x in &adj[start[v] as usize..start[v + 1] as usize] {
+            graph.add_edge(petgraph::graph::NodeIndex::new(v), petgraph::graph::NodeIndex::new(x as usize), ());
         }
     }
+    let mut out: Vec<Vec<u32>> = petgraph::algo::kosaraju_scc(&graph)
+        .into_iter()
+        .filter(|component| component.len() > 1)
+        .map(|component| {
+            let mut nodes: Vec<u32> = component.into_iter().map(|node| node.index() as u32).collect();
+            nodes.sort_unstable();
+            nodes
+        })
+        .collect();
     out.sort();
     out
 }
@@ -977,10 +786,7 @@ fn strongly_connected(n: usize, start: &[u32], adj: &[u32]) -> Vec<Vec<u32>> {
 /// `[u, …, u]`, found by BFS inside the component.
 fn shortest_cycle(comp: &[u32], start: &[u32], adj: &[u32], rank: &[u32]) -> Vec<u32> {
     let inside: BTreeMap<u32, ()> = comp.iter().map(|&x| (x, ())).collect();
-    let u = *comp
-        .iter()
-        .min_by_key(|&&x| (rank[x as usize], x))
-        .unwrap_or(&comp[0]);
+    let u = *comp.iter().min_by_key(|&&x| (rank[x as usize], x)).unwrap_or(&comp[0]);
     let mut parent: BTreeMap<u32, u32> = BTreeMap::new();
     let mut queue = std::collections::VecDeque::from([u]);
     while let Some(v) = queue.pop_front() {

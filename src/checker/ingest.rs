@@ -293,11 +293,7 @@ pub(crate) struct Ingest<'s> {
 }
 
 fn w(line: Line, what: String) -> Witness {
-    Witness {
-        line: u64::from(line),
-        what,
-        record: None,
-    }
+    Witness { line: u64::from(line), what, record: None }
 }
 
 /// A required field, or an error naming it.
@@ -305,13 +301,7 @@ macro_rules! req {
     ($self:ident, $raw:ident, $ty:expr, $field:ident) => {
         match $raw.$field.as_ref() {
             Some(v) => v,
-            None => {
-                return Err($self.err(format!(
-                    "{} record lacks required field \"{}\"",
-                    $ty,
-                    stringify!($field)
-                )))
-            }
+            None => return Err($self.err(format!("{} record lacks required field \"{}\"", $ty, stringify!($field)))),
         }
     };
 }
@@ -352,19 +342,11 @@ impl<'s> Ingest<'s> {
     }
 
     pub fn err(&self, message: String) -> CheckError {
-        CheckError::Invalid {
-            source_name: self.source.to_string(),
-            line: self.line,
-            message,
-        }
+        CheckError::Invalid { source_name: self.source.to_string(), line: self.line, message }
     }
 
     fn err_at(&self, line: Line, message: String) -> CheckError {
-        CheckError::Invalid {
-            source_name: self.source.to_string(),
-            line: u64::from(line),
-            message,
-        }
+        CheckError::Invalid { source_name: self.source.to_string(), line: u64::from(line), message }
     }
 
     fn cur(&self) -> Line {
@@ -383,13 +365,7 @@ impl<'s> Ingest<'s> {
     }
 
     /// Records an anomaly; returns its index when its details are kept.
-    pub fn violate(
-        &mut self,
-        kind: Kind,
-        scope: String,
-        message: String,
-        witness: Vec<Witness>,
-    ) -> Option<usize> {
+    pub fn violate(&mut self, kind: Kind, scope: String, message: String, witness: Vec<Witness>) -> Option<usize> {
         if !self.keeps(kind) {
             self.omit(kind);
             return None;
@@ -422,24 +398,12 @@ impl<'s> Ingest<'s> {
         })?;
         match h.format.as_ref().map(|f| f.0.as_ref()) {
             Some("ordo-history") => {}
-            Some(other) => {
-                return Err(self.err(format!(
-                    "header format is {other:?}; expected \"ordo-history\""
-                )))
-            }
-            None => {
-                return Err(self.err(
-                    "first line is not a header: it lacks \"format\":\"ordo-history\"".into(),
-                ))
-            }
+            Some(other) => return Err(self.err(format!("header format is {other:?}; expected \"ordo-history\""))),
+            None => return Err(self.err("first line is not a header: it lacks \"format\":\"ordo-history\"".into())),
         }
         match h.version {
             Some(1) => {}
-            Some(v) => {
-                return Err(self.err(format!(
-                    "history format version {v} is not supported; expected 1"
-                )))
-            }
+            Some(v) => return Err(self.err(format!("history format version {v} is not supported; expected 1"))),
             None => return Err(self.err("header lacks required field \"version\"".into())),
         }
         if let Some(expect) = expect {
@@ -451,10 +415,7 @@ impl<'s> Ingest<'s> {
         } else if let Some(list) = &h.expect {
             let mut e = Vec::new();
             for name in list {
-                e.push(
-                    Guarantee::parse(&name.0)
-                        .map_err(|m| self.err(format!("header expect: {m}")))?,
-                );
+                e.push(Guarantee::parse(&name.0).map_err(|m| self.err(format!("header expect: {m}")))?);
             }
             e.sort();
             e.dedup();
@@ -492,31 +453,27 @@ impl<'s> Ingest<'s> {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(self.err("empty line; expected one JSON object per line".into()));
         }
-        let raw: Raw<'_> =
-            serde_json::from_slice(bytes).map_err(|e| self.err(describe_json_error(&e)))?;
+        let raw: Raw<'_> = serde_json::from_slice(bytes).map_err(|e| self.err(describe_json_error(&e)))?;
         let ty = match &raw.ty {
             Some(t) => t.0.as_ref(),
             None => return Err(self.err("record lacks required field \"type\"".into())),
         };
         let Some(ty) = RECORD_TYPES.iter().copied().find(|k| *k == ty) else {
-            return Err(self.err(format!(
-                "record type {ty:?} is unknown; expected one of {}",
-                RECORD_TYPES.join(", ")
-            )));
+            return Err(self.err(format!("record type {ty:?} is unknown; expected one of {}", RECORD_TYPES.join(", "))));
         };
         let Some(t) = raw.t else {
             return Err(self.err(format!("{ty} record lacks required field \"t\"")));
         };
         if let Some((end_line, _)) = &self.end {
-            return Err(self.err(format!(
-                "{ty} record after the end record at line {end_line}; end must be the last line"
-            )));
+            return Err(
+                self.err(format!("{ty} record after the end record at line {end_line}; end must be the last line"))
+            );
         }
         if let Some(prev) = self.last_t {
             if t < prev {
-                return Err(self.err(format!(
-                    "t={t} is below the previous record's t={prev} (records must be in time order)"
-                )));
+                return Err(
+                    self.err(format!("t={t} is below the previous record's t={prev} (records must be in time order)"))
+                );
             }
         }
         if t > self.pending_t {
@@ -582,13 +539,8 @@ impl<'s> Ingest<'s> {
     fn flush_pending(&mut self) -> Result<(), CheckError> {
         for &(e, line, what) in &self.pending {
             if !self.ev.created(e) {
-                return Err(self.err_at(
-                    line,
-                    format!(
-                        "{what} references event {} which has no create record",
-                        self.ev.name(e)
-                    ),
-                ));
+                return Err(self
+                    .err_at(line, format!("{what} references event {} which has no create record", self.ev.name(e))));
             }
         }
         self.pending.clear();
@@ -633,14 +585,8 @@ impl<'s> Ingest<'s> {
             return Ok(p);
         }
         let p = self.parts.len() as u32;
-        self.parts.push(PartLog {
-            name: format!("{topic}/{partition}").into(),
-            ..PartLog::default()
-        });
-        self.part_ids
-            .entry(topic.into())
-            .or_default()
-            .insert(partition, p);
+        self.parts.push(PartLog { name: format!("{topic}/{partition}").into(), ..PartLog::default() });
+        self.part_ids.entry(topic.into()).or_default().insert(partition, p);
         Ok(p)
     }
 
@@ -682,15 +628,14 @@ impl<'s> Ingest<'s> {
                     return Err(self.err(format!("create of event {id} lists itself in deps")))
                 }
                 None => {
-                    return Err(self.err(format!(
-                        "create of event {id} lists dep {d} which has no earlier create record"
-                    )))
+                    return Err(
+                        self.err(format!("create of event {id} lists dep {d} which has no earlier create record"))
+                    )
                 }
             }
         }
         let n_deps = self.ev.dep_arena.len() - start;
-        let start =
-            u32::try_from(start).map_err(|_| self.err("too many deps in history".into()))?;
+        let start = u32::try_from(start).map_err(|_| self.err("too many deps in history".into()))?;
         self.ev.deps[e as usize] = (start, n_deps as u32);
         self.ev.create_line[e as usize] = self.cur();
         self.ev.creator[e as usize] = self.nodes.intern(&node);
@@ -711,8 +656,7 @@ impl<'s> Ingest<'s> {
                 let fi = self.fields.intern(f);
                 let vs = self.ev.write_bytes.len();
                 self.ev.write_bytes.extend_from_slice(v.0.as_bytes());
-                let vs = u32::try_from(vs)
-                    .map_err(|_| self.err("history writes exceed 4 GiB".into()))?;
+                let vs = u32::try_from(vs).map_err(|_| self.err("history writes exceed 4 GiB".into()))?;
                 self.ev.write_arena.push((fi, vs, v.0.len() as u32));
             }
             self.ev.writes[e as usize] = (ws, self.ev.write_arena.len() as u32 - ws);
@@ -733,10 +677,7 @@ impl<'s> Ingest<'s> {
 
     fn vc_of(&mut self, m: &Meta<'_>) -> Option<Box<[(u32, i64)]>> {
         let vc = m.vc.as_ref()?;
-        let mut v: Vec<(u32, i64)> =
-            vc.0.iter()
-                .map(|(k, x)| (self.nodes.intern(k), *x))
-                .collect();
+        let mut v: Vec<(u32, i64)> = vc.0.iter().map(|(k, x)| (self.nodes.intern(k), *x)).collect();
         v.sort_unstable();
         Some(v.into_boxed_slice())
     }
@@ -757,7 +698,10 @@ impl<'s> Ingest<'s> {
                         Kind::ClockCondition,
                         format!("event {en}"),
                         format!("event {dn} happened before {en} but its Lamport clock {a} is not below {b}"),
-                        vec![w(dl, format!("create {dn} with lamport {a}")), w(line, format!("create {en} (deps include {dn}) with lamport {b}"))],
+                        vec![
+                            w(dl, format!("create {dn} with lamport {a}")),
+                            w(line, format!("create {en} (deps include {dn}) with lamport {b}")),
+                        ],
                     );
                 }
             }
@@ -767,7 +711,11 @@ impl<'s> Ingest<'s> {
                     self.violate(
                         Kind::ClockCondition,
                         format!("event {en}"),
-                        format!("event {dn} happened before {en} but its vector clock {} is not below {}", self.vc_text(a), self.vc_text(b)),
+                        format!(
+                            "event {dn} happened before {en} but its vector clock {} is not below {}",
+                            self.vc_text(a),
+                            self.vc_text(b)
+                        ),
                         vec![w(dl, format!("create {dn}")), w(line, format!("create {en} (deps include {dn})"))],
                     );
                 }
@@ -786,7 +734,10 @@ impl<'s> Ingest<'s> {
                         Kind::TimestampInversion,
                         format!("event {en}"),
                         format!("cause {dn} has {what} {a}, later than its effect {en}'s {b} (clock skew)"),
-                        vec![w(dl, format!("create {dn} with {what} {a}")), w(line, format!("create {en} (deps include {dn}) with {what} {b}"))],
+                        vec![
+                            w(dl, format!("create {dn} with {what} {a}")),
+                            w(line, format!("create {en} (deps include {dn}) with {what} {b}")),
+                        ],
                     );
                 }
             }
@@ -794,10 +745,7 @@ impl<'s> Ingest<'s> {
     }
 
     fn vc_text(&self, v: &[(u32, i64)]) -> String {
-        let parts: Vec<String> = v
-            .iter()
-            .map(|(n, x)| format!("{}:{x}", self.nodes.name(*n)))
-            .collect();
+        let parts: Vec<String> = v.iter().map(|(n, x)| format!("{}:{x}", self.nodes.name(*n))).collect();
         format!("{{{}}}", parts.join(","))
     }
 
@@ -814,9 +762,7 @@ impl<'s> Ingest<'s> {
                 self.violate(
                     Kind::ClockCondition,
                     format!("event {en}"),
-                    format!(
-                        "{what} of {en} has Lamport clock {b}, not above the {a} stamped at create"
-                    ),
+                    format!("{what} of {en} has Lamport clock {b}, not above the {a} stamped at create"),
                     vec![
                         w(cl, format!("create {en} with lamport {a}")),
                         w(line, format!("{what} {en} with lamport {b}")),
@@ -832,13 +778,8 @@ impl<'s> Ingest<'s> {
                     self.violate(
                         Kind::ClockCondition,
                         format!("event {en}"),
-                        format!(
-                            "{what} of {en} has vector clock {r}, not ≥ the {s} stamped at create"
-                        ),
-                        vec![
-                            w(cl, format!("create {en} with vc {s}")),
-                            w(line, format!("{what} {en} with vc {r}")),
-                        ],
+                        format!("{what} of {en} has vector clock {r}, not ≥ the {s} stamped at create"),
+                        vec![w(cl, format!("create {en} with vc {s}")), w(line, format!("{what} {en} with vc {r}"))],
                     );
                 }
             }
@@ -849,9 +790,7 @@ impl<'s> Ingest<'s> {
         let batch = req!(self, raw, ty, batch);
         match self.batch_ids.lookup(batch) {
             Some(b) => Ok(b),
-            None => Err(self.err(format!(
-                "{ty} references batch {batch} which has no send record"
-            ))),
+            None => Err(self.err(format!("{ty} references batch {batch} which has no send record"))),
         }
     }
 
@@ -871,14 +810,7 @@ impl<'s> Ingest<'s> {
         let node = self.nodes.intern(&node);
         let (b, new) = self.batch_ids.intern(&batch);
         if new {
-            self.batches.push(Batch {
-                node,
-                part,
-                send_line: self.cur(),
-                events: range,
-                ack: None,
-                appended: None,
-            });
+            self.batches.push(Batch { node, part, send_line: self.cur(), events: range, ack: None, appended: None });
         } else {
             let bt = &mut self.batches[b as usize];
             bt.events = range;
@@ -937,11 +869,7 @@ impl<'s> Ingest<'s> {
         let p = self.part(raw, ty)?;
         let e = self.event_ref(&id, "append");
         let line = self.cur();
-        let batch = raw
-            .batch
-            .as_ref()
-            .and_then(|b| self.batch_ids.lookup(b))
-            .unwrap_or(NONE);
+        let batch = raw.batch.as_ref().and_then(|b| self.batch_ids.lookup(b)).unwrap_or(NONE);
         let entry = LogEntry {
             event: e,
             line,
@@ -963,17 +891,19 @@ impl<'s> Ingest<'s> {
                 format!("offset {offset} of {pname} was appended with {on} and then with {en}, with no leader change or truncation between", en = self.ev.name(e)),
                 vec![w(old.line, format!("append {on} at {pname}@{offset}")), w(line, format!("append {en} at {pname}@{offset}", en = self.ev.name(e)))],
             );
-        } else if let Some(seen) = self.parts[p as usize]
-            .seen
-            .get(offset)
-            .filter(|s| s.event != e)
-        {
+        } else if let Some(seen) = self.parts[p as usize].seen.get(offset).filter(|s| s.event != e) {
             let sn = self.ev.name(seen.event);
             self.divergent(
                 p,
                 offset,
-                format!("offset {offset} of {pname} was read as {sn} and later appended with {en} (offset reused)", en = self.ev.name(e)),
-                vec![w(seen.line, format!("deliver {sn} from {pname}@{offset}")), w(line, format!("append {en} at {pname}@{offset}", en = self.ev.name(e)))],
+                format!(
+                    "offset {offset} of {pname} was read as {sn} and later appended with {en} (offset reused)",
+                    en = self.ev.name(e)
+                ),
+                vec![
+                    w(seen.line, format!("deliver {sn} from {pname}@{offset}")),
+                    w(line, format!("append {en} at {pname}@{offset}", en = self.ev.name(e))),
+                ],
             );
         }
         // Duplicate append of one event in one partition.
@@ -982,13 +912,7 @@ impl<'s> Ingest<'s> {
         if fp == p && fo != offset && first.is_some() {
             // Judged at the end: both copies must still be in the log or have been read.
             let cause = duplicate_cause(first.as_ref(), &entry);
-            self.dup_appends.push(DupAppend {
-                event: e,
-                part: p,
-                first: (fo, fl),
-                second: (offset, line),
-                cause,
-            });
+            self.dup_appends.push(DupAppend { event: e, part: p, first: (fo, fl), second: (offset, line), cause });
         } else if fp == NONE || (fp == p && first.is_none()) {
             // First append, or a re-append after the first was truncated away.
             self.ev.first_append[e as usize] = (p, offset, line);
@@ -1040,9 +964,7 @@ impl<'s> Ingest<'s> {
         let (n, g) = (self.nodes.intern(&node), self.group(&group));
         let line = self.cur();
         if ty == "assign" {
-            self.group_state[g as usize]
-                .generations
-                .push(t, n, generation, line);
+            self.group_state[g as usize].generations.push(t, n, generation, line);
         }
         for partition in partitions {
             let p = self.part_of(&topic, partition)?;
@@ -1068,26 +990,17 @@ impl<'s> Ingest<'s> {
 
     /// A new owner's first position (seek or delivery) compared with the committed offset.
     fn classify_start(&mut self, (g, n, p): (u32, u32, u32), t: u64, start: u64, what: &str) {
-        let Some(assign_line) = self
-            .positions
-            .get_mut(&(g, n, p))
-            .and_then(|pos| pos.start_pending.take())
-        else {
+        let Some(assign_line) = self.positions.get_mut(&(g, n, p)).and_then(|pos| pos.start_pending.take()) else {
             return;
         };
-        let Some((committed, commit_line)) =
-            self.commits.get(&(g, p)).and_then(|c| c.committed(t, n))
-        else {
+        let Some((committed, commit_line)) = self.commits.get(&(g, p)).and_then(|c| c.committed(t, n)) else {
             return;
         };
         if start == committed {
             return;
         }
-        let (gn, nn, pn) = (
-            self.groups.name(g).to_string(),
-            self.nodes.name(n).to_string(),
-            self.parts[p as usize].name.clone(),
-        );
+        let (gn, nn, pn) =
+            (self.groups.name(g).to_string(), self.nodes.name(n).to_string(), self.parts[p as usize].name.clone());
         let witness = vec![
             w(commit_line, format!("commit {committed} for {pn} in {gn}")),
             w(assign_line, format!("assign {pn} to {nn}")),
@@ -1143,13 +1056,7 @@ impl<'s> Ingest<'s> {
         let e = self.event_ref(&id, "deliver");
         let line = self.cur();
         let c = self.consumer(g, n);
-        self.delivers.push(DeliverRec {
-            t,
-            consumer: c,
-            node: n,
-            event: e,
-            line,
-        });
+        self.delivers.push(DeliverRec { t, consumer: c, node: n, event: e, line });
         self.check_receive_clock(e, raw.meta.as_ref(), "deliver");
         self.classify_start((g, n, p), t, offset, "first delivery");
         let pname = self.parts[p as usize].name.clone();
@@ -1161,35 +1068,29 @@ impl<'s> Ingest<'s> {
                 self.divergent(
                     p,
                     offset,
-                    format!(
-                        "offset {offset} of {pname} was delivered as {sn} and as {en}",
-                        en = self.ev.name(e)
-                    ),
+                    format!("offset {offset} of {pname} was delivered as {sn} and as {en}", en = self.ev.name(e)),
                     vec![
                         w(s.line, format!("deliver {sn} from {pname}@{offset}")),
-                        w(
-                            line,
-                            format!("deliver {en} from {pname}@{offset}", en = self.ev.name(e)),
-                        ),
+                        w(line, format!("deliver {en} from {pname}@{offset}", en = self.ev.name(e))),
                     ],
                 );
             }
             Some(_) => {}
             None => {
-                self.parts[p as usize]
-                    .seen
-                    .insert(offset, SeenEntry { event: e, line });
-                if let Some(l) = self.parts[p as usize]
-                    .log
-                    .get(offset)
-                    .filter(|l| l.event != e)
-                {
+                self.parts[p as usize].seen.insert(offset, SeenEntry { event: e, line });
+                if let Some(l) = self.parts[p as usize].log.get(offset).filter(|l| l.event != e) {
                     let ln = self.ev.name(l.event);
                     self.divergent(
                         p,
                         offset,
-                        format!("offset {offset} of {pname} holds {ln} in the log but was delivered as {en}", en = self.ev.name(e)),
-                        vec![w(l.line, format!("append {ln} at {pname}@{offset}")), w(line, format!("deliver {en} from {pname}@{offset}", en = self.ev.name(e)))],
+                        format!(
+                            "offset {offset} of {pname} holds {ln} in the log but was delivered as {en}",
+                            en = self.ev.name(e)
+                        ),
+                        vec![
+                            w(l.line, format!("append {ln} at {pname}@{offset}")),
+                            w(line, format!("deliver {en} from {pname}@{offset}", en = self.ev.name(e))),
+                        ],
                     );
                 }
             }
@@ -1221,8 +1122,14 @@ impl<'s> Ingest<'s> {
                     self.violate(
                         Kind::PollSkip,
                         scope,
-                        format!("{node} read {pname} at {offset} after position {x}: offsets {x}..{} skipped", offset - 1),
-                        vec![w(basis, format!("position {x} of {node} in {pname}")), w(line, format!("deliver {en} from {pname}@{offset}", en = self.ev.name(e)))],
+                        format!(
+                            "{node} read {pname} at {offset} after position {x}: offsets {x}..{} skipped",
+                            offset - 1
+                        ),
+                        vec![
+                            w(basis, format!("position {x} of {node} in {pname}")),
+                            w(line, format!("deliver {en} from {pname}@{offset}", en = self.ev.name(e))),
+                        ],
                     );
                 }
             } else if offset < x {
@@ -1230,7 +1137,10 @@ impl<'s> Ingest<'s> {
                     Kind::NonmonotonicPoll,
                     scope,
                     format!("{node} read {pname} at {offset} after position {x}: went back with no seek or assignment"),
-                    vec![w(basis, format!("position {x} of {node} in {pname}")), w(line, format!("deliver {en} from {pname}@{offset}", en = self.ev.name(e)))],
+                    vec![
+                        w(basis, format!("position {x} of {node} in {pname}")),
+                        w(line, format!("deliver {en} from {pname}@{offset}", en = self.ev.name(e))),
+                    ],
                 );
             }
         }
@@ -1247,22 +1157,13 @@ impl<'s> Ingest<'s> {
         let (n, g) = (self.nodes.intern(&node), self.group(&group));
         let e = self.event_ref(&id, ty);
         let line = self.cur();
-        self.applies.push(ApplyRec {
-            t,
-            group: g,
-            node: n,
-            event: e,
-            line,
-            discard: ty == "discard",
-        });
+        self.applies.push(ApplyRec { t, group: g, node: n, event: e, line, discard: ty == "discard" });
         if ty == "apply" {
             self.check_receive_clock(e, raw.meta.as_ref(), "apply");
         }
         // Where the event came from, for commit-ahead-of-applied.
         let from = match (&raw.topic, raw.partition, raw.offset) {
-            (Some(topic), Some(partition), Some(offset)) => {
-                Some((self.part_of(&topic.0, partition)?, offset))
-            }
+            (Some(topic), Some(partition), Some(offset)) => Some((self.part_of(&topic.0, partition)?, offset)),
             _ => {
                 let (fp, fo, _) = self.ev.first_append[e as usize];
                 let (dp, dof, _) = self.ev.first_deliver[e as usize];
@@ -1320,17 +1221,10 @@ impl<'s> Ingest<'s> {
                 }
             }
             None => {
-                if !self
-                    .report
-                    .unknown
-                    .iter()
-                    .any(|u| u.kind == Kind::ZombieCommit)
-                {
+                if !self.report.unknown.iter().any(|u| u.kind == Kind::ZombieCommit) {
                     self.unknown(
                         Kind::ZombieCommit,
-                        format!(
-                            "commits without a generation (first at line {line}) cannot be judged"
-                        ),
+                        format!("commits without a generation (first at line {line}) cannot be judged"),
                     );
                 }
             }
@@ -1367,9 +1261,8 @@ impl<'s> Ingest<'s> {
                         w(line, format!("commit {offset} by {node}")),
                     ],
                 );
-            } else if let Some((m, ml)) = pos
-                .ok_upto
-                .filter(|&(m, _)| gs.applies_seen && gs.applies_unresolved.is_none() && offset > m)
+            } else if let Some((m, ml)) =
+                pos.ok_upto.filter(|&(m, _)| gs.applies_seen && gs.applies_unresolved.is_none() && offset > m)
             {
                 let mut witness = vec![
                     w(ml, format!("{node} has processed {pname} below {m}")),
@@ -1400,12 +1293,7 @@ impl<'s> Ingest<'s> {
         }
         let g = self.group(&group);
         let entity = self.entities.intern(&entity);
-        self.states.push(StateRec {
-            group: g,
-            entity,
-            line: self.cur(),
-            fields: fs,
-        });
+        self.states.push(StateRec { group: g, entity, line: self.cur(), fields: fs });
         Ok(())
     }
 }

@@ -21,9 +21,7 @@ pub(crate) enum IdRef<'a> {
 impl IdRef<'_> {
     /// Canonical form: a string that is the plain decimal rendering of a u64 is that integer.
     fn from_str_cow(s: Cow<'_, str>) -> IdRef<'_> {
-        let canonical = !s.is_empty()
-            && s.bytes().all(|b| b.is_ascii_digit())
-            && (s.len() == 1 || !s.starts_with('0'));
+        let canonical = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s.len() == 1 || !s.starts_with('0'));
         if canonical {
             if let Ok(n) = s.parse::<u64>() {
                 return IdRef::Int(n);

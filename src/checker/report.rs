@@ -23,12 +23,8 @@ pub enum Guarantee {
 
 impl Guarantee {
     /// All guarantees, in canonical order.
-    pub const ALL: [Guarantee; 4] = [
-        Guarantee::PerKeyOrder,
-        Guarantee::ExactlyOnce,
-        Guarantee::Causal,
-        Guarantee::NoLoss,
-    ];
+    pub const ALL: [Guarantee; 4] =
+        [Guarantee::PerKeyOrder, Guarantee::ExactlyOnce, Guarantee::Causal, Guarantee::NoLoss];
 
     /// The name used in histories and on the command line.
     pub fn name(self) -> &'static str {
@@ -42,14 +38,9 @@ impl Guarantee {
 
     /// Parses one name.
     pub fn parse(s: &str) -> Result<Guarantee, String> {
-        Guarantee::ALL
-            .into_iter()
-            .find(|g| g.name() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown guarantee {s:?}; expected one of per_key_order, exactly_once, causal, no_loss"
-                )
-            })
+        Guarantee::ALL.into_iter().find(|g| g.name() == s).ok_or_else(|| {
+            format!("unknown guarantee {s:?}; expected one of per_key_order, exactly_once, causal, no_loss")
+        })
     }
 
     /// Parses a comma-separated list such as `"per_key_order,no_loss"`. Spaces around
@@ -260,10 +251,8 @@ impl Report {
     /// Sets every violation's status from `expected` and sorts the list.
     pub(crate) fn finish(&mut self) {
         for v in &mut self.violations {
-            v.witness
-                .sort_by(|a, b| a.line.cmp(&b.line).then(a.what.cmp(&b.what)));
-            v.witness
-                .dedup_by(|a, b| a.line == b.line && a.what == b.what);
+            v.witness.sort_by(|a, b| a.line.cmp(&b.line).then(a.what.cmp(&b.what)));
+            v.witness.dedup_by(|a, b| a.line == b.line && a.what == b.what);
             v.status = status_of(&self.expected, v.kind);
         }
         self.violations.sort_by(|a, b| {
@@ -281,16 +270,12 @@ impl Report {
 
     /// The anomalies that count against the run.
     pub fn violated(&self) -> impl Iterator<Item = &Violation> {
-        self.violations
-            .iter()
-            .filter(|v| v.status == Status::Violated)
+        self.violations.iter().filter(|v| v.status == Status::Violated)
     }
 
     /// The anomalies allowed by the run's strategy (or observations).
     pub fn allowed(&self) -> impl Iterator<Item = &Violation> {
-        self.violations
-            .iter()
-            .filter(|v| v.status == Status::Allowed)
+        self.violations.iter().filter(|v| v.status == Status::Allowed)
     }
 
     /// Violated or allowed, for a kind, given the expected guarantees.
@@ -331,11 +316,8 @@ impl Report {
 
     /// The whole report as JSON (deterministic key order).
     pub fn to_json(&self) -> Value {
-        let unknown: Vec<Value> = self
-            .unknown
-            .iter()
-            .map(|u| json!({"kind": u.kind.name(), "reason": u.reason}))
-            .collect();
+        let unknown: Vec<Value> =
+            self.unknown.iter().map(|u| json!({"kind": u.kind.name(), "reason": u.reason})).collect();
         json!({
             "source": self.source,
             "lines": self.lines,
@@ -363,11 +345,7 @@ impl Report {
             self.source,
             self.lines,
             self.expected_from,
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            }
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
         );
         let violated = self.count_map(Some(Status::Violated));
         let allowed = self.count_map(Some(Status::Allowed));
@@ -376,17 +354,10 @@ impl Report {
         if n_violated == 0 {
             let _ = writeln!(s, "OK: nothing the run expected is violated");
         } else {
-            let what = if n_violated == 1 {
-                "anomaly breaks"
-            } else {
-                "anomalies break"
-            };
+            let what = if n_violated == 1 { "anomaly breaks" } else { "anomalies break" };
             let _ = writeln!(s, "VIOLATED: {n_violated} {what} what the run expected");
         }
-        for (title, map) in [
-            ("violated", &violated),
-            ("allowed by this strategy", &allowed),
-        ] {
+        for (title, map) in [("violated", &violated), ("allowed by this strategy", &allowed)] {
             if map.is_empty() {
                 continue;
             }
@@ -409,15 +380,7 @@ impl Report {
                 Status::Violated => "",
                 Status::Allowed => " (allowed)",
             };
-            let _ = writeln!(
-                s,
-                "\n{}. {}{} [{}]: {}",
-                i + 1,
-                v.kind.name(),
-                tag,
-                v.scope,
-                v.message
-            );
+            let _ = writeln!(s, "\n{}. {}{} [{}]: {}", i + 1, v.kind.name(), tag, v.scope, v.message);
             for w in &v.witness {
                 let _ = writeln!(s, "   line {:>6}  {}", w.line, w.what);
                 if let Some(r) = &w.record {
@@ -428,10 +391,7 @@ impl Report {
         if total > max_shown {
             let _ = writeln!(s, "\n… and {} more", total - max_shown);
             if !self.omitted.is_empty() {
-                let _ = writeln!(
-                    s,
-                    "(witnesses are kept for the first {KEPT} anomalies of each kind)"
-                );
+                let _ = writeln!(s, "(witnesses are kept for the first {KEPT} anomalies of each kind)");
             }
         }
         if n_violated + n_allowed > 0 && !self.run.is_empty() {
@@ -444,11 +404,7 @@ impl Report {
     /// Fills each witness's verbatim `record` from a second reading of the same source.
     /// Lines that are not witnesses are skipped without being stored.
     pub fn attach_records<R: std::io::BufRead>(&mut self, mut input: R) -> std::io::Result<()> {
-        let mut wanted: Vec<u64> = self
-            .violations
-            .iter()
-            .flat_map(|v| v.witness.iter().map(|w| w.line))
-            .collect();
+        let mut wanted: Vec<u64> = self.violations.iter().flat_map(|v| v.witness.iter().map(|w| w.line)).collect();
         wanted.sort_unstable();
         wanted.dedup();
         let mut found: BTreeMap<u64, String> = BTreeMap::new();

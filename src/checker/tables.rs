@@ -121,11 +121,7 @@ pub(crate) struct OffsetMap<T> {
 
 impl<T> Default for OffsetMap<T> {
     fn default() -> Self {
-        OffsetMap {
-            base: 0,
-            dense: Vec::new(),
-            sparse: BTreeMap::new(),
-        }
+        OffsetMap { base: 0, dense: Vec::new(), sparse: BTreeMap::new() }
     }
 }
 

@@ -47,40 +47,29 @@ fn guarantee_lists_parse_strictly() {
     );
     assert!(Guarantee::parse_list("per_key_order,,causal").is_err());
     let e = Guarantee::parse_list("total_order").unwrap_err();
-    assert!(
-        e.contains("\"total_order\"") && e.contains("exactly_once"),
-        "{e}"
-    );
+    assert!(e.contains("\"total_order\"") && e.contains("exactly_once"), "{e}");
     assert!(Guarantee::parse_list("").is_err());
 }
 
 #[test]
 fn errors_name_the_line_and_what_was_expected() {
-    let e = error(&history(&[
-        r#"{"type":"create","t":1,"node":"p0","id":1,"deps":[]}"#,
-        r#"{"type":"delivr","t":2}"#,
-    ]));
-    assert!(e.starts_with("history.jsonl:3: record type \"delivr\" is unknown; expected one of create, producer_init, send,"), "{e}");
-
-    let e = error(&history(&[
-        r#"{"type":"create","t":1,"node":"p0","id":1,"deps":["#,
-    ]));
+    let e = error(&history(&[r#"{"type":"create","t":1,"node":"p0","id":1,"deps":[]}"#, r#"{"type":"delivr","t":2}"#]));
     assert!(
         e.starts_with(
-            "history.jsonl:2: truncated or invalid JSON: EOF while parsing a list at column"
+            "history.jsonl:3: record type \"delivr\" is unknown; expected one of create, producer_init, send,"
         ),
         "{e}"
     );
+
+    let e = error(&history(&[r#"{"type":"create","t":1,"node":"p0","id":1,"deps":["#]));
+    assert!(e.starts_with("history.jsonl:2: truncated or invalid JSON: EOF while parsing a list at column"), "{e}");
 
     let e = error(&history(&[
         r#"{"type":"create","t":1,"node":"p0","id":1,"deps":[]}"#,
         r#"{"type":"deliver","t":2,"node":"c0","group":"g","topic":"t","partition":0,"offset":0,"id":99}"#,
         r#"{"type":"end","t":3,"reason":"quiescent"}"#,
     ]));
-    assert_eq!(
-        e,
-        "history.jsonl:3: deliver references event 99 which has no create record"
-    );
+    assert_eq!(e, "history.jsonl:3: deliver references event 99 which has no create record");
 
     let e = error(&history(&[
         r#"{"type":"create","t":200,"node":"p0","id":1,"deps":[]}"#,
@@ -89,43 +78,21 @@ fn errors_name_the_line_and_what_was_expected() {
     assert_eq!(e, "history.jsonl:3: t=100 is below the previous record's t=200 (records must be in time order)");
 
     let e = error(&history(&[r#"{"type":"create","t":1,"node":"p0","id":1}"#]));
-    assert_eq!(
-        e,
-        "history.jsonl:2: create record lacks required field \"deps\""
-    );
+    assert_eq!(e, "history.jsonl:2: create record lacks required field \"deps\"");
 
-    let e = error(&history(&[
-        r#"{"type":"ack","t":1,"node":"p0","batch":7,"attempt":1,"topic":"t","partition":0}"#,
-    ]));
-    assert_eq!(
-        e,
-        "history.jsonl:2: ack references batch 7 which has no send record"
-    );
+    let e = error(&history(&[r#"{"type":"ack","t":1,"node":"p0","batch":7,"attempt":1,"topic":"t","partition":0}"#]));
+    assert_eq!(e, "history.jsonl:2: ack references batch 7 which has no send record");
 
-    let e = error(&history(&[
-        r#"{"type":"create","t":"1","node":"p0","id":1,"deps":[]}"#,
-    ]));
-    assert!(
-        e.starts_with("history.jsonl:2: invalid record: invalid type: string \"1\""),
-        "{e}"
-    );
+    let e = error(&history(&[r#"{"type":"create","t":"1","node":"p0","id":1,"deps":[]}"#]));
+    assert!(e.starts_with("history.jsonl:2: invalid record: invalid type: string \"1\""), "{e}");
 
-    let e = error(&history(&[
-        r#"{"type":"end","t":1,"reason":"quiescent"}"#,
-        r#"{"type":"crash","t":2,"node":"b0"}"#,
-    ]));
-    assert!(
-        e.starts_with("history.jsonl:3: crash record after the end record at line 2"),
-        "{e}"
-    );
+    let e = error(&history(&[r#"{"type":"end","t":1,"reason":"quiescent"}"#, r#"{"type":"crash","t":2,"node":"b0"}"#]));
+    assert!(e.starts_with("history.jsonl:3: crash record after the end record at line 2"), "{e}");
 
     assert!(error(&history(&[""])).starts_with("history.jsonl:2: empty line"));
     assert!(error("").starts_with("history.jsonl:1: the history is empty"));
-    assert!(error("{\"format\":\"x\",\"version\":1}\n")
-        .starts_with("history.jsonl:1: header format is \"x\""));
-    assert!(
-        error("{\"type\":\"create\"}\n").starts_with("history.jsonl:1: first line is not a header")
-    );
+    assert!(error("{\"format\":\"x\",\"version\":1}\n").starts_with("history.jsonl:1: header format is \"x\""));
+    assert!(error("{\"type\":\"create\"}\n").starts_with("history.jsonl:1: first line is not a header"));
 }
 
 #[test]
@@ -139,10 +106,7 @@ fn a_forward_reference_is_allowed_only_at_the_same_t() {
         r#"{"type":"deliver","t":5,"node":"c0","group":"g","topic":"t","partition":0,"offset":0,"id":1}"#,
         r#"{"type":"create","t":6,"node":"p0","id":1,"deps":[]}"#,
     ]);
-    assert_eq!(
-        error(&bad),
-        "history.jsonl:2: deliver references event 1 which has no create record"
-    );
+    assert_eq!(error(&bad), "history.jsonl:2: deliver references event 1 which has no create record");
 }
 
 #[test]
@@ -173,28 +137,17 @@ fn expectations_decide_violated_versus_allowed() {
     let only_loss = check_reader(text.as_bytes(), "h", Some(&[Guarantee::NoLoss])).unwrap();
     assert_eq!(only_loss.exit_code(), 0);
     assert_eq!(only_loss.counts_json(), serde_json::json!({}));
-    assert_eq!(
-        only_loss.to_json()["allowed"],
-        serde_json::json!({"per_key_reorder": 1})
-    );
+    assert_eq!(only_loss.to_json()["allowed"], serde_json::json!({"per_key_reorder": 1}));
     assert_eq!(only_loss.to_json()["violated"], serde_json::json!(false));
 
-    let header = text.replacen(
-        HEADER,
-        r#"{"format":"ordo-history","version":1,"expect":["causal"]}"#,
-        1,
-    );
+    let header = text.replacen(HEADER, r#"{"format":"ordo-history","version":1,"expect":["causal"]}"#, 1);
     let r = run(&header).unwrap();
     assert_eq!((r.expected_from, r.exit_code()), ("header", 0));
     // The argument wins over the header.
     let r = check_reader(header.as_bytes(), "h", Some(&[Guarantee::PerKeyOrder])).unwrap();
     assert_eq!((r.expected_from, r.exit_code()), ("argument", 1));
-    assert!(error(&text.replacen(
-        HEADER,
-        r#"{"format":"ordo-history","version":1,"expect":["fast"]}"#,
-        1
-    ))
-    .starts_with("history.jsonl:1: header expect: unknown guarantee \"fast\""));
+    assert!(error(&text.replacen(HEADER, r#"{"format":"ordo-history","version":1,"expect":["fast"]}"#, 1))
+        .starts_with("history.jsonl:1: header expect: unknown guarantee \"fast\""));
 }
 
 #[test]
@@ -219,18 +172,13 @@ fn missing_end_makes_whole_history_checks_unknown() {
 
 #[test]
 fn text_report_is_capped_and_deterministic() {
-    let mut lines =
-        vec![r#"{"type":"create","t":1,"node":"p0","id":0,"entity":"a","deps":[]}"#.to_string()];
+    let mut lines = vec![r#"{"type":"create","t":1,"node":"p0","id":0,"entity":"a","deps":[]}"#.to_string()];
     for i in 1..=5 {
-        lines.push(format!(
-            r#"{{"type":"create","t":1,"node":"p0","id":{i},"entity":"a","deps":[]}}"#
-        ));
+        lines.push(format!(r#"{{"type":"create","t":1,"node":"p0","id":{i},"entity":"a","deps":[]}}"#));
     }
     for t in [2, 3] {
         for i in 0..=5 {
-            lines.push(format!(
-                r#"{{"type":"apply","t":{t},"node":"c0","group":"g","id":{i}}}"#
-            ));
+            lines.push(format!(r#"{{"type":"apply","t":{t},"node":"c0","group":"g","id":{i}}}"#));
         }
     }
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
@@ -286,19 +234,15 @@ fn a_long_chain_cycle_does_not_overflow_the_stack() {
     let mut text = String::from(HEADER);
     text.push('\n');
     for i in 0..n {
-        let deps = if i == 0 {
-            String::new()
-        } else {
-            (i - 1).to_string()
-        };
-        text.push_str(&format!(
-            r#"{{"type":"create","t":1,"node":"p0","id":{i},"deps":[{deps}]}}"#
-        ));
+        let deps = if i == 0 { String::new() } else { (i - 1).to_string() };
+        text.push_str(&format!(r#"{{"type":"create","t":1,"node":"p0","id":{i},"deps":[{deps}]}}"#));
         text.push('\n');
     }
     for i in 0..n {
         let id = n - 1 - i;
-        text.push_str(&format!(r#"{{"type":"append","t":2,"node":"b0","topic":"t","partition":0,"offset":{i},"id":{id}}}"#));
+        text.push_str(&format!(
+            r#"{{"type":"append","t":2,"node":"b0","topic":"t","partition":0,"offset":{i},"id":{id}}}"#
+        ));
         text.push('\n');
     }
     let r = run(&text).unwrap();
@@ -311,33 +255,23 @@ fn only_the_first_anomalies_of_a_kind_keep_witnesses() {
     let mut text = String::from(HEADER);
     text.push('\n');
     for i in 0..1500 {
-        text.push_str(&format!(
-            r#"{{"type":"create","t":1,"node":"p0","id":{i},"deps":[]}}"#
-        ));
+        text.push_str(&format!(r#"{{"type":"create","t":1,"node":"p0","id":{i},"deps":[]}}"#));
         text.push('\n');
     }
     for t in [2, 3] {
         for i in 0..1500 {
-            text.push_str(&format!(
-                r#"{{"type":"apply","t":{t},"node":"c0","group":"g","id":{i}}}"#
-            ));
+            text.push_str(&format!(r#"{{"type":"apply","t":{t},"node":"c0","group":"g","id":{i}}}"#));
             text.push('\n');
         }
     }
     let r = run(&text).unwrap();
     assert_eq!(r.violations.len(), 1000);
     assert_eq!(r.omitted.get(&Kind::DuplicateApply), Some(&500));
-    assert_eq!(
-        r.counts_json(),
-        serde_json::json!({"duplicate_apply": 1500})
-    );
+    assert_eq!(r.counts_json(), serde_json::json!({"duplicate_apply": 1500}));
     assert_eq!(r.exit_code(), 1);
     let text = r.render_text(3);
     assert!(text.contains("… and 1497 more"), "{text}");
-    assert_eq!(
-        r.to_json()["omitted"],
-        serde_json::json!({"duplicate_apply": 500})
-    );
+    assert_eq!(r.to_json()["omitted"], serde_json::json!({"duplicate_apply": 500}));
 }
 
 #[test]

@@ -1,0 +1,121 @@
+//! The scenario library against shared/domain.md §4: for each bundled scenario, every
+//! "can" outcome shows up within a few seeds, and no "never" outcome shows up across many.
+//! The judge is the checker, reading the history the run wrote (nothing else).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ordo::history::HistoryMode;
+use ordo::run::{run, RunSpec};
+use ordo::scenario::Scenario;
+use ordo::strategy::StrategySet;
+
+/// Seeds searched for each "can" outcome, and seeds over which "never" must hold.
+const CAN_SEEDS: u64 = 20;
+const NEVER_SEEDS: u64 = 40;
+
+struct Row {
+    scenario: &'static str,
+    /// Kinds that must appear in at least one of `CAN_SEEDS` seeds.
+    can: &'static [&'static str],
+    /// Kinds that must appear in none of `NEVER_SEEDS` seeds.
+    never: &'static [&'static str],
+}
+
+const ROWS: &[Row] = &[
+    // retries, in-flight > 1, idempotence off: R, D.
+    Row { scenario: "quickstart", can: &["per_key_reorder", "duplicate_append", "duplicate_apply"], never: &[] },
+    // retries, in-flight = 1, idempotence off: D, never R.
+    Row {
+        scenario: "retry-single-inflight",
+        can: &["duplicate_append"],
+        never: &["per_key_reorder", "nonmonotonic_send"],
+    },
+    // retries = 0: L (a gap the producer reports), never D.
+    Row { scenario: "retries-zero", can: &[], never: &["duplicate_append", "duplicate_apply"] },
+    // idempotent, acks=all, in-flight <= 5: never D or R within a session.
+    Row {
+        scenario: "idempotent-producer",
+        can: &[],
+        never: &["duplicate_append", "duplicate_apply", "per_key_reorder", "nonmonotonic_send", "lost_write"],
+    },
+    // idempotent, producer restart with resend from a durable source: D. (The row's R comes
+    // from application resends after expiry, which need KIP-360 epoch bumps: not modelled.)
+    Row { scenario: "idempotent-producer-restart", can: &["duplicate_append", "duplicate_apply"], never: &[] },
+    // acks = 0, broker crash: L, silently.
+    Row { scenario: "acks-zero-broker-crash", can: &["unseen_write"], never: &["duplicate_append"] },
+    // commit before processing, consumer crash: L, never D.
+    Row { scenario: "commit-before-crash", can: &["commit_ahead"], never: &["duplicate_apply"] },
+    // commit after processing, crash: D, never L.
+    Row {
+        scenario: "commit-after-crash",
+        can: &["duplicate_apply"],
+        never: &["commit_ahead", "lost_write", "poll_skip", "unseen_write"],
+    },
+    // auto-commit with synchronous processing, crash: D, never L.
+    Row {
+        scenario: "commit-auto-crash",
+        can: &["duplicate_apply"],
+        never: &["commit_ahead", "lost_write", "poll_skip", "unseen_write"],
+    },
+    // several producers write one key: R relative to causality.
+    Row { scenario: "several-producers-one-key", can: &["per_key_reorder"], never: &["duplicate_append"] },
+];
+
+/// Every anomaly kind the checker found in one run, violated or allowed.
+fn anomalies(name: &str, seed: u64) -> BTreeMap<&'static str, u64> {
+    let path = format!("scenarios/{name}.toml");
+    let scenario = Scenario::load(Path::new(&path)).unwrap_or_else(|e| panic!("{e}"));
+    let strategy = StrategySet::parse(&scenario.strategy).unwrap();
+    let result = run(RunSpec {
+        scenario,
+        scenario_path: Path::new(&path),
+        strategy,
+        seed,
+        history_mode: HistoryMode::On,
+        history_file: None,
+        keep_history: true,
+    })
+    .unwrap();
+    let jsonl = result.history.jsonl.expect("kept in memory");
+    let report = ordo::checker::check_reader(jsonl.as_slice(), &path, None).unwrap_or_else(|e| panic!("{e}"));
+    report.all_counts()
+}
+
+#[test]
+fn every_row_shows_what_it_can_and_never_what_it_must_not() {
+    let mut failures = Vec::new();
+    for row in ROWS {
+        let mut missing: Vec<&str> = row.can.to_vec();
+        for seed in 1..=NEVER_SEEDS.max(CAN_SEEDS) {
+            let found = anomalies(row.scenario, seed);
+            if seed <= CAN_SEEDS {
+                missing.retain(|kind| !found.contains_key(kind));
+            }
+            for kind in row.never {
+                if let Some(count) = found.get(kind) {
+                    failures.push(format!(
+                        "{}: {kind} ×{count} with seed {seed} (never allowed): ordo run scenarios/{}.toml --seed {seed}",
+                        row.scenario, row.scenario
+                    ));
+                }
+            }
+        }
+        for kind in missing {
+            failures.push(format!("{}: {kind} never showed up in seeds 1..={CAN_SEEDS}", row.scenario));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_bundled_scenario_has_a_row() {
+    let mut names: Vec<String> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(String::from))
+        .collect();
+    names.sort();
+    let mut rows: Vec<String> = ROWS.iter().map(|r| r.scenario.to_string()).collect();
+    rows.sort();
+    assert_eq!(names, rows, "add a row (can / never outcomes) for every scenario");
+}
