@@ -176,6 +176,12 @@ pub enum Rec {
         generation: u32,
         partition: u32,
     },
+    Revoke {
+        t: u64,
+        node: u32,
+        generation: u32,
+        partition: u32,
+    },
     Seek {
         t: u64,
         node: u32,
@@ -207,6 +213,8 @@ pub enum Rec {
         partition: u32,
         offset: u64,
         ok: bool,
+        /// Empty when `ok`.
+        reason: &'static str,
     },
     State {
         t: u64,
@@ -618,6 +626,11 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             line.raw(",\"generation\":").uint(u64::from(generation)).raw(",\"topic\":").string(&catalog.topic);
             line.raw(",\"partitions\":").raw("[").uint(u64::from(partition)).raw("]");
         }
+        Rec::Revoke { t, node, generation, partition } => {
+            line.start("revoke", t).node(catalog, node).group(catalog);
+            line.raw(",\"generation\":").uint(u64::from(generation)).raw(",\"topic\":").string(&catalog.topic);
+            line.raw(",\"partitions\":").raw("[").uint(u64::from(partition)).raw("]");
+        }
         Rec::Seek { t, node, partition, offset, committed } => {
             line.start("seek", t).node(catalog, node).group(catalog);
             line.topic_partition(catalog, partition).raw(",\"offset\":").uint(offset);
@@ -634,11 +647,14 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             line.group(catalog).raw(",\"id\":").uint(u64::from(event));
             line.topic_partition(catalog, partition).raw(",\"offset\":").uint(offset);
         }
-        Rec::Commit { t, node, generation, partition, offset, ok } => {
+        Rec::Commit { t, node, generation, partition, offset, ok, reason } => {
             line.start("commit", t).node(catalog, node).group(catalog);
             line.raw(",\"generation\":").uint(u64::from(generation));
             line.topic_partition(catalog, partition).raw(",\"offset\":").uint(offset);
             line.raw(",\"ok\":").raw(if ok { "true" } else { "false" });
+            if !ok {
+                line.raw(",\"reason\":").string(reason);
+            }
         }
         Rec::State { t, entity, kind } => {
             line.start("state", t).group(catalog);
@@ -722,7 +738,17 @@ mod tests {
             Rec::Seek { t: 6, node: 2, partition: 2, offset: 0, committed: false },
             Rec::Deliver { t: 7, node: 2, clock: 7, generation: 1, partition: 2, offset: 10, event: 0 },
             Rec::Apply { t: 8, node: 2, clock: 8, partition: 2, offset: 10, event: 0 },
-            Rec::Commit { t: 9, node: 2, generation: 1, partition: 2, offset: 11, ok: true },
+            Rec::Commit { t: 9, node: 2, generation: 1, partition: 2, offset: 11, ok: true, reason: "" },
+            Rec::Commit {
+                t: 9,
+                node: 2,
+                generation: 1,
+                partition: 2,
+                offset: 11,
+                ok: false,
+                reason: "stale_generation",
+            },
+            Rec::Revoke { t: 9, node: 2, generation: 1, partition: 2 },
             Rec::State { t: 10, entity: 3, kind: 1 },
             Rec::Crash { t: 11, node: 1 },
             Rec::Restart { t: 12, node: 1 },

@@ -95,8 +95,7 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
     }
     for index in 0..layout.consumers {
         let node = layout.consumer(index);
-        let assigned = (0..layout.partitions).filter(|&p| layout.owner(p) == index).collect();
-        nodes.push((names[node.index()].clone(), Actor::Consumer(Box::new(Consumer::new(index, node, assigned)))));
+        nodes.push((names[node.index()].clone(), Actor::Consumer(Box::new(Consumer::new(index, node)))));
     }
 
     let partitions = layout.partitions as usize;

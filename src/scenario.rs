@@ -150,6 +150,24 @@ pub struct ConsumerConfig {
     pub processing_min_us: u64,
     pub processing_max_us: u64,
     pub request_timeout_ms: u64,
+    pub assignment: Assignment,
+    pub session_timeout_ms: u64,
+    pub heartbeat_interval_ms: u64,
+    pub max_poll_interval_ms: u64,
+}
+
+/// How the group's partitions are assigned to its members.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignment {
+    /// Partition `p` belongs to consumer `p mod consumers`, always; no coordinator protocol.
+    Static,
+    /// A group coordinator, generations, heartbeats; every rebalance revokes every partition
+    /// from every member (stop the world). Kafka's default (Range first).
+    Eager,
+    /// As `eager`, but members keep their partitions; moved ones are revoked in a first
+    /// round and assigned in a second (KIP-429, CooperativeSticky).
+    Cooperative,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -274,6 +292,10 @@ struct RawConsumer {
     processing_min_us: Option<u64>,
     processing_max_us: Option<u64>,
     request_timeout_ms: Option<u64>,
+    assignment: Option<Assignment>,
+    session_timeout_ms: Option<u64>,
+    heartbeat_interval_ms: Option<u64>,
+    max_poll_interval_ms: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -595,6 +617,16 @@ impl Validator<'_> {
     }
 
     fn consumer(&self, raw: RawConsumer) -> Result<ConsumerConfig, ScenarioError> {
+        let session_timeout_ms =
+            self.range("consumer.session_timeout_ms", raw.session_timeout_ms.unwrap_or(45_000), 1, 3_600_000)?;
+        let heartbeat_interval_ms =
+            self.range("consumer.heartbeat_interval_ms", raw.heartbeat_interval_ms.unwrap_or(3_000), 1, 3_600_000)?;
+        if heartbeat_interval_ms >= session_timeout_ms {
+            return Err(self.invalid(
+                "consumer.heartbeat_interval_ms",
+                format!("expected less than session_timeout_ms ({session_timeout_ms}), got {heartbeat_interval_ms}"),
+            ));
+        }
         let processing_min_us = raw.processing_min_us.unwrap_or(100);
         let processing_max_us = raw.processing_max_us.unwrap_or(500);
         if processing_max_us < processing_min_us {
@@ -625,6 +657,15 @@ impl Validator<'_> {
                 raw.request_timeout_ms.unwrap_or(30_000),
                 1,
                 3_600_000,
+            )?,
+            assignment: raw.assignment.unwrap_or(Assignment::Eager),
+            session_timeout_ms,
+            heartbeat_interval_ms,
+            max_poll_interval_ms: self.range(
+                "consumer.max_poll_interval_ms",
+                raw.max_poll_interval_ms.unwrap_or(300_000),
+                1,
+                86_400_000,
             )?,
         })
     }

@@ -239,7 +239,6 @@ struct NodeState {
     paused_until_ns: u64,
     clock: Clock,
     rng: Rng,
-    net_rng: Rng,
 }
 
 const NO_SLOT: u32 = u32::MAX;
@@ -258,6 +257,12 @@ pub struct Core<M> {
     states: Vec<NodeState>,
     network: Network,
     stop_requested: bool,
+    seed: u64,
+    /// Node names, for naming the per-link random streams.
+    names: Vec<String>,
+    /// One random stream per directed link (`net/FROM->TO`), made on first use, so that
+    /// traffic on one link never shifts the draws of another.
+    link_rngs: Vec<Option<Box<Rng>>>,
     stats: Stats,
 }
 
@@ -303,10 +308,12 @@ impl<M: Clone> Core<M> {
     fn send(&mut self, from: NodeId, to: NodeId, msg: M) {
         self.stats.messages_sent += 1;
         let now = self.now_ns;
-        let fate = {
-            let state = &mut self.states[from.index()];
-            self.network.route(now, from, to, &mut state.net_rng)
-        };
+        let slot = from.index() * self.states.len() + to.index();
+        let (seed, names) = (self.seed, &self.names);
+        let rng = self.link_rngs[slot].get_or_insert_with(|| {
+            Box::new(rng::stream(seed, &format!("net/{}->{}", names[from.index()], names[to.index()])))
+        });
+        let fate = self.network.route(now, from, to, rng);
         match fate {
             Fate::Dropped(DropReason::Loss) => self.stats.dropped_loss += 1,
             Fate::Dropped(DropReason::Cut) => self.stats.dropped_cut += 1,
@@ -444,9 +451,9 @@ pub struct Sim<N: Node> {
 }
 
 impl<N: Node> Sim<N> {
-    /// Builds a simulation; node *i* of `nodes` gets `NodeId(i)`. Each node's random
-    /// streams are named after it (`node/NAME`, `net/NAME`), so renumbering nodes does not
-    /// change their draws.
+    /// Builds a simulation; node *i* of `nodes` gets `NodeId(i)`. Random streams are named
+    /// after nodes (`node/NAME` for a node's own draws, `net/FROM->TO` for each link), so
+    /// renumbering nodes, or new traffic on other links, does not change anyone's draws.
     pub fn new(seed: u64, shared: N::Shared, nodes: Vec<(String, N)>, default_link: LinkSpec) -> Sim<N> {
         let count = nodes.len();
         let mut names = Vec::with_capacity(count);
@@ -459,14 +466,13 @@ impl<N: Node> Sim<N> {
                 paused_until_ns: 0,
                 clock: Clock::default(),
                 rng: rng::stream(seed, &format!("node/{name}")),
-                net_rng: rng::stream(seed, &format!("net/{name}")),
             });
             names.push(name);
             actors.push(node);
         }
         Sim {
             nodes: actors,
-            names,
+            names: names.clone(),
             core: Core {
                 now_ns: 0,
                 seq: 0,
@@ -478,6 +484,9 @@ impl<N: Node> Sim<N> {
                 states,
                 network: Network::new(count, default_link),
                 stop_requested: false,
+                seed,
+                names: names.clone(),
+                link_rngs: (0..count * count).map(|_| None).collect(),
                 stats: Stats::default(),
             },
             shared,

@@ -15,9 +15,13 @@ use std::collections::{BTreeMap, VecDeque};
 
 use ordo_sim::NodeId;
 
+use super::group::{Coordinator, Reply};
 use super::{ModelCtx, Msg};
 use crate::history::{FailReason, Rec, NONE_U32, NONE_U64};
-use crate::scenario::Acks;
+use crate::scenario::{Acks, Assignment};
+
+/// The coordinator's periodic check (session expiry, overdue rebalances).
+const GROUP_TICK: u64 = 1;
 
 /// How many recent batches per producer the leader remembers for deduplication.
 pub const DEDUP_WINDOW: usize = 5;
@@ -55,6 +59,8 @@ pub struct Broker {
     /// Coordinator state (only `b0` uses it): the group's committed offset per partition.
     committed: Vec<Option<u64>>,
     next_pid: u64,
+    /// The group coordinator, on `b0` when the group is not statically assigned.
+    group: Option<Coordinator>,
 }
 
 impl Broker {
@@ -65,6 +71,43 @@ impl Broker {
             logs: (0..partitions).map(|p| (p % brokers == index).then(PartitionLog::default)).collect(),
             committed: vec![None; partitions as usize],
             next_pid: 1000,
+            group: None,
+        }
+    }
+
+    /// `b0` hosts the group coordinator unless the assignment is static.
+    pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
+        let config = &ctx.shared.scenario.consumer;
+        if self.index == 0 && config.assignment != Assignment::Static {
+            // Membership is rebuilt after a coordinator restart (committed offsets are durable).
+            self.group = Some(Coordinator::new(
+                config.assignment,
+                ctx.shared.layout.partitions,
+                config.session_timeout_ms * 1_000_000,
+                config.max_poll_interval_ms * 1_000_000,
+            ));
+            self.arm_tick(ctx);
+        }
+    }
+
+    fn arm_tick(&mut self, ctx: &mut ModelCtx<'_>) {
+        let config = &ctx.shared.scenario.consumer;
+        let every_ms = config.heartbeat_interval_ms.min(config.session_timeout_ms / 3).max(1);
+        ctx.set_timer(every_ms * 1_000_000, GROUP_TICK);
+    }
+
+    pub fn on_timer(&mut self, ctx: &mut ModelCtx<'_>, _tag: u64) {
+        let mut replies = Vec::new();
+        if let Some(group) = &mut self.group {
+            group.tick(ctx.now_ns(), &mut replies);
+        }
+        self.send_replies(ctx, replies);
+        self.arm_tick(ctx);
+    }
+
+    fn send_replies(&mut self, ctx: &mut ModelCtx<'_>, replies: Vec<Reply>) {
+        for Reply::Assignment { to, member, generation, partitions } in replies {
+            ctx.send(to, Msg::JoinGroupOk { member, generation, partitions });
         }
     }
 
@@ -102,16 +145,46 @@ impl Broker {
                 let offset = self.committed[partition as usize];
                 ctx.send(from, Msg::OffsetFetchOk { partition, offset });
             }
-            Msg::OffsetCommit { partition, offset, generation } => {
+            Msg::OffsetCommit { partition, offset, generation, member } => {
+                let now = ctx.now_ns();
+                let verdict = match &mut self.group {
+                    Some(group) => group.may_commit(now, member, generation),
+                    None => Ok(()),
+                };
+                if let Err(error) = verdict {
+                    ctx.shared.stats.rejected_commits += 1;
+                    ctx.send(from, Msg::OffsetCommitOk { partition, offset, generation, error: Some(error) });
+                    return;
+                }
                 // Kafka accepts any offset from the current generation, lower ones too.
                 self.committed[partition as usize] = Some(offset);
                 let world = &mut *ctx.shared;
                 world.committed[partition as usize] = offset;
                 world.stats.commits += 1;
-                ctx.send(from, Msg::OffsetCommitOk { partition, offset, generation, ok: true });
+                ctx.send(from, Msg::OffsetCommitOk { partition, offset, generation, error: None });
                 if ctx.shared.finished() {
                     ctx.stop();
                 }
+            }
+            Msg::JoinGroup { member } => {
+                let mut replies = Vec::new();
+                if let Some(group) = &mut self.group {
+                    group.join(ctx.now_ns(), member, from, &mut replies);
+                }
+                self.send_replies(ctx, replies);
+            }
+            Msg::Heartbeat { member, generation } => {
+                if let Some(group) = &mut self.group {
+                    let error = group.heartbeat(ctx.now_ns(), member, generation).err();
+                    ctx.send(from, Msg::HeartbeatAnswer { member, error });
+                }
+            }
+            Msg::LeaveGroup { member } => {
+                let mut replies = Vec::new();
+                if let Some(group) = &mut self.group {
+                    group.leave(ctx.now_ns(), member, &mut replies);
+                }
+                self.send_replies(ctx, replies);
             }
             _ => {}
         }

@@ -1,5 +1,4 @@
-//! A consumer: a member of the group, with a static assignment (partition `p` goes to
-//! consumer `p mod consumers`) until rebalancing lands with the faults work.
+//! A consumer: a member of the group.
 //!
 //! The loop is the Java consumer's synchronous loop: fetch the committed offset of each
 //! assigned partition (or start at 0: `auto.offset.reset = earliest`); then repeatedly
@@ -9,60 +8,100 @@
 //! poll came back empty. Offsets are committed per [`CommitMode`]: at poll time every
 //! `auto_commit_interval_ms` (auto), as soon as a poll returns (before), or once its records
 //! are processed (after). A committed offset is the next offset to read.
+//!
+//! Membership ([`Assignment`]): with `static`, partition `p` belongs to consumer
+//! `p mod consumers` for ever, in generation 1. Otherwise the consumer joins the group at
+//! the coordinator ([`super::group`]) and heartbeats every `heartbeat_interval_ms`. A
+//! rebalance is noticed on a heartbeat and handled at the next poll, as Kafka does inside
+//! `poll()`: with `eager` the member commits (auto and after modes, as `onPartitionsRevoked`
+//! would), revokes every partition and rejoins, and consumes nothing until the new
+//! generation's assignment arrives (the stop-the-world pause); with `cooperative` it keeps
+//! its partitions while rejoining and revokes only those the new assignment takes away. A
+//! member that has not polled for `max_poll_interval_ms` leaves the group. A member the
+//! coordinator dropped (its session expired: a long pause) finds out only at its next
+//! heartbeat or commit: meanwhile it keeps processing what it had fetched, a **zombie**,
+//! and its commits fail. It then rejoins under a new member id.
 
 use ordo_sim::NodeId;
 
+use super::group::GroupError;
 use super::{tag, ModelCtx, Msg};
 use crate::history::Rec;
-use crate::scenario::CommitMode;
+use crate::scenario::{Assignment, CommitMode};
 
 const OFFSET_RETRY: u64 = 1;
 const POLL: u64 = 2;
 const FETCH_TIMEOUT: u64 = 3;
 const PROCESS: u64 = 4;
 const COMMIT_TIMEOUT: u64 = 5;
+const HEARTBEAT: u64 = 6;
+const JOIN_RETRY: u64 = 7;
 
-/// The group generation (static membership: always the first).
-const GENERATION: u32 = 1;
+/// The generation of a static assignment.
+const STATIC_GENERATION: u32 = 1;
+
+/// One partition this member owns.
+#[derive(Clone, Copy, Debug)]
+struct Owned {
+    partition: u32,
+    /// Next offset to fetch.
+    position: u64,
+    /// Whether the starting position is known (the committed offset arrived).
+    ready: bool,
+    commit_sent: Option<u64>,
+    commit_acked: Option<u64>,
+}
+
+impl Owned {
+    fn new(partition: u32) -> Owned {
+        Owned { partition, position: 0, ready: false, commit_sent: None, commit_acked: None }
+    }
+}
 
 pub struct Consumer {
     index: u32,
     node: u32,
-    partitions: Vec<u32>,
-    /// Per assigned partition (same order as `partitions`).
-    position: Vec<u64>,
-    ready: Vec<bool>,
-    commit_sent: Vec<Option<u64>>,
-    commit_acked: Vec<Option<u64>>,
+    /// Member id: consumer index and incarnation (a restarted or fenced member rejoins as a
+    /// new member, as dynamic membership does).
+    member: u32,
+    incarnation: u32,
+    generation: u32,
+    owned: Vec<Owned>,
+    joining: bool,
+    rejoin_needed: bool,
     poll: u32,
     polling: bool,
+    last_poll_ns: u64,
     fetch_timer: Option<ordo_sim::TimerId>,
     commit_timer: Option<ordo_sim::TimerId>,
     outstanding: u32,
-    /// The current poll's records: (slot in `partitions`, offset, event).
+    /// The current poll's records: (partition, offset, event).
     fetched: Vec<(u32, u64, u32)>,
     next_to_process: usize,
+    processing: bool,
     last_auto_commit_ns: u64,
 }
 
 impl Consumer {
-    pub fn new(index: u32, node: NodeId, partitions: Vec<u32>) -> Consumer {
-        let count = partitions.len();
+    pub fn new(index: u32, node: NodeId) -> Consumer {
         Consumer {
             index,
             node: node.0,
-            partitions,
-            position: vec![0; count],
-            ready: vec![false; count],
-            commit_sent: vec![None; count],
-            commit_acked: vec![None; count],
+            member: index << 16,
+            incarnation: 0,
+            generation: 0,
+            owned: Vec::new(),
+            joining: false,
+            rejoin_needed: false,
             poll: 0,
             polling: false,
+            last_poll_ns: 0,
             fetch_timer: None,
             commit_timer: None,
             outstanding: 0,
             fetched: Vec::new(),
             next_to_process: 0,
+            processing: false,
             last_auto_commit_ns: 0,
         }
     }
@@ -71,80 +110,133 @@ impl Consumer {
         self.index
     }
 
-    /// The process died: positions, fetched records and commit bookkeeping are gone. It
-    /// restarts from the group's committed offsets, so what it had processed but not
+    /// The process died: positions, fetched records, membership and commit bookkeeping are
+    /// gone. It restarts from the group's committed offsets, so what it had processed but not
     /// committed is delivered again, and what it committed but had not processed is skipped.
     pub fn on_crash(&mut self) {
-        let partitions = std::mem::take(&mut self.partitions);
-        *self = Consumer::new(self.index, ordo_sim::NodeId(self.node), partitions);
+        let incarnation = self.incarnation + 1;
+        *self = Consumer::new(self.index, NodeId(self.node));
+        self.incarnation = incarnation;
+        self.member = (self.index << 16) | (incarnation & 0xffff);
+    }
+
+    fn assignment(ctx: &ModelCtx<'_>) -> Assignment {
+        ctx.shared.scenario.consumer.assignment
     }
 
     pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
-        let t = ctx.now_ns();
-        for &partition in &self.partitions {
-            ctx.shared.record(Rec::Assign { t, node: self.node, generation: GENERATION, partition });
+        self.last_poll_ns = ctx.now_ns();
+        if Self::assignment(ctx) == Assignment::Static {
+            let layout = ctx.shared.layout;
+            let partitions: Vec<u32> = (0..layout.partitions).filter(|&p| layout.owner(p) == self.index).collect();
+            self.take_assignment(ctx, STATIC_GENERATION, partitions);
+            return;
         }
-        self.fetch_offsets(ctx);
+        self.join(ctx);
+        let every_ns = ctx.shared.scenario.consumer.heartbeat_interval_ms * 1_000_000;
+        ctx.set_timer(every_ns, tag::make(HEARTBEAT, 0));
+    }
+
+    fn join(&mut self, ctx: &mut ModelCtx<'_>) {
+        self.joining = true;
+        self.rejoin_needed = false;
+        let coordinator = ctx.shared.layout.coordinator();
+        ctx.send(coordinator, Msg::JoinGroup { member: self.member });
+        let config = &ctx.shared.scenario.consumer;
+        let wait_ns = (config.request_timeout_ms + config.max_poll_interval_ms) * 1_000_000;
+        ctx.set_timer(wait_ns, tag::make(JOIN_RETRY, u64::from(self.member)));
+    }
+
+    /// A new generation's partitions: revoke what is gone, record the assignment, and find
+    /// the starting offsets of what is new.
+    fn take_assignment(&mut self, ctx: &mut ModelCtx<'_>, generation: u32, partitions: Vec<u32>) {
+        let t = ctx.now_ns();
+        let gone: Vec<u32> = self.owned.iter().map(|o| o.partition).filter(|p| !partitions.contains(p)).collect();
+        if !gone.is_empty() {
+            let mode = ctx.shared.scenario.consumer.commit;
+            if mode != CommitMode::Before {
+                self.commit_positions(ctx, Some(&gone));
+            }
+            self.revoke(ctx, &gone);
+        }
+        self.generation = generation;
+        ctx.shared.stats.assignments += 1;
+        for &partition in &partitions {
+            ctx.shared.record(Rec::Assign { t, node: self.node, generation, partition });
+            if !self.owned.iter().any(|o| o.partition == partition) {
+                self.owned.push(Owned::new(partition));
+            }
+        }
+        self.owned.sort_by_key(|o| o.partition);
+        if self.owned.iter().all(|o| o.ready) {
+            self.resume(ctx);
+        } else {
+            self.fetch_offsets(ctx);
+        }
+    }
+
+    fn revoke(&mut self, ctx: &mut ModelCtx<'_>, partitions: &[u32]) {
+        let t = ctx.now_ns();
+        for &partition in partitions {
+            ctx.shared.record(Rec::Revoke { t, node: self.node, generation: self.generation, partition });
+        }
+        self.owned.retain(|o| !partitions.contains(&o.partition));
+    }
+
+    /// Starts polling again if the loop is idle (not polling, not processing a batch).
+    fn resume(&mut self, ctx: &mut ModelCtx<'_>) {
+        if !self.polling && !self.processing && !self.joining {
+            self.start_poll(ctx);
+        }
     }
 
     fn fetch_offsets(&mut self, ctx: &mut ModelCtx<'_>) {
         let coordinator = ctx.shared.layout.coordinator();
-        let mut asked = false;
-        for (slot, &partition) in self.partitions.iter().enumerate() {
-            if !self.ready[slot] {
-                ctx.send(coordinator, Msg::OffsetFetch { partition });
-                asked = true;
-            }
+        let missing: Vec<u32> = self.owned.iter().filter(|o| !o.ready).map(|o| o.partition).collect();
+        if missing.is_empty() {
+            return;
         }
-        if asked {
-            ctx.reconnect(coordinator);
-            let timeout_ns = ctx.shared.scenario.consumer.request_timeout_ms * 1_000_000;
-            ctx.set_timer(timeout_ns, tag::make(OFFSET_RETRY, 0));
+        for partition in missing {
+            ctx.send(coordinator, Msg::OffsetFetch { partition });
         }
+        let timeout_ns = ctx.shared.scenario.consumer.request_timeout_ms * 1_000_000;
+        ctx.set_timer(timeout_ns, tag::make(OFFSET_RETRY, 0));
     }
 
-    fn slot(&self, partition: u32) -> Option<usize> {
-        self.partitions.iter().position(|&p| p == partition)
+    fn owned_mut(&mut self, partition: u32) -> Option<&mut Owned> {
+        self.owned.iter_mut().find(|o| o.partition == partition)
     }
 
     pub fn on_message(&mut self, ctx: &mut ModelCtx<'_>, msg: Msg) {
         match msg {
             Msg::OffsetFetchOk { partition, offset } => {
-                let Some(slot) = self.slot(partition) else {
-                    return;
-                };
-                if self.ready[slot] {
+                let node = self.node;
+                let Some(owned) = self.owned_mut(partition) else { return };
+                if owned.ready {
                     return;
                 }
-                self.ready[slot] = true;
-                self.position[slot] = offset.unwrap_or(0);
-                self.commit_sent[slot] = offset;
-                self.commit_acked[slot] = offset;
-                let t = ctx.now_ns();
-                let rec = Rec::Seek {
-                    t,
-                    node: self.node,
-                    partition,
-                    offset: self.position[slot],
-                    committed: offset.is_some(),
-                };
+                owned.ready = true;
+                owned.position = offset.unwrap_or(0);
+                owned.commit_sent = offset;
+                owned.commit_acked = offset;
+                let rec =
+                    Rec::Seek { t: ctx.now_ns(), node, partition, offset: owned.position, committed: offset.is_some() };
                 ctx.shared.record(rec);
-                if self.ready.iter().all(|&r| r) {
+                if self.owned.iter().all(|o| o.ready) {
                     self.last_auto_commit_ns = ctx.now_ns();
-                    self.start_poll(ctx);
+                    self.resume(ctx);
                 }
             }
             Msg::FetchOk { poll, partition, offset, events } => {
                 if !self.polling || poll != self.poll {
                     return; // an answer to a poll that already returned
                 }
-                let Some(slot) = self.slot(partition) else {
-                    return;
-                };
-                if offset == self.position[slot] {
-                    let room = ctx.shared.scenario.consumer.max_poll_records as usize - self.fetched.len();
-                    for (index, &event) in events.iter().take(room).enumerate() {
-                        self.fetched.push((slot as u32, offset + index as u64, event));
+                let room = ctx.shared.scenario.consumer.max_poll_records as usize - self.fetched.len();
+                if let Some(owned) = self.owned_mut(partition) {
+                    if offset == owned.position {
+                        for (index, &event) in events.iter().take(room).enumerate() {
+                            self.fetched.push((partition, offset + index as u64, event));
+                        }
                     }
                 }
                 self.outstanding -= 1;
@@ -152,33 +244,66 @@ impl Consumer {
                     self.poll_returned(ctx);
                 }
             }
-            Msg::OffsetCommitOk { partition, offset, generation, ok } => {
-                if let Some(slot) = self.slot(partition) {
-                    self.commit_acked[slot] = Some(offset);
+            Msg::OffsetCommitOk { partition, offset, generation, error } => {
+                if let Some(owned) = self.owned_mut(partition) {
+                    owned.commit_acked = Some(offset);
                 }
-                if self.commit_sent == self.commit_acked {
+                if self.owned.iter().all(|o| o.commit_sent == o.commit_acked) {
                     if let Some(timer) = self.commit_timer.take() {
                         ctx.cancel_timer(timer);
                     }
                 }
                 let t = ctx.now_ns();
-                ctx.shared.record(Rec::Commit { t, node: self.node, generation, partition, offset, ok });
+                let reason = error.map(GroupError::as_str).unwrap_or("");
+                let rec =
+                    Rec::Commit { t, node: self.node, generation, partition, offset, ok: error.is_none(), reason };
+                ctx.shared.record(rec);
+                if matches!(error, Some(GroupError::UnknownMember | GroupError::IllegalGeneration)) {
+                    self.fenced(ctx);
+                }
             }
+            Msg::JoinGroupOk { member, generation, partitions } if member == self.member && self.joining => {
+                self.joining = false;
+                self.take_assignment(ctx, generation, partitions);
+            }
+            Msg::HeartbeatAnswer { member, error } if member == self.member => match error {
+                Some(GroupError::RebalanceInProgress) if !self.joining => self.rejoin_needed = true,
+                Some(GroupError::UnknownMember | GroupError::IllegalGeneration) => self.fenced(ctx),
+                _ => {}
+            },
             _ => {}
         }
     }
 
+    /// The coordinator no longer counts this member: its partitions are lost (no commit, as
+    /// `onPartitionsLost`), and it rejoins as a new member at its next poll.
+    fn fenced(&mut self, ctx: &mut ModelCtx<'_>) {
+        if self.joining {
+            return;
+        }
+        let lost: Vec<u32> = self.owned.iter().map(|o| o.partition).collect();
+        self.revoke(ctx, &lost);
+        self.incarnation += 1;
+        self.member = (self.index << 16) | (self.incarnation & 0xffff);
+        self.rejoin_needed = true;
+        self.resume(ctx);
+    }
+
     pub fn on_timer(&mut self, ctx: &mut ModelCtx<'_>, timer_tag: u64) {
         match tag::kind(timer_tag) {
-            OFFSET_RETRY => self.fetch_offsets(ctx),
+            OFFSET_RETRY => {
+                if self.owned.iter().any(|o| !o.ready) {
+                    ctx.reconnect(ctx.shared.layout.coordinator());
+                    self.fetch_offsets(ctx);
+                }
+            }
             POLL => self.start_poll(ctx),
             FETCH_TIMEOUT => {
                 self.fetch_timer = None;
                 if self.polling && tag::payload(timer_tag) == u64::from(self.poll) {
                     // Some fetch went unanswered: its connection is broken. Reconnect.
-                    for &partition in &self.partitions {
-                        let leader = ctx.shared.layout.leader(partition);
-                        ctx.reconnect(leader);
+                    for owned in &self.owned {
+                        ctx.reconnect(ctx.shared.layout.leader(owned.partition));
                     }
                     self.poll_returned(ctx);
                 }
@@ -186,18 +311,57 @@ impl Consumer {
             PROCESS => self.process_next(ctx),
             COMMIT_TIMEOUT => {
                 self.commit_timer = None;
-                if self.commit_sent != self.commit_acked {
+                if self.owned.iter().any(|o| o.commit_sent != o.commit_acked) {
                     // An unanswered commit: reconnect to the coordinator and commit again.
                     ctx.reconnect(ctx.shared.layout.coordinator());
-                    self.commit_sent.clone_from(&self.commit_acked);
-                    self.commit_positions(ctx);
+                    for owned in &mut self.owned {
+                        owned.commit_sent = owned.commit_acked;
+                    }
+                    self.commit_positions(ctx, None);
+                }
+            }
+            HEARTBEAT => self.heartbeat(ctx),
+            JOIN_RETRY => {
+                if self.joining && tag::payload(timer_tag) == u64::from(self.member) {
+                    ctx.reconnect(ctx.shared.layout.coordinator());
+                    self.join(ctx);
                 }
             }
             _ => unreachable!("unknown consumer timer {timer_tag:#x}"),
         }
     }
 
+    /// The heartbeat thread: heartbeats, and leaves the group when the application has not
+    /// polled within `max_poll_interval_ms`.
+    fn heartbeat(&mut self, ctx: &mut ModelCtx<'_>) {
+        let config = &ctx.shared.scenario.consumer;
+        let (every_ns, max_poll_ns) =
+            (config.heartbeat_interval_ms * 1_000_000, config.max_poll_interval_ms * 1_000_000);
+        let coordinator = ctx.shared.layout.coordinator();
+        if !self.joining && !self.rejoin_needed && ctx.now_ns().saturating_sub(self.last_poll_ns) > max_poll_ns {
+            ctx.send(coordinator, Msg::LeaveGroup { member: self.member });
+            self.fenced(ctx);
+        } else if !self.joining {
+            ctx.send(coordinator, Msg::Heartbeat { member: self.member, generation: self.generation });
+        }
+        ctx.set_timer(every_ns, tag::make(HEARTBEAT, 0));
+    }
+
     fn start_poll(&mut self, ctx: &mut ModelCtx<'_>) {
+        if self.polling || self.processing {
+            return; // a stale idle-poll timer: the loop is already running
+        }
+        self.last_poll_ns = ctx.now_ns();
+        if self.joining {
+            return; // the join answer resumes the loop
+        }
+        if self.rejoin_needed {
+            self.prepare_rejoin(ctx);
+            return;
+        }
+        if self.owned.is_empty() || self.owned.iter().any(|o| !o.ready) {
+            return; // nothing to read yet: an assignment or an offset answer resumes the loop
+        }
         let config = &ctx.shared.scenario.consumer;
         let (mode, interval_ns, max, timeout_ns) = (
             config.commit,
@@ -207,18 +371,29 @@ impl Consumer {
         );
         if mode == CommitMode::Auto && ctx.now_ns() - self.last_auto_commit_ns >= interval_ns {
             self.last_auto_commit_ns = ctx.now_ns();
-            self.commit_positions(ctx);
+            self.commit_positions(ctx, None);
         }
         self.poll += 1;
         self.polling = true;
         self.fetched.clear();
-        self.outstanding = self.partitions.len() as u32;
-        for slot in 0..self.partitions.len() {
-            let partition = self.partitions[slot];
-            let leader = ctx.shared.layout.leader(partition);
-            ctx.send(leader, Msg::Fetch { poll: self.poll, partition, offset: self.position[slot], max });
+        self.outstanding = self.owned.len() as u32;
+        for owned in &self.owned {
+            let leader = ctx.shared.layout.leader(owned.partition);
+            ctx.send(leader, Msg::Fetch { poll: self.poll, partition: owned.partition, offset: owned.position, max });
         }
         self.fetch_timer = Some(ctx.set_timer(timeout_ns, tag::make(FETCH_TIMEOUT, u64::from(self.poll))));
+    }
+
+    /// Inside `poll()`, before rejoining: eager members commit and give up everything.
+    fn prepare_rejoin(&mut self, ctx: &mut ModelCtx<'_>) {
+        if Self::assignment(ctx) == Assignment::Eager {
+            if ctx.shared.scenario.consumer.commit != CommitMode::Before {
+                self.commit_positions(ctx, None);
+            }
+            let all: Vec<u32> = self.owned.iter().map(|o| o.partition).collect();
+            self.revoke(ctx, &all);
+        }
+        self.join(ctx);
     }
 
     fn poll_returned(&mut self, ctx: &mut ModelCtx<'_>) {
@@ -227,9 +402,11 @@ impl Consumer {
             ctx.cancel_timer(timer);
         }
         let (t, clock) = (ctx.now_ns(), ctx.local_ns());
-        for &(slot, offset, event) in &self.fetched {
-            let partition = self.partitions[slot as usize];
-            self.position[slot as usize] = offset + 1;
+        for index in 0..self.fetched.len() {
+            let (partition, offset, event) = self.fetched[index];
+            if let Some(owned) = self.owned_mut(partition) {
+                owned.position = offset + 1;
+            }
             let world = &mut *ctx.shared;
             world.stats.deliveries += 1;
             let delivered = &mut world.delivered[event as usize];
@@ -237,16 +414,18 @@ impl Consumer {
                 world.stats.duplicate_deliveries += 1;
             }
             *delivered = delivered.saturating_add(1);
-            world.record(Rec::Deliver { t, node: self.node, clock, generation: GENERATION, partition, offset, event });
+            let generation = self.generation;
+            world.record(Rec::Deliver { t, node: self.node, clock, generation, partition, offset, event });
         }
         if ctx.shared.scenario.consumer.commit == CommitMode::Before {
-            self.commit_positions(ctx);
+            self.commit_positions(ctx, None);
         }
         if self.fetched.is_empty() {
             let idle_ns = ctx.shared.scenario.consumer.poll_idle_ms * 1_000_000;
             ctx.set_timer(idle_ns, tag::make(POLL, 0));
         } else {
             self.next_to_process = 0;
+            self.processing = true;
             self.schedule_processing(ctx);
         }
     }
@@ -258,11 +437,11 @@ impl Consumer {
         ctx.set_timer(processing_ns, tag::make(PROCESS, 0));
     }
 
-    /// The record's processing time is over: apply it to the group's projection.
+    /// The record's processing time is over: apply it to the group's projection (whether or
+    /// not this member still owns the partition: a zombie's side effects happen too).
     fn process_next(&mut self, ctx: &mut ModelCtx<'_>) {
-        let (slot, offset, event) = self.fetched[self.next_to_process];
+        let (partition, offset, event) = self.fetched[self.next_to_process];
         self.next_to_process += 1;
-        let partition = self.partitions[slot as usize];
         let (t, clock) = (ctx.now_ns(), ctx.local_ns());
         let world = &mut *ctx.shared;
         world.record(Rec::Apply { t, node: self.node, clock, partition, offset, event });
@@ -283,8 +462,9 @@ impl Consumer {
             self.schedule_processing(ctx);
             return;
         }
+        self.processing = false;
         if ctx.shared.scenario.consumer.commit == CommitMode::After {
-            self.commit_positions(ctx);
+            self.commit_positions(ctx, None);
         }
         if ctx.shared.finished() {
             ctx.stop();
@@ -293,15 +473,20 @@ impl Consumer {
         self.start_poll(ctx);
     }
 
-    fn commit_positions(&mut self, ctx: &mut ModelCtx<'_>) {
+    /// Commits the position of every owned partition (or of `only` those) that moved since
+    /// its last commit.
+    fn commit_positions(&mut self, ctx: &mut ModelCtx<'_>, only: Option<&[u32]>) {
         let coordinator = ctx.shared.layout.coordinator();
+        let (generation, member) = (self.generation, self.member);
         let mut sent = false;
-        for slot in 0..self.partitions.len() {
-            let offset = self.position[slot];
-            if self.ready[slot] && self.commit_sent[slot] != Some(offset) {
-                self.commit_sent[slot] = Some(offset);
-                let partition = self.partitions[slot];
-                ctx.send(coordinator, Msg::OffsetCommit { partition, offset, generation: GENERATION });
+        for owned in &mut self.owned {
+            if only.is_some_and(|only| !only.contains(&owned.partition)) {
+                continue;
+            }
+            let offset = owned.position;
+            if owned.ready && owned.commit_sent != Some(offset) {
+                owned.commit_sent = Some(offset);
+                ctx.send(coordinator, Msg::OffsetCommit { partition: owned.partition, offset, generation, member });
                 sent = true;
             }
         }

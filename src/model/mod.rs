@@ -11,6 +11,7 @@
 
 pub mod broker;
 pub mod consumer;
+pub mod group;
 pub mod producer;
 pub mod workload;
 
@@ -73,12 +74,33 @@ pub enum Msg {
         partition: u32,
         offset: u64,
         generation: u32,
+        member: u32,
     },
     OffsetCommitOk {
         partition: u32,
         offset: u64,
         generation: u32,
-        ok: bool,
+        error: Option<group::GroupError>,
+    },
+    /// Consumer → coordinator: membership (see [`group`]).
+    JoinGroup {
+        member: u32,
+    },
+    JoinGroupOk {
+        member: u32,
+        generation: u32,
+        partitions: Vec<u32>,
+    },
+    Heartbeat {
+        member: u32,
+        generation: u32,
+    },
+    HeartbeatAnswer {
+        member: u32,
+        error: Option<group::GroupError>,
+    },
+    LeaveGroup {
+        member: u32,
     },
     /// Application handoff between producer processes: "entity's step `step` happened as
     /// `event`; emit the next one" (the causal link the history records as a dep).
@@ -143,6 +165,10 @@ pub struct ModelStats {
     /// partition (the log order contradicts the creation order).
     pub out_of_order_appends: u64,
     pub commits: u64,
+    /// Commits the coordinator refused (stale generation, unknown member).
+    pub rejected_commits: u64,
+    /// Assignments members received (one per member per rebalance).
+    pub assignments: u64,
     /// Entity chains cut short by a producer crash.
     pub chains_cut: u64,
     /// Events lost because their producer crashed before they were acknowledged.
@@ -258,7 +284,7 @@ impl Node for Actor {
     fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
         match self {
             Actor::Producer(producer) => producer.on_start(ctx),
-            Actor::Broker(_) => {}
+            Actor::Broker(broker) => broker.on_start(ctx),
             Actor::Consumer(consumer) => consumer.on_start(ctx),
         }
     }
@@ -274,7 +300,7 @@ impl Node for Actor {
     fn on_timer(&mut self, ctx: &mut ModelCtx<'_>, _timer: TimerId, tag: u64) {
         match self {
             Actor::Producer(producer) => producer.on_timer(ctx, tag),
-            Actor::Broker(_) => {}
+            Actor::Broker(broker) => broker.on_timer(ctx, tag),
             Actor::Consumer(consumer) => consumer.on_timer(ctx, tag),
         }
     }
