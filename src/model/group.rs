@@ -268,14 +268,11 @@ impl Coordinator {
                 }
             }
         }
-        for partition in 0..self.partitions as usize {
-            if target[partition].is_some() {
-                continue;
-            }
+        for slot in target.iter_mut().filter(|slot| slot.is_none()) {
             let taker = members.iter().copied().find(|&m| held[&m] < quota(rank_of(m)));
             if let Some(member) = taker {
                 *held.get_mut(&member).expect("a member") += 1;
-                target[partition] = Some(member);
+                *slot = Some(member);
             }
         }
         // A partition whose old owner is still a member but loses it is withheld this round.
