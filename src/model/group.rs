@@ -258,12 +258,12 @@ impl Coordinator {
         let mut held: BTreeMap<u32, u32> = members.iter().map(|&m| (m, 0)).collect();
         let rank_of = |member: u32| members.iter().position(|&m| m == member).unwrap_or(0);
         let mut target: Vec<Option<u32>> = vec![None; self.partitions as usize];
-        for partition in 0..self.partitions as usize {
-            if let Some(owner) = self.owners[partition] {
+        for (slot, owner) in target.iter_mut().zip(&self.owners) {
+            if let Some(owner) = *owner {
                 if let Some(count) = held.get_mut(&owner) {
                     if *count < quota(rank_of(owner)) {
                         *count += 1;
-                        target[partition] = Some(owner);
+                        *slot = Some(owner);
                     }
                 }
             }
