@@ -276,15 +276,10 @@ impl Coordinator {
             }
         }
         // A partition whose old owner is still a member but loses it is withheld this round.
-        for partition in 0..self.partitions as usize {
-            let old = self.owners[partition];
-            let moving = matches!(old, Some(o) if self.members.contains_key(&o) && Some(o) != target[partition]);
-            if moving {
-                self.owners[partition] = None;
-                self.second_round = true;
-            } else {
-                self.owners[partition] = target[partition];
-            }
+        for (owner, target) in self.owners.iter_mut().zip(target) {
+            let moving = matches!(*owner, Some(o) if self.members.contains_key(&o) && Some(o) != target);
+            *owner = if moving { None } else { target };
+            self.second_round |= moving;
         }
     }
 }
