@@ -300,6 +300,11 @@ pub fn run_json(result: &RunResult, report: Option<&crate::checker::Report>) -> 
             "applies": stats.applies,
             "duplicate_applies": stats.duplicate_applies,
             "commits": stats.commits,
+            "rejected_commits": stats.rejected_commits,
+            "assignments": stats.assignments,
+            "rebalance_pause_ms": stats.rebalance_pause_ns as f64 / 1e6,
+            "partition_pauses": stats.partition_pauses,
+            "unmoved_pauses": stats.unmoved_pauses,
             "resent": stats.resent,
             "lost_in_producer_crash": stats.lost_in_crash,
             "chains_cut_by_crash": stats.chains_cut,
@@ -356,6 +361,16 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<
         result.mean_latency_ms(),
         stats.latency_max_ns as f64 / 1e6
     ));
+    if stats.partition_pauses + stats.rejected_commits > 0 {
+        line(format!(
+            "  group: {} assignments; partitions stood unowned {} times ({} of them only to return to the same member) for {:.1} ms in all; {} commits refused (stale generation or member)",
+            stats.assignments,
+            stats.partition_pauses,
+            stats.unmoved_pauses,
+            stats.rebalance_pause_ns as f64 / 1e6,
+            stats.rejected_commits
+        ));
+    }
     if stats.resent + stats.lost_in_crash + stats.chains_cut > 0 {
         line(format!(
             "  crashes and resends: {} events sent again by the application, {} lost with a crashed producer, {} entity chains cut short",

@@ -129,6 +129,8 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
         log_end: vec![0; partitions],
         committed: vec![0; partitions],
         processed: vec![0; partitions],
+        revoked_at: vec![u64::MAX; partitions],
+        revoked_by: vec![u32::MAX; partitions],
         unresolved: total_events,
         scenario,
     };
@@ -164,6 +166,13 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
         match fault.kind {
             FaultKind::Crash { node } => sim.schedule_fault(at_ns, Fault::Crash(id(&node))),
             FaultKind::Restart { node } => sim.schedule_fault(at_ns, Fault::Restart(id(&node))),
+            FaultKind::Join { node } => {
+                sim.start_later(id(&node));
+                sim.schedule_fault(at_ns, Fault::Restart(id(&node)));
+            }
+            FaultKind::Leave { node } => {
+                sim.schedule_fault(at_ns, Fault::Control { node: id(&node), tag: crate::model::control::LEAVE })
+            }
             FaultKind::Pause { node, duration_ms } => {
                 sim.schedule_fault(at_ns, Fault::Pause { node: id(&node), duration_ns: duration_ms * 1_000_000 })
             }

@@ -476,6 +476,14 @@ impl Validator<'_> {
             ));
         }
         let faults = self.faults(raw.fault, &topology, &network)?;
+        if consumer.assignment == Assignment::Static {
+            if let Some(index) = faults.iter().position(|f| matches!(f.kind, FaultKind::Leave { .. })) {
+                return Err(self.invalid(
+                    &format!("fault[{index}]"),
+                    "a consumer can leave only a group with a coordinator: set consumer.assignment = \"eager\" or \"cooperative\"",
+                ));
+            }
+        }
         let run = RunLimits {
             max_time_ms: self.range("run.max_time_ms", raw.run.max_time_ms.unwrap_or(600_000), 1, 86_400_000)?,
             max_events: self.range("run.max_events", raw.run.max_events.unwrap_or(100_000_000), 1, u64::MAX / 2)?,

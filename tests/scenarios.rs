@@ -58,16 +58,28 @@ const ROWS: &[Row] = &[
         can: &["duplicate_apply"],
         never: &["commit_ahead", "lost_write", "poll_skip", "unseen_write"],
     },
+    // eager rebalance (commit after processing, committed on revocation): whole-group
+    // pauses (see below), never a loss.
+    Row { scenario: "eager-rebalance", can: &[], never: &["lost_write", "poll_skip", "unseen_write", "zombie_commit"] },
+    // cooperative-sticky rebalance: pauses of moved partitions only (see below), never a loss.
+    Row {
+        scenario: "cooperative-rebalance",
+        can: &[],
+        never: &["lost_write", "poll_skip", "unseen_write", "zombie_commit"],
+    },
+    // zombie consumer (pause > session timeout): D, concurrent processing; its commits are
+    // refused, so never a zombie commit accepted.
+    Row { scenario: "zombie-consumer", can: &["duplicate_apply"], never: &["zombie_commit"] },
     // several producers write one key: R relative to causality.
     Row { scenario: "several-producers-one-key", can: &["per_key_reorder"], never: &["duplicate_append"] },
 ];
 
-/// Every anomaly kind the checker found in one run, violated or allowed.
-fn anomalies(name: &str, seed: u64) -> BTreeMap<&'static str, u64> {
+/// Runs a bundled scenario with its own strategy.
+fn run_scenario(name: &str, seed: u64) -> ordo::run::RunResult {
     let path = format!("scenarios/{name}.toml");
     let scenario = Scenario::load(Path::new(&path)).unwrap_or_else(|e| panic!("{e}"));
     let strategy = StrategySet::parse(&scenario.strategy).unwrap();
-    let result = run(RunSpec {
+    run(RunSpec {
         scenario,
         scenario_path: Path::new(&path),
         strategy,
@@ -76,7 +88,13 @@ fn anomalies(name: &str, seed: u64) -> BTreeMap<&'static str, u64> {
         history_file: None,
         keep_history: true,
     })
-    .unwrap();
+    .unwrap()
+}
+
+/// Every anomaly kind the checker found in one run, violated or allowed.
+fn anomalies(name: &str, seed: u64) -> BTreeMap<&'static str, u64> {
+    let path = format!("scenarios/{name}.toml");
+    let result = run_scenario(name, seed);
     let jsonl = result.history.jsonl.expect("kept in memory");
     let report = ordo::checker::check_reader(jsonl.as_slice(), &path, None).unwrap_or_else(|e| panic!("{e}"));
     report.all_counts()
@@ -118,4 +136,20 @@ fn every_bundled_scenario_has_a_row() {
     let mut rows: Vec<String> = ROWS.iter().map(|r| r.scenario.to_string()).collect();
     rows.sort();
     assert_eq!(names, rows, "add a row (can / never outcomes) for every scenario");
+}
+
+/// Eager rebalancing stops partitions that end up where they were; cooperative-sticky never
+/// does (shared/domain.md §4: "pause of unmoved partitions" is a "never" for it).
+#[test]
+fn cooperative_never_pauses_unmoved_partitions_and_eager_does() {
+    let mut eager_unmoved = 0;
+    for seed in 1..=NEVER_SEEDS {
+        let cooperative = run_scenario("cooperative-rebalance", seed).stats;
+        assert_eq!(cooperative.unmoved_pauses, 0, "seed {seed}: {cooperative:?}");
+        assert!(cooperative.partition_pauses > 0, "seed {seed}: the moved partitions pause");
+        if seed <= CAN_SEEDS {
+            eager_unmoved += run_scenario("eager-rebalance", seed).stats.unmoved_pauses;
+        }
+    }
+    assert!(eager_unmoved > 0);
 }

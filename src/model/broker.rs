@@ -151,11 +151,16 @@ impl Broker {
                     Some(group) => group.may_commit(now, member, generation),
                     None => Ok(()),
                 };
+                // The commit is recorded here, when the coordinator decides, in the member's name.
+                let (t, node) = (now, from.0);
                 if let Err(error) = verdict {
                     ctx.shared.stats.rejected_commits += 1;
+                    let reason = error.as_str();
+                    ctx.shared.record(Rec::Commit { t, node, generation, partition, offset, ok: false, reason });
                     ctx.send(from, Msg::OffsetCommitOk { partition, offset, generation, error: Some(error) });
                     return;
                 }
+                ctx.shared.record(Rec::Commit { t, node, generation, partition, offset, ok: true, reason: "" });
                 // Kafka accepts any offset from the current generation, lower ones too.
                 self.committed[partition as usize] = Some(offset);
                 let world = &mut *ctx.shared;

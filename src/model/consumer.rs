@@ -80,6 +80,8 @@ pub struct Consumer {
     next_to_process: usize,
     processing: bool,
     last_auto_commit_ns: u64,
+    /// Left the group for good (a scripted `leave`).
+    left: bool,
 }
 
 impl Consumer {
@@ -103,6 +105,7 @@ impl Consumer {
             next_to_process: 0,
             processing: false,
             last_auto_commit_ns: 0,
+            left: false,
         }
     }
 
@@ -152,17 +155,30 @@ impl Consumer {
     fn take_assignment(&mut self, ctx: &mut ModelCtx<'_>, generation: u32, partitions: Vec<u32>) {
         let t = ctx.now_ns();
         let gone: Vec<u32> = self.owned.iter().map(|o| o.partition).filter(|p| !partitions.contains(p)).collect();
+        // Cooperative members give up partitions after the sync, as members of the new
+        // generation: their last commits for them carry it.
+        let previous = std::mem::replace(&mut self.generation, generation);
         if !gone.is_empty() {
             let mode = ctx.shared.scenario.consumer.commit;
             if mode != CommitMode::Before {
                 self.commit_positions(ctx, Some(&gone));
             }
-            self.revoke(ctx, &gone);
+            let current = std::mem::replace(&mut self.generation, previous);
+            self.revoke(ctx, &gone); // the revoke record names the generation that owned them
+            self.generation = current;
         }
-        self.generation = generation;
         ctx.shared.stats.assignments += 1;
         for &partition in &partitions {
             ctx.shared.record(Rec::Assign { t, node: self.node, generation, partition });
+            let world = &mut *ctx.shared;
+            let revoked_at = std::mem::replace(&mut world.revoked_at[partition as usize], u64::MAX);
+            if revoked_at != u64::MAX {
+                world.stats.rebalance_pause_ns += t - revoked_at;
+                world.stats.partition_pauses += 1;
+                if world.revoked_by[partition as usize] == self.node {
+                    world.stats.unmoved_pauses += 1;
+                }
+            }
             if !self.owned.iter().any(|o| o.partition == partition) {
                 self.owned.push(Owned::new(partition));
             }
@@ -179,6 +195,9 @@ impl Consumer {
         let t = ctx.now_ns();
         for &partition in partitions {
             ctx.shared.record(Rec::Revoke { t, node: self.node, generation: self.generation, partition });
+            let revoked_at = &mut ctx.shared.revoked_at[partition as usize];
+            *revoked_at = (*revoked_at).min(t);
+            ctx.shared.revoked_by[partition as usize] = self.node;
         }
         self.owned.retain(|o| !partitions.contains(&o.partition));
     }
@@ -244,7 +263,8 @@ impl Consumer {
                     self.poll_returned(ctx);
                 }
             }
-            Msg::OffsetCommitOk { partition, offset, generation, error } => {
+            // The coordinator recorded the commit when it decided; here the member learns.
+            Msg::OffsetCommitOk { partition, offset, generation: _, error } => {
                 if let Some(owned) = self.owned_mut(partition) {
                     owned.commit_acked = Some(offset);
                 }
@@ -253,11 +273,6 @@ impl Consumer {
                         ctx.cancel_timer(timer);
                     }
                 }
-                let t = ctx.now_ns();
-                let reason = error.map(GroupError::as_str).unwrap_or("");
-                let rec =
-                    Rec::Commit { t, node: self.node, generation, partition, offset, ok: error.is_none(), reason };
-                ctx.shared.record(rec);
                 if matches!(error, Some(GroupError::UnknownMember | GroupError::IllegalGeneration)) {
                     self.fenced(ctx);
                 }
@@ -267,7 +282,10 @@ impl Consumer {
                 self.take_assignment(ctx, generation, partitions);
             }
             Msg::HeartbeatAnswer { member, error } if member == self.member => match error {
-                Some(GroupError::RebalanceInProgress) if !self.joining => self.rejoin_needed = true,
+                Some(GroupError::RebalanceInProgress) if !self.joining => {
+                    self.rejoin_needed = true;
+                    self.resume(ctx);
+                }
                 Some(GroupError::UnknownMember | GroupError::IllegalGeneration) => self.fenced(ctx),
                 _ => {}
             },
@@ -275,10 +293,26 @@ impl Consumer {
         }
     }
 
+    /// A graceful exit from the group (a scripted `leave`): commit what was processed, give
+    /// up every partition, tell the coordinator, and consume no more.
+    pub fn leave(&mut self, ctx: &mut ModelCtx<'_>) {
+        if self.left {
+            return;
+        }
+        if ctx.shared.scenario.consumer.commit != CommitMode::Before {
+            self.commit_positions(ctx, None);
+        }
+        let all: Vec<u32> = self.owned.iter().map(|o| o.partition).collect();
+        self.revoke(ctx, &all);
+        ctx.send(ctx.shared.layout.coordinator(), Msg::LeaveGroup { member: self.member });
+        self.left = true;
+        self.joining = false;
+    }
+
     /// The coordinator no longer counts this member: its partitions are lost (no commit, as
     /// `onPartitionsLost`), and it rejoins as a new member at its next poll.
     fn fenced(&mut self, ctx: &mut ModelCtx<'_>) {
-        if self.joining {
+        if self.joining || self.left {
             return;
         }
         let lost: Vec<u32> = self.owned.iter().map(|o| o.partition).collect();
@@ -334,6 +368,9 @@ impl Consumer {
     /// The heartbeat thread: heartbeats, and leaves the group when the application has not
     /// polled within `max_poll_interval_ms`.
     fn heartbeat(&mut self, ctx: &mut ModelCtx<'_>) {
+        if self.left {
+            return;
+        }
         let config = &ctx.shared.scenario.consumer;
         let (every_ns, max_poll_ns) =
             (config.heartbeat_interval_ms * 1_000_000, config.max_poll_interval_ms * 1_000_000);
@@ -348,8 +385,8 @@ impl Consumer {
     }
 
     fn start_poll(&mut self, ctx: &mut ModelCtx<'_>) {
-        if self.polling || self.processing {
-            return; // a stale idle-poll timer: the loop is already running
+        if self.polling || self.processing || self.left {
+            return; // a stale idle-poll timer (the loop is already running), or gone
         }
         self.last_poll_ns = ctx.now_ns();
         if self.joining {
@@ -359,8 +396,15 @@ impl Consumer {
             self.prepare_rejoin(ctx);
             return;
         }
-        if self.owned.is_empty() || self.owned.iter().any(|o| !o.ready) {
-            return; // nothing to read yet: an assignment or an offset answer resumes the loop
+        if self.owned.iter().any(|o| !o.ready) {
+            return; // an offset answer resumes the loop
+        }
+        if self.owned.is_empty() {
+            // Nothing assigned: the loop keeps calling poll(), which returns nothing (and
+            // notices a rebalance through the heartbeat).
+            let idle_ns = ctx.shared.scenario.consumer.poll_idle_ms * 1_000_000;
+            ctx.set_timer(idle_ns, tag::make(POLL, 0));
+            return;
         }
         let config = &ctx.shared.scenario.consumer;
         let (mode, interval_ns, max, timeout_ns) = (

@@ -169,6 +169,13 @@ pub struct ModelStats {
     pub rejected_commits: u64,
     /// Assignments members received (one per member per rebalance).
     pub assignments: u64,
+    /// Time partitions spent owned by nobody between a revocation and the next
+    /// assignment (summed over partitions), and how many such pauses there were.
+    pub rebalance_pause_ns: u64,
+    pub partition_pauses: u64,
+    /// Pauses of partitions that went back to the member that gave them up: avoidable
+    /// stops (eager rebalancing makes them; cooperative must not).
+    pub unmoved_pauses: u64,
     /// Entity chains cut short by a producer crash.
     pub chains_cut: u64,
     /// Events lost because their producer crashed before they were acknowledged.
@@ -215,6 +222,10 @@ pub struct World {
     pub committed: Vec<u64>,
     /// Per partition: offset after the last record the owner applied.
     pub processed: Vec<u64>,
+    /// Per partition: when it was revoked and not yet assigned again (`u64::MAX`: owned).
+    pub revoked_at: Vec<u64>,
+    /// Per partition: the consumer node that revoked it last.
+    pub revoked_by: Vec<u32>,
     /// Events the workload has still to create, plus created events whose batch is
     /// neither acknowledged nor given up.
     pub unresolved: u64,
@@ -315,6 +326,12 @@ impl Node for Actor {
         }
     }
 
+    fn on_control(&mut self, ctx: &mut ModelCtx<'_>, tag: u64) {
+        if let (Actor::Consumer(consumer), control::LEAVE) = (self, tag) {
+            consumer.leave(ctx);
+        }
+    }
+
     fn observe_fault(world: &mut World, now_ns: u64, fault: &Fault) {
         let rec = match *fault {
             Fault::Crash(node) => Rec::Crash { t: now_ns, node: node.0 },
@@ -327,6 +344,12 @@ impl Node for Actor {
         };
         world.record(rec);
     }
+}
+
+/// Scripted controls (`Fault::Control` tags).
+pub mod control {
+    /// A consumer leaves its group gracefully.
+    pub const LEAVE: u64 = 1;
 }
 
 /// Timer tags: the kind in the top byte, a payload below.

@@ -11,6 +11,8 @@
 //! |---|---|---|
 //! | `crash` | `node` | the node stops; volatile state is lost, durable state kept |
 //! | `restart` | `node` | a crashed node starts again (a producer gets a new producer id) |
+//! | `join` | `node` | the node is not running from the start: it starts at `at_ms` (a consumer joins the group, a producer instance comes up) |
+//! | `leave` | `node` | a consumer leaves the group gracefully (commits, sends LeaveGroup, stops consuming) |
 //! | `pause` | `node`, `duration_ms` | a stop-the-world pause: nothing runs on the node, its clock goes on |
 //! | `partition` | `from`, `to`, `both`, `heal_at_ms` | cut every link from → to (and back if `both`); optionally heal |
 //! | `heal` | `from`, `to`, `both` | heal links cut by an earlier `partition` |
@@ -61,6 +63,14 @@ pub enum FaultKind {
     Restart {
         node: String,
     },
+    /// The node is down from the start and starts at this time.
+    Join {
+        node: String,
+    },
+    /// A consumer leaves its group gracefully.
+    Leave {
+        node: String,
+    },
     Pause {
         node: String,
         duration_ms: u64,
@@ -88,7 +98,7 @@ pub struct ScheduledFault {
     pub kind: FaultKind,
 }
 
-const KINDS: &str = "crash, restart, pause, partition, heal, clock_step, link";
+const KINDS: &str = "crash, restart, join, leave, pause, partition, heal, clock_step, link";
 
 impl Validator<'_> {
     pub(super) fn faults(
@@ -123,7 +133,7 @@ impl Validator<'_> {
             return Err(self.invalid(&format!("{field}.kind"), format!("expected one of {KINDS}")));
         };
         let uses: &[&str] = match kind.as_str() {
-            "crash" | "restart" => &["node"],
+            "crash" | "restart" | "join" | "leave" => &["node"],
             "pause" => &["node", "duration_ms"],
             "partition" => &["from", "to", "both", "heal_at_ms"],
             "heal" => &["from", "to", "both"],
@@ -196,6 +206,17 @@ impl Validator<'_> {
         let kind = match kind.as_str() {
             "crash" => FaultKind::Crash { node: node(self)? },
             "restart" => FaultKind::Restart { node: node(self)? },
+            "join" => FaultKind::Join { node: node(self)? },
+            "leave" => {
+                let node = node(self)?;
+                if !node.starts_with('c') {
+                    return Err(self.invalid(
+                        &format!("{field}.node"),
+                        format!("only a consumer can leave its group, got {node:?}"),
+                    ));
+                }
+                FaultKind::Leave { node }
+            }
             "pause" => {
                 let duration_ms = raw.duration_ms.ok_or_else(|| {
                     self.invalid(&format!("{field}.duration_ms"), "a pause needs its length in milliseconds")
@@ -255,9 +276,19 @@ impl Validator<'_> {
     /// ones, heals of links never cut, overlapping pauses.
     fn check_sequence(&self, faults: &[ScheduledFault], names: &[String]) -> Result<(), ScenarioError> {
         let mut down = vec![false; names.len()];
+        // A node that joins later is down from the start, and joins once.
+        let mut joins = std::collections::BTreeSet::new();
+        for fault in faults {
+            if let FaultKind::Join { node } = &fault.kind {
+                if !joins.insert(node.clone()) {
+                    return Err(self.sequence_error(fault, format!("{node} joins twice")));
+                }
+                down[index_of(names, node)] = true;
+            }
+        }
         let mut paused_until = vec![0u64; names.len()];
         let mut cut = std::collections::BTreeSet::new();
-        let index = |name: &str| names.iter().position(|n| n == name).unwrap_or(0);
+        let index = |name: &str| index_of(names, name);
         for fault in faults {
             let at = fault.at_ms;
             match &fault.kind {
@@ -271,7 +302,13 @@ impl Validator<'_> {
                         format!("{node} is running at {at} ms: restart needs an earlier crash"),
                     ));
                 }
-                FaultKind::Restart { node } => down[index(node)] = false,
+                FaultKind::Restart { node } | FaultKind::Join { node } => down[index(node)] = false,
+                FaultKind::Leave { node } if down[index(node)] => {
+                    return Err(
+                        self.sequence_error(fault, format!("{node} is not running at {at} ms: it cannot leave"))
+                    );
+                }
+                FaultKind::Leave { .. } => {}
                 FaultKind::Pause { node, duration_ms } => {
                     let slot = index(node);
                     if paused_until[slot] > at {
@@ -313,6 +350,8 @@ impl FaultKind {
         match self {
             FaultKind::Crash { .. } => "crash",
             FaultKind::Restart { .. } => "restart",
+            FaultKind::Join { .. } => "join",
+            FaultKind::Leave { .. } => "leave",
             FaultKind::Pause { .. } => "pause",
             FaultKind::Links { cut: true, .. } => "partition",
             FaultKind::Links { cut: false, .. } => "heal",
@@ -320,6 +359,10 @@ impl FaultKind {
             FaultKind::Network { .. } => "link",
         }
     }
+}
+
+fn index_of(names: &[String], name: &str) -> usize {
+    names.iter().position(|n| n == name).unwrap_or(0)
 }
 
 /// The directed links from every node of `from` to every other node of `to` (and back if
