@@ -306,6 +306,9 @@ pub fn run_json(result: &RunResult, report: Option<&crate::checker::Report>) -> 
             "partition_pauses": stats.partition_pauses,
             "unmoved_pauses": stats.unmoved_pauses,
             "resent": stats.resent,
+            "elections": stats.elections,
+            "unclean_elections": stats.unclean_elections,
+            "truncated_records": stats.truncated_records,
             "lost_in_producer_crash": stats.lost_in_crash,
             "chains_cut_by_crash": stats.chains_cut,
             "latency_mean_ms": result.mean_latency_ms(),
@@ -369,6 +372,12 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<
             stats.unmoved_pauses,
             stats.rebalance_pause_ns as f64 / 1e6,
             stats.rejected_commits
+        ));
+    }
+    if stats.elections + stats.truncated_records > 0 {
+        line(format!(
+            "  replication: {} leader elections ({} unclean); followers truncated {} divergent records",
+            stats.elections, stats.unclean_elections, stats.truncated_records
         ));
     }
     if stats.resent + stats.lost_in_crash + stats.chains_cut > 0 {

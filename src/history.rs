@@ -90,6 +90,7 @@ pub enum FailReason {
     DeliveryTimeout,
     OutOfOrderSequence,
     NotLeader,
+    NotEnoughReplicas,
     /// The connection broke (another request on it timed out) while this one was in flight.
     Disconnected,
 }
@@ -101,6 +102,7 @@ impl FailReason {
             FailReason::DeliveryTimeout => "delivery_timeout",
             FailReason::OutOfOrderSequence => "out_of_order_sequence",
             FailReason::NotLeader => "not_leader",
+            FailReason::NotEnoughReplicas => "not_enough_replicas",
             FailReason::Disconnected => "disconnected",
         }
     }
@@ -155,6 +157,7 @@ pub enum Rec {
         batch: u32,
         attempt: u16,
         seq: u32,
+        epoch: u32,
     },
     Dedup {
         t: u64,
@@ -237,6 +240,20 @@ pub enum Rec {
         t: u64,
         node: u32,
         delta_ns: i64,
+    },
+    /// `node` leads `partition` from leader epoch `epoch` on.
+    Leader {
+        t: u64,
+        node: u32,
+        partition: u32,
+        epoch: u32,
+    },
+    /// Replica `node` removed its records at offsets ≥ `offset` (a divergent suffix).
+    Truncate {
+        t: u64,
+        node: u32,
+        partition: u32,
+        offset: u64,
     },
     /// The link from → to was cut (`cut`) or healed.
     NetLinks {
@@ -595,7 +612,7 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             line.raw(",\"reason\":").string(reason.as_str());
             line.raw(",\"retry\":").raw(if retry { "true" } else { "false" });
         }
-        Rec::Append { t, node, partition, offset, event, batch, attempt, seq } => {
+        Rec::Append { t, node, partition, offset, event, batch, attempt, seq, epoch } => {
             line.start("append", t).node(catalog, node).topic_partition(catalog, partition);
             line.raw(",\"offset\":").uint(offset).raw(",\"id\":").uint(u64::from(event));
             line.raw(",\"batch\":").uint(u64::from(batch)).raw(",\"attempt\":").uint(u64::from(attempt));
@@ -603,7 +620,15 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             if info.pid != NONE_U64 {
                 line.raw(",\"pid\":").uint(info.pid).raw(",\"seq\":").uint(u64::from(seq));
             }
-            line.raw(",\"leader_epoch\":").uint(0);
+            line.raw(",\"leader_epoch\":").uint(u64::from(epoch));
+        }
+        Rec::Leader { t, node, partition, epoch } => {
+            line.start("leader", t).node(catalog, node).topic_partition(catalog, partition);
+            line.raw(",\"leader_epoch\":").uint(u64::from(epoch));
+        }
+        Rec::Truncate { t, node, partition, offset } => {
+            line.start("truncate", t).node(catalog, node).topic_partition(catalog, partition);
+            line.raw(",\"offset\":").uint(offset);
         }
         Rec::Dedup { t, node, batch, attempt, offset } => {
             let info = catalog.batches[batch as usize];
@@ -731,7 +756,9 @@ mod tests {
             Rec::Send { t: 3, node: 0, clock: 3, batch: 0, attempt: 1, acks: -1 },
             Rec::Ack { t: 4, node: 0, clock: 4, batch: 0, attempt: 1, offset: 10 },
             Rec::Fail { t: 4, node: 0, batch: 0, attempt: 1, reason: FailReason::RequestTimeout, retry: true },
-            Rec::Append { t: 5, node: 1, partition: 2, offset: 10, event: 0, batch: 0, attempt: 1, seq: 0 },
+            Rec::Append { t: 5, node: 1, partition: 2, offset: 10, event: 0, batch: 0, attempt: 1, seq: 0, epoch: 2 },
+            Rec::Leader { t: 5, node: 1, partition: 2, epoch: 2 },
+            Rec::Truncate { t: 5, node: 1, partition: 2, offset: 7 },
             Rec::Dedup { t: 5, node: 1, batch: 0, attempt: 2, offset: 10 },
             Rec::Reject { t: 5, node: 1, batch: 0, attempt: 2, reason: FailReason::OutOfOrderSequence },
             Rec::Assign { t: 6, node: 2, generation: 1, partition: 2 },

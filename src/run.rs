@@ -74,6 +74,7 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
         brokers: topology.brokers,
         consumers: topology.consumers,
         partitions: topology.partitions,
+        replication_factor: topology.replication_factor,
     };
     let names = node_names(topology);
     let starts = workload::plan_starts(&scenario, seed);
@@ -90,13 +91,15 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
     }
     for index in 0..layout.brokers {
         let node = layout.broker(index);
-        let broker = Broker::new(index, node, layout.partitions, layout.brokers);
+        let broker = Broker::new(index, node, &layout);
         nodes.push((names[node.index()].clone(), Actor::Broker(Box::new(broker))));
     }
     for index in 0..layout.consumers {
         let node = layout.consumer(index);
         nodes.push((names[node.index()].clone(), Actor::Consumer(Box::new(Consumer::new(index, node)))));
     }
+    let controller = crate::model::controller::Controller::new(&layout);
+    nodes.push((names[layout.controller().index()].clone(), Actor::Controller(Box::new(controller))));
 
     let partitions = layout.partitions as usize;
     let total_events = u64::from(scenario.workload.entities) * u64::from(scenario.workload.events_per_entity);

@@ -90,6 +90,7 @@ pub struct Scenario {
     pub topology: Topology,
     pub workload: Workload,
     pub producer: ProducerConfig,
+    pub broker: BrokerConfig,
     pub consumer: ConsumerConfig,
     pub network: NetworkConfig,
     pub links: Vec<LinkOverride>,
@@ -107,6 +108,21 @@ pub struct Topology {
     pub partitions: u32,
     pub topic: String,
     pub group: String,
+    /// Replicas per partition (on brokers `p mod brokers`, the next, …).
+    pub replication_factor: u32,
+}
+
+/// Broker and replication settings (`[broker]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerConfig {
+    pub min_insync_replicas: u32,
+    pub unclean_leader_election: bool,
+    pub replica_lag_time_max_ms: u64,
+    /// How long a follower waits before fetching again after an empty fetch.
+    pub replica_fetch_idle_ms: u64,
+    /// The controller fences a broker whose heartbeats stop this long.
+    pub session_timeout_ms: u64,
+    pub heartbeat_interval_ms: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -220,6 +236,8 @@ struct RawScenario {
     #[serde(default)]
     producer: RawProducer,
     #[serde(default)]
+    broker: RawBroker,
+    #[serde(default)]
     consumer: RawConsumer,
     #[serde(default)]
     network: RawNetwork,
@@ -242,6 +260,18 @@ struct RawTopology {
     partitions: Option<u32>,
     topic: Option<String>,
     group: Option<String>,
+    replication_factor: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBroker {
+    min_insync_replicas: Option<u32>,
+    unclean_leader_election: Option<bool>,
+    replica_lag_time_max_ms: Option<u64>,
+    replica_fetch_idle_ms: Option<u64>,
+    session_timeout_ms: Option<u64>,
+    heartbeat_interval_ms: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -423,6 +453,7 @@ impl Validator<'_> {
         let topology = self.topology(raw.topology)?;
         let workload = self.workload(raw.workload)?;
         let producer = self.producer(raw.producer)?;
+        let broker = self.broker(raw.broker, &topology)?;
         let consumer = self.consumer(raw.consumer)?;
         let network = self.network("network", raw.network, &default_network())?;
         let mut links = Vec::new();
@@ -507,6 +538,7 @@ impl Validator<'_> {
             topology,
             workload,
             producer,
+            broker,
             consumer,
             network,
             links,
@@ -524,6 +556,48 @@ impl Validator<'_> {
             partitions: self.range("topology.partitions", raw.partitions.unwrap_or(3), 1, 4096)?,
             topic: self.name("topology.topic", raw.topic.unwrap_or_else(|| "orders".into()))?,
             group: self.name("topology.group", raw.group.unwrap_or_else(|| "g".into()))?,
+            replication_factor: {
+                let brokers = raw.brokers.unwrap_or(1).clamp(1, 64);
+                self.range("topology.replication_factor", raw.replication_factor.unwrap_or(1), 1, brokers)?
+            },
+        })
+    }
+
+    fn broker(&self, raw: RawBroker, topology: &Topology) -> Result<BrokerConfig, ScenarioError> {
+        let session_timeout_ms =
+            self.range("broker.session_timeout_ms", raw.session_timeout_ms.unwrap_or(9_000), 1, 3_600_000)?;
+        let heartbeat_interval_ms =
+            self.range("broker.heartbeat_interval_ms", raw.heartbeat_interval_ms.unwrap_or(2_000), 1, 3_600_000)?;
+        if heartbeat_interval_ms >= session_timeout_ms {
+            return Err(self.invalid(
+                "broker.heartbeat_interval_ms",
+                format!(
+                    "expected less than broker.session_timeout_ms ({session_timeout_ms}), got {heartbeat_interval_ms}"
+                ),
+            ));
+        }
+        Ok(BrokerConfig {
+            min_insync_replicas: self.range(
+                "broker.min_insync_replicas",
+                raw.min_insync_replicas.unwrap_or(1),
+                1,
+                topology.replication_factor,
+            )?,
+            unclean_leader_election: raw.unclean_leader_election.unwrap_or(false),
+            replica_lag_time_max_ms: self.range(
+                "broker.replica_lag_time_max_ms",
+                raw.replica_lag_time_max_ms.unwrap_or(30_000),
+                1,
+                3_600_000,
+            )?,
+            replica_fetch_idle_ms: self.range(
+                "broker.replica_fetch_idle_ms",
+                raw.replica_fetch_idle_ms.unwrap_or(5),
+                1,
+                60_000,
+            )?,
+            session_timeout_ms,
+            heartbeat_interval_ms,
         })
     }
 
@@ -708,8 +782,12 @@ pub fn node_names(topology: &Topology) -> Vec<String> {
     names.extend((0..topology.producers).map(|i| format!("p{i}")));
     names.extend((0..topology.brokers).map(|i| format!("b{i}")));
     names.extend((0..topology.consumers).map(|i| format!("c{i}")));
+    names.push(CONTROLLER.to_string());
     names
 }
+
+/// The name of the controller node (leader elections, broker liveness, metadata).
+pub const CONTROLLER: &str = "ctl";
 
 fn is_node_selector(value: &str, nodes: &[String]) -> bool {
     matches!(value, "producers" | "brokers" | "consumers" | "*") || nodes.iter().any(|n| n == value)

@@ -70,6 +70,17 @@ const ROWS: &[Row] = &[
     // zombie consumer (pause > session timeout): D, concurrent processing; its commits are
     // refused, so never a zombie commit accepted.
     Row { scenario: "zombie-consumer", can: &["duplicate_apply"], never: &["zombie_commit"] },
+    // acks = 1, leader crashes before followers fetch: L of acknowledged writes.
+    Row { scenario: "acks-one-leader-crash", can: &["lost_write"], never: &[] },
+    // acks = all, min.insync = 2, RF 3, unclean off, single broker crash: D without
+    // idempotence, never L of acknowledged writes.
+    Row {
+        scenario: "acks-all-min-insync-2",
+        can: &["duplicate_append"],
+        never: &["lost_write", "unseen_write", "divergent_log"],
+    },
+    // unclean election: L of acknowledged writes, divergent logs, reused offsets.
+    Row { scenario: "unclean-leader-election", can: &["divergent_log", "unseen_write"], never: &[] },
     // several producers write one key: R relative to causality.
     Row { scenario: "several-producers-one-key", can: &["per_key_reorder"], never: &["duplicate_append"] },
 ];

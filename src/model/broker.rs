@@ -1,5 +1,16 @@
-//! A broker: leader of some partitions (append-only logs with offsets), and for `b0` the
-//! group coordinator (committed offsets, producer ids).
+//! A broker: replicas of partitions (append-only logs with offsets and leader epochs), and
+//! for `b0` the group coordinator (committed offsets, producer ids).
+//!
+//! **Leaders** append produced batches, serve consumers below the high watermark (HW: the
+//! offset every in-sync replica has), and answer `acks = all` once the HW covers the
+//! batch; with fewer in-sync replicas (ISR) than `min_insync_replicas` they refuse
+//! `acks = all` batches (NotEnoughReplicas). A follower that has not caught up for
+//! `replica_lag_time_max_ms` is dropped from the ISR, and one that catches up is added
+//! back, in both cases through the controller (KIP-497). **Followers** fetch from the
+//! leader; each fetch carries the epoch of their last record, and a leader whose epoch
+//! history says the follower's log diverged after that epoch answers with the offset to
+//! truncate to (KIP-101/KIP-320): the follower drops its divergent suffix and fetches
+//! again. Who leads is the controller's decision (see [`super::controller`]).
 //!
 //! Idempotence, as Kafka's `ProducerStateEntry`/`ProducerAppendInfo` do it: per partition
 //! and producer id the leader keeps the last sequence it appended and the last five
@@ -7,29 +18,42 @@
 //! five is answered with its original offsets and not appended again; a batch whose first
 //! sequence is the last + 1 (or 0 for a new producer) is appended; anything else is
 //! rejected with `OutOfOrderSequence`. Producers without a PID are appended blindly.
+//! Followers rebuild the same state from what they replicate, so it survives failover.
 //!
-//! Replication (followers, ISR, high watermark) comes with the faults work: for now each
-//! partition has one replica and the high watermark is the log end.
+//! Durable across a crash: logs, epoch histories, producer states, committed offsets.
+//! Volatile: leadership (relearned from the controller), pending acknowledgements, follower
+//! progress, group membership.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use ordo_sim::NodeId;
 
 use super::group::{Coordinator, Reply};
-use super::{ModelCtx, Msg};
+use super::{tag, ModelCtx, Msg};
 use crate::history::{FailReason, Rec, NONE_U32, NONE_U64};
 use crate::scenario::{Acks, Assignment};
 
-/// The coordinator's periodic check (session expiry, overdue rebalances).
 const GROUP_TICK: u64 = 1;
+const HEARTBEAT: u64 = 2;
+const ISR_CHECK: u64 = 3;
+const REPLICA_FETCH: u64 = 4;
+const REPLICA_FETCH_TIMEOUT: u64 = 5;
 
 /// How many recent batches per producer the leader remembers for deduplication.
 pub const DEDUP_WINDOW: usize = 5;
 
+/// Records per replica fetch answer.
+const REPLICA_FETCH_MAX: u64 = 500;
+
+/// One record of a partition log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct LogRecord {
-    event: u32,
-    batch: u32,
+pub struct LogRecord {
+    pub event: u32,
+    pub batch: u32,
+    /// Leader epoch of the leader that appended it.
+    pub epoch: u32,
+    /// Producer sequence number, or `NONE_U32`.
+    pub seq: u32,
 }
 
 #[derive(Default)]
@@ -39,10 +63,100 @@ struct ProducerEntry {
     recent: VecDeque<(u32, u32, u64)>,
 }
 
-#[derive(Default)]
-struct PartitionLog {
+impl ProducerEntry {
+    fn appended(&mut self, first_seq: u32, count: u32, base_offset: u64) {
+        self.last_seq = Some(first_seq + count - 1);
+        self.recent.push_back((first_seq, count, base_offset));
+        if self.recent.len() > DEDUP_WINDOW {
+            self.recent.pop_front();
+        }
+    }
+}
+
+/// A follower's progress, as its leader sees it.
+#[derive(Clone, Copy, Debug)]
+struct Follower {
+    broker: u32,
+    log_end: u64,
+    caught_up_ns: u64,
+}
+
+/// An `acks = all` answer waiting for the high watermark.
+#[derive(Clone, Copy, Debug)]
+struct Waiting {
+    to: NodeId,
+    batch: u32,
+    attempt: u16,
+    base_offset: u64,
+    end_offset: u64,
+}
+
+/// This broker's replica of one partition.
+struct Replica {
     records: Vec<LogRecord>,
     producers: BTreeMap<u64, ProducerEntry>,
+    /// Leader epoch history: (epoch, first offset), ascending.
+    epochs: Vec<(u32, u64)>,
+    /// The latest leader epoch this replica knows.
+    epoch: u32,
+    /// The leader's broker index (`NONE_U32`: unknown or offline).
+    leader: u32,
+    hw: u64,
+    isr: Vec<u32>,
+    pending_isr: Option<Vec<u32>>,
+    followers: Vec<Follower>,
+    waiting: Vec<Waiting>,
+    /// The follower's fetch in flight (answers to older ones are ignored).
+    fetch_seq: u32,
+}
+
+impl Replica {
+    fn new(leader: u32, isr: Vec<u32>) -> Replica {
+        Replica {
+            records: Vec::new(),
+            producers: BTreeMap::new(),
+            epochs: vec![(0, 0)],
+            epoch: 0,
+            leader,
+            hw: 0,
+            isr,
+            pending_isr: None,
+            followers: Vec::new(),
+            waiting: Vec::new(),
+            fetch_seq: 0,
+        }
+    }
+
+    fn log_end(&self) -> u64 {
+        self.records.len() as u64
+    }
+
+    fn last_epoch(&self) -> u32 {
+        self.records.last().map(|r| r.epoch).unwrap_or(0)
+    }
+
+    /// The end offset of `epoch` in this (leader's) history: where the next epoch starts.
+    fn end_offset_for(&self, epoch: u32) -> u64 {
+        self.epochs.iter().find(|(e, _)| *e > epoch).map(|(_, start)| *start).unwrap_or(self.log_end())
+    }
+
+    fn note_epoch(&mut self, epoch: u32, offset: u64) {
+        if self.epochs.last().map_or(true, |(e, _)| *e < epoch) {
+            self.epochs.push((epoch, offset));
+        }
+    }
+
+    /// Rebuilds the producer states from the log (after a truncation).
+    fn rebuild_producers(&mut self, catalog: &crate::history::Catalog) {
+        self.producers.clear();
+        for (offset, record) in self.records.iter().enumerate() {
+            let info = catalog.batches[record.batch as usize];
+            if info.pid != NONE_U64 && record.seq == info.seq + info.events_len - 1 {
+                let base = offset as u64 + 1 - u64::from(info.events_len);
+                self.producers.entry(info.pid).or_default().appended(info.seq, info.events_len, base);
+            }
+        }
+    }
 }
 
 enum Verdict {
@@ -54,29 +168,62 @@ enum Verdict {
 pub struct Broker {
     index: u32,
     node: u32,
-    /// Indexed by partition; `None` where this broker is not the leader.
-    logs: Vec<Option<PartitionLog>>,
+    /// Indexed by partition; `None` where this broker holds no replica.
+    replicas: Vec<Option<Replica>>,
     /// Coordinator state (only `b0` uses it): the group's committed offset per partition.
     committed: Vec<Option<u64>>,
     next_pid: u64,
     /// The group coordinator, on `b0` when the group is not statically assigned.
     group: Option<Coordinator>,
+    /// Bumped at every start: the controller sees a restart as a new registration.
+    incarnation: u32,
 }
 
 impl Broker {
-    pub fn new(index: u32, node: NodeId, partitions: u32, brokers: u32) -> Broker {
+    pub fn new(index: u32, node: NodeId, layout: &super::Layout) -> Broker {
+        let replicas = (0..layout.partitions)
+            .map(|p| {
+                let replicas = layout.replicas(p);
+                replicas.contains(&index).then(|| Replica::new(replicas[0], replicas.clone()))
+            })
+            .collect();
         Broker {
             index,
             node: node.0,
-            logs: (0..partitions).map(|p| (p % brokers == index).then(PartitionLog::default)).collect(),
-            committed: vec![None; partitions as usize],
+            replicas,
+            committed: vec![None; layout.partitions as usize],
             next_pid: 1000,
             group: None,
+            incarnation: 0,
         }
     }
 
-    /// `b0` hosts the group coordinator unless the assignment is static.
+    /// Events in this broker's replica of `partition`, in offset order (empty if none).
+    pub fn log(&self, partition: u32) -> Vec<u32> {
+        self.replicas[partition as usize]
+            .as_ref()
+            .map(|replica| replica.records.iter().map(|r| r.event).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The process died: leadership, pending answers and follower progress are gone.
+    pub fn on_crash(&mut self) {
+        for replica in self.replicas.iter_mut().flatten() {
+            replica.leader = NONE_U32;
+            replica.waiting.clear();
+            replica.followers.clear();
+            replica.pending_isr = None;
+            replica.fetch_seq += 1;
+        }
+        self.group = None;
+    }
+
     pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
+        self.incarnation += 1;
         let config = &ctx.shared.scenario.consumer;
         if self.index == 0 && config.assignment != Assignment::Static {
             // Membership is rebuilt after a coordinator restart (committed offsets are durable).
@@ -86,23 +233,77 @@ impl Broker {
                 config.session_timeout_ms * 1_000_000,
                 config.max_poll_interval_ms * 1_000_000,
             ));
-            self.arm_tick(ctx);
+            self.arm_group_tick(ctx);
+        }
+        self.heartbeat(ctx);
+        let lag_ms = ctx.shared.scenario.broker.replica_lag_time_max_ms;
+        ctx.set_timer((lag_ms / 2).max(1) * 1_000_000, tag::make(ISR_CHECK, 0));
+        if self.incarnation == 1 {
+            // First start: the initial assignment is known to all (as if from metadata).
+            for partition in 0..self.replicas.len() as u32 {
+                let Some(replica) = &self.replicas[partition as usize] else { continue };
+                if replica.leader == self.index {
+                    self.become_leader(ctx, partition, 0);
+                } else {
+                    self.fetch_from_leader(ctx, partition);
+                }
+            }
         }
     }
 
-    fn arm_tick(&mut self, ctx: &mut ModelCtx<'_>) {
+    fn arm_group_tick(&mut self, ctx: &mut ModelCtx<'_>) {
         let config = &ctx.shared.scenario.consumer;
         let every_ms = config.heartbeat_interval_ms.min(config.session_timeout_ms / 3).max(1);
-        ctx.set_timer(every_ms * 1_000_000, GROUP_TICK);
+        ctx.set_timer(every_ms * 1_000_000, tag::make(GROUP_TICK, 0));
     }
 
-    pub fn on_timer(&mut self, ctx: &mut ModelCtx<'_>, _tag: u64) {
-        let mut replies = Vec::new();
-        if let Some(group) = &mut self.group {
-            group.tick(ctx.now_ns(), &mut replies);
+    fn heartbeat(&mut self, ctx: &mut ModelCtx<'_>) {
+        let controller = ctx.shared.layout.controller();
+        ctx.reconnect(controller);
+        ctx.send(controller, Msg::BrokerHeartbeat { broker: self.index, incarnation: self.incarnation });
+        let every_ms = ctx.shared.scenario.broker.heartbeat_interval_ms;
+        ctx.set_timer(every_ms * 1_000_000, tag::make(HEARTBEAT, 0));
+    }
+
+    pub fn on_timer(&mut self, ctx: &mut ModelCtx<'_>, timer_tag: u64) {
+        let payload = tag::payload(timer_tag);
+        match tag::kind(timer_tag) {
+            GROUP_TICK => {
+                let mut replies = Vec::new();
+                if let Some(group) = &mut self.group {
+                    group.tick(ctx.now_ns(), &mut replies);
+                }
+                self.send_replies(ctx, replies);
+                self.arm_group_tick(ctx);
+            }
+            HEARTBEAT => self.heartbeat(ctx),
+            ISR_CHECK => {
+                self.check_isr(ctx);
+                let lag_ms = ctx.shared.scenario.broker.replica_lag_time_max_ms;
+                ctx.set_timer((lag_ms / 2).max(1) * 1_000_000, tag::make(ISR_CHECK, 0));
+            }
+            REPLICA_FETCH => {
+                let (partition, seq) = ((payload >> 24) as u32, (payload & 0xff_ffff) as u32);
+                let current =
+                    self.replicas[partition as usize].as_ref().is_some_and(|r| r.fetch_seq & 0xff_ffff == seq);
+                if current {
+                    self.fetch_from_leader(ctx, partition);
+                }
+            }
+            REPLICA_FETCH_TIMEOUT => {
+                let (partition, seq) = ((payload >> 24) as u32, (payload & 0xff_ffff) as u32);
+                let leader = self.replicas[partition as usize]
+                    .as_ref()
+                    .filter(|r| r.fetch_seq & 0xff_ffff == seq && r.leader != NONE_U32)
+                    .map(|r| r.leader);
+                if let Some(leader) = leader {
+                    // Unanswered: the connection is broken. Reconnect and fetch again.
+                    ctx.reconnect(ctx.shared.layout.broker(leader));
+                    self.fetch_from_leader(ctx, partition);
+                }
+            }
+            _ => unreachable!("unknown broker timer {timer_tag:#x}"),
         }
-        self.send_replies(ctx, replies);
-        self.arm_tick(ctx);
     }
 
     fn send_replies(&mut self, ctx: &mut ModelCtx<'_>, replies: Vec<Reply>) {
@@ -111,16 +312,214 @@ impl Broker {
         }
     }
 
-    /// Events in the log of `partition`, in offset order (empty if not the leader).
-    pub fn log(&self, partition: u32) -> Vec<u32> {
-        self.logs[partition as usize]
-            .as_ref()
-            .map(|log| log.records.iter().map(|r| r.event).collect())
-            .unwrap_or_default()
+    // ---- leadership ----
+
+    fn become_leader(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, epoch: u32) {
+        let now = ctx.now_ns();
+        let index = self.index;
+        let layout = ctx.shared.layout;
+        let Some(replica) = self.replicas[partition as usize].as_mut() else { return };
+        replica.leader = index;
+        replica.epoch = epoch;
+        let end = replica.log_end();
+        replica.note_epoch(epoch, end);
+        replica.pending_isr = None;
+        replica.fetch_seq += 1; // stop fetching as a follower
+        replica.followers = layout
+            .replicas(partition)
+            .into_iter()
+            .filter(|&b| b != index)
+            .map(|broker| Follower { broker, log_end: 0, caught_up_ns: now })
+            .collect();
+        super::controller::record_leader(ctx, self.node, partition, epoch);
+        self.update_hw(ctx, partition);
     }
 
-    pub fn index(&self) -> u32 {
-        self.index
+    fn become_follower(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, leader: u32, epoch: u32) {
+        let Some(replica) = self.replicas[partition as usize].as_mut() else { return };
+        let waiting = std::mem::take(&mut replica.waiting);
+        replica.leader = leader;
+        replica.epoch = epoch;
+        replica.followers.clear();
+        replica.pending_isr = None;
+        for wait in waiting {
+            let reason = FailReason::NotLeader;
+            ctx.send(wait.to, Msg::ProduceError { batch: wait.batch, attempt: wait.attempt, reason });
+        }
+        if leader != NONE_U32 {
+            self.fetch_from_leader(ctx, partition);
+        }
+    }
+
+    /// The leader's high watermark: the log end every in-sync replica has reached.
+    fn update_hw(&mut self, ctx: &mut ModelCtx<'_>, partition: u32) {
+        let index = self.index;
+        let Some(replica) = self.replicas[partition as usize].as_mut() else { return };
+        if replica.leader != index {
+            return;
+        }
+        let mut hw = replica.log_end();
+        for follower in &replica.followers {
+            if replica.isr.contains(&follower.broker) {
+                hw = hw.min(follower.log_end);
+            }
+        }
+        replica.hw = replica.hw.max(hw);
+        let hw = replica.hw;
+        // The run is done only once consumers have everything the leader holds: records
+        // above the HW still wait for followers (or for the ISR to shrink).
+        ctx.shared.log_end[partition as usize] = replica.log_end();
+        let (done, waiting): (Vec<Waiting>, Vec<Waiting>) =
+            std::mem::take(&mut replica.waiting).into_iter().partition(|w| w.end_offset <= hw);
+        replica.waiting = waiting;
+        for wait in done {
+            let msg = Msg::ProduceOk { batch: wait.batch, attempt: wait.attempt, base_offset: wait.base_offset };
+            ctx.send(wait.to, msg);
+        }
+    }
+
+    /// Drops followers that have lagged for `replica_lag_time_max_ms` from the ISR.
+    fn check_isr(&mut self, ctx: &mut ModelCtx<'_>) {
+        let now = ctx.now_ns();
+        let lag_ns = ctx.shared.scenario.broker.replica_lag_time_max_ms * 1_000_000;
+        let controller = ctx.shared.layout.controller();
+        for partition in 0..self.replicas.len() as u32 {
+            let index = self.index;
+            let Some(replica) = self.replicas[partition as usize].as_mut() else { continue };
+            if replica.leader != index || replica.pending_isr.is_some() {
+                continue;
+            }
+            let lagging: Vec<u32> = replica
+                .followers
+                .iter()
+                .filter(|f| replica.isr.contains(&f.broker) && now.saturating_sub(f.caught_up_ns) > lag_ns)
+                .map(|f| f.broker)
+                .collect();
+            if !lagging.is_empty() {
+                let isr: Vec<u32> = replica.isr.iter().copied().filter(|b| !lagging.contains(b)).collect();
+                replica.pending_isr = Some(isr.clone());
+                ctx.send(controller, Msg::AlterPartition { partition, epoch: replica.epoch, isr });
+            }
+        }
+    }
+
+    // ---- following ----
+
+    fn fetch_from_leader(&mut self, ctx: &mut ModelCtx<'_>, partition: u32) {
+        let Some(replica) = self.replicas[partition as usize].as_mut() else { return };
+        if replica.leader == NONE_U32 || replica.leader == self.index {
+            return;
+        }
+        replica.fetch_seq += 1;
+        let seq = replica.fetch_seq & 0xff_ffff;
+        let leader = ctx.shared.layout.broker(replica.leader);
+        let msg = Msg::ReplicaFetch {
+            partition,
+            broker: self.index,
+            offset: replica.log_end(),
+            last_epoch: replica.last_epoch(),
+            epoch: replica.epoch,
+            seq,
+        };
+        ctx.send(leader, msg);
+        let timeout_ms = (ctx.shared.scenario.broker.session_timeout_ms / 3).max(1);
+        let payload = (u64::from(partition) << 24) | u64::from(seq);
+        ctx.set_timer(timeout_ms * 1_000_000, tag::make(REPLICA_FETCH_TIMEOUT, payload));
+    }
+
+    /// The leader answers a follower's fetch: records, the order to truncate, or an error.
+    fn serve_replica_fetch(&mut self, ctx: &mut ModelCtx<'_>, from: NodeId, request: FollowerFetch) {
+        let FollowerFetch { partition, follower, offset, last_epoch, epoch, seq } = request;
+        let now = ctx.now_ns();
+        let index = self.index;
+        let controller = ctx.shared.layout.controller();
+        let Some(replica) = self.replicas[partition as usize].as_mut() else { return };
+        if replica.leader != index || epoch != replica.epoch {
+            ctx.send(from, Msg::ReplicaFetchError { partition, seq });
+            return;
+        }
+        if last_epoch < replica.epoch {
+            let end = replica.end_offset_for(last_epoch);
+            if offset > end {
+                ctx.send(from, Msg::ReplicaFetchDiverging { partition, seq, truncate_to: end });
+                return;
+            }
+        }
+        let log_end = replica.log_end();
+        if let Some(state) = replica.followers.iter_mut().find(|f| f.broker == follower) {
+            state.log_end = offset.min(log_end);
+            if offset >= log_end {
+                state.caught_up_ns = now;
+            }
+        }
+        // A follower outside the ISR that has caught up with the HW is added back.
+        if !replica.isr.contains(&follower) && offset >= replica.hw && replica.pending_isr.is_none() {
+            let mut isr = replica.isr.clone();
+            isr.push(follower);
+            isr.sort_unstable();
+            replica.pending_isr = Some(isr.clone());
+            ctx.send(controller, Msg::AlterPartition { partition, epoch: replica.epoch, isr });
+        }
+        let stop = log_end.min(offset.min(log_end) + REPLICA_FETCH_MAX);
+        let records = replica.records[offset.min(log_end) as usize..stop as usize].to_vec();
+        self.update_hw(ctx, partition);
+        let hw = self.replicas[partition as usize].as_ref().map(|r| r.hw).unwrap_or(0);
+        ctx.send(from, Msg::ReplicaFetchOk { partition, seq, offset, hw, records });
+    }
+
+    fn replicate(
+        &mut self,
+        ctx: &mut ModelCtx<'_>,
+        partition: u32,
+        seq: u32,
+        offset: u64,
+        hw: u64,
+        records: Vec<LogRecord>,
+    ) {
+        let idle_ms = ctx.shared.scenario.broker.replica_fetch_idle_ms;
+        let Some(replica) = self.replicas[partition as usize].as_mut() else { return };
+        if replica.fetch_seq & 0xff_ffff != seq || replica.leader == self.index {
+            return;
+        }
+        let got = !records.is_empty();
+        if offset == replica.log_end() {
+            for record in records {
+                let at = replica.log_end();
+                replica.note_epoch(record.epoch, at);
+                replica.records.push(record);
+                let info = ctx.shared.catalog.batches[record.batch as usize];
+                if info.pid != NONE_U64 && record.seq == info.seq + info.events_len - 1 {
+                    let base = at + 1 - u64::from(info.events_len);
+                    replica.producers.entry(info.pid).or_default().appended(info.seq, info.events_len, base);
+                }
+            }
+        }
+        replica.hw = hw.min(replica.log_end()).max(replica.hw.min(replica.log_end()));
+        if got {
+            self.fetch_from_leader(ctx, partition);
+        } else {
+            replica.fetch_seq += 1;
+            let payload = (u64::from(partition) << 24) | u64::from(replica.fetch_seq & 0xff_ffff);
+            ctx.set_timer(idle_ms * 1_000_000, tag::make(REPLICA_FETCH, payload));
+        }
+    }
+
+    fn truncate(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, seq: u32, offset: u64) {
+        let t = ctx.now_ns();
+        let Some(replica) = self.replicas[partition as usize].as_mut() else { return };
+        if replica.fetch_seq & 0xff_ffff != seq {
+            return;
+        }
+        let removed = replica.log_end().saturating_sub(offset);
+        if removed > 0 {
+            replica.records.truncate(offset as usize);
+            replica.epochs.retain(|&(_, start)| start < offset || start == 0);
+            replica.hw = replica.hw.min(offset);
+            replica.rebuild_producers(&ctx.shared.catalog);
+            ctx.shared.stats.truncated_records += removed;
+            ctx.shared.record(Rec::Truncate { t, node: self.node, partition, offset });
+        }
+        self.fetch_from_leader(ctx, partition);
     }
 
     pub fn on_message(&mut self, ctx: &mut ModelCtx<'_>, from: NodeId, msg: Msg) {
@@ -132,14 +531,70 @@ impl Broker {
             }
             Msg::Produce { batch, attempt } => self.produce(ctx, from, batch, attempt),
             Msg::Fetch { poll, partition, offset, max } => {
-                let Some(log) = &self.logs[partition as usize] else {
+                let Some(replica) = self.replicas[partition as usize].as_ref().filter(|r| r.leader == self.index)
+                else {
+                    ctx.send(from, Msg::FetchError { poll, partition, reason: FetchErrorKind::NotLeader });
                     return;
                 };
-                let end = log.records.len() as u64;
-                let start = offset.min(end);
-                let stop = end.min(start + u64::from(max));
-                let events = log.records[start as usize..stop as usize].iter().map(|r| r.event).collect();
-                ctx.send(from, Msg::FetchOk { poll, partition, offset: start, events });
+                if offset > replica.hw {
+                    // Past what this leader has committed: the log was truncated under it.
+                    let reason = FetchErrorKind::OutOfRange { high_watermark: replica.hw };
+                    ctx.send(from, Msg::FetchError { poll, partition, reason });
+                    return;
+                }
+                let stop = replica.hw.min(offset + u64::from(max));
+                let events = replica.records[offset as usize..stop as usize].iter().map(|r| r.event).collect();
+                ctx.send(from, Msg::FetchOk { poll, partition, offset, events });
+            }
+            Msg::ReplicaFetch { partition, broker, offset, last_epoch, epoch, seq } => {
+                let request = FollowerFetch { partition, follower: broker, offset, last_epoch, epoch, seq };
+                self.serve_replica_fetch(ctx, from, request);
+            }
+            Msg::ReplicaFetchOk { partition, seq, offset, hw, records } => {
+                self.replicate(ctx, partition, seq, offset, hw, records);
+            }
+            Msg::ReplicaFetchDiverging { partition, seq, truncate_to } => {
+                self.truncate(ctx, partition, seq, truncate_to)
+            }
+            Msg::ReplicaFetchError { partition, seq } => {
+                // The leader moved or this replica is behind on epochs: wait for the controller.
+                let idle_ms = ctx.shared.scenario.broker.replica_fetch_idle_ms * 20;
+                if let Some(replica) = self.replicas[partition as usize].as_mut() {
+                    if replica.fetch_seq & 0xff_ffff == seq {
+                        replica.fetch_seq += 1;
+                        let payload = (u64::from(partition) << 24) | u64::from(replica.fetch_seq & 0xff_ffff);
+                        ctx.set_timer(idle_ms * 1_000_000, tag::make(REPLICA_FETCH, payload));
+                    }
+                }
+            }
+            Msg::LeaderAndIsr { partition, leader, epoch, isr } => {
+                let Some(replica) = self.replicas[partition as usize].as_mut() else { return };
+                if epoch < replica.epoch || (epoch == replica.epoch && replica.leader == leader && leader != self.index)
+                {
+                    return; // stale, or nothing new for a follower
+                }
+                replica.isr = isr;
+                if leader == self.index {
+                    if replica.leader == self.index && replica.epoch == epoch {
+                        self.update_hw(ctx, partition); // an ISR change only
+                    } else {
+                        self.become_leader(ctx, partition, epoch);
+                    }
+                } else {
+                    self.become_follower(ctx, partition, leader, epoch);
+                }
+            }
+            Msg::AlterPartitionAnswer { partition, epoch, isr, ok } => {
+                let index = self.index;
+                if let Some(replica) = self.replicas[partition as usize].as_mut() {
+                    if replica.leader == index && replica.epoch == epoch {
+                        replica.pending_isr = None;
+                        if ok {
+                            replica.isr = isr;
+                        }
+                    }
+                }
+                self.update_hw(ctx, partition);
             }
             Msg::OffsetFetch { partition } => {
                 let offset = self.committed[partition as usize];
@@ -197,18 +652,30 @@ impl Broker {
 
     fn produce(&mut self, ctx: &mut ModelCtx<'_>, from: NodeId, batch: u32, attempt: u16) {
         let t = ctx.now_ns();
+        let index = self.index;
         let world = &mut *ctx.shared;
         let info = world.catalog.batches[batch as usize];
         let partition = info.partition;
-        let Some(log) = self.logs[partition as usize].as_mut() else {
+        let acks = world.scenario.producer.acks;
+        let min_insync = world.scenario.broker.min_insync_replicas as usize;
+        let Some(replica) = self.replicas[partition as usize].as_mut().filter(|r| r.leader == index) else {
             world.record(Rec::Reject { t, node: self.node, batch, attempt, reason: FailReason::NotLeader });
-            ctx.send(from, Msg::ProduceError { batch, attempt, reason: FailReason::NotLeader });
+            if acks != Acks::None {
+                ctx.send(from, Msg::ProduceError { batch, attempt, reason: FailReason::NotLeader });
+            }
             return;
         };
+        if acks == Acks::All && replica.isr.len() < min_insync {
+            world.stats.rejects += 1;
+            let reason = FailReason::NotEnoughReplicas;
+            world.record(Rec::Reject { t, node: self.node, batch, attempt, reason });
+            ctx.send(from, Msg::ProduceError { batch, attempt, reason });
+            return;
+        }
         let verdict = if info.pid == NONE_U64 {
             Verdict::Append
         } else {
-            let entry = log.producers.entry(info.pid).or_default();
+            let entry = replica.producers.entry(info.pid).or_default();
             let duplicate =
                 entry.recent.iter().find(|(first, count, _)| *first == info.seq && *count == info.events_len);
             match (duplicate, entry.last_seq) {
@@ -222,24 +689,26 @@ impl Broker {
             Verdict::Duplicate(base_offset) => {
                 world.stats.dedups += 1;
                 world.record(Rec::Dedup { t, node: self.node, batch, attempt, offset: base_offset });
-                Msg::ProduceOk { batch, attempt, base_offset }
+                Some(Msg::ProduceOk { batch, attempt, base_offset })
             }
             Verdict::OutOfOrder => {
                 world.stats.rejects += 1;
                 let reason = FailReason::OutOfOrderSequence;
                 world.record(Rec::Reject { t, node: self.node, batch, attempt, reason });
-                Msg::ProduceError { batch, attempt, reason }
+                Some(Msg::ProduceError { batch, attempt, reason })
             }
             Verdict::Append => {
-                let base_offset = log.records.len() as u64;
+                let base_offset = replica.log_end();
+                let epoch = replica.epoch;
                 for index in 0..info.events_len {
                     let event = world.catalog.batch_events[(info.events_start + index) as usize];
                     let offset = base_offset + u64::from(index);
-                    log.records.push(LogRecord { event, batch });
+                    let seq = if info.pid == NONE_U64 { NONE_U32 } else { info.seq + index };
+                    replica.records.push(LogRecord { event, batch, epoch, seq });
                     let appended = &mut world.appended[event as usize];
                     *appended = appended.saturating_add(1);
-                    let seq = if info.pid == NONE_U64 { NONE_U32 } else { info.seq + index };
-                    world.record(Rec::Append { t, node: self.node, partition, offset, event, batch, attempt, seq });
+                    let rec = Rec::Append { t, node: self.node, partition, offset, event, batch, attempt, seq, epoch };
+                    world.record(rec);
                     let step = world.catalog.events[event as usize].step;
                     let entity = &mut world.entities[world.catalog.events[event as usize].entity as usize];
                     if entity.max_step_appended != NONE_U32 && step < entity.max_step_appended {
@@ -249,20 +718,40 @@ impl Broker {
                     }
                 }
                 world.stats.appended += u64::from(info.events_len);
-                world.log_end[partition as usize] = log.records.len() as u64;
                 if info.pid != NONE_U64 {
-                    let entry = log.producers.entry(info.pid).or_default();
-                    entry.last_seq = Some(info.seq + info.events_len - 1);
-                    entry.recent.push_back((info.seq, info.events_len, base_offset));
-                    if entry.recent.len() > DEDUP_WINDOW {
-                        entry.recent.pop_front();
-                    }
+                    replica.producers.entry(info.pid).or_default().appended(info.seq, info.events_len, base_offset);
                 }
-                Msg::ProduceOk { batch, attempt, base_offset }
+                if acks == Acks::All {
+                    let end_offset = replica.log_end();
+                    replica.waiting.push(Waiting { to: from, batch, attempt, base_offset, end_offset });
+                    None
+                } else {
+                    Some(Msg::ProduceOk { batch, attempt, base_offset })
+                }
             }
         };
-        if world.scenario.producer.acks != Acks::None {
+        if let (Some(reply), true) = (reply, acks != Acks::None) {
             ctx.send(from, reply);
         }
+        self.update_hw(ctx, partition);
     }
+}
+
+/// A follower's fetch, as the leader reads it.
+struct FollowerFetch {
+    partition: u32,
+    follower: u32,
+    offset: u64,
+    last_epoch: u32,
+    epoch: u32,
+    seq: u32,
+}
+
+/// Why a consumer fetch failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchErrorKind {
+    /// This broker does not lead the partition (any more): refresh metadata.
+    NotLeader,
+    /// The position is past the leader's high watermark (its log was truncated).
+    OutOfRange { high_watermark: u64 },
 }

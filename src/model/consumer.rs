@@ -24,6 +24,7 @@
 
 use ordo_sim::NodeId;
 
+use super::broker::FetchErrorKind;
 use super::group::GroupError;
 use super::{tag, ModelCtx, Msg};
 use crate::history::Rec;
@@ -36,6 +37,7 @@ const PROCESS: u64 = 4;
 const COMMIT_TIMEOUT: u64 = 5;
 const HEARTBEAT: u64 = 6;
 const JOIN_RETRY: u64 = 7;
+const METADATA_RETRY: u64 = 8;
 
 /// The generation of a static assignment.
 const STATIC_GENERATION: u32 = 1;
@@ -82,6 +84,9 @@ pub struct Consumer {
     last_auto_commit_ns: u64,
     /// Left the group for good (a scripted `leave`).
     left: bool,
+    /// Metadata: each partition's leader (broker index), `u32::MAX` when offline or unknown.
+    leaders: Vec<u32>,
+    metadata_pending: bool,
 }
 
 impl Consumer {
@@ -106,6 +111,8 @@ impl Consumer {
             processing: false,
             last_auto_commit_ns: 0,
             left: false,
+            leaders: Vec::new(),
+            metadata_pending: false,
         }
     }
 
@@ -129,6 +136,8 @@ impl Consumer {
 
     pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
         self.last_poll_ns = ctx.now_ns();
+        let layout = ctx.shared.layout;
+        self.leaders = (0..layout.partitions).map(|p| p % layout.brokers).collect();
         if Self::assignment(ctx) == Assignment::Static {
             let layout = ctx.shared.layout;
             let partitions: Vec<u32> = (0..layout.partitions).filter(|&p| layout.owner(p) == self.index).collect();
@@ -277,6 +286,38 @@ impl Consumer {
                     self.fenced(ctx);
                 }
             }
+            Msg::FetchError { poll, partition, reason } => {
+                if !self.polling || poll != self.poll {
+                    return;
+                }
+                match reason {
+                    FetchErrorKind::NotLeader => self.refresh_metadata(ctx),
+                    FetchErrorKind::OutOfRange { high_watermark } => {
+                        // The log was truncated below our position (an unclean election):
+                        // reset to the leader's end (`auto.offset.reset` for out-of-range).
+                        let node = self.node;
+                        if let Some(owned) = self.owned_mut(partition) {
+                            owned.position = high_watermark;
+                            let rec = Rec::Seek {
+                                t: ctx.now_ns(),
+                                node,
+                                partition,
+                                offset: high_watermark,
+                                committed: false,
+                            };
+                            ctx.shared.record(rec);
+                        }
+                    }
+                }
+                self.outstanding -= 1;
+                if self.outstanding == 0 {
+                    self.poll_returned(ctx);
+                }
+            }
+            Msg::Metadata { leaders } => {
+                self.metadata_pending = false;
+                self.leaders = leaders;
+            }
             Msg::JoinGroupOk { member, generation, partitions } if member == self.member && self.joining => {
                 self.joining = false;
                 self.take_assignment(ctx, generation, partitions);
@@ -291,6 +332,17 @@ impl Consumer {
             },
             _ => {}
         }
+    }
+
+    /// Asks the controller who leads what (once at a time).
+    fn refresh_metadata(&mut self, ctx: &mut ModelCtx<'_>) {
+        if self.metadata_pending {
+            return;
+        }
+        self.metadata_pending = true;
+        ctx.send(ctx.shared.layout.controller(), Msg::MetadataRequest);
+        let timeout_ns = ctx.shared.scenario.consumer.request_timeout_ms * 1_000_000;
+        ctx.set_timer(timeout_ns, tag::make(METADATA_RETRY, 0));
     }
 
     /// A graceful exit from the group (a scripted `leave`): commit what was processed, give
@@ -335,10 +387,14 @@ impl Consumer {
             FETCH_TIMEOUT => {
                 self.fetch_timer = None;
                 if self.polling && tag::payload(timer_tag) == u64::from(self.poll) {
-                    // Some fetch went unanswered: its connection is broken. Reconnect.
+                    // Some fetch went unanswered: its connection is broken, or its broker is
+                    // gone. Reconnect, and ask who leads now.
                     for owned in &self.owned {
-                        ctx.reconnect(ctx.shared.layout.leader(owned.partition));
+                        if let Some(&broker) = self.leaders.get(owned.partition as usize).filter(|&&b| b != u32::MAX) {
+                            ctx.reconnect(ctx.shared.layout.broker(broker));
+                        }
                     }
+                    self.refresh_metadata(ctx);
                     self.poll_returned(ctx);
                 }
             }
@@ -355,6 +411,13 @@ impl Consumer {
                 }
             }
             HEARTBEAT => self.heartbeat(ctx),
+            METADATA_RETRY => {
+                if self.metadata_pending {
+                    self.metadata_pending = false;
+                    ctx.reconnect(ctx.shared.layout.controller());
+                    self.refresh_metadata(ctx);
+                }
+            }
             JOIN_RETRY => {
                 if self.joining && tag::payload(timer_tag) == u64::from(self.member) {
                     ctx.reconnect(ctx.shared.layout.coordinator());
@@ -420,10 +483,18 @@ impl Consumer {
         self.poll += 1;
         self.polling = true;
         self.fetched.clear();
-        self.outstanding = self.owned.len() as u32;
+        self.outstanding = 0;
         for owned in &self.owned {
-            let leader = ctx.shared.layout.leader(owned.partition);
+            let broker = self.leaders.get(owned.partition as usize).copied().unwrap_or(u32::MAX);
+            if broker == u32::MAX {
+                continue; // offline: nothing to fetch until metadata says otherwise
+            }
+            let leader = ctx.shared.layout.broker(broker);
             ctx.send(leader, Msg::Fetch { poll: self.poll, partition: owned.partition, offset: owned.position, max });
+            self.outstanding += 1;
+        }
+        if self.outstanding == 0 {
+            self.refresh_metadata(ctx);
         }
         self.fetch_timer = Some(ctx.set_timer(timeout_ns, tag::make(FETCH_TIMEOUT, u64::from(self.poll))));
     }

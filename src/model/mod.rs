@@ -11,6 +11,7 @@
 
 pub mod broker;
 pub mod consumer;
+pub mod controller;
 pub mod group;
 pub mod producer;
 pub mod workload;
@@ -102,6 +103,68 @@ pub enum Msg {
     LeaveGroup {
         member: u32,
     },
+    /// A consumer fetch the broker could not serve.
+    FetchError {
+        poll: u32,
+        partition: u32,
+        reason: broker::FetchErrorKind,
+    },
+    /// Follower → leader: records of `partition` from `offset`; `last_epoch` is the epoch
+    /// of the follower's last record, `epoch` the leader epoch it knows.
+    ReplicaFetch {
+        partition: u32,
+        broker: u32,
+        offset: u64,
+        last_epoch: u32,
+        epoch: u32,
+        seq: u32,
+    },
+    ReplicaFetchOk {
+        partition: u32,
+        seq: u32,
+        offset: u64,
+        hw: u64,
+        records: Vec<broker::LogRecord>,
+    },
+    /// Leader → follower: your log diverged from mine after your last epoch; truncate.
+    ReplicaFetchDiverging {
+        partition: u32,
+        seq: u32,
+        truncate_to: u64,
+    },
+    ReplicaFetchError {
+        partition: u32,
+        seq: u32,
+    },
+    /// Broker → controller: alive (a new `incarnation` after a restart).
+    BrokerHeartbeat {
+        broker: u32,
+        incarnation: u32,
+    },
+    /// Controller → replica brokers: who leads `partition` in `epoch`, and its ISR.
+    LeaderAndIsr {
+        partition: u32,
+        leader: u32,
+        epoch: u32,
+        isr: Vec<u32>,
+    },
+    /// Leader → controller: change the ISR (KIP-497); the answer says whether it took.
+    AlterPartition {
+        partition: u32,
+        epoch: u32,
+        isr: Vec<u32>,
+    },
+    AlterPartitionAnswer {
+        partition: u32,
+        epoch: u32,
+        isr: Vec<u32>,
+        ok: bool,
+    },
+    /// Client → controller: who leads what? (`u32::MAX`: offline.)
+    MetadataRequest,
+    Metadata {
+        leaders: Vec<u32>,
+    },
     /// Application handoff between producer processes: "entity's step `step` happened as
     /// `event`; emit the next one" (the causal link the history records as a dep).
     Handoff {
@@ -116,6 +179,7 @@ pub struct Layout {
     pub brokers: u32,
     pub consumers: u32,
     pub partitions: u32,
+    pub replication_factor: u32,
 }
 
 impl Layout {
@@ -128,9 +192,16 @@ impl Layout {
     pub fn consumer(&self, index: u32) -> NodeId {
         NodeId(self.producers + self.brokers + index)
     }
-    /// The leader of a partition (static until replication lands).
+    /// The initial leader of a partition (its first replica).
     pub fn leader(&self, partition: u32) -> NodeId {
         self.broker(partition % self.brokers)
+    }
+    /// The brokers (indices) holding `partition`: `p mod brokers` and the next ones.
+    pub fn replicas(&self, partition: u32) -> Vec<u32> {
+        (0..self.replication_factor).map(|i| (partition + i) % self.brokers).collect()
+    }
+    pub fn controller(&self) -> NodeId {
+        NodeId(self.producers + self.brokers + self.consumers)
     }
     pub fn coordinator(&self) -> NodeId {
         self.broker(0)
@@ -140,7 +211,7 @@ impl Layout {
         partition % self.consumers
     }
     pub fn nodes(&self) -> u32 {
-        self.producers + self.brokers + self.consumers
+        self.producers + self.brokers + self.consumers + 1
     }
 }
 
@@ -165,6 +236,11 @@ pub struct ModelStats {
     /// partition (the log order contradicts the creation order).
     pub out_of_order_appends: u64,
     pub commits: u64,
+    /// Leader elections (clean and unclean) and unclean ones among them.
+    pub elections: u64,
+    pub unclean_elections: u64,
+    /// Records followers dropped when their log diverged from a new leader's.
+    pub truncated_records: u64,
     /// Commits the coordinator refused (stale generation, unknown member).
     pub rejected_commits: u64,
     /// Assignments members received (one per member per rebalance).
@@ -216,7 +292,7 @@ pub struct World {
     /// Per event: how often it was appended (saturating), and [`fate`] bits.
     pub appended: Vec<u8>,
     pub fate: Vec<u8>,
-    /// Per partition: the log end offset (at the leader).
+    /// Per partition: the log end offset at the current leader.
     pub log_end: Vec<u64>,
     /// Per partition: the group's committed offset at the coordinator.
     pub committed: Vec<u64>,
@@ -284,6 +360,7 @@ pub enum Actor {
     Producer(Box<Producer>),
     Broker(Box<Broker>),
     Consumer(Box<Consumer>),
+    Controller(Box<controller::Controller>),
 }
 
 pub type ModelCtx<'a> = Ctx<'a, Msg, World>;
@@ -297,6 +374,7 @@ impl Node for Actor {
             Actor::Producer(producer) => producer.on_start(ctx),
             Actor::Broker(broker) => broker.on_start(ctx),
             Actor::Consumer(consumer) => consumer.on_start(ctx),
+            Actor::Controller(controller) => controller.on_start(ctx),
         }
     }
 
@@ -305,6 +383,7 @@ impl Node for Actor {
             Actor::Producer(producer) => producer.on_message(ctx, msg),
             Actor::Broker(broker) => broker.on_message(ctx, from, msg),
             Actor::Consumer(consumer) => consumer.on_message(ctx, msg),
+            Actor::Controller(controller) => controller.on_message(ctx, from, msg),
         }
     }
 
@@ -313,16 +392,16 @@ impl Node for Actor {
             Actor::Producer(producer) => producer.on_timer(ctx, tag),
             Actor::Broker(broker) => broker.on_timer(ctx, tag),
             Actor::Consumer(consumer) => consumer.on_timer(ctx, tag),
+            Actor::Controller(controller) => controller.on_timer(ctx),
         }
     }
 
     fn on_crash(&mut self, world: &mut World, _now_ns: u64) {
         match self {
             Actor::Producer(producer) => producer.on_crash(world),
-            // A broker's log, producer states and committed offsets are durable; what was
-            // in flight to it is lost by the network.
-            Actor::Broker(_) => {}
+            Actor::Broker(broker) => broker.on_crash(),
             Actor::Consumer(consumer) => consumer.on_crash(),
+            Actor::Controller(_) => {}
         }
     }
 

@@ -40,6 +40,7 @@ const LINGER: u64 = 3;
 const REQUEST_TIMEOUT: u64 = 4;
 const BACKOFF: u64 = 5;
 const INIT_RETRY: u64 = 6;
+const METADATA_RETRY: u64 = 7;
 
 #[derive(Default)]
 struct OpenBatch {
@@ -57,6 +58,8 @@ struct PendingBatch {
     timer: Option<TimerId>,
     /// Not to be sent again before this time (retry backoff).
     retry_at_ns: u64,
+    /// The broker (index) the attempt in flight went to.
+    broker: u32,
 }
 
 pub struct Producer {
@@ -78,6 +81,9 @@ pub struct Producer {
     /// Per broker connection: batches in flight, in send order.
     in_flight: Vec<VecDeque<u32>>,
     in_flight_in_partition: Vec<u32>,
+    /// Metadata: the leader (broker index) of each partition, `u32::MAX` when offline.
+    leaders: Vec<u32>,
+    metadata_pending: bool,
 }
 
 impl Producer {
@@ -97,6 +103,8 @@ impl Producer {
             pending: BTreeMap::new(),
             in_flight: vec![VecDeque::new(); brokers as usize],
             in_flight_in_partition: vec![0; partitions as usize],
+            leaders: (0..partitions).map(|p| p % brokers).collect(),
+            metadata_pending: false,
         }
     }
 
@@ -171,6 +179,14 @@ impl Producer {
             }
             Msg::ProduceError { batch, attempt, reason } if self.end_attempt(ctx, batch, attempt) => {
                 self.failed(ctx, batch, attempt, reason);
+                if reason == FailReason::NotLeader {
+                    self.refresh_metadata(ctx);
+                }
+                self.try_send(ctx);
+            }
+            Msg::Metadata { leaders } => {
+                self.metadata_pending = false;
+                self.leaders = leaders;
                 self.try_send(ctx);
             }
             Msg::Handoff { entity } => self.schedule_step(ctx, entity),
@@ -203,13 +219,23 @@ impl Producer {
                 if let Some(pending) = self.pending.get_mut(&batch) {
                     if pending.in_flight && pending.attempt == attempt {
                         pending.timer = None;
-                        let partition = pending.partition;
-                        self.disconnect(ctx, partition, batch);
+                        let broker = pending.broker;
+                        self.disconnect(ctx, broker, batch);
                         self.try_send(ctx);
                     }
                 }
             }
             BACKOFF => self.try_send(ctx),
+            METADATA_RETRY => {
+                if self.metadata_pending {
+                    // Unanswered: ask again on a fresh connection.
+                    self.metadata_pending = false;
+                    ctx.reconnect(ctx.shared.layout.controller());
+                    self.refresh_metadata(ctx);
+                } else if self.leaders.contains(&u32::MAX) {
+                    self.refresh_metadata(ctx); // something was offline: look again
+                }
+            }
             INIT_RETRY => {
                 if !self.ready {
                     self.request_producer_id(ctx);
@@ -368,6 +394,7 @@ impl Producer {
                 in_flight: false,
                 timer: None,
                 retry_at_ns: 0,
+                broker: 0,
             },
         );
         self.queues[partition as usize].push_back(batch);
@@ -381,10 +408,15 @@ impl Producer {
         }
         let config = &ctx.shared.scenario.producer;
         let (max_in_flight, idempotent) = (config.max_in_flight, config.idempotence);
-        let brokers = ctx.shared.layout.brokers;
         let now = ctx.now_ns();
         for partition in 0..self.queues.len() {
-            let broker = partition % brokers as usize;
+            let broker = self.leaders[partition] as usize;
+            if broker >= self.in_flight.len() {
+                if !self.queues[partition].is_empty() {
+                    self.refresh_metadata(ctx); // offline: wait for a new leader
+                }
+                continue;
+            }
             while let Some(&batch) = self.queues[partition].front() {
                 if self.in_flight[broker].len() as u32 >= max_in_flight {
                     break;
@@ -423,7 +455,8 @@ impl Producer {
             world.stats.retries += 1;
         }
         world.record(Rec::Send { t, node: self.index, clock, batch, attempt, acks: acks.as_json() as i8 });
-        let leader = world.layout.leader(partition);
+        let broker_index = self.leaders[partition as usize];
+        let leader = world.layout.broker(broker_index);
         ctx.send(leader, Msg::Produce { batch, attempt });
         if acks == Acks::None {
             // Fire and forget: the client reports success at once, with no offset.
@@ -431,14 +464,14 @@ impl Producer {
             self.resolve(ctx, batch, true);
             return;
         }
-        let broker = (leader.0 - ctx.shared.layout.broker(0).0) as usize;
-        self.in_flight[broker].push_back(batch);
+        self.in_flight[broker_index as usize].push_back(batch);
         self.in_flight_in_partition[partition as usize] += 1;
         let timer = ctx
             .set_timer(request_timeout_ns, tag::make(REQUEST_TIMEOUT, (u64::from(batch) << 16) | u64::from(attempt)));
         let pending = self.pending.get_mut(&batch).expect("just sent");
         pending.in_flight = true;
         pending.timer = Some(timer);
+        pending.broker = broker_index;
     }
 
     /// Ends the in-flight attempt `attempt` of `batch`; false for a stale or unknown answer
@@ -454,8 +487,7 @@ impl Producer {
         if let Some(timer) = pending.timer.take() {
             ctx.cancel_timer(timer);
         }
-        let partition = pending.partition;
-        let broker = (ctx.shared.layout.leader(partition).0 - ctx.shared.layout.broker(0).0) as usize;
+        let (partition, broker) = (pending.partition, pending.broker as usize);
         if let Some(position) = self.in_flight[broker].iter().position(|&b| b == batch) {
             self.in_flight[broker].remove(position);
         }
@@ -463,12 +495,11 @@ impl Producer {
         true
     }
 
-    /// A request to the leader of `partition` timed out: drop the connection, failing every
-    /// request in flight on it (oldest first), and reconnect.
-    fn disconnect(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, timed_out: u32) {
-        let leader = ctx.shared.layout.leader(partition);
-        let broker = (leader.0 - ctx.shared.layout.broker(0).0) as usize;
-        let failed: Vec<u32> = self.in_flight[broker].iter().copied().collect();
+    /// A request to `broker` timed out: drop the connection, failing every request in
+    /// flight on it (oldest first), reconnect, and refresh metadata (the leader may have moved).
+    fn disconnect(&mut self, ctx: &mut ModelCtx<'_>, broker: u32, timed_out: u32) {
+        let leader = ctx.shared.layout.broker(broker);
+        let failed: Vec<u32> = self.in_flight[broker as usize].iter().copied().collect();
         for batch in failed {
             let attempt = self.pending[&batch].attempt;
             self.end_attempt(ctx, batch, attempt);
@@ -476,6 +507,19 @@ impl Producer {
             self.failed(ctx, batch, attempt, reason);
         }
         ctx.reconnect(leader);
+        self.refresh_metadata(ctx);
+    }
+
+    /// Asks the controller who leads what (once at a time).
+    fn refresh_metadata(&mut self, ctx: &mut ModelCtx<'_>) {
+        if self.metadata_pending {
+            return;
+        }
+        self.metadata_pending = true;
+        let controller = ctx.shared.layout.controller();
+        ctx.send(controller, Msg::MetadataRequest);
+        let backoff_ms = ctx.shared.scenario.producer.retry_backoff_ms.max(1);
+        ctx.set_timer(backoff_ms * 1_000_000, tag::make(METADATA_RETRY, 0));
     }
 
     fn failed(&mut self, ctx: &mut ModelCtx<'_>, batch: u32, attempt: u16, reason: FailReason) {
