@@ -483,7 +483,8 @@ impl Sweep {
             .metrics
             .iter()
             .map(|(m, d)| {
-                let value = json!({"runs": d.runs, "min": d.min, "p50": d.p50, "p90": d.p90, "p99": d.p99, "max": d.max});
+                let value =
+                    json!({"runs": d.runs, "min": d.min, "p50": d.p50, "p90": d.p90, "p99": d.p99, "max": d.max});
                 (m.name().to_string(), value)
             })
             .collect();
