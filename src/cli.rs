@@ -1,7 +1,8 @@
 //! The command line: raw flags → a validated run configuration → work → report.
 //!
-//! Exit codes: 0 success (for `check`: nothing the run expected is violated), 1 a check
-//! found a violation, 2 bad input (a malformed scenario, an unknown strategy, an unreadable
+//! Exit codes: 0 success (for `check`: nothing the run expected is violated; for `sweep`:
+//! the sweep ran, whatever it found), 1 a check found a violation (`sweep`: only with
+//! `--fail-on-violation`), 2 bad input (a malformed scenario, an unknown strategy, an unreadable
 //! or invalid history, bad flags). Every error names the file or flag and what was expected.
 
 use std::io::Write;

@@ -314,6 +314,8 @@ pub fn run_seed(spec: &SweepSpec<'_>, seed: u64) -> Result<SeedOutcome, SweepErr
         ],
     };
     debug_assert_eq!(outcome.is_failing(), report.exit_code() == 1, "seed {seed}");
+    // The summary rebuilds each failing seed's command instead of keeping the string.
+    debug_assert_eq!(result.reproduce, reproduce_command(spec.scenario_path, seed, &spec.strategy.name()));
     Ok(outcome)
 }
 
@@ -558,14 +560,14 @@ impl Sweep {
             let _ = writeln!(s, "anomalies: none in any seed");
             return;
         }
-        let _ = writeln!(s, "anomalies            {:>10} {:>10}", "seeds", "count");
+        let _ = writeln!(s, "{:<24}{:>8} {:>10}", "anomalies", "seeds", "count");
         for (title, table) in [("violated", &self.violated), ("allowed", &self.allowed)] {
             if table.is_empty() {
                 continue;
             }
             let _ = writeln!(s, "  {title}:");
             for (kind, tally) in table {
-                let _ = writeln!(s, "    {:<18}{:>8} {:>10}", kind.name(), tally.seeds, tally.count);
+                let _ = writeln!(s, "    {:<20}{:>8} {:>10}", kind.name(), tally.seeds, tally.count);
             }
         }
     }
