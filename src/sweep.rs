@@ -436,7 +436,7 @@ fn progress_bar(spec: &SweepSpec<'_>) -> indicatif::ProgressBar {
     }
     // `new` draws on stderr, and not at all when stderr is not a terminal (CI, pipes).
     let bar = indicatif::ProgressBar::new(spec.seeds.count());
-    let template = "sweeping {msg} {wide_bar} {pos}/{len} seeds, {per_sec}, eta {eta}";
+    let template = "sweeping {msg} {wide_bar} {pos}/{len} seeds, {elapsed} elapsed, eta {eta}";
     if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
