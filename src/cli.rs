@@ -1,7 +1,8 @@
 //! The command line: raw flags → a validated run configuration → work → report.
 //!
-//! Exit codes: 0 success (for `check`: nothing the run expected is violated), 1 a check
-//! found a violation, 2 bad input (a malformed scenario, an unknown strategy, an unreadable
+//! Exit codes: 0 success (for `check`: nothing the run expected is violated; for `sweep`:
+//! the sweep ran, whatever it found), 1 a check found a violation (`sweep`: only with
+//! `--fail-on-violation`), 2 bad input (a malformed scenario, an unknown strategy, an unreadable
 //! or invalid history, bad flags). Every error names the file or flag and what was expected.
 
 use std::io::Write;
@@ -64,6 +65,31 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         show: usize,
     },
+    /// Run one scenario over many seeds in parallel; summarise the checker's verdicts, with
+    /// the command that reproduces every failing seed. Exit 0 when the sweep ran, whatever
+    /// it found (1 with --fail-on-violation if a seed violates what the scenario expects).
+    Sweep {
+        /// The scenario file (TOML), e.g. scenarios/quickstart.toml. Its `seed` is not used.
+        scenario: PathBuf,
+        /// Ordering strategy, several joined with `+` (default: the scenario's `strategy`, else `key`).
+        #[arg(long)]
+        strategy: Option<String>,
+        /// Seeds: a count N (seeds 1..N) or an inclusive range A..B [default: 100].
+        #[arg(long)]
+        seeds: Option<String>,
+        /// Worker threads [default: all cores].
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print one JSON object (every failing seed listed) instead of the readable summary.
+        #[arg(long)]
+        json: bool,
+        /// How many failing seeds to list in the readable summary.
+        #[arg(long, default_value_t = 20)]
+        show_failing: usize,
+        /// Exit 1 if any seed violates what the scenario expects (for CI).
+        #[arg(long)]
+        fail_on_violation: bool,
+    },
     /// List the bundled scenarios and the strategies, with a one-line summary each.
     List {
         /// Where the scenarios are.
@@ -100,6 +126,9 @@ pub fn main() -> i32 {
             command_run(&scenario, seed, strategy, history, mode, json)
         }
         Command::Check { history, json, expect, show } => command_check(&history, json, expect.as_deref(), show),
+        Command::Sweep { scenario, strategy, seeds, threads, json, show_failing, fail_on_violation } => {
+            command_sweep(&scenario, strategy, seeds.as_deref(), threads, json, show_failing, fail_on_violation)
+        }
         Command::List { dir, json } => command_list(&dir, json),
         Command::Explain { scenario } => command_explain(&scenario),
     };
@@ -186,6 +215,48 @@ fn command_check(path: &Path, json_output: bool, expect: Option<&str>, show: usi
         emit(&report.render_text(show));
     }
     Ok(report.exit_code())
+}
+
+fn command_sweep(
+    path: &Path,
+    strategy: Option<String>,
+    seeds: Option<&str>,
+    threads: Option<usize>,
+    json_output: bool,
+    show_failing: usize,
+    fail_on_violation: bool,
+) -> anyhow::Result<i32> {
+    use crate::sweep::{SeedRange, SweepSpec, DEFAULT_SEEDS, MAX_THREADS};
+    let seeds = match seeds {
+        Some(text) => SeedRange::parse(text).map_err(|error| InputError(format!("--seeds {text}: {error}")))?,
+        None => DEFAULT_SEEDS,
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = threads.unwrap_or(cores);
+    if threads == 0 || threads > MAX_THREADS {
+        return Err(InputError(format!(
+            "--threads {threads}: expected a number of worker threads from 1 to {MAX_THREADS} (default: all {cores} cores)"
+        ))
+        .into());
+    }
+    let scenario = Scenario::load(path)?;
+    let strategy_spec = strategy.unwrap_or_else(|| scenario.strategy.clone());
+    let strategy = StrategySet::parse(&strategy_spec).map_err(|error| {
+        let origin = if strategy_spec == scenario.strategy {
+            format!("{}: field `strategy`", path.display())
+        } else {
+            "--strategy".to_string()
+        };
+        InputError(format!("{origin}: {error}"))
+    })?;
+    let spec = SweepSpec { scenario, scenario_path: path, strategy, seeds, threads, progress: true };
+    let sweep = crate::sweep::sweep(&spec)?;
+    if json_output {
+        emit(&format!("{}\n", serde_json::to_string_pretty(&sweep.to_json())?));
+    } else {
+        emit(&sweep.render_text(show_failing));
+    }
+    Ok(sweep.exit_code(fail_on_violation))
 }
 
 fn command_list(dir: &Path, json_output: bool) -> anyhow::Result<i32> {

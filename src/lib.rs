@@ -3,7 +3,8 @@
 //! See `ARCHITECTURE.md` for the map of the crate: `scenario` (TOML → validated
 //! configuration), `strategy` (named ordering strategies), `model` (producers, brokers,
 //! consumers on the `ordo-sim` engine), `history` (recording), `checker` (judging a
-//! history), `run` (one run end to end), `cli`.
+//! history), `run` (one run end to end), `sweep` (one scenario over many seeds, in
+//! parallel), `cli`.
 
 pub mod checker;
 pub mod cli;
@@ -12,5 +13,6 @@ pub mod model;
 pub mod run;
 pub mod scenario;
 pub mod strategy;
+pub mod sweep;
 
 pub use checker::{CheckError, Guarantee, Kind, Report, Violation};
