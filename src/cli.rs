@@ -344,6 +344,39 @@ pub fn emit(text: &str) {
 pub fn run_json(result: &RunResult, report: Option<&crate::checker::Report>) -> serde_json::Value {
     let stats = &result.stats;
     let engine = &result.outcome.stats;
+    let workload = json!({
+        "created": stats.created,
+        "batches": stats.batches,
+        "send_attempts": stats.send_attempts,
+        "retries": stats.retries,
+        "acked": stats.acked,
+        "failed_batches": stats.failed_batches,
+        "appended": stats.appended,
+        "dedups": stats.dedups,
+        "rejects": stats.rejects,
+        "out_of_order_appends": stats.out_of_order_appends,
+        "deliveries": stats.deliveries,
+        "duplicate_deliveries": stats.duplicate_deliveries,
+        "applies": stats.applies,
+        "duplicate_applies": stats.duplicate_applies,
+        "commits": stats.commits,
+        "rejected_commits": stats.rejected_commits,
+        "assignments": stats.assignments,
+        "rebalance_pause_ms": stats.rebalance_pause_ns as f64 / 1e6,
+        "partition_pauses": stats.partition_pauses,
+        "unmoved_pauses": stats.unmoved_pauses,
+        "resent": stats.resent,
+        "elections": stats.elections,
+        "unclean_elections": stats.unclean_elections,
+        "truncated_records": stats.truncated_records,
+        "lost_in_producer_crash": stats.lost_in_crash,
+        "chains_cut_by_crash": stats.chains_cut,
+        "discarded": stats.discarded,
+        "held_max": stats.held_max,
+        "skipped_gaps": stats.skipped_gaps,
+        "latency_mean_ms": result.mean_latency_ms(),
+        "latency_max_ms": stats.latency_max_ns as f64 / 1e6,
+    });
     json!({
         "scenario": result.scenario,
         "strategy": result.strategy,
@@ -355,36 +388,7 @@ pub fn run_json(result: &RunResult, report: Option<&crate::checker::Report>) -> 
         "events_per_sec": result.events_per_sec(),
         "history_sha256": result.history.sha256,
         "history_records": result.history.records,
-        "workload": {
-            "created": stats.created,
-            "batches": stats.batches,
-            "send_attempts": stats.send_attempts,
-            "retries": stats.retries,
-            "acked": stats.acked,
-            "failed_batches": stats.failed_batches,
-            "appended": stats.appended,
-            "dedups": stats.dedups,
-            "rejects": stats.rejects,
-            "out_of_order_appends": stats.out_of_order_appends,
-            "deliveries": stats.deliveries,
-            "duplicate_deliveries": stats.duplicate_deliveries,
-            "applies": stats.applies,
-            "duplicate_applies": stats.duplicate_applies,
-            "commits": stats.commits,
-            "rejected_commits": stats.rejected_commits,
-            "assignments": stats.assignments,
-            "rebalance_pause_ms": stats.rebalance_pause_ns as f64 / 1e6,
-            "partition_pauses": stats.partition_pauses,
-            "unmoved_pauses": stats.unmoved_pauses,
-            "resent": stats.resent,
-            "elections": stats.elections,
-            "unclean_elections": stats.unclean_elections,
-            "truncated_records": stats.truncated_records,
-            "lost_in_producer_crash": stats.lost_in_crash,
-            "chains_cut_by_crash": stats.chains_cut,
-            "latency_mean_ms": result.mean_latency_ms(),
-            "latency_max_ms": stats.latency_max_ns as f64 / 1e6,
-        },
+        "workload": workload,
         "network": {
             "messages": engine.messages_sent,
             "lost": engine.dropped_loss,
@@ -443,6 +447,12 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<
             stats.unmoved_pauses,
             stats.rebalance_pause_ns as f64 / 1e6,
             stats.rejected_commits
+        ));
+    }
+    if stats.discarded + stats.held_max + stats.skipped_gaps > 0 {
+        line(format!(
+            "  consumer strategy: {} events discarded (duplicate, stale or late), at most {} held at once, {} gaps skipped",
+            stats.discarded, stats.held_max, stats.skipped_gaps
         ));
     }
     if stats.elections + stats.truncated_records > 0 {

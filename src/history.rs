@@ -57,6 +57,10 @@ pub struct Catalog {
     pub deps: Vec<u32>,
     pub batches: Vec<BatchInfo>,
     pub batch_events: Vec<u32>,
+    /// Strategy metadata written on `create`: per-entity sequence numbers (`seq`, also the
+    /// version), the producer's timestamp (`ts`).
+    pub meta_seq: bool,
+    pub meta_ts: bool,
     /// Made on first use, from the names above (which must not change after).
     pub fragments: std::sync::OnceLock<Fragments>,
 }
@@ -208,6 +212,16 @@ pub enum Rec {
         partition: u32,
         offset: u64,
         event: u32,
+    },
+    /// A consumer strategy decided never to apply `event`.
+    Discard {
+        t: u64,
+        node: u32,
+        clock: i64,
+        partition: u32,
+        offset: u64,
+        event: u32,
+        reason: &'static str,
     },
     Commit {
         t: u64,
@@ -577,6 +591,17 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             let kind = &catalog.kinds[usize::from(info.kind)];
             line.raw(",\"writes\":").raw("{\"status\":").string(kind).raw("}");
             line.raw(",\"kind\":").string(kind);
+            if catalog.meta_seq || catalog.meta_ts {
+                line.raw(",\"meta\":{");
+                if catalog.meta_seq {
+                    let seq = u64::from(info.step) + 1;
+                    line.raw("\"seq\":").uint(seq).raw(",\"version\":").uint(seq);
+                }
+                if catalog.meta_ts {
+                    line.raw(if catalog.meta_seq { ",\"ts\":" } else { "\"ts\":" }).int(clock);
+                }
+                line.raw("}");
+            }
         }
         Rec::Send { t, node, clock, batch, attempt, acks } => {
             let info = catalog.batches[batch as usize];
@@ -671,6 +696,12 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             line.start("apply", t).node(catalog, node).raw(",\"clock\":").int(clock);
             line.group(catalog).raw(",\"id\":").uint(u64::from(event));
             line.topic_partition(catalog, partition).raw(",\"offset\":").uint(offset);
+        }
+        Rec::Discard { t, node, clock, partition, offset, event, reason } => {
+            line.start("discard", t).node(catalog, node).raw(",\"clock\":").int(clock);
+            line.group(catalog).raw(",\"id\":").uint(u64::from(event));
+            line.topic_partition(catalog, partition).raw(",\"offset\":").uint(offset);
+            line.raw(",\"reason\":").string(reason);
         }
         Rec::Commit { t, node, generation, partition, offset, ok, reason } => {
             line.start("commit", t).node(catalog, node).group(catalog);

@@ -10,7 +10,7 @@ use ordo_sim::{Fault, Limits, NodeId, Outcome, Sim};
 
 use crate::history::{Catalog, Finished, Header, HistoryMode, Rec, Recorder, NONE_U32};
 use crate::model::{workload, Actor, Broker, Consumer, EntityState, Layout, ModelStats, Producer, World};
-use crate::scenario::{node_names, FaultKind, NetworkConfig, Scenario};
+use crate::scenario::{node_names, ConsumerPolicy, FaultKind, NetworkConfig, Scenario};
 use crate::strategy::StrategySet;
 
 /// What to run.
@@ -109,6 +109,8 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
         group: topology.group.clone(),
         entity_prefix: scenario.workload.entity_prefix.clone(),
         kinds: scenario.workload.kinds.clone(),
+        meta_seq: matches!(scenario.consumer.policy, ConsumerPolicy::ReorderBuffer | ConsumerPolicy::Versioned),
+        meta_ts: scenario.consumer.policy == ConsumerPolicy::LastWriteWins,
         ..Catalog::default()
     };
     let default_link = link_spec(&scenario.network);
@@ -134,6 +136,9 @@ pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
         processed: vec![0; partitions],
         revoked_at: vec![u64::MAX; partitions],
         revoked_by: vec![u32::MAX; partitions],
+        created_clock: Vec::with_capacity(total_events as usize),
+        next_seq: vec![1; scenario.workload.entities as usize],
+        last_ts: vec![i64::MIN; scenario.workload.entities as usize],
         unresolved: total_events,
         scenario,
     };

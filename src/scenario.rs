@@ -170,6 +170,30 @@ pub struct ConsumerConfig {
     pub session_timeout_ms: u64,
     pub heartbeat_interval_ms: u64,
     pub max_poll_interval_ms: u64,
+    /// What the consumer does with each processed event before applying it (set by
+    /// consumer-side strategies).
+    pub policy: ConsumerPolicy,
+    /// Reorder buffer: how long to wait for a missing sequence number before skipping it.
+    pub reorder_timeout_ms: u64,
+    /// Reorder buffer: events held at most (per consumer); when full the gap is skipped.
+    pub reorder_capacity: u32,
+}
+
+/// The consumer-side ordering policy (see the strategies of the same names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerPolicy {
+    /// Apply everything as it comes.
+    Plain,
+    /// Remember applied event ids; discard repeats.
+    IdempotentConsumer,
+    /// Per-entity sequence numbers: apply in order, hold early events, discard late ones,
+    /// and skip a gap after `reorder_timeout_ms` (or when the buffer is full).
+    ReorderBuffer,
+    /// Apply only version = current + 1; hold later versions until the gap fills (never skip).
+    Versioned,
+    /// Apply only if the event's timestamp (the producer's local clock) is newer than the
+    /// entity's; discard older ones.
+    LastWriteWins,
 }
 
 /// How the group's partitions are assigned to its members.
@@ -326,6 +350,8 @@ struct RawConsumer {
     session_timeout_ms: Option<u64>,
     heartbeat_interval_ms: Option<u64>,
     max_poll_interval_ms: Option<u64>,
+    reorder_timeout_ms: Option<u64>,
+    reorder_capacity: Option<u32>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -748,6 +774,19 @@ impl Validator<'_> {
                 raw.max_poll_interval_ms.unwrap_or(300_000),
                 1,
                 86_400_000,
+            )?,
+            policy: ConsumerPolicy::Plain,
+            reorder_timeout_ms: self.range(
+                "consumer.reorder_timeout_ms",
+                raw.reorder_timeout_ms.unwrap_or(1_000),
+                1,
+                3_600_000,
+            )?,
+            reorder_capacity: self.range(
+                "consumer.reorder_capacity",
+                raw.reorder_capacity.unwrap_or(1_000),
+                1,
+                1_000_000,
             )?,
         })
     }

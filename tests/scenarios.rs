@@ -81,6 +81,14 @@ const ROWS: &[Row] = &[
     },
     // unclean election: L of acknowledged writes, divergent logs, reused offsets.
     Row { scenario: "unclean-leader-election", can: &["divergent_log", "unseen_write"], never: &[] },
+    // LWW / ordering by wall-clock timestamp, clock skew: lost updates, CI (the skew signature).
+    Row { scenario: "lww-clock-skew", can: &["final_state", "timestamp_inversion"], never: &[] },
+    // reorder buffer with timeout, event lost: a visible skip after the timeout; in order.
+    Row {
+        scenario: "reorder-buffer-lost-event",
+        can: &["sequence_gap"],
+        never: &["per_key_reorder", "duplicate_apply", "final_state"],
+    },
     // several producers write one key: R relative to causality.
     Row { scenario: "several-producers-one-key", can: &["per_key_reorder"], never: &["duplicate_append"] },
 ];

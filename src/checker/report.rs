@@ -110,16 +110,16 @@ kinds! {
     CausalityInversion => "causality_inversion", Breaks(Causal), "An effect applied before its cause of another entity, in one group.";
     ObservedCycle => "observed_cycle", Breaks(Causal), "A cycle in happens-before plus the partition logs' order.";
     DuplicateApply => "duplicate_apply", Breaks(ExactlyOnce), "An event applied more than once by one group.";
-    DuplicateAppend => "duplicate_append", Breaks(ExactlyOnce), "One event appended at two offsets of one partition.";
+    DuplicateAppend => "duplicate_append", Observation(ExactlyOnce), "One event appended at two offsets of one partition.";
     SequenceGap => "sequence_gap", Breaks(NoLoss), "An entity's applied `meta.seq` jumping over numbers.";
     PollSkip => "poll_skip", Breaks(NoLoss), "A consumer's deliveries of a partition skipping offsets with no seek or assignment explaining it.";
     RebalanceSkip => "rebalance_skip", Breaks(NoLoss), "A new owner of a partition starting above the group's committed offset.";
     CommitAhead => "commit_ahead", Breaks(NoLoss), "A commit beyond what the committing member was delivered or applied.";
     UnseenWrite => "unseen_write", Breaks(NoLoss), "An acknowledged write nobody ever read, in a complete quiescent history.";
-    CommitRegression => "commit_regression", Breaks(ExactlyOnce), "A group's committed offset of a partition going backwards.";
-    RebalanceRewind => "rebalance_rewind", Breaks(ExactlyOnce), "A new owner of a partition starting below the group's committed offset.";
-    NonmonotonicPoll => "nonmonotonic_poll", Breaks(ExactlyOnce), "A consumer's deliveries of a partition going backwards with no seek or assignment explaining it.";
-    NonmonotonicSend => "nonmonotonic_send", Breaks(PerKeyOrder), "A producer's later batch landing below an earlier batch in the same partition.";
+    CommitRegression => "commit_regression", Observation(ExactlyOnce), "A group's committed offset of a partition going backwards.";
+    RebalanceRewind => "rebalance_rewind", Observation(ExactlyOnce), "A new owner of a partition starting below the group's committed offset.";
+    NonmonotonicPoll => "nonmonotonic_poll", Observation(ExactlyOnce), "A consumer's deliveries of a partition going backwards with no seek or assignment explaining it.";
+    NonmonotonicSend => "nonmonotonic_send", Observation(PerKeyOrder), "A producer's later batch landing below an earlier batch in the same partition.";
     CausalDelivery => "causal_delivery", Observation(Causal), "A consumer polled a message before a message that causally precedes it.";
     TimestampInversion => "timestamp_inversion", Observation(Causal), "A cause stamped with a later timestamp than its effect (clock skew).";
 }

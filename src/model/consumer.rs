@@ -22,13 +22,15 @@
 //! heartbeat or commit: meanwhile it keeps processing what it had fetched, a **zombie**,
 //! and its commits fail. It then rejoins under a new member id.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use ordo_sim::NodeId;
 
 use super::broker::FetchErrorKind;
 use super::group::GroupError;
 use super::{tag, ModelCtx, Msg};
 use crate::history::Rec;
-use crate::scenario::{Assignment, CommitMode};
+use crate::scenario::{Assignment, CommitMode, ConsumerPolicy};
 
 const OFFSET_RETRY: u64 = 1;
 const POLL: u64 = 2;
@@ -38,6 +40,7 @@ const COMMIT_TIMEOUT: u64 = 5;
 const HEARTBEAT: u64 = 6;
 const JOIN_RETRY: u64 = 7;
 const METADATA_RETRY: u64 = 8;
+const REORDER_TIMEOUT: u64 = 9;
 
 /// The generation of a static assignment.
 const STATIC_GENERATION: u32 = 1;
@@ -87,6 +90,10 @@ pub struct Consumer {
     /// Metadata: each partition's leader (broker index), `u32::MAX` when offline or unknown.
     leaders: Vec<u32>,
     metadata_pending: bool,
+    /// Reorder buffer / versioned consumer: events held until their turn, by (entity, seq).
+    held: BTreeMap<(u32, u32), (u32, u64, u32)>,
+    /// Entities with a gap timer pending.
+    gap_timers: BTreeSet<u32>,
 }
 
 impl Consumer {
@@ -113,6 +120,8 @@ impl Consumer {
             left: false,
             leaders: Vec::new(),
             metadata_pending: false,
+            held: BTreeMap::new(),
+            gap_timers: BTreeSet::new(),
         }
     }
 
@@ -411,6 +420,16 @@ impl Consumer {
                 }
             }
             HEARTBEAT => self.heartbeat(ctx),
+            REORDER_TIMEOUT => {
+                let entity = tag::payload(timer_tag) as u32;
+                self.gap_timers.remove(&entity);
+                self.skip_gap(ctx, entity);
+                if self.held.range((entity, 0)..=(entity, u32::MAX)).next().is_some() && self.gap_timers.insert(entity)
+                {
+                    let timeout_ns = ctx.shared.scenario.consumer.reorder_timeout_ms * 1_000_000;
+                    ctx.set_timer(timeout_ns, tag::make(REORDER_TIMEOUT, u64::from(entity)));
+                }
+            }
             METADATA_RETRY => {
                 if self.metadata_pending {
                     self.metadata_pending = false;
@@ -552,26 +571,14 @@ impl Consumer {
         ctx.set_timer(processing_ns, tag::make(PROCESS, 0));
     }
 
-    /// The record's processing time is over: apply it to the group's projection (whether or
-    /// not this member still owns the partition: a zombie's side effects happen too).
+    /// The record's processing time is over: the consumer policy decides whether it is
+    /// applied now, held, or discarded (whether or not this member still owns the partition:
+    /// a zombie's side effects happen too).
     fn process_next(&mut self, ctx: &mut ModelCtx<'_>) {
         let (partition, offset, event) = self.fetched[self.next_to_process];
         self.next_to_process += 1;
-        let (t, clock) = (ctx.now_ns(), ctx.local_ns());
-        let world = &mut *ctx.shared;
-        world.record(Rec::Apply { t, node: self.node, clock, partition, offset, event });
-        world.stats.applies += 1;
-        let applied = &mut world.applied[event as usize];
-        if *applied > 0 {
-            world.stats.duplicate_applies += 1;
-        }
-        *applied = applied.saturating_add(1);
-        let info = world.catalog.events[event as usize];
-        world.entities[info.entity as usize].status = info.kind;
-        let latency = t - world.created_ns[event as usize];
-        world.stats.latency_sum_ns += latency;
-        world.stats.latency_max_ns = world.stats.latency_max_ns.max(latency);
-        let processed = &mut world.processed[partition as usize];
+        self.admit(ctx, partition, offset, event);
+        let processed = &mut ctx.shared.processed[partition as usize];
         *processed = (*processed).max(offset + 1);
         if self.next_to_process < self.fetched.len() {
             self.schedule_processing(ctx);
@@ -586,6 +593,102 @@ impl Consumer {
             return;
         }
         self.start_poll(ctx);
+    }
+
+    /// The consumer-side strategy's decision for one processed event.
+    fn admit(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, offset: u64, event: u32) {
+        let world = &mut *ctx.shared;
+        let policy = world.scenario.consumer.policy;
+        let entity = world.catalog.events[event as usize].entity;
+        match policy {
+            ConsumerPolicy::Plain => self.apply(ctx, partition, offset, event),
+            ConsumerPolicy::IdempotentConsumer => {
+                if world.applied[event as usize] > 0 {
+                    self.discard(ctx, partition, offset, event, "duplicate");
+                } else {
+                    self.apply(ctx, partition, offset, event);
+                }
+            }
+            ConsumerPolicy::LastWriteWins => {
+                let ts = world.created_clock[event as usize];
+                let last = &mut world.last_ts[entity as usize];
+                if ts > *last {
+                    *last = ts;
+                    self.apply(ctx, partition, offset, event);
+                } else {
+                    self.discard(ctx, partition, offset, event, "stale");
+                }
+            }
+            ConsumerPolicy::ReorderBuffer | ConsumerPolicy::Versioned => {
+                let seq = world.catalog.events[event as usize].step + 1;
+                let next = world.next_seq[entity as usize];
+                if seq < next {
+                    self.discard(ctx, partition, offset, event, "late");
+                } else if seq == next {
+                    self.apply(ctx, partition, offset, event);
+                    ctx.shared.next_seq[entity as usize] = next + 1;
+                    self.drain(ctx, entity);
+                } else {
+                    self.held.insert((entity, seq), (partition, offset, event));
+                    let held = self.held.len() as u64;
+                    let stats = &mut ctx.shared.stats;
+                    stats.held_max = stats.held_max.max(held);
+                    if policy == ConsumerPolicy::ReorderBuffer {
+                        let capacity = u64::from(ctx.shared.scenario.consumer.reorder_capacity);
+                        if held > capacity {
+                            self.skip_gap(ctx, entity);
+                        } else if self.gap_timers.insert(entity) {
+                            let timeout_ns = ctx.shared.scenario.consumer.reorder_timeout_ms * 1_000_000;
+                            ctx.set_timer(timeout_ns, tag::make(REORDER_TIMEOUT, u64::from(entity)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies the held events of `entity` that are next in sequence.
+    fn drain(&mut self, ctx: &mut ModelCtx<'_>, entity: u32) {
+        loop {
+            let next = ctx.shared.next_seq[entity as usize];
+            let Some((partition, offset, event)) = self.held.remove(&(entity, next)) else { break };
+            self.apply(ctx, partition, offset, event);
+            ctx.shared.next_seq[entity as usize] = next + 1;
+        }
+    }
+
+    /// Gives up waiting for `entity`'s missing sequence number: continue from the lowest
+    /// held one (the missing events are skipped: a visible gap).
+    fn skip_gap(&mut self, ctx: &mut ModelCtx<'_>, entity: u32) {
+        let lowest = self.held.range((entity, 0)..=(entity, u32::MAX)).next().map(|(&(_, seq), _)| seq);
+        if let Some(seq) = lowest {
+            ctx.shared.next_seq[entity as usize] = seq;
+            ctx.shared.stats.skipped_gaps += 1;
+            self.drain(ctx, entity);
+        }
+    }
+
+    fn apply(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, offset: u64, event: u32) {
+        let (t, clock) = (ctx.now_ns(), ctx.local_ns());
+        let world = &mut *ctx.shared;
+        world.record(Rec::Apply { t, node: self.node, clock, partition, offset, event });
+        world.stats.applies += 1;
+        let applied = &mut world.applied[event as usize];
+        if *applied > 0 {
+            world.stats.duplicate_applies += 1;
+        }
+        *applied = applied.saturating_add(1);
+        let info = world.catalog.events[event as usize];
+        world.entities[info.entity as usize].status = info.kind;
+        let latency = t - world.created_ns[event as usize];
+        world.stats.latency_sum_ns += latency;
+        world.stats.latency_max_ns = world.stats.latency_max_ns.max(latency);
+    }
+
+    fn discard(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, offset: u64, event: u32, reason: &'static str) {
+        let (t, clock) = (ctx.now_ns(), ctx.local_ns());
+        ctx.shared.record(Rec::Discard { t, node: self.node, clock, partition, offset, event, reason });
+        ctx.shared.stats.discarded += 1;
     }
 
     /// Commits the position of every owned partition (or of `only` those) that moved since

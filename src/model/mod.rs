@@ -258,6 +258,11 @@ pub struct ModelStats {
     pub lost_in_crash: u64,
     /// Events the application sent again (after a failure, or from its durable source).
     pub resent: u64,
+    /// Consumer strategies: events discarded (duplicate, stale, late), most events held
+    /// at once by one consumer, gaps given up on.
+    pub discarded: u64,
+    pub held_max: u64,
+    pub skipped_gaps: u64,
     pub latency_sum_ns: u64,
     pub latency_max_ns: u64,
 }
@@ -302,6 +307,11 @@ pub struct World {
     pub revoked_at: Vec<u64>,
     /// Per partition: the consumer node that revoked it last.
     pub revoked_by: Vec<u32>,
+    /// Per event: the creating producer's local clock (a timestamp strategy's `ts`).
+    pub created_clock: Vec<i64>,
+    /// The group's store, per entity: next expected sequence number, latest timestamp.
+    pub next_seq: Vec<u32>,
+    pub last_ts: Vec<i64>,
     /// Events the workload has still to create, plus created events whose batch is
     /// neither acknowledged nor given up.
     pub unresolved: u64,

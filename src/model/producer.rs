@@ -317,6 +317,7 @@ impl Producer {
         });
         world.entities[entity as usize].last_event = event;
         world.created_ns.push(t);
+        world.created_clock.push(clock);
         world.delivered.push(0);
         world.applied.push(0);
         world.appended.push(0);

@@ -3,14 +3,20 @@
 //!
 //! A strategy adjusts the run's configuration on the producer, broker and consumer side.
 //! Each lives in its own file whose doc comment states what it promises, what it costs,
-//! and its source. The ones here configure the producer; consumer-side strategies (reorder
-//! buffers, versioned and idempotent consumers, clocks) hook into the consumer when they
-//! land, through this same registry.
+//! and its source. Producer-side ones set producer options; consumer-side ones choose the
+//! consumer's policy (`ConsumerPolicy`), which decides for each processed event whether it
+//! is applied now, held for later, or discarded (and records which). Strategies on the
+//! same side replace each other (the later one wins); one producer-side and one
+//! consumer-side strategy compose.
 
+mod idempotent_consumer;
 mod idempotent_producer;
 mod key_partitioning;
+mod reorder_buffer;
 mod single_in_flight;
+mod timestamp_lww;
 mod unkeyed;
+mod versioned_consumer;
 
 use crate::scenario::Scenario;
 
@@ -31,6 +37,10 @@ pub fn all() -> &'static [&'static dyn Strategy] {
         &unkeyed::Unkeyed,
         &single_in_flight::SingleInFlight,
         &idempotent_producer::IdempotentProducer,
+        &idempotent_consumer::IdempotentConsumer,
+        &reorder_buffer::ReorderBuffer,
+        &versioned_consumer::VersionedConsumer,
+        &timestamp_lww::TimestampLww,
     ]
 }
 

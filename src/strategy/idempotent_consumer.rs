@@ -1,0 +1,24 @@
+//! **idempotent-consumer**: the consumer remembers the ids of the events it applied (a
+//! processed-id table beside the projection) and discards any event it sees again.
+//!
+//! Promises: duplicates, from producer retries, resends or consumer redeliveries, become
+//! harmless: every event is applied at most once. Costs: an id store that grows with the
+//! stream (here unbounded); it does nothing for order. Source: shared/domain.md §3
+//! ("idempotent consumer"); microservices.io, "Idempotent consumer".
+
+use super::Strategy;
+use crate::scenario::{ConsumerPolicy, Scenario};
+
+pub struct IdempotentConsumer;
+
+impl Strategy for IdempotentConsumer {
+    fn name(&self) -> &'static str {
+        "idempotent-consumer"
+    }
+    fn summary(&self) -> &'static str {
+        "consumer keeps a processed-id store: duplicates are discarded, order is not fixed"
+    }
+    fn configure(&self, scenario: &mut Scenario) {
+        scenario.consumer.policy = ConsumerPolicy::IdempotentConsumer;
+    }
+}

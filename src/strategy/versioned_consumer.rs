@@ -1,0 +1,25 @@
+//! **versioned**: each event carries its entity's version; the consumer applies only
+//! version = current + 1, holds later versions until the gap fills, and discards older
+//! ones. It never skips.
+//!
+//! Promises: no out-of-order or repeated partial update, ever. Costs: an entity stalls for
+//! good on a lost version (its later events wait for ever), and held events use memory.
+//! (Full-state events that may skip ahead are a variant ordo does not model yet: its
+//! events are partial updates.) Source: shared/domain.md §3 ("versioned consumer").
+
+use super::Strategy;
+use crate::scenario::{ConsumerPolicy, Scenario};
+
+pub struct VersionedConsumer;
+
+impl Strategy for VersionedConsumer {
+    fn name(&self) -> &'static str {
+        "versioned"
+    }
+    fn summary(&self) -> &'static str {
+        "apply only version = current + 1, hold later ones: never out of order, stalls on a loss"
+    }
+    fn configure(&self, scenario: &mut Scenario) {
+        scenario.consumer.policy = ConsumerPolicy::Versioned;
+    }
+}
