@@ -90,6 +90,22 @@ enum Command {
         #[arg(long)]
         fail_on_violation: bool,
     },
+    /// Run every scenario × every strategy over the same seeds and write the trade-off
+    /// report (matrix.md, matrix.json); the same inputs regenerate it byte for byte.
+    Matrix {
+        /// Seeds per cell: a count N (seeds 1..N) or an inclusive range A..B.
+        #[arg(long, default_value = "50")]
+        seeds: String,
+        /// Where the report goes.
+        #[arg(long, default_value = "reports/matrix")]
+        out: PathBuf,
+        /// Where the scenarios are.
+        #[arg(long, default_value = "scenarios")]
+        scenarios: PathBuf,
+        /// Worker threads [default: all cores].
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// List the bundled scenarios and the strategies, with a one-line summary each.
     List {
         /// Where the scenarios are.
@@ -129,6 +145,7 @@ pub fn main() -> i32 {
         Command::Sweep { scenario, strategy, seeds, threads, json, show_failing, fail_on_violation } => {
             command_sweep(&scenario, strategy, seeds.as_deref(), threads, json, show_failing, fail_on_violation)
         }
+        Command::Matrix { seeds, out, scenarios, threads } => command_matrix(&seeds, &out, &scenarios, threads),
         Command::List { dir, json } => command_list(&dir, json),
         Command::Explain { scenario } => command_explain(&scenario),
     };
@@ -215,6 +232,31 @@ fn command_check(path: &Path, json_output: bool, expect: Option<&str>, show: usi
         emit(&report.render_text(show));
     }
     Ok(report.exit_code())
+}
+
+fn command_matrix(seeds: &str, out: &Path, scenarios: &Path, threads: Option<usize>) -> anyhow::Result<i32> {
+    use crate::sweep::{SeedRange, MAX_THREADS};
+    let seeds = SeedRange::parse(seeds).map_err(|error| InputError(format!("--seeds {seeds}: {error}")))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = threads.unwrap_or(cores);
+    if threads == 0 || threads > MAX_THREADS {
+        return Err(InputError(format!("--threads {threads}: expected 1 to {MAX_THREADS}")).into());
+    }
+    let spec = crate::matrix::MatrixSpec { scenarios_dir: scenarios.to_path_buf(), seeds, threads, progress: false };
+    let matrix = crate::matrix::matrix(&spec).map_err(|error| match error {
+        crate::matrix::MatrixError::Sweep(error) => anyhow::anyhow!(error),
+        other => InputError(other.to_string()).into(),
+    })?;
+    matrix.write(out).map_err(|error| InputError(format!("{}: cannot write the report: {error}", out.display())))?;
+    emit(&format!(
+        "wrote {} and {} ({} scenarios × {} strategies × {} seeds)\n",
+        out.join("matrix.md").display(),
+        out.join("matrix.json").display(),
+        matrix.scenarios.len(),
+        matrix.strategies.len(),
+        seeds.count()
+    ));
+    Ok(0)
 }
 
 fn command_sweep(

@@ -9,6 +9,7 @@
 pub mod checker;
 pub mod cli;
 pub mod history;
+pub mod matrix;
 pub mod model;
 pub mod run;
 pub mod scenario;

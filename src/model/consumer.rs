@@ -85,8 +85,9 @@ pub struct Consumer {
     next_to_process: usize,
     processing: bool,
     last_auto_commit_ns: u64,
-    /// Left the group for good (a scripted `leave`).
+    /// Left the group for good (a scripted `leave`), or asked to at the next poll.
     left: bool,
+    leave_requested: bool,
     /// Metadata: each partition's leader (broker index), `u32::MAX` when offline or unknown.
     leaders: Vec<u32>,
     metadata_pending: bool,
@@ -118,6 +119,7 @@ impl Consumer {
             processing: false,
             last_auto_commit_ns: 0,
             left: false,
+            leave_requested: false,
             leaders: Vec::new(),
             metadata_pending: false,
             held: BTreeMap::new(),
@@ -354,9 +356,17 @@ impl Consumer {
         ctx.set_timer(timeout_ns, tag::make(METADATA_RETRY, 0));
     }
 
-    /// A graceful exit from the group (a scripted `leave`): commit what was processed, give
-    /// up every partition, tell the coordinator, and consume no more.
+    /// A graceful exit from the group (a scripted `leave`), as an application does it: the
+    /// loop stops at its next poll (the batch in hand is finished first), then commits what
+    /// was processed, gives up every partition, tells the coordinator, and consumes no more.
     pub fn leave(&mut self, ctx: &mut ModelCtx<'_>) {
+        self.leave_requested = true;
+        if !self.polling && !self.processing {
+            self.leave_now(ctx);
+        }
+    }
+
+    fn leave_now(&mut self, ctx: &mut ModelCtx<'_>) {
         if self.left {
             return;
         }
@@ -469,6 +479,10 @@ impl Consumer {
     fn start_poll(&mut self, ctx: &mut ModelCtx<'_>) {
         if self.polling || self.processing || self.left {
             return; // a stale idle-poll timer (the loop is already running), or gone
+        }
+        if self.leave_requested {
+            self.leave_now(ctx);
+            return;
         }
         self.last_poll_ns = ctx.now_ns();
         if self.joining {

@@ -1,0 +1,226 @@
+//! The trade-off matrix: every bundled scenario × every strategy, each cell a sweep over
+//! the same seeds, judged by the checker.
+//!
+//! A cell runs the scenario's own configuration with the cell's strategy in place of the
+//! scenario's `strategy` (so a producer-side strategy changes the producer and nothing
+//! else, a consumer-side one the consumer). It reports the violation rate (seeds where
+//! anything the scenario expects is violated), the kinds seen most, and the produce-to-apply
+//! latency (median over seeds of each run's mean, and of each run's max).
+//!
+//! The report (`matrix.md`, `matrix.json`) holds no wall-clock figure, so the same ordo,
+//! scenarios and seeds regenerate it byte for byte, whatever the thread count.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::scenario::Scenario;
+use crate::strategy::{self, StrategySet};
+use crate::sweep::{sweep, Metric, SeedRange, Sweep, SweepSpec};
+
+/// What to run.
+pub struct MatrixSpec {
+    pub scenarios_dir: PathBuf,
+    pub seeds: SeedRange,
+    pub threads: usize,
+    pub progress: bool,
+}
+
+/// One scenario × strategy cell.
+#[derive(Clone, Debug)]
+pub struct Cell {
+    pub scenario: String,
+    pub strategy: String,
+    pub seeds: u64,
+    pub failing: u64,
+    /// Violated kinds: in how many seeds each appeared.
+    pub violated: BTreeMap<&'static str, u64>,
+    pub latency_mean_p50_ns: u64,
+    pub latency_max_p50_ns: u64,
+    pub duplicate_applies_p50: u64,
+}
+
+impl Cell {
+    fn of(sweep: &Sweep) -> Cell {
+        let metric = |m: Metric| sweep.metrics.get(&m).map(|d| d.p50).unwrap_or(0);
+        Cell {
+            scenario: sweep.scenario.clone(),
+            strategy: sweep.strategy.clone(),
+            seeds: sweep.seeds.count(),
+            failing: sweep.failing.len() as u64,
+            violated: sweep.violated.iter().map(|(kind, tally)| (kind.name(), tally.seeds)).collect(),
+            latency_mean_p50_ns: metric(Metric::LatencyMean),
+            latency_max_p50_ns: metric(Metric::LatencyMax),
+            duplicate_applies_p50: metric(Metric::DuplicateApplies),
+        }
+    }
+
+    /// Violation rate in per-mille (integer, so the report has no float formatting drift).
+    pub fn rate_permille(&self) -> u64 {
+        (self.failing * 1000).checked_div(self.seeds).unwrap_or(0)
+    }
+
+    /// The violated kinds seen in the most seeds (ties by name), at most `n`.
+    fn top_kinds(&self, n: usize) -> Vec<&'static str> {
+        let mut kinds: Vec<(&'static str, u64)> = self.violated.iter().map(|(k, s)| (*k, *s)).collect();
+        kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        kinds.into_iter().take(n).map(|(k, _)| k).collect()
+    }
+}
+
+/// The whole matrix.
+pub struct Matrix {
+    pub seeds: SeedRange,
+    pub scenarios: Vec<(String, String)>,
+    pub strategies: Vec<(&'static str, &'static str)>,
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MatrixError {
+    #[error("{dir}: cannot list scenarios: {reason}")]
+    List { dir: String, reason: std::io::Error },
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
+    #[error(transparent)]
+    Sweep(#[from] crate::sweep::SweepError),
+}
+
+/// The scenario files of `dir`, sorted.
+pub fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>, MatrixError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|reason| MatrixError::List { dir: dir.display().to_string(), reason })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// Runs every scenario × strategy cell.
+pub fn matrix(spec: &MatrixSpec) -> Result<Matrix, MatrixError> {
+    let strategies = strategy::all();
+    let mut scenarios = Vec::new();
+    let mut cells = Vec::new();
+    for path in scenario_files(&spec.scenarios_dir)? {
+        let scenario = Scenario::load(&path)?;
+        scenarios.push((scenario.name.clone(), scenario.summary.clone()));
+        for strategy in strategies {
+            let set = StrategySet::parse(strategy.name()).expect("registered names parse");
+            let sweep_spec = SweepSpec {
+                scenario: scenario.clone(),
+                scenario_path: &path,
+                strategy: set,
+                seeds: spec.seeds,
+                threads: spec.threads,
+                progress: spec.progress,
+            };
+            cells.push(Cell::of(&sweep(&sweep_spec)?));
+        }
+    }
+    Ok(Matrix {
+        seeds: spec.seeds,
+        scenarios,
+        strategies: strategies.iter().map(|s| (s.name(), s.summary())).collect(),
+        cells,
+    })
+}
+
+fn ms(ns: u64) -> String {
+    format!("{}.{}", ns / 1_000_000, (ns % 1_000_000) / 100_000)
+}
+
+impl Matrix {
+    fn cell(&self, scenario: &str, strategy: &str) -> Option<&Cell> {
+        self.cells.iter().find(|c| c.scenario == scenario && c.strategy == strategy)
+    }
+
+    /// `matrix.md`: a table a person reads.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# The trade-off matrix\n");
+        let _ = writeln!(
+            out,
+            "Generated by `ordo matrix --seeds {}` (ordo {}). Every cell runs the scenario's own \
+             configuration with that column's strategy, over seeds {}..{}, and judges each run's \
+             history with the checker against the guarantees the scenario expects.\n",
+            self.seeds.count(),
+            env!("CARGO_PKG_VERSION"),
+            self.seeds.first,
+            self.seeds.last
+        );
+        let _ = writeln!(
+            out,
+            "Each cell: **violation rate** (seeds where something expected is violated) · the violated \
+             kinds seen in most seeds · median over seeds of the mean produce-to-apply latency, in ms.\n"
+        );
+        let header: Vec<&str> = self.strategies.iter().map(|(name, _)| *name).collect();
+        let _ = writeln!(out, "| scenario | {} |", header.join(" | "));
+        let _ = writeln!(out, "|---|{}|", header.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
+        for (scenario, _) in &self.scenarios {
+            let mut row = format!("| {scenario} |");
+            for (strategy, _) in &self.strategies {
+                let text = match self.cell(scenario, strategy) {
+                    Some(cell) => {
+                        let kinds = cell.top_kinds(2);
+                        let kinds = if kinds.is_empty() { String::from("—") } else { kinds.join(", ") };
+                        format!(" {}% · {} · {} ms |", cell.rate_permille() / 10, kinds, ms(cell.latency_mean_p50_ns))
+                    }
+                    None => " |".into(),
+                };
+                row.push_str(&text);
+            }
+            let _ = writeln!(out, "{row}");
+        }
+        let _ = writeln!(out, "\n## Per strategy\n");
+        let _ = writeln!(out, "| strategy | what it does | mean violation rate | median latency (ms) |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for (strategy, summary) in &self.strategies {
+            let cells: Vec<&Cell> = self.cells.iter().filter(|c| c.strategy == *strategy).collect();
+            let rate = cells.iter().map(|c| c.rate_permille()).sum::<u64>() / (cells.len() as u64).max(1);
+            let mut latencies: Vec<u64> = cells.iter().map(|c| c.latency_mean_p50_ns).collect();
+            latencies.sort_unstable();
+            let median = latencies.get(latencies.len() / 2).copied().unwrap_or(0);
+            let _ = writeln!(out, "| {strategy} | {summary} | {}.{}% | {} |", rate / 10, rate % 10, ms(median));
+        }
+        let _ = writeln!(out, "\n## Scenarios\n");
+        for (scenario, summary) in &self.scenarios {
+            let _ = writeln!(out, "- **{scenario}**: {summary}");
+        }
+        out
+    }
+
+    /// `matrix.json`: everything, for tools.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "ordo": env!("CARGO_PKG_VERSION"),
+            "seeds": {"first": self.seeds.first, "last": self.seeds.last},
+            "scenarios": self.scenarios.iter().map(|(name, summary)| json!({"name": name, "summary": summary})).collect::<Vec<_>>(),
+            "strategies": self.strategies.iter().map(|(name, summary)| json!({"name": name, "summary": summary})).collect::<Vec<_>>(),
+            "cells": self.cells.iter().map(|c| json!({
+                "scenario": c.scenario,
+                "strategy": c.strategy,
+                "seeds": c.seeds,
+                "failing_seeds": c.failing,
+                "violation_rate_permille": c.rate_permille(),
+                "violated_kinds_by_seeds": c.violated,
+                "latency_mean_p50_ns": c.latency_mean_p50_ns,
+                "latency_max_p50_ns": c.latency_max_p50_ns,
+                "duplicate_applies_p50": c.duplicate_applies_p50,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Writes `matrix.md` and `matrix.json` into `dir`.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("matrix.md"), self.to_markdown())?;
+        let mut json = serde_json::to_string_pretty(&self.to_json()).expect("JSON serializes");
+        json.push('\n');
+        std::fs::write(dir.join("matrix.json"), json)?;
+        Ok(())
+    }
+}
