@@ -79,6 +79,9 @@ const ROWS: &[Row] = &[
         can: &["duplicate_append"],
         never: &["lost_write", "unseen_write", "divergent_log"],
     },
+    // acks=all, min.insync=1: the ISR shrinks to the leader, then it dies; unclean off:
+    // unavailability, never L of acknowledged writes.
+    Row { scenario: "isr-shrinks-leader-dies", can: &[], never: &["lost_write", "unseen_write", "divergent_log"] },
     // unclean election: L of acknowledged writes, divergent logs, reused offsets.
     Row { scenario: "unclean-leader-election", can: &["divergent_log", "unseen_write"], never: &[] },
     // LWW / ordering by wall-clock timestamp, clock skew: lost updates, CI (the skew signature).

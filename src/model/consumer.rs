@@ -91,6 +91,7 @@ pub struct Consumer {
     /// Metadata: each partition's leader (broker index), `u32::MAX` when offline or unknown.
     leaders: Vec<u32>,
     metadata_pending: bool,
+    metadata_timer: bool,
     /// Reorder buffer / versioned consumer: events held until their turn, by (entity, seq).
     held: BTreeMap<(u32, u32), (u32, u64, u32)>,
     /// Entities with a gap timer pending.
@@ -122,6 +123,7 @@ impl Consumer {
             leave_requested: false,
             leaders: Vec::new(),
             metadata_pending: false,
+            metadata_timer: false,
             held: BTreeMap::new(),
             gap_timers: BTreeSet::new(),
         }
@@ -345,15 +347,18 @@ impl Consumer {
         }
     }
 
-    /// Asks the controller who leads what (once at a time).
+    /// Asks the controller who leads what: one request and one retry timer at a time.
     fn refresh_metadata(&mut self, ctx: &mut ModelCtx<'_>) {
         if self.metadata_pending {
             return;
         }
         self.metadata_pending = true;
         ctx.send(ctx.shared.layout.controller(), Msg::MetadataRequest);
-        let timeout_ns = ctx.shared.scenario.consumer.request_timeout_ms * 1_000_000;
-        ctx.set_timer(timeout_ns, tag::make(METADATA_RETRY, 0));
+        if !self.metadata_timer {
+            self.metadata_timer = true;
+            let timeout_ns = ctx.shared.scenario.consumer.request_timeout_ms * 1_000_000;
+            ctx.set_timer(timeout_ns, tag::make(METADATA_RETRY, 0));
+        }
     }
 
     /// A graceful exit from the group (a scripted `leave`), as an application does it: the
@@ -441,6 +446,7 @@ impl Consumer {
                 }
             }
             METADATA_RETRY => {
+                self.metadata_timer = false;
                 if self.metadata_pending {
                     self.metadata_pending = false;
                     ctx.reconnect(ctx.shared.layout.controller());

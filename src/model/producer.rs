@@ -84,6 +84,7 @@ pub struct Producer {
     /// Metadata: the leader (broker index) of each partition, `u32::MAX` when offline.
     leaders: Vec<u32>,
     metadata_pending: bool,
+    metadata_timer: bool,
 }
 
 impl Producer {
@@ -105,6 +106,7 @@ impl Producer {
             in_flight_in_partition: vec![0; partitions as usize],
             leaders: (0..partitions).map(|p| p % brokers).collect(),
             metadata_pending: false,
+            metadata_timer: false,
         }
     }
 
@@ -187,6 +189,7 @@ impl Producer {
             Msg::Metadata { leaders } => {
                 self.metadata_pending = false;
                 self.leaders = leaders;
+                // Offline partitions are looked up again when the retry timer fires.
                 self.try_send(ctx);
             }
             Msg::Handoff { entity } => self.schedule_step(ctx, entity),
@@ -227,6 +230,7 @@ impl Producer {
             }
             BACKOFF => self.try_send(ctx),
             METADATA_RETRY => {
+                self.metadata_timer = false;
                 if self.metadata_pending {
                     // Unanswered: ask again on a fresh connection.
                     self.metadata_pending = false;
@@ -511,7 +515,7 @@ impl Producer {
         self.refresh_metadata(ctx);
     }
 
-    /// Asks the controller who leads what (once at a time).
+    /// Asks the controller who leads what: one request and one retry timer at a time.
     fn refresh_metadata(&mut self, ctx: &mut ModelCtx<'_>) {
         if self.metadata_pending {
             return;
@@ -519,8 +523,11 @@ impl Producer {
         self.metadata_pending = true;
         let controller = ctx.shared.layout.controller();
         ctx.send(controller, Msg::MetadataRequest);
-        let backoff_ms = ctx.shared.scenario.producer.retry_backoff_ms.max(1);
-        ctx.set_timer(backoff_ms * 1_000_000, tag::make(METADATA_RETRY, 0));
+        if !self.metadata_timer {
+            self.metadata_timer = true;
+            let backoff_ms = ctx.shared.scenario.producer.retry_backoff_ms.max(1);
+            ctx.set_timer(backoff_ms * 1_000_000, tag::make(METADATA_RETRY, 0));
+        }
     }
 
     fn failed(&mut self, ctx: &mut ModelCtx<'_>, batch: u32, attempt: u16, reason: FailReason) {
