@@ -181,15 +181,7 @@ fn command_run(
         "the default seed"
     };
     let seed = seed.unwrap_or(scenario.seed);
-    let strategy_spec = strategy.unwrap_or_else(|| scenario.strategy.clone());
-    let strategy = StrategySet::parse(&strategy_spec).map_err(|error| {
-        let origin = if strategy_spec == scenario.strategy {
-            format!("{}: field `strategy`", path.display())
-        } else {
-            "--strategy".to_string()
-        };
-        InputError(format!("{origin}: {error}"))
-    })?;
+    let strategy = resolve_strategy(path, &scenario, strategy)?;
     if !json_output {
         emit(&format!("seed {seed} ({seed_source})\n"));
     }
@@ -282,15 +274,7 @@ fn command_sweep(
         .into());
     }
     let scenario = Scenario::load(path)?;
-    let strategy_spec = strategy.unwrap_or_else(|| scenario.strategy.clone());
-    let strategy = StrategySet::parse(&strategy_spec).map_err(|error| {
-        let origin = if strategy_spec == scenario.strategy {
-            format!("{}: field `strategy`", path.display())
-        } else {
-            "--strategy".to_string()
-        };
-        InputError(format!("{origin}: {error}"))
-    })?;
+    let strategy = resolve_strategy(path, &scenario, strategy)?;
     let spec = SweepSpec { scenario, scenario_path: path, strategy, seeds, threads, progress: true };
     let sweep = crate::sweep::sweep(&spec)?;
     if json_output {
@@ -367,6 +351,20 @@ fn command_explain(name: &str) -> anyhow::Result<i32> {
     ));
     emit(&out);
     Ok(0)
+}
+
+/// The `--strategy` flag, else the scenario's `strategy`; an unknown name is an input error
+/// naming where it came from.
+fn resolve_strategy(path: &Path, scenario: &Scenario, flag: Option<String>) -> Result<StrategySet, InputError> {
+    let spec = flag.unwrap_or_else(|| scenario.strategy.clone());
+    StrategySet::parse(&spec).map_err(|error| {
+        let origin = if spec == scenario.strategy {
+            format!("{}: field `strategy`", path.display())
+        } else {
+            "--strategy".to_string()
+        };
+        InputError(format!("{origin}: {error}"))
+    })
 }
 
 /// Writes to stdout and flushes; a reader that went away (`ordo … | head`) ends the

@@ -521,6 +521,19 @@ impl Line<'_> {
         self
     }
 
+    /// A JSON array of event ids.
+    fn ids(&mut self, ids: &[u32]) -> &mut Self {
+        self.out.push(b'[');
+        for (index, id) in ids.iter().enumerate() {
+            if index > 0 {
+                self.out.push(b',');
+            }
+            self.uint(u64::from(*id));
+        }
+        self.out.push(b']');
+        self
+    }
+
     fn start(&mut self, kind: &str, t: u64) -> &mut Self {
         self.raw("{\"type\":\"").raw(kind).raw("\",\"t\":").uint(t)
     }
@@ -580,14 +593,7 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             } else {
                 line.raw("null");
             }
-            line.raw(",\"deps\":").raw("[");
-            for (index, dep) in catalog.deps(event).iter().enumerate() {
-                if index > 0 {
-                    line.raw(",");
-                }
-                line.uint(u64::from(*dep));
-            }
-            line.raw("]");
+            line.raw(",\"deps\":").ids(catalog.deps(event));
             let kind = &catalog.kinds[usize::from(info.kind)];
             line.raw(",\"writes\":").raw("{\"status\":").string(kind).raw("}");
             line.raw(",\"kind\":").string(kind);
@@ -608,14 +614,7 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             line.start("send", t).node(catalog, node).raw(",\"clock\":").int(clock);
             line.raw(",\"batch\":").uint(u64::from(batch)).raw(",\"attempt\":").uint(u64::from(attempt));
             line.topic_partition(catalog, info.partition);
-            line.raw(",\"events\":").raw("[");
-            for (index, event) in catalog.batch_events(batch).iter().enumerate() {
-                if index > 0 {
-                    line.raw(",");
-                }
-                line.uint(u64::from(*event));
-            }
-            line.raw("]");
+            line.raw(",\"events\":").ids(catalog.batch_events(batch));
             if info.pid != NONE_U64 {
                 line.raw(",\"pid\":").uint(info.pid).raw(",\"epoch\":").uint(u64::from(info.epoch));
                 line.raw(",\"seq\":").uint(u64::from(info.seq));
