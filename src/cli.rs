@@ -409,6 +409,7 @@ pub fn run_json(result: &RunResult, report: Option<&crate::checker::Report>) -> 
         "elections": stats.elections,
         "unclean_elections": stats.unclean_elections,
         "truncated_records": stats.truncated_records,
+        "unflushed_lost": stats.unflushed_lost,
         "lost_in_producer_crash": stats.lost_in_crash,
         "chains_cut_by_crash": stats.chains_cut,
         "discarded": stats.discarded,
@@ -495,10 +496,10 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<
             stats.discarded, stats.held_max, stats.skipped_gaps
         ));
     }
-    if stats.elections + stats.truncated_records > 0 {
+    if stats.elections + stats.truncated_records + stats.unflushed_lost > 0 {
         line(format!(
-            "  replication: {} leader elections ({} unclean); followers truncated {} divergent records",
-            stats.elections, stats.unclean_elections, stats.truncated_records
+            "  replication: {} leader elections ({} unclean); followers truncated {} divergent records; crashes lost {} unflushed records",
+            stats.elections, stats.unclean_elections, stats.truncated_records, stats.unflushed_lost
         ));
     }
     if stats.resent + stats.lost_in_crash + stats.chains_cut > 0 {

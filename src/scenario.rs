@@ -123,6 +123,9 @@ pub struct BrokerConfig {
     /// The controller fences a broker whose heartbeats stop this long.
     pub session_timeout_ms: u64,
     pub heartbeat_interval_ms: u64,
+    /// fsync: 0 = every append reaches disk before anything else happens; otherwise the
+    /// log is flushed every this many ms, and a crash loses the unflushed tail.
+    pub flush_interval_ms: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -296,6 +299,7 @@ struct RawBroker {
     replica_fetch_idle_ms: Option<u64>,
     session_timeout_ms: Option<u64>,
     heartbeat_interval_ms: Option<u64>,
+    flush_interval_ms: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -624,6 +628,12 @@ impl Validator<'_> {
             )?,
             session_timeout_ms,
             heartbeat_interval_ms,
+            flush_interval_ms: self.range(
+                "broker.flush_interval_ms",
+                raw.flush_interval_ms.unwrap_or(0),
+                0,
+                3_600_000,
+            )?,
         })
     }
 

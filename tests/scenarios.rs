@@ -82,6 +82,8 @@ const ROWS: &[Row] = &[
     // acks=all, min.insync=1: the ISR shrinks to the leader, then it dies; unclean off:
     // unavailability, never L of acknowledged writes.
     Row { scenario: "isr-shrinks-leader-dies", can: &[], never: &["lost_write", "unseen_write", "divergent_log"] },
+    // fsync off (flush interval), single replica, broker crash: the unflushed tail is lost.
+    Row { scenario: "fsync-off-broker-crash", can: &["unseen_write"], never: &[] },
     // unclean election: L of acknowledged writes, divergent logs, reused offsets.
     Row { scenario: "unclean-leader-election", can: &["divergent_log", "unseen_write"], never: &[] },
     // LWW / ordering by wall-clock timestamp, clock skew: lost updates, CI (the skew signature).

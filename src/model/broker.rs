@@ -38,6 +38,7 @@ const HEARTBEAT: u64 = 2;
 const ISR_CHECK: u64 = 3;
 const REPLICA_FETCH: u64 = 4;
 const REPLICA_FETCH_TIMEOUT: u64 = 5;
+const FLUSH: u64 = 6;
 
 /// How many recent batches per producer the leader remembers for deduplication.
 pub const DEDUP_WINDOW: usize = 5;
@@ -108,6 +109,8 @@ struct Replica {
     waiting: Vec<Waiting>,
     /// The follower's fetch in flight (answers to older ones are ignored).
     fetch_seq: u32,
+    /// Records below this offset are on disk (with `flush_interval_ms = 0`, all of them).
+    flushed: u64,
 }
 
 impl Replica {
@@ -124,6 +127,7 @@ impl Replica {
             followers: Vec::new(),
             waiting: Vec::new(),
             fetch_seq: 0,
+            flushed: 0,
         }
     }
 
@@ -210,8 +214,28 @@ impl Broker {
         self.index
     }
 
-    /// The process died: leadership, pending answers and follower progress are gone.
-    pub fn on_crash(&mut self) {
+    /// The process died: leadership, pending answers and follower progress are gone, and
+    /// with a flush interval, so is every record appended since the last flush.
+    pub fn on_crash(&mut self, world: &mut super::World, now_ns: u64) {
+        let flushing = world.scenario.broker.flush_interval_ms > 0;
+        for (partition, replica) in self.replicas.iter_mut().enumerate() {
+            let Some(replica) = replica else { continue };
+            if flushing && replica.flushed < replica.log_end() {
+                let lost = replica.log_end() - replica.flushed;
+                replica.records.truncate(replica.flushed as usize);
+                let flushed = replica.flushed;
+                replica.epochs.retain(|&(_, start)| start <= flushed);
+                replica.hw = replica.hw.min(flushed);
+                replica.rebuild_producers(&world.catalog);
+                world.stats.unflushed_lost += lost;
+                world.record(Rec::Truncate {
+                    t: now_ns,
+                    node: self.node,
+                    partition: partition as u32,
+                    offset: flushed,
+                });
+            }
+        }
         for replica in self.replicas.iter_mut().flatten() {
             replica.leader = NONE_U32;
             replica.waiting.clear();
@@ -236,6 +260,10 @@ impl Broker {
             self.arm_group_tick(ctx);
         }
         self.heartbeat(ctx);
+        let flush_ms = ctx.shared.scenario.broker.flush_interval_ms;
+        if flush_ms > 0 {
+            ctx.set_timer(flush_ms * 1_000_000, tag::make(FLUSH, 0));
+        }
         let lag_ms = ctx.shared.scenario.broker.replica_lag_time_max_ms;
         ctx.set_timer((lag_ms / 2).max(1) * 1_000_000, tag::make(ISR_CHECK, 0));
         if self.incarnation == 1 {
@@ -277,6 +305,13 @@ impl Broker {
                 self.arm_group_tick(ctx);
             }
             HEARTBEAT => self.heartbeat(ctx),
+            FLUSH => {
+                for replica in self.replicas.iter_mut().flatten() {
+                    replica.flushed = replica.log_end();
+                }
+                let flush_ms = ctx.shared.scenario.broker.flush_interval_ms;
+                ctx.set_timer(flush_ms * 1_000_000, tag::make(FLUSH, 0));
+            }
             ISR_CHECK => {
                 self.check_isr(ctx);
                 let lag_ms = ctx.shared.scenario.broker.replica_lag_time_max_ms;

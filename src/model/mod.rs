@@ -241,6 +241,8 @@ pub struct ModelStats {
     pub unclean_elections: u64,
     /// Records followers dropped when their log diverged from a new leader's.
     pub truncated_records: u64,
+    /// Records a crashed broker lost because they were not flushed to disk yet.
+    pub unflushed_lost: u64,
     /// Commits the coordinator refused (stale generation, unknown member).
     pub rejected_commits: u64,
     /// Assignments members received (one per member per rebalance).
@@ -406,10 +408,10 @@ impl Node for Actor {
         }
     }
 
-    fn on_crash(&mut self, world: &mut World, _now_ns: u64) {
+    fn on_crash(&mut self, world: &mut World, now_ns: u64) {
         match self {
             Actor::Producer(producer) => producer.on_crash(world),
-            Actor::Broker(broker) => broker.on_crash(),
+            Actor::Broker(broker) => broker.on_crash(world, now_ns),
             Actor::Consumer(consumer) => consumer.on_crash(),
             Actor::Controller(_) => {}
         }
