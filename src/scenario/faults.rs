@@ -274,7 +274,7 @@ impl Validator<'_> {
 
     /// Faults that cannot happen as written: restarts of running nodes, crashes of crashed
     /// ones, heals of links never cut, overlapping pauses.
-    fn check_sequence(&self, faults: &[ScheduledFault], names: &[String]) -> Result<(), ScenarioError> {
+    pub(super) fn check_sequence(&self, faults: &[ScheduledFault], names: &[String]) -> Result<(), ScenarioError> {
         let mut down = vec![false; names.len()];
         // A node that joins later is down from the start, and joins once.
         let mut joins = std::collections::BTreeSet::new();
@@ -367,7 +367,7 @@ fn index_of(names: &[String], name: &str) -> usize {
 
 /// The directed links from every node of `from` to every other node of `to` (and back if
 /// `both`), without repeats, in a fixed order.
-fn pairs(from: &[String], to: &[String], both: bool) -> Vec<(String, String)> {
+pub(super) fn pairs(from: &[String], to: &[String], both: bool) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let mut add = |a: &String, b: &String| {
         let pair = (a.clone(), b.clone());
