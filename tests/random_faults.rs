@@ -207,7 +207,7 @@ fn the_text_summary_prints_the_schedule_after_the_seed() {
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("seed 27"), "{text}");
     assert!(lines[1].starts_with("random faults (swarm): on "), "{text}");
-    assert!(lines[2].trim_start().split_whitespace().nth(1) == Some("ms"), "{text}");
+    assert_eq!(lines[2].split_whitespace().nth(1), Some("ms"), "{text}");
     // --save-scenario needs something to save.
     let output = ordo(&["run", "scenarios/quickstart.toml", "--save-scenario", "/dev/null"]);
     assert_eq!(output.status.code(), Some(2));
