@@ -892,6 +892,16 @@ mod tests {
     }
 
     #[test]
+    fn the_consumers_selector_and_leave_never_mean_the_controller() {
+        let text = "[[fault]]\nat_ms = 5\nkind = \"partition\"\nfrom = \"p0\"\nto = \"consumers\"\n";
+        let scenario = parse(text).unwrap();
+        let FaultKind::Links { pairs, .. } = &scenario.faults[0].kind else { panic!("{:?}", scenario.faults) };
+        assert_eq!(pairs, &[("p0".to_string(), "c0".to_string())]);
+        let error = parse("[[fault]]\nat_ms = 5\nkind = \"leave\"\nnode = \"ctl\"\n").unwrap_err().to_string();
+        assert!(error.contains("field `fault[0].node`") && error.contains("only a consumer"), "{error}");
+    }
+
+    #[test]
     fn wrong_types_are_parse_errors_with_line() {
         let error = parse("seed = \"one\"\n").unwrap_err().to_string();
         assert!(error.contains("line 1"), "{error}");

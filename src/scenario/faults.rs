@@ -209,7 +209,7 @@ impl Validator<'_> {
             "join" => FaultKind::Join { node: node(self)? },
             "leave" => {
                 let node = node(self)?;
-                if !node.starts_with('c') {
+                if !is_consumer(&node) {
                     return Err(self.invalid(
                         &format!("{field}.node"),
                         format!("only a consumer can leave its group, got {node:?}"),
@@ -361,6 +361,11 @@ impl FaultKind {
     }
 }
 
+/// Consumers are `c0…`; the controller `ctl` also starts with a `c` but is none.
+fn is_consumer(name: &str) -> bool {
+    name.starts_with('c') && name != super::CONTROLLER
+}
+
 fn index_of(names: &[String], name: &str) -> usize {
     names.iter().position(|n| n == name).unwrap_or(0)
 }
@@ -396,7 +401,7 @@ fn expand(list: &[String], topology: &Topology) -> Vec<String> {
             "*" => names.clone(),
             "producers" => names.iter().filter(|n| n.starts_with('p')).cloned().collect(),
             "brokers" => names.iter().filter(|n| n.starts_with('b')).cloned().collect(),
-            "consumers" => names.iter().filter(|n| n.starts_with('c')).cloned().collect(),
+            "consumers" => names.iter().filter(|n| is_consumer(n)).cloned().collect(),
             name => vec![name.to_string()],
         };
         for name in expanded {
