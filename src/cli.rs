@@ -48,6 +48,10 @@ enum Command {
         /// Print one JSON object instead of the readable summary.
         #[arg(long)]
         json: bool,
+        /// Write a scripted copy of the scenario that replays this seed's `[random_faults]`
+        /// exactly: the section becomes `[[fault]]` entries, seed and strategy are pinned.
+        #[arg(long, value_name = "FILE.toml")]
+        save_scenario: Option<PathBuf>,
     },
     /// Check a history (JSONL) for ordering and causality violations. Exit 0: nothing the
     /// run expected is violated; 1: something is; 2: the history is bad input.
@@ -137,9 +141,9 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Run { scenario, seed, strategy, history, no_history, json } => {
+        Command::Run { scenario, seed, strategy, history, no_history, json, save_scenario } => {
             let mode = if no_history { HistoryMode::Off } else { HistoryMode::On };
-            command_run(&scenario, seed, strategy, history, mode, json)
+            command_run(&scenario, seed, strategy, history, mode, json, save_scenario.as_deref())
         }
         Command::Check { history, json, expect, show } => command_check(&history, json, expect.as_deref(), show),
         Command::Sweep { scenario, strategy, seeds, threads, json, show_failing, fail_on_violation } => {
@@ -171,6 +175,7 @@ fn command_run(
     history: Option<PathBuf>,
     history_mode: HistoryMode,
     json_output: bool,
+    save_scenario: Option<&Path>,
 ) -> anyhow::Result<i32> {
     let scenario = Scenario::load(path)?;
     let seed_source = if seed.is_some() {
@@ -185,6 +190,7 @@ fn command_run(
     if !json_output {
         emit(&format!("seed {seed} ({seed_source})\n"));
     }
+    random_faults_before_run(path, &scenario, seed, &strategy.name(), json_output, save_scenario)?;
     let result = run(RunSpec {
         scenario,
         scenario_path: path,
@@ -208,6 +214,44 @@ fn command_run(
         emit(&run_text(&result, history.as_deref(), report.as_ref()));
     }
     Ok(0)
+}
+
+/// Prints the schedule `[random_faults]` draws for this seed (text mode) and writes the
+/// scripted copy `--save-scenario` asks for, both before the run, so that a run that goes
+/// wrong can still be replayed.
+fn random_faults_before_run(
+    path: &Path,
+    scenario: &Scenario,
+    seed: u64,
+    strategy: &str,
+    json_output: bool,
+    save_scenario: Option<&Path>,
+) -> anyhow::Result<()> {
+    let drawn = crate::scenario::random::draw(scenario, seed);
+    if let (Some(drawn), false) = (&drawn, json_output) {
+        emit(&drawn.render_text(100));
+    }
+    let Some(out) = save_scenario else { return Ok(()) };
+    let Some(drawn) = drawn else {
+        return Err(InputError(format!(
+            "--save-scenario: {} has no [random_faults] section: it is already a scripted scenario",
+            path.display()
+        ))
+        .into());
+    };
+    let original = std::fs::read_to_string(path)
+        .map_err(|error| InputError(format!("{}: cannot read: {error}", path.display())))?;
+    let text =
+        crate::scenario::random::scripted_text(&original, &path.display().to_string(), scenario, strategy, &drawn)?;
+    std::fs::write(out, text)
+        .map_err(|error| InputError(format!("--save-scenario {}: cannot write: {error}", out.display())))?;
+    if !json_output {
+        emit(&format!(
+            "saved the drawn schedule as a scripted scenario: ordo run {} replays this run\n",
+            out.display()
+        ));
+    }
+    Ok(())
 }
 
 fn command_check(path: &Path, json_output: bool, expect: Option<&str>, show: usize) -> anyhow::Result<i32> {
@@ -438,6 +482,7 @@ pub fn run_json(result: &RunResult, report: Option<&crate::checker::Report>) -> 
             "duplicated": engine.duplicated,
         },
         "expect": result.expect,
+        "random_faults": result.random_faults.as_ref().map(|drawn| drawn.to_json()),
         "violations": report.map(|r| r.counts_json()).unwrap_or_else(|| json!({})),
         "allowed": report.map(|r| r.to_json()["allowed"].clone()).unwrap_or_else(|| json!({})),
         "verdict": report.map(|r| if r.exit_code() == 0 { "ok" } else { "violated" }).unwrap_or("not checked"),

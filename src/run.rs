@@ -37,6 +37,8 @@ pub struct RunResult {
     pub history: Finished,
     pub reproduce: String,
     pub expect: Vec<String>,
+    /// The faults `[random_faults]` drew for this seed (already part of the run).
+    pub random_faults: Option<crate::scenario::Drawn>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,8 +68,11 @@ fn select(selector: &str, names: &[String], layout: &Layout) -> Vec<NodeId> {
     }
 }
 
-/// Builds the simulation for a scenario (already configured by its strategy).
-pub fn build(scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
+/// Builds the simulation for a scenario (already configured by its strategy). Faults drawn
+/// by its `[random_faults]` are merged into the scripted ones first (a no-op when [`run`]
+/// already did).
+pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor> {
+    crate::scenario::random::resolve(&mut scenario, seed);
     let topology = &scenario.topology;
     let layout = Layout {
         producers: topology.producers,
@@ -218,6 +223,7 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
     let started = Instant::now();
     let mut scenario = spec.scenario;
     spec.strategy.configure(&mut scenario);
+    let random_faults = crate::scenario::random::resolve(&mut scenario, spec.seed);
     let strategy = spec.strategy.name();
     let mut recorder = Recorder::new(spec.history_mode);
     if let Some(path) = &spec.history_file {
@@ -271,6 +277,7 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         wall_ns: started.elapsed().as_nanos() as u64,
         history,
         expect,
+        random_faults,
     })
 }
 

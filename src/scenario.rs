@@ -10,7 +10,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 mod faults;
+pub mod random;
 pub use faults::{FaultKind, ScheduledFault};
+pub use random::{Drawn, RandomFaults, RandomKind};
 
 /// A user mistake in a scenario file. The CLI prints it and exits 2.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +99,9 @@ pub struct Scenario {
     pub clocks: Vec<ClockConfig>,
     /// Scripted faults, in time order.
     pub faults: Vec<ScheduledFault>,
+    /// `[random_faults]`: faults drawn from the run seed (see [`random`]); `run::build`
+    /// merges them into `faults`.
+    pub random_faults: Option<RandomFaults>,
     pub run: RunLimits,
 }
 
@@ -274,6 +279,7 @@ struct RawScenario {
     clock: Vec<RawClock>,
     #[serde(default)]
     fault: Vec<faults::RawFault>,
+    random_faults: Option<random::RawRandomFaults>,
     #[serde(default)]
     run: RawRun,
 }
@@ -549,6 +555,7 @@ impl Validator<'_> {
             max_time_ms: self.range("run.max_time_ms", raw.run.max_time_ms.unwrap_or(600_000), 1, 86_400_000)?,
             max_events: self.range("run.max_events", raw.run.max_events.unwrap_or(100_000_000), 1, u64::MAX / 2)?,
         };
+        let random_faults = raw.random_faults.map(|r| self.random_faults(r, &topology, run.max_time_ms)).transpose()?;
         let expect = raw.expect.unwrap_or_else(|| GUARANTEES.iter().map(|g| g.to_string()).collect());
         for (index, guarantee) in expect.iter().enumerate() {
             if !GUARANTEES.contains(&guarantee.as_str()) {
@@ -574,6 +581,7 @@ impl Validator<'_> {
             links,
             clocks,
             faults,
+            random_faults,
             run,
         })
     }
@@ -930,6 +938,16 @@ mod tests {
         let pairs: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         assert_eq!(pairs, [("p0", "b0"), ("b0", "p0"), ("p1", "b0"), ("b0", "p1")], "p0 and p1 stay connected");
         assert!(matches!(&scenario.faults[2].kind, FaultKind::Links { cut: false, .. }));
+    }
+
+    #[test]
+    fn the_consumers_selector_and_leave_never_mean_the_controller() {
+        let text = "[[fault]]\nat_ms = 5\nkind = \"partition\"\nfrom = \"p0\"\nto = \"consumers\"\n";
+        let scenario = parse(text).unwrap();
+        let FaultKind::Links { pairs, .. } = &scenario.faults[0].kind else { panic!("{:?}", scenario.faults) };
+        assert_eq!(pairs, &[("p0".to_string(), "c0".to_string())]);
+        let error = parse("[[fault]]\nat_ms = 5\nkind = \"leave\"\nnode = \"ctl\"\n").unwrap_err().to_string();
+        assert!(error.contains("field `fault[0].node`") && error.contains("only a consumer"), "{error}");
     }
 
     #[test]

@@ -209,7 +209,7 @@ impl Validator<'_> {
             "join" => FaultKind::Join { node: node(self)? },
             "leave" => {
                 let node = node(self)?;
-                if !node.starts_with('c') {
+                if !is_consumer(&node) {
                     return Err(self.invalid(
                         &format!("{field}.node"),
                         format!("only a consumer can leave its group, got {node:?}"),
@@ -274,7 +274,7 @@ impl Validator<'_> {
 
     /// Faults that cannot happen as written: restarts of running nodes, crashes of crashed
     /// ones, heals of links never cut, overlapping pauses.
-    fn check_sequence(&self, faults: &[ScheduledFault], names: &[String]) -> Result<(), ScenarioError> {
+    pub(super) fn check_sequence(&self, faults: &[ScheduledFault], names: &[String]) -> Result<(), ScenarioError> {
         let mut down = vec![false; names.len()];
         // A node that joins later is down from the start, and joins once.
         let mut joins = std::collections::BTreeSet::new();
@@ -361,13 +361,18 @@ impl FaultKind {
     }
 }
 
+/// Consumers are `c0…`; the controller `ctl` also starts with a `c` but is none.
+fn is_consumer(name: &str) -> bool {
+    name.starts_with('c') && name != super::CONTROLLER
+}
+
 fn index_of(names: &[String], name: &str) -> usize {
     names.iter().position(|n| n == name).unwrap_or(0)
 }
 
 /// The directed links from every node of `from` to every other node of `to` (and back if
 /// `both`), without repeats, in a fixed order.
-fn pairs(from: &[String], to: &[String], both: bool) -> Vec<(String, String)> {
+pub(super) fn pairs(from: &[String], to: &[String], both: bool) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let mut add = |a: &String, b: &String| {
         let pair = (a.clone(), b.clone());
@@ -396,7 +401,7 @@ fn expand(list: &[String], topology: &Topology) -> Vec<String> {
             "*" => names.clone(),
             "producers" => names.iter().filter(|n| n.starts_with('p')).cloned().collect(),
             "brokers" => names.iter().filter(|n| n.starts_with('b')).cloned().collect(),
-            "consumers" => names.iter().filter(|n| n.starts_with('c')).cloned().collect(),
+            "consumers" => names.iter().filter(|n| is_consumer(n)).cloned().collect(),
             name => vec![name.to_string()],
         };
         for name in expanded {
