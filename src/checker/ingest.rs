@@ -114,6 +114,11 @@ pub(crate) struct PartLog {
     /// The current leader: from `leader` records, else the node of the last append.
     pub leader: Option<u32>,
     pub leader_recorded: bool,
+    /// The highest leader epoch announced by a `leader` record.
+    pub leader_epoch: Option<i64>,
+    /// Appends by a deposed leader (an epoch below `leader_epoch`), which are not part of
+    /// the partition's log: they matter only if someone reads them (judged on deliveries).
+    pub stale_appends: u64,
     pub max_delivered: Option<(u64, Line)>,
     pub divergent_reported: std::collections::BTreeSet<u64>,
 }
@@ -847,9 +852,10 @@ impl<'s> Ingest<'s> {
         let p = self.part(raw, ty)?;
         let pl = &mut self.parts[p as usize];
         if ty == "leader" {
-            req!(self, raw, ty, leader_epoch);
+            let epoch = *req!(self, raw, ty, leader_epoch);
             pl.leader = Some(n);
             pl.leader_recorded = true;
+            pl.leader_epoch = Some(pl.leader_epoch.map_or(epoch, |e| e.max(epoch)));
         } else {
             let offset = *req!(self, raw, ty, offset);
             if pl.leader.map_or(true, |l| l == n) {
@@ -869,6 +875,15 @@ impl<'s> Ingest<'s> {
         let p = self.part(raw, ty)?;
         let e = self.event_ref(&id, "append");
         let line = self.cur();
+        if let (Some(epoch), Some(current)) = (raw.leader_epoch, self.parts[p as usize].leader_epoch) {
+            if epoch < current {
+                // A deposed leader that has not heard of the new epoch yet: its append is
+                // not in the partition's log (the new leader's is, and the deposed one will
+                // truncate it). Readers who saw it are judged on their deliveries.
+                self.parts[p as usize].stale_appends += 1;
+                return Ok(());
+            }
+        }
         let batch = raw.batch.as_ref().and_then(|b| self.batch_ids.lookup(b)).unwrap_or(NONE);
         let entry = LogEntry {
             event: e,

@@ -181,6 +181,8 @@ pub struct Broker {
     group: Option<Coordinator>,
     /// Bumped at every start: the controller sees a restart as a new registration.
     incarnation: u32,
+    /// The group's generation, durable across coordinator restarts.
+    group_generation: u32,
 }
 
 impl Broker {
@@ -199,6 +201,7 @@ impl Broker {
             next_pid: 1000,
             group: None,
             incarnation: 0,
+            group_generation: 0,
         }
     }
 
@@ -243,7 +246,9 @@ impl Broker {
             replica.pending_isr = None;
             replica.fetch_seq += 1;
         }
-        self.group = None;
+        if let Some(group) = self.group.take() {
+            self.group_generation = group.generation();
+        }
     }
 
     pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
@@ -251,12 +256,14 @@ impl Broker {
         let config = &ctx.shared.scenario.consumer;
         if self.index == 0 && config.assignment != Assignment::Static {
             // Membership is rebuilt after a coordinator restart (committed offsets are durable).
-            self.group = Some(Coordinator::new(
+            let mut group = Coordinator::new(
                 config.assignment,
                 ctx.shared.layout.partitions,
                 config.session_timeout_ms * 1_000_000,
                 config.max_poll_interval_ms * 1_000_000,
-            ));
+            );
+            group.resume_at(self.group_generation);
+            self.group = Some(group);
             self.arm_group_tick(ctx);
         }
         self.heartbeat(ctx);
@@ -724,7 +731,16 @@ impl Broker {
             Verdict::Duplicate(base_offset) => {
                 world.stats.dedups += 1;
                 world.record(Rec::Dedup { t, node: self.node, batch, attempt, offset: base_offset });
-                Some(Msg::ProduceOk { batch, attempt, base_offset })
+                let end_offset = base_offset + u64::from(info.events_len);
+                if acks == Acks::All && end_offset > replica.hw {
+                    // The original append is not committed yet: the repeat's answer waits for
+                    // the high watermark too (a deposed leader that does not know it yet can
+                    // never give it).
+                    replica.waiting.push(Waiting { to: from, batch, attempt, base_offset, end_offset });
+                    None
+                } else {
+                    Some(Msg::ProduceOk { batch, attempt, base_offset })
+                }
             }
             Verdict::OutOfOrder => {
                 world.stats.rejects += 1;

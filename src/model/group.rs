@@ -98,6 +98,13 @@ impl Coordinator {
         self.generation
     }
 
+    /// A coordinator restarted after a crash: the group's generation is durable (Kafka keeps
+    /// it in `__consumer_offsets`), its membership is not. Members rejoin; commits from
+    /// members of the old generation are refused.
+    pub fn resume_at(&mut self, generation: u32) {
+        self.generation = generation;
+    }
+
     fn start_rebalance(&mut self, now_ns: u64) {
         if self.rebalance_deadline_ns.is_none() {
             self.rebalance_deadline_ns = Some(now_ns + self.rebalance_timeout_ns);
