@@ -167,8 +167,10 @@ impl Consumer {
         self.rejoin_needed = false;
         let coordinator = ctx.shared.layout.coordinator();
         ctx.send(coordinator, Msg::JoinGroup { member: self.member });
-        let config = &ctx.shared.scenario.consumer;
-        let wait_ns = (config.request_timeout_ms + config.max_poll_interval_ms) * 1_000_000;
+        // A join may wait at the coordinator for the whole rebalance; asking again every
+        // request timeout is harmless (a parked member stays parked) and recovers a join
+        // lost with a crashed coordinator, as a client does when its connection drops.
+        let wait_ns = ctx.shared.scenario.consumer.request_timeout_ms * 1_000_000;
         ctx.set_timer(wait_ns, tag::make(JOIN_RETRY, u64::from(self.member)));
     }
 
@@ -523,17 +525,19 @@ impl Consumer {
         self.polling = true;
         self.fetched.clear();
         self.outstanding = 0;
+        let mut offline = false;
         for owned in &self.owned {
             let broker = self.leaders.get(owned.partition as usize).copied().unwrap_or(u32::MAX);
             if broker == u32::MAX {
-                continue; // offline: nothing to fetch until metadata says otherwise
+                offline = true; // nothing to fetch until metadata says otherwise
+                continue;
             }
             let leader = ctx.shared.layout.broker(broker);
             ctx.send(leader, Msg::Fetch { poll: self.poll, partition: owned.partition, offset: owned.position, max });
             self.outstanding += 1;
         }
-        if self.outstanding == 0 {
-            self.refresh_metadata(ctx);
+        if offline {
+            self.refresh_metadata(ctx); // look again: a leader may be back
         }
         self.fetch_timer = Some(ctx.set_timer(timeout_ns, tag::make(FETCH_TIMEOUT, u64::from(self.poll))));
     }
@@ -575,6 +579,12 @@ impl Consumer {
             self.commit_positions(ctx, None);
         }
         if self.fetched.is_empty() {
+            // Nothing new: the work may be over (the last outstanding event can be settled
+            // anywhere, a producer crash included); an idle poll is where that is noticed.
+            if ctx.shared.finished() {
+                ctx.stop();
+                return;
+            }
             let idle_ns = ctx.shared.scenario.consumer.poll_idle_ms * 1_000_000;
             ctx.set_timer(idle_ns, tag::make(POLL, 0));
         } else {
