@@ -94,6 +94,13 @@ const ROWS: &[Row] = &[
         can: &["sequence_gap"],
         never: &["per_key_reorder", "duplicate_apply", "final_state"],
     },
+    // reorder buffer with timeout, event delayed beyond the timeout: the late event is
+    // dropped (a gap); the applied order stays correct.
+    Row {
+        scenario: "reorder-buffer-late-event",
+        can: &["sequence_gap"],
+        never: &["per_key_reorder", "duplicate_apply"],
+    },
     // several producers write one key: R relative to causality.
     Row { scenario: "several-producers-one-key", can: &["per_key_reorder"], never: &["duplicate_append"] },
     // swarm mode over RF 3 and a group: each seed its own mix of fault kinds. Commits come

@@ -487,8 +487,9 @@ impl Ingest<'_> {
         path
     }
 
-    /// Per entity, the applied `meta.seq` values must have no holes (a leading gap is not
-    /// judged: a consumer may start late).
+    /// Per entity, the applied `meta.seq` values must have no holes. A leading gap (below
+    /// the first applied number) counts only if a missing event was delivered: a consumer
+    /// that starts late never receives the earlier events, one that skipped them did.
     fn sequence_gaps(&mut self, applied: &[Recv], gname: &str, seq_index: &[(u32, i64, u32)]) {
         let mut seqs: Vec<(u32, i64, Line)> = applied
             .iter()
@@ -505,6 +506,29 @@ impl Ingest<'_> {
                 "the history has no end record: a missing number may still be applied".into(),
             );
             return;
+        }
+        for (index, &(entity, first, line)) in seqs.iter().enumerate() {
+            if index > 0 && seqs[index - 1].0 == entity {
+                continue; // not the entity's first applied number
+            }
+            let start = seq_index.partition_point(|&(en, _, _)| en < entity);
+            let skipped = seq_index[start..]
+                .iter()
+                .take_while(|&&(en, sq, _)| en == entity && sq < first)
+                .find(|&&(_, _, ev)| self.ev.first_deliver[ev as usize].0 != NONE)
+                .copied();
+            if let Some((_, missing, ev)) = skipped {
+                let ent = self.entities.name(entity).to_string();
+                let delivered = self.ev.first_deliver[ev as usize].2;
+                self.violate(
+                    Kind::SequenceGap,
+                    format!("group {gname}, entity {ent}"),
+                    format!(
+                        "group {gname} applied {ent} from seq {first} on, but never seq {missing}, which was delivered"
+                    ),
+                    vec![w(delivered, format!("delivery of seq {missing}")), w(line, format!("apply of seq {first}"))],
+                );
+            }
         }
         for pair in seqs.windows(2) {
             let ((e1, s1, l1), (e2, s2, l2)) = (pair[0], pair[1]);
