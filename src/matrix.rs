@@ -175,6 +175,7 @@ impl Matrix {
             }
             let _ = writeln!(out, "{row}");
         }
+        let _ = writeln!(out, "\n![Violation rate per scenario and strategy](heatmap.svg)\n");
         let _ = writeln!(out, "\n## Per strategy\n");
         let _ = writeln!(out, "| strategy | what it does | mean violation rate | median latency (ms) |");
         let _ = writeln!(out, "|---|---|---|---|");
@@ -186,6 +187,7 @@ impl Matrix {
             let median = latencies.get(latencies.len() / 2).copied().unwrap_or(0);
             let _ = writeln!(out, "| {strategy} | {summary} | {}.{}% | {} |", rate / 10, rate % 10, ms(median));
         }
+        let _ = writeln!(out, "\n![Median latency against violation rate, per strategy](latency_vs_violations.svg)\n");
         let _ = writeln!(out, "\n## Scenarios\n");
         for (scenario, summary) in &self.scenarios {
             let _ = writeln!(out, "- **{scenario}**: {summary}");
@@ -214,13 +216,103 @@ impl Matrix {
         })
     }
 
-    /// Writes `matrix.md` and `matrix.json` into `dir`.
+    /// Writes `matrix.md`, `matrix.json` and the SVG charts into `dir`.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join("matrix.md"), self.to_markdown())?;
         let mut json = serde_json::to_string_pretty(&self.to_json()).expect("JSON serializes");
         json.push('\n');
         std::fs::write(dir.join("matrix.json"), json)?;
+        std::fs::write(dir.join("heatmap.svg"), self.heatmap_svg().map_err(std::io::Error::other)?)?;
+        std::fs::write(dir.join("latency_vs_violations.svg"), self.scatter_svg().map_err(std::io::Error::other)?)?;
         Ok(())
+    }
+
+    /// Per strategy: (name, mean violation rate in per-mille, median of the cells' median
+    /// latency in ns).
+    fn per_strategy(&self) -> Vec<(&'static str, u64, u64)> {
+        self.strategies
+            .iter()
+            .map(|(strategy, _)| {
+                let cells: Vec<&Cell> = self.cells.iter().filter(|c| c.strategy == *strategy).collect();
+                let rate = cells.iter().map(|c| c.rate_permille()).sum::<u64>() / (cells.len() as u64).max(1);
+                let mut latencies: Vec<u64> = cells.iter().map(|c| c.latency_mean_p50_ns).collect();
+                latencies.sort_unstable();
+                (*strategy, rate, latencies.get(latencies.len() / 2).copied().unwrap_or(0))
+            })
+            .collect()
+    }
+
+    /// A heat map of violation rates: rows scenarios, columns strategies.
+    fn heatmap_svg(&self) -> Result<String, String> {
+        use plotters::prelude::*;
+        let (cell_w, cell_h, left, top) = (96i32, 22i32, 230i32, 160i32);
+        let width = (left + cell_w * self.strategies.len() as i32 + 20) as u32;
+        let height = (top + cell_h * self.scenarios.len() as i32 + 40) as u32;
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+            root.fill(&WHITE).map_err(|e| e.to_string())?;
+            let font = ("sans-serif", 13).into_font();
+            let title = format!("Violation rate per scenario and strategy ({} seeds per cell)", self.seeds.count());
+            root.draw(&Text::new(title, (10, 10), ("sans-serif", 16).into_font())).map_err(|e| e.to_string())?;
+            for (column, (strategy, _)) in self.strategies.iter().enumerate() {
+                let x = left + cell_w * column as i32 + 4;
+                let style = font.clone().transform(FontTransform::Rotate270);
+                root.draw(&Text::new(strategy.to_string(), (x + 8, top - 6), style)).map_err(|e| e.to_string())?;
+            }
+            for (row, (scenario, _)) in self.scenarios.iter().enumerate() {
+                let y = top + cell_h * row as i32;
+                root.draw(&Text::new(scenario.clone(), (10, y + 5), font.clone())).map_err(|e| e.to_string())?;
+                for (column, (strategy, _)) in self.strategies.iter().enumerate() {
+                    let x = left + cell_w * column as i32;
+                    let rate = self.cell(scenario, strategy).map(|c| c.rate_permille()).unwrap_or(0);
+                    // White (0 %) to red (100 %).
+                    let fade = (255 - rate * 200 / 1000) as u8;
+                    let color = RGBColor(255, fade, fade);
+                    root.draw(&Rectangle::new([(x, y), (x + cell_w - 2, y + cell_h - 2)], color.filled()))
+                        .map_err(|e| e.to_string())?;
+                    let label = format!("{}%", rate / 10);
+                    root.draw(&Text::new(label, (x + 30, y + 5), font.clone())).map_err(|e| e.to_string())?;
+                }
+            }
+            root.present().map_err(|e| e.to_string())?;
+        }
+        Ok(svg)
+    }
+
+    /// Each strategy's median latency against its mean violation rate.
+    fn scatter_svg(&self) -> Result<String, String> {
+        use plotters::prelude::*;
+        let points = self.per_strategy();
+        let max_latency_ms = points.iter().map(|p| p.2 as f64 / 1e6).fold(1.0, f64::max) * 1.2;
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (720, 480)).into_drawing_area();
+            root.fill(&WHITE).map_err(|e| e.to_string())?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption("Median latency against violation rate, per strategy", ("sans-serif", 18))
+                .margin(20)
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(0f64..max_latency_ms, 0f64..100f64)
+                .map_err(|e| e.to_string())?;
+            chart
+                .configure_mesh()
+                .x_desc("median produce-to-apply latency (ms)")
+                .y_desc("mean violation rate over scenarios (%)")
+                .draw()
+                .map_err(|e| e.to_string())?;
+            chart
+                .draw_series(points.iter().map(|&(name, rate, latency)| {
+                    let position = (latency as f64 / 1e6, rate as f64 / 10.0);
+                    EmptyElement::at(position)
+                        + Circle::new((0, 0), 5, RED.filled())
+                        + Text::new(name.to_string(), (8, -6), ("sans-serif", 13).into_font())
+                }))
+                .map_err(|e| e.to_string())?;
+            root.present().map_err(|e| e.to_string())?;
+        }
+        Ok(svg)
     }
 }
