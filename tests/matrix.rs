@@ -4,11 +4,11 @@
 use std::process::Command;
 
 fn matrix(out: &std::path::Path, threads: &str) {
-    let status = Command::new(env!("CARGO_BIN_EXE_ordo"))
+    let output = Command::new(env!("CARGO_BIN_EXE_ordo"))
         .args(["matrix", "--seeds", "2", "--threads", threads, "--out", out.to_str().unwrap()])
-        .status()
+        .output()
         .expect("ordo runs");
-    assert!(status.success());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
 #[test]

@@ -101,6 +101,12 @@ const ROWS: &[Row] = &[
         can: &["sequence_gap"],
         never: &["per_key_reorder", "duplicate_apply"],
     },
+    // outbox + single relay, key = aggregate, relay crash: D, never R per aggregate.
+    Row {
+        scenario: "outbox-relay-crash",
+        can: &["duplicate_apply"],
+        never: &["per_key_reorder", "lost_write", "unseen_write"],
+    },
     // several producers write one key: R relative to causality.
     Row { scenario: "several-producers-one-key", can: &["per_key_reorder"], never: &["duplicate_append"] },
     // swarm mode over RF 3 and a group: each seed its own mix of fault kinds. Commits come

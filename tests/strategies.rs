@@ -62,6 +62,14 @@ fn consumer_strategies_keep_their_promises() {
     assert_never("scenarios/quickstart.toml", "key+idempotent-consumer", &["duplicate_apply"]);
     // Last write wins with synchronised clocks: the latest write survives.
     assert_never("scenarios/quickstart.toml", "key+lww", &["final_state"]);
+    // The outbox's relay keeps each aggregate in order through a crash; with an idempotent
+    // consumer, its duplicates become harmless too (strategies compose).
+    assert_never("scenarios/outbox-relay-crash.toml", "outbox", &["per_key_reorder", "final_state"]);
+    assert_never(
+        "scenarios/outbox-relay-crash.toml",
+        "outbox+idempotent-consumer",
+        &["per_key_reorder", "duplicate_apply"],
+    );
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod key_partitioning;
 mod reorder_buffer;
 mod single_in_flight;
 mod timestamp_lww;
+mod transactional_outbox;
 mod unkeyed;
 mod versioned_consumer;
 
@@ -37,6 +38,7 @@ pub fn all() -> &'static [&'static dyn Strategy] {
         &unkeyed::Unkeyed,
         &single_in_flight::SingleInFlight,
         &idempotent_producer::IdempotentProducer,
+        &transactional_outbox::TransactionalOutbox,
         &idempotent_consumer::IdempotentConsumer,
         &reorder_buffer::ReorderBuffer,
         &versioned_consumer::VersionedConsumer,
