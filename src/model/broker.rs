@@ -217,6 +217,11 @@ impl Broker {
         self.index
     }
 
+    /// Whether this broker currently leads `partition` (as far as it knows).
+    pub fn leads(&self, partition: u32) -> bool {
+        self.replicas[partition as usize].as_ref().is_some_and(|r| r.leader == self.index)
+    }
+
     /// The process died: leadership, pending answers and follower progress are gone, and
     /// with a flush interval, so is every record appended since the last flush.
     pub fn on_crash(&mut self, world: &mut super::World, now_ns: u64) {
