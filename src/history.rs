@@ -385,10 +385,6 @@ impl Recorder {
         self.memory = true;
     }
 
-    pub fn is_on(&self) -> bool {
-        self.mode == HistoryMode::On
-    }
-
     /// Records `rec` (cheap: a copy into a buffer). Call [`Recorder::is_full`] and
     /// [`Recorder::flush`] after.
     #[inline]

@@ -213,10 +213,6 @@ impl Broker {
             .unwrap_or_default()
     }
 
-    pub fn index(&self) -> u32 {
-        self.index
-    }
-
     /// Whether this broker currently leads `partition` (as far as it knows).
     pub fn leads(&self, partition: u32) -> bool {
         self.replicas[partition as usize].as_ref().is_some_and(|r| r.leader == self.index)
@@ -416,13 +412,18 @@ impl Broker {
         // The run is done only once consumers have everything the leader holds: records
         // above the HW still wait for followers (or for the ISR to shrink).
         ctx.shared.log_end[partition as usize] = replica.log_end();
-        let (done, waiting): (Vec<Waiting>, Vec<Waiting>) =
-            std::mem::take(&mut replica.waiting).into_iter().partition(|w| w.end_offset <= hw);
-        replica.waiting = waiting;
-        for wait in done {
-            let msg = Msg::ProduceOk { batch: wait.batch, attempt: wait.attempt, base_offset: wait.base_offset };
-            ctx.send(wait.to, msg);
-        }
+        // Answer, in arrival order, every acks = all batch the HW now covers (no allocation:
+        // this runs on every produce and every follower fetch).
+        replica.waiting.retain(|wait| {
+            if wait.end_offset > hw {
+                return true;
+            }
+            ctx.send(
+                wait.to,
+                Msg::ProduceOk { batch: wait.batch, attempt: wait.attempt, base_offset: wait.base_offset },
+            );
+            false
+        });
     }
 
     /// Drops followers that have lagged for `replica_lag_time_max_ms` from the ISR.

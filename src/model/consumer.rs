@@ -129,10 +129,6 @@ impl Consumer {
         }
     }
 
-    pub fn index(&self) -> u32 {
-        self.index
-    }
-
     /// The process died: positions, fetched records, membership and commit bookkeeping are
     /// gone. It restarts from the group's committed offsets, so what it had processed but not
     /// committed is delivered again, and what it committed but had not processed is skipped.

@@ -27,7 +27,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use ordo_sim::{NodeId, TimerId};
+use ordo_sim::TimerId;
 
 use super::workload::{key_partition, next_producer};
 use super::{tag, ModelCtx, Msg};
@@ -108,11 +108,6 @@ impl Producer {
             metadata_pending: false,
             metadata_timer: false,
         }
-    }
-
-    /// Batches not yet acknowledged or given up.
-    pub fn unresolved_batches(&self) -> usize {
-        self.pending.len()
     }
 
     pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
@@ -611,10 +606,5 @@ impl Producer {
         if ctx.shared.finished() {
             ctx.stop();
         }
-    }
-
-    /// This producer's node id (producers come first).
-    pub fn node(&self) -> NodeId {
-        NodeId(self.index)
     }
 }
