@@ -481,14 +481,17 @@ impl Scenario {
             return Ok(scenario);
         }
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|reason| ScenarioError::Read { file: file.clone(), reason })?;
-        let mut table: toml::Table =
-            toml::from_str(&text).map_err(|error| ScenarioError::Parse { file: file.clone(), message: error.to_string() })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|reason| ScenarioError::Read { file: file.clone(), reason })?;
+        let mut table: toml::Table = toml::from_str(&text)
+            .map_err(|error| ScenarioError::Parse { file: file.clone(), message: error.to_string() })?;
         for assignment in overrides {
             apply_override(&mut table, assignment)?;
         }
-        let raw = RawScenario::deserialize(toml::Value::Table(table))
-            .map_err(|error| ScenarioError::Parse { file: "--set".into(), message: error.message().trim().to_string() })?;
+        let raw = RawScenario::deserialize(toml::Value::Table(table)).map_err(|error| ScenarioError::Parse {
+            file: "--set".into(),
+            message: error.message().trim().to_string(),
+        })?;
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
         let mut scenario = Validator { file: &format!("{file} with --set") }.scenario(raw, stem)?;
         scenario.overrides = overrides.to_vec();
@@ -525,9 +528,9 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), Scena
     let mut current = table;
     for (depth, part) in parents.iter().enumerate() {
         let entry = current.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        current = entry.as_table_mut().ok_or_else(|| {
-            bad(format!("{assignment:?}: `{}` is not a table of settings", path[..=depth].join(".")))
-        })?;
+        current = entry
+            .as_table_mut()
+            .ok_or_else(|| bad(format!("{assignment:?}: `{}` is not a table of settings", path[..=depth].join("."))))?;
     }
     current.insert(last.to_string(), value);
     Ok(())
