@@ -110,6 +110,8 @@ pub enum FailReason {
     Disconnected,
     /// An expected-version append found its entity's stream elsewhere (a conflict).
     WrongExpectedVersion,
+    /// The batch's producer epoch is below one the broker has seen for its PID (fenced).
+    InvalidProducerEpoch,
 }
 
 impl FailReason {
@@ -122,6 +124,7 @@ impl FailReason {
             FailReason::NotEnoughReplicas => "not_enough_replicas",
             FailReason::Disconnected => "disconnected",
             FailReason::WrongExpectedVersion => "wrong_expected_version",
+            FailReason::InvalidProducerEpoch => "invalid_producer_epoch",
         }
     }
 }

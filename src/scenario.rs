@@ -637,14 +637,6 @@ impl Validator<'_> {
             self.range(&format!("clock[{index}].drift_ppm"), clock.drift_ppm, -500_000, 500_000)?;
             clocks.push(ClockConfig { node: clock.node, offset_ms: clock.offset_ms, drift_ppm: clock.drift_ppm });
         }
-        if workload.resend_failed && producer.idempotence {
-            // Without KIP-360's epoch bump a given-up batch leaves a sequence gap that every
-            // resend would hit (OutOfOrderSequence for ever): refuse rather than livelock.
-            return Err(self.invalid(
-                "workload.resend_failed",
-                "resending given-up events needs idempotence = false for now (the idempotent producer's epoch bump after an expired batch, KIP-360, is not modelled yet)",
-            ));
-        }
         let faults = self.faults(raw.fault, &topology, &network)?;
         if consumer.assignment == Assignment::Static {
             if let Some(index) = faults.iter().position(|f| matches!(f.kind, FaultKind::Leave { .. })) {

@@ -83,8 +83,8 @@ fn params() -> impl Strategy<Value = Params> {
             fifo: r.3,
             seed: r.4,
             crash: f.0,
-            // Refused with idempotence (see the scenario loader).
-            resend_failed: f.1 && !idempotence,
+            // With idempotence, resends need the KIP-360 epoch bump after an expiry.
+            resend_failed: f.1,
             durable_source: f.2,
             replication_factor: f.3.min(t.1),
         }

@@ -39,9 +39,14 @@ const ROWS: &[Row] = &[
         can: &[],
         never: &["duplicate_append", "duplicate_apply", "per_key_reorder", "nonmonotonic_send", "lost_write"],
     },
-    // idempotent, producer restart with resend from a durable source: D. (The row's R comes
-    // from application resends after expiry, which need KIP-360 epoch bumps: not modelled.)
+    // idempotent, producer restart with resend from a durable source: D.
     Row { scenario: "idempotent-producer-restart", can: &["duplicate_append", "duplicate_apply"], never: &[] },
+    // idempotent, application resends after expiry (KIP-360 epoch bump first): D, R.
+    Row {
+        scenario: "idempotent-resend-after-expiry",
+        can: &["duplicate_append", "duplicate_apply", "per_key_reorder"],
+        never: &[],
+    },
     // acks = 0, broker crash: L, silently.
     Row { scenario: "acks-zero-broker-crash", can: &["unseen_write"], never: &["duplicate_append"] },
     // commit before processing, consumer crash: L, never D.

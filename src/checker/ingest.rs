@@ -1318,9 +1318,13 @@ fn duplicate_cause(first: Option<&LogEntry>, second: &LogEntry) -> String {
         return "appended twice (the first append is no longer in the log)".into();
     };
     match (first.pid, first.seq, second.pid, second.seq) {
-        (Some(p1), Some(s1), Some(p2), Some(s2)) if p1 == p2 && s1 == s2 => format!(
-            "the same idempotent record (pid {p1}, seq {s1}) appended twice: a retry the broker did not deduplicate"
-        ),
+        (Some(p1), Some(s1), Some(p2), Some(s2))
+            if p1 == p2 && s1 == s2 && (first.batch == second.batch || first.batch == NONE || second.batch == NONE) =>
+        {
+            format!(
+                "the same idempotent record (pid {p1}, seq {s1}) appended twice: a retry the broker did not deduplicate"
+            )
+        }
         _ if first.batch != NONE && first.batch == second.batch && first.attempt != second.attempt => format!(
             "attempts {} and {} of one batch both appended: a retry without idempotence",
             first.attempt, second.attempt

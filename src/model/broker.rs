@@ -59,6 +59,8 @@ pub struct LogRecord {
 
 #[derive(Default)]
 struct ProducerEntry {
+    /// The producer epoch these sequences belong to (KIP-360 bumps it, restarting at 0).
+    epoch: u16,
     last_seq: Option<u32>,
     /// (first sequence, record count, base offset), oldest first.
     recent: VecDeque<(u32, u32, u64)>,
@@ -164,7 +166,13 @@ impl Replica {
             let info = catalog.batches[record.batch as usize];
             if info.pid != NONE_U64 && record.seq == info.seq + info.events_len - 1 {
                 let base = offset as u64 + 1 - u64::from(info.events_len);
-                self.producers.entry(info.pid).or_default().appended(info.seq, info.events_len, base);
+                let entry = self.producers.entry(info.pid).or_default();
+                if info.epoch > entry.epoch {
+                    *entry = ProducerEntry { epoch: info.epoch, ..ProducerEntry::default() };
+                }
+                if info.epoch == entry.epoch {
+                    entry.appended(info.seq, info.events_len, base);
+                }
             }
         }
     }
@@ -214,6 +222,8 @@ enum Verdict {
     OutOfOrder,
     /// Expected-version mismatch: the stream is not where the batch expects it.
     Conflict,
+    /// An older producer epoch than the broker has seen for this PID.
+    Fenced,
 }
 
 pub struct Broker {
@@ -774,9 +784,15 @@ impl Broker {
             Verdict::Append
         } else {
             let entry = replica.producers.entry(info.pid).or_default();
+            if info.epoch > entry.epoch && info.seq == 0 {
+                // A bumped epoch (KIP-360) starts its sequences again at 0.
+                *entry = ProducerEntry { epoch: info.epoch, ..ProducerEntry::default() };
+            }
             let duplicate =
                 entry.recent.iter().find(|(first, count, _)| *first == info.seq && *count == info.events_len);
             match (duplicate, entry.last_seq) {
+                _ if info.epoch < entry.epoch => Verdict::Fenced,
+                _ if info.epoch > entry.epoch => Verdict::OutOfOrder,
                 (Some(&(_, _, base)), _) => Verdict::Duplicate(base),
                 (None, None) if info.seq == 0 => Verdict::Append,
                 (None, Some(last)) if info.seq == last.wrapping_add(1) => Verdict::Append,
@@ -801,6 +817,12 @@ impl Broker {
             Verdict::OutOfOrder => {
                 world.stats.rejects += 1;
                 let reason = FailReason::OutOfOrderSequence;
+                world.record(Rec::Reject { t, node: self.node, batch, attempt, reason });
+                Some(Msg::ProduceError { batch, attempt, reason })
+            }
+            Verdict::Fenced => {
+                world.stats.rejects += 1;
+                let reason = FailReason::InvalidProducerEpoch;
                 world.record(Rec::Reject { t, node: self.node, batch, attempt, reason });
                 Some(Msg::ProduceError { batch, attempt, reason })
             }

@@ -85,6 +85,9 @@ pub struct Producer {
     leaders: Vec<u32>,
     metadata_pending: bool,
     metadata_timer: bool,
+    /// KIP-360: a batch was given up under this epoch; once no batch of the epoch is
+    /// unresolved, bump the epoch and restart every partition's sequence at 0.
+    bump_epoch: bool,
     /// The process's logical clock (shared/domain.md §3: Lamport, HLC, vector), kept in
     /// the application's durable state: it survives a crash, so stamps never go back.
     clock: LogicalClock,
@@ -176,6 +179,7 @@ impl Producer {
             metadata_pending: false,
             metadata_timer: false,
             clock: LogicalClock::default(),
+            bump_epoch: false,
         }
     }
 
@@ -483,6 +487,9 @@ impl Producer {
         if !self.ready {
             return;
         }
+        if self.bump_epoch {
+            self.maybe_bump_epoch(ctx);
+        }
         let config = &ctx.shared.scenario.producer;
         let (max_in_flight, idempotent) = (config.max_in_flight, config.idempotence);
         let now = ctx.now_ns();
@@ -505,10 +512,31 @@ impl Producer {
                 if idempotent && head.attempt > 0 && self.in_flight_in_partition[partition] > 0 {
                     break; // a retry goes alone, so the broker sees sequences in order
                 }
+                if self.bump_epoch && ctx.shared.catalog.batches[batch as usize].seq == NONE_U32 {
+                    break; // new batches wait for the new epoch
+                }
                 self.queues[partition].pop_front();
                 self.send_attempt(ctx, batch);
             }
         }
+    }
+
+    /// KIP-360 (Kafka ≥ 2.5): after an idempotent batch expired, its sequence numbers leave
+    /// a gap the broker would refuse for ever. The client waits until every batch that
+    /// already has sequence numbers under the current epoch is resolved (retries of later
+    /// batches run into the gap and fail: OutOfOrderSequence with nothing earlier pending),
+    /// then bumps the epoch itself (same PID) and restarts each partition's sequence at 0;
+    /// the broker accepts a higher epoch starting at sequence 0.
+    fn maybe_bump_epoch(&mut self, ctx: &mut ModelCtx<'_>) {
+        let batches = &ctx.shared.catalog.batches;
+        if self.pending.keys().any(|&b| batches[b as usize].seq != NONE_U32) {
+            return;
+        }
+        self.bump_epoch = false;
+        self.epoch += 1;
+        self.next_seq.iter_mut().for_each(|seq| *seq = 0);
+        let (t, pid, epoch) = (ctx.now_ns(), self.pid, self.epoch);
+        ctx.shared.record(Rec::ProducerInit { t, node: self.index, pid, epoch });
     }
 
     fn send_attempt(&mut self, ctx: &mut ModelCtx<'_>, batch: u32) {
@@ -609,6 +637,7 @@ impl Producer {
         let pending = &self.pending[&batch];
         let retriable = match reason {
             FailReason::OutOfOrderSequence => self.earlier_unresolved(ctx, batch),
+            FailReason::InvalidProducerEpoch => false,
             _ => true,
         };
         let t = ctx.now_ns();
@@ -674,6 +703,9 @@ impl Producer {
             world.stats.acked += events;
         } else {
             world.stats.failed_batches += 1;
+            if self.pid != NONE_U64 && world.catalog.batches[batch as usize].seq != NONE_U32 {
+                self.bump_epoch = true;
+            }
             if world.scenario.workload.resend_failed {
                 // The application got the failure and sends the same events again, as new
                 // records (new sequence numbers: idempotence cannot see they are repeats).
