@@ -459,6 +459,13 @@ pub fn run_json(result: &RunResult, report: Option<&crate::checker::Report>) -> 
         "discarded": stats.discarded,
         "held_max": stats.held_max,
         "skipped_gaps": stats.skipped_gaps,
+        "queue_acks": stats.queue_acks,
+        "refused_queue_acks": stats.refused_acks,
+        "redeliveries": stats.redeliveries,
+        "visibility_expired": stats.visibility_expired,
+        "nacks": stats.nacks,
+        "failed_auto_acked": stats.failed_auto_acked,
+        "dead_lettered": stats.dead_lettered,
         "latency_mean_ms": result.mean_latency_ms(),
         "latency_max_ms": stats.latency_max_ns as f64 / 1e6,
     });
@@ -525,6 +532,18 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<
         result.mean_latency_ms(),
         stats.latency_max_ns as f64 / 1e6
     ));
+    if stats.queue_acks + stats.refused_acks + stats.redeliveries + stats.nacks + stats.failed_auto_acked > 0 {
+        line(format!(
+            "  queue: {} messages acknowledged ({} acks refused: stale receipt or gone), {} redeliveries ({} leases ran out, {} nacks), {} failed after auto-ack, {} dead-lettered",
+            stats.queue_acks,
+            stats.refused_acks,
+            stats.redeliveries,
+            stats.visibility_expired,
+            stats.nacks,
+            stats.failed_auto_acked,
+            stats.dead_lettered
+        ));
+    }
     if stats.partition_pauses + stats.rejected_commits > 0 {
         line(format!(
             "  group: {} assignments; partitions stood unowned {} times ({} of them only to return to the same member) for {:.1} ms in all; {} commits refused (stale generation or member)",
@@ -585,7 +604,7 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<
 
 fn stop_words(reason: ordo_sim::StopReason) -> &'static str {
     match reason {
-        ordo_sim::StopReason::Stopped => "everything produced was consumed and committed",
+        ordo_sim::StopReason::Stopped => "everything produced was consumed and committed (on a queue: settled)",
         ordo_sim::StopReason::Quiescent => "nothing left to do",
         ordo_sim::StopReason::TimeLimit => "time limit (run.max_time_ms) reached before the work was done",
         ordo_sim::StopReason::EventLimit => "event limit (run.max_events) reached before the work was done",

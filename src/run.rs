@@ -145,6 +145,9 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         next_seq: vec![1; scenario.workload.entities as usize],
         last_ts: vec![i64::MIN; scenario.workload.entities as usize],
         unresolved: total_events,
+        queue_open: 0,
+        queue_in_hand: 0,
+        queue_transit: std::collections::BTreeMap::new(),
         scenario,
     };
     let mut sim = Sim::new(seed, world, nodes, default_link);
@@ -241,6 +244,7 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         seed: spec.seed,
         expect: crate::scenario::GUARANTEES.iter().copied().filter(|g| expect.iter().any(|e| e == g)).collect(),
         partitions: scenario.topology.partitions,
+        queue: scenario.queue.is_some(),
     };
     let limits = Limits { max_time_ns: scenario.run.max_time_ms * 1_000_000, max_events: scenario.run.max_events };
     let scenario_name = scenario.name.clone();
