@@ -11,6 +11,8 @@ use std::io::Write;
 
 use sha2::{Digest, Sha256};
 
+use crate::scenario::ClockKind;
+
 /// Records buffered before they are formatted and streamed.
 pub const FLUSH_RECORDS: usize = 8192;
 
@@ -61,6 +63,15 @@ pub struct Catalog {
     /// version), the producer's timestamp (`ts`).
     pub meta_seq: bool,
     pub meta_ts: bool,
+    /// The logical clock stamped on each event (`lamport`, `hlc` or `vc` in `meta`): per
+    /// event, the Lamport value or the HLC's physical part (`stamp_l`) and HLC's logical
+    /// part (`stamp_c`); for vector clocks, `vc_width` entries per event in `vc` (one per
+    /// producer, nodes 0..vc_width).
+    pub clock: ClockKind,
+    pub stamp_l: Vec<i64>,
+    pub stamp_c: Vec<u32>,
+    pub vc: Vec<u32>,
+    pub vc_width: u32,
     /// Made on first use, from the names above (which must not change after).
     pub fragments: std::sync::OnceLock<Fragments>,
 }
@@ -97,6 +108,8 @@ pub enum FailReason {
     NotEnoughReplicas,
     /// The connection broke (another request on it timed out) while this one was in flight.
     Disconnected,
+    /// An expected-version append found its entity's stream elsewhere (a conflict).
+    WrongExpectedVersion,
 }
 
 impl FailReason {
@@ -108,6 +121,7 @@ impl FailReason {
             FailReason::NotLeader => "not_leader",
             FailReason::NotEnoughReplicas => "not_enough_replicas",
             FailReason::Disconnected => "disconnected",
+            FailReason::WrongExpectedVersion => "wrong_expected_version",
         }
     }
 }
@@ -621,14 +635,41 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             let kind = &catalog.kinds[usize::from(info.kind)];
             line.raw(",\"writes\":").raw("{\"status\":").string(kind).raw("}");
             line.raw(",\"kind\":").string(kind);
-            if catalog.meta_seq || catalog.meta_ts {
+            if catalog.meta_seq || catalog.meta_ts || catalog.clock != ClockKind::None {
                 line.raw(",\"meta\":{");
+                let mut sep = "";
                 if catalog.meta_seq {
                     let seq = u64::from(info.step) + 1;
                     line.raw("\"seq\":").uint(seq).raw(",\"version\":").uint(seq);
+                    sep = ",";
                 }
                 if catalog.meta_ts {
-                    line.raw(if catalog.meta_seq { ",\"ts\":" } else { "\"ts\":" }).int(clock);
+                    line.raw(sep).raw("\"ts\":").int(clock);
+                    sep = ",";
+                }
+                let e = event as usize;
+                match catalog.clock {
+                    ClockKind::None => {}
+                    ClockKind::Lamport => {
+                        line.raw(sep).raw("\"lamport\":").int(catalog.stamp_l[e]);
+                    }
+                    ClockKind::Hybrid => {
+                        line.raw(sep).raw("\"hlc\":[").int(catalog.stamp_l[e]);
+                        line.raw(",").uint(u64::from(catalog.stamp_c[e])).raw("]");
+                    }
+                    ClockKind::Vector => {
+                        line.raw(sep).raw("\"vc\":{");
+                        let width = catalog.vc_width as usize;
+                        let mut first = true;
+                        for (producer, &count) in catalog.vc[e * width..(e + 1) * width].iter().enumerate() {
+                            if count > 0 {
+                                line.raw(if first { "\"" } else { ",\"" });
+                                line.raw(&catalog.node_names[producer]).raw("\":").uint(u64::from(count));
+                                first = false;
+                            }
+                        }
+                        line.raw("}");
+                    }
                 }
                 line.raw("}");
             }
@@ -682,7 +723,10 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             let info = catalog.batches[batch as usize];
             line.start("dedup", t).node(catalog, node).topic_partition(catalog, info.partition);
             line.raw(",\"batch\":").uint(u64::from(batch)).raw(",\"attempt\":").uint(u64::from(attempt));
-            line.raw(",\"pid\":").uint(info.pid).raw(",\"seq\":").uint(u64::from(info.seq));
+            if info.pid != NONE_U64 {
+                // (An expected-version repeat has no producer id: the event ids matched.)
+                line.raw(",\"pid\":").uint(info.pid).raw(",\"seq\":").uint(u64::from(info.seq));
+            }
             line.raw(",\"offset\":").uint(offset);
         }
         Rec::Reject { t, node, batch, attempt, reason } => {

@@ -128,9 +128,9 @@ fn scenario(p: &Params) -> Scenario {
         ),
         Some((visibility_ms, prefetch, auto, failure_ppm, max_receives)) => (
             String::new(),
-            String::new(),
+            format!("processing_failure_ppm = {failure_ppm}"),
             format!(
-                "[queue]\nvisibility_timeout_ms = {visibility_ms}\nprefetch = {prefetch}\nack = \"{}\"\nprocessing_failure_ppm = {failure_ppm}\nmax_receives = {max_receives}",
+                "[queue]\nvisibility_timeout_ms = {visibility_ms}\nprefetch = {prefetch}\nack = \"{}\"\nmax_receives = {max_receives}",
                 if auto { "auto" } else { "manual" }
             ),
         ),

@@ -88,16 +88,18 @@ fn in_order(steps: &BTreeMap<String, Vec<usize>>) -> bool {
     steps.values().all(|s| s.windows(2).all(|w| w[0] < w[1]))
 }
 
-/// A queue scenario: `consumers` consumers, small timeouts, `queue` and `extra` appended.
+/// A queue scenario: `consumers` consumers, small timeouts, the `[queue]` lines, and `extra`
+/// appended.
 fn scenario(consumers: u32, queue: &str, extra: &str) -> String {
-    scenario_with_broker(consumers, queue, "", extra)
+    scenario_with(consumers, queue, "", "", extra)
 }
 
-fn scenario_with_broker(consumers: u32, queue: &str, broker: &str, extra: &str) -> String {
+/// The same with lines added to `[consumer]` and `[broker]`.
+fn scenario_with(consumers: u32, queue: &str, consumer: &str, broker: &str, extra: &str) -> String {
     format!(
         "[topology]\nconsumers = {consumers}\n[workload]\nentities = 20\nevents_per_entity = 4\nstart_window_ms = 50\n\
          [producer]\nrequest_timeout_ms = 50\nretry_backoff_ms = 10\ndelivery_timeout_ms = 60000\n\
-         [consumer]\nprocessing_min_us = 1000\nprocessing_max_us = 6000\nrequest_timeout_ms = 50\n\
+         [consumer]\nprocessing_min_us = 1000\nprocessing_max_us = 6000\nrequest_timeout_ms = 50\n{consumer}\n\
          [broker]\nsession_timeout_ms = 200\nheartbeat_interval_ms = 50\n{broker}\n\
          [queue]\n{queue}\n{extra}"
     )
@@ -189,7 +191,7 @@ fn auto_ack_deletes_on_delivery_and_a_crash_loses_what_was_in_hand() {
 
 #[test]
 fn nacked_messages_come_back_and_every_event_is_applied_once() {
-    let text = scenario(2, "prefetch = 1\nprocessing_failure_ppm = 500000", "");
+    let text = scenario_with(2, "prefetch = 1", "processing_failure_ppm = 500000", "", "");
     for seed in 1..=5 {
         let (result, records) = run_text(&text, "key+idempotent", seed);
         assert_eq!(result.outcome.reason, StopReason::Stopped);
@@ -211,11 +213,11 @@ fn nacked_messages_come_back_and_every_event_is_applied_once() {
 
 #[test]
 fn poison_messages_are_dead_lettered_after_max_receives() {
-    let text = scenario(2, "prefetch = 2\nprocessing_failure_ppm = 1000000\nmax_receives = 3", "");
+    let text = scenario_with(2, "prefetch = 2\nmax_receives = 3", "processing_failure_ppm = 1000000", "", "");
     let (result, records) = run_text(&text, "key+idempotent", 7);
     assert_eq!(result.outcome.reason, StopReason::Stopped, "dead letters end the run");
     assert_eq!(result.stats.applies, 0);
-    assert_eq!(result.stats.dead_lettered, result.stats.appended);
+    assert_eq!(result.stats.queue_dead_lettered, result.stats.appended);
     let mut receives: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
     for deliver in of_type(&records, "deliver") {
         receives.entry(deliver["offset"].as_u64().unwrap()).or_default().push(deliver["receive"].as_u64().unwrap());
@@ -266,7 +268,7 @@ fn a_host_restart_gives_leased_messages_back_and_an_unflushed_tail_is_lost() {
     let mut unflushed = 0;
     for seed in 1..=4 {
         // Flushed every 50 ms: the crash loses the tail, with a truncate record.
-        let text = scenario_with_broker(2, "prefetch = 4", "flush_interval_ms = 50", faults);
+        let text = scenario_with(2, "prefetch = 4", "", "flush_interval_ms = 50", faults);
         let (result, records) = run_text(&text, "key+idempotent", seed);
         assert_eq!(result.outcome.reason, StopReason::Stopped, "seed {seed}");
         unflushed += result.stats.unflushed_lost;
@@ -331,9 +333,11 @@ fn same_seed_same_queue_history_other_seed_another() {
     let hash = |seed| run_file("queue-visibility-timeout", "key+idempotent", seed).0.history.sha256.unwrap();
     assert_eq!(hash(3), hash(3));
     assert_ne!(hash(3), hash(4));
-    let faulty = scenario(
+    let faulty = scenario_with(
         3,
-        "prefetch = 2\nvisibility_timeout_ms = 100\nprocessing_failure_ppm = 200000\nmax_receives = 4",
+        "prefetch = 2\nvisibility_timeout_ms = 100\nmax_receives = 4",
+        "processing_failure_ppm = 200000",
+        "",
         "[network]\nloss_ppm = 20000\nduplicate_ppm = 20000\n[[fault]]\nat_ms = 30\nkind = \"crash\"\nnode = \"c1\"\n[[fault]]\nat_ms = 200\nkind = \"restart\"\nnode = \"c1\"\n[[fault]]\nat_ms = 40\nkind = \"pause\"\nnode = \"c2\"\nduration_ms = 300\n",
     );
     let run = |seed| run_text(&faulty, "key", seed).0.history.sha256.unwrap();

@@ -109,6 +109,34 @@ const ROWS: &[Row] = &[
     },
     // several producers write one key: R relative to causality.
     Row { scenario: "several-producers-one-key", can: &["per_key_reorder"], never: &["duplicate_append"] },
+    // Lamport order, any skew or delay: concurrent events in arbitrary order (a late
+    // producer's small clocks are dropped as late: lost updates), never CI.
+    Row {
+        scenario: "lamport-late-producer",
+        can: &["final_state", "timestamp_inversion"],
+        never: &["causality_inversion", "per_key_reorder", "clock_condition"],
+    },
+    // Vector clocks, causal delivery, any fault: never CI (the transport's disorder stays
+    // an observation).
+    Row {
+        scenario: "vector-clock-causal-delivery",
+        can: &["causal_delivery", "observed_cycle"],
+        never: &["causality_inversion", "per_key_reorder", "final_state", "duplicate_apply", "clock_condition"],
+    },
+    // Expected-version appends, concurrent writers: conflicts and retries (asserted in
+    // tests/strategies.rs), never a lost update or an out-of-order append at the source.
+    Row {
+        scenario: "expected-version-writers",
+        can: &[],
+        never: &["per_key_reorder", "final_state", "duplicate_append", "duplicate_apply", "causality_inversion"],
+    },
+    // Partition-aware batch, commit after, batch retried on failure: order per key under
+    // retries; duplicates.
+    Row {
+        scenario: "batch-processing-retry",
+        can: &["duplicate_apply"],
+        never: &["per_key_reorder", "final_state", "commit_ahead", "unseen_write"],
+    },
     // swarm mode over RF 3 and a group: each seed its own mix of fault kinds. Commits come
     // after processing, so never one ahead of what was applied and never a rebalance skip;
     // acks = all with min.insync = 2 and clean elections lose nothing acknowledged; the

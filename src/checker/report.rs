@@ -108,7 +108,7 @@ kinds! {
     FinalState => "final_state", Breaks(PerKeyOrder), "A final projection that no causal order of the entity's events produces (stale or lost update).";
     PerKeyReorder => "per_key_reorder", Breaks(PerKeyOrder), "An event applied before an event of the same entity that truly precedes it.";
     CausalityInversion => "causality_inversion", Breaks(Causal), "An effect applied before its cause of another entity, in one group.";
-    ObservedCycle => "observed_cycle", Breaks(Causal), "A cycle in happens-before plus the partition logs' order.";
+    ObservedCycle => "observed_cycle", Observation(Causal), "A cycle in happens-before plus the partition logs' order.";
     DuplicateApply => "duplicate_apply", Breaks(ExactlyOnce), "An event applied more than once by one group.";
     DuplicateAppend => "duplicate_append", Observation(ExactlyOnce), "One event appended at two offsets of one partition.";
     SequenceGap => "sequence_gap", Breaks(NoLoss), "An entity's applied `meta.seq` jumping over numbers.";

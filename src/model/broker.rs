@@ -115,6 +115,10 @@ struct Replica {
     fetch_seq: u32,
     /// Records below this offset are on disk (with `flush_interval_ms = 0`, all of them).
     flushed: u64,
+    /// Expected-version appends: each entity's stream in this log, as (event, offset) in
+    /// stream order; rebuilt from the log when stale (new leadership, truncation).
+    streams: BTreeMap<u32, Vec<(u32, u64)>>,
+    streams_stale: bool,
 }
 
 impl Replica {
@@ -132,6 +136,8 @@ impl Replica {
             waiting: Vec::new(),
             fetch_seq: 0,
             flushed: 0,
+            streams: BTreeMap::new(),
+            streams_stale: true,
         }
     }
 
@@ -156,6 +162,7 @@ impl Replica {
 
     /// Rebuilds the producer states from the log (after a truncation).
     fn rebuild_producers(&mut self, catalog: &crate::history::Catalog) {
+        self.streams_stale = true;
         self.producers.clear();
         for (offset, record) in self.records.iter().enumerate() {
             let info = catalog.batches[record.batch as usize];
@@ -165,12 +172,52 @@ impl Replica {
             }
         }
     }
+
+    /// The expected-version check (EventStoreDB's append with `expectedRevision`): every
+    /// record of the batch must be its entity stream's next event, counting the batch's
+    /// earlier records. A batch whose every record is already in its stream at its version
+    /// is a repeat (the event-id idempotence check) and is answered with its offset;
+    /// anything else is a conflict.
+    fn check_versions(&mut self, catalog: &crate::history::Catalog, batch: u32) -> Verdict {
+        if self.streams_stale {
+            self.streams.clear();
+            for (offset, record) in self.records.iter().enumerate() {
+                let entity = catalog.events[record.event as usize].entity;
+                self.streams.entry(entity).or_default().push((record.event, offset as u64));
+            }
+            self.streams_stale = false;
+        }
+        let (mut fits, mut repeats, mut first_offset) = (0, 0, None);
+        let mut in_batch: Vec<(u32, u32)> = Vec::new();
+        let events = catalog.batch_events(batch);
+        for &event in events {
+            let info = catalog.events[event as usize];
+            let stream = self.streams.get(&info.entity).map_or(&[][..], Vec::as_slice);
+            let earlier = in_batch.iter().filter(|(entity, _)| *entity == info.entity).count() as u32;
+            let version = stream.len() as u32 + earlier;
+            if info.step == version {
+                fits += 1;
+                in_batch.push((info.entity, event));
+            } else if let Some(&(held, offset)) = stream.get(info.step as usize).filter(|(held, _)| *held == event) {
+                debug_assert_eq!(held, event);
+                repeats += 1;
+                first_offset = first_offset.or(Some(offset));
+            }
+        }
+        match first_offset {
+            _ if fits == events.len() => Verdict::Append,
+            Some(offset) if repeats == events.len() => Verdict::Duplicate(offset),
+            _ => Verdict::Conflict,
+        }
+    }
 }
 
 enum Verdict {
     Append,
     Duplicate(u64),
     OutOfOrder,
+    /// Expected-version mismatch: the stream is not where the batch expects it.
+    Conflict,
 }
 
 pub struct Broker {
@@ -390,6 +437,7 @@ impl Broker {
         let Some(replica) = self.replicas[partition as usize].as_mut() else { return };
         replica.leader = index;
         replica.epoch = epoch;
+        replica.streams_stale = true;
         let end = replica.log_end();
         replica.note_epoch(epoch, end);
         replica.pending_isr = None;
@@ -762,7 +810,9 @@ impl Broker {
             ctx.send(from, Msg::ProduceError { batch, attempt, reason });
             return;
         }
-        let verdict = if info.pid == NONE_U64 {
+        let verdict = if world.scenario.producer.expected_version {
+            replica.check_versions(&world.catalog, batch)
+        } else if info.pid == NONE_U64 {
             Verdict::Append
         } else {
             let entry = replica.producers.entry(info.pid).or_default();
@@ -796,6 +846,13 @@ impl Broker {
                 world.record(Rec::Reject { t, node: self.node, batch, attempt, reason });
                 Some(Msg::ProduceError { batch, attempt, reason })
             }
+            Verdict::Conflict => {
+                world.stats.rejects += 1;
+                world.stats.conflicts += 1;
+                let reason = FailReason::WrongExpectedVersion;
+                world.record(Rec::Reject { t, node: self.node, batch, attempt, reason });
+                Some(Msg::ProduceError { batch, attempt, reason })
+            }
             Verdict::Append => {
                 let base_offset = replica.log_end();
                 let epoch = replica.epoch;
@@ -804,6 +861,10 @@ impl Broker {
                     let offset = base_offset + u64::from(index);
                     let seq = if info.pid == NONE_U64 { NONE_U32 } else { info.seq + index };
                     replica.records.push(LogRecord { event, batch, epoch, seq });
+                    if !replica.streams_stale {
+                        let entity = world.catalog.events[event as usize].entity;
+                        replica.streams.entry(entity).or_default().push((event, offset));
+                    }
                     let appended = &mut world.appended[event as usize];
                     *appended = appended.saturating_add(1);
                     let rec = Rec::Append { t, node: self.node, partition, offset, event, batch, attempt, seq, epoch };

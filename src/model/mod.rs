@@ -170,6 +170,8 @@ pub enum Msg {
     /// `event`; emit the next one" (the causal link the history records as a dep).
     Handoff {
         entity: u32,
+        /// The event the sender just created: its clock stamp is what the message carries.
+        cause: u32,
     },
     /// Queue mode (see [`queue`]): consumer → host: give me up to `max` visible messages.
     QueueReceive {
@@ -284,8 +286,22 @@ pub struct ModelStats {
     pub discarded: u64,
     pub held_max: u64,
     pub skipped_gaps: u64,
+    /// Of `discarded`, those dropped as late or stale (dead-lettered), not as duplicates.
+    pub dead_lettered: u64,
+    /// Events still held by consumer strategies when the run ended (never applied).
+    pub held_at_end: u64,
     pub latency_sum_ns: u64,
     pub latency_max_ns: u64,
+    /// Produce-to-apply latency percentiles over every apply (nearest rank), set at the end.
+    pub latency_p50_ns: u64,
+    pub latency_p99_ns: u64,
+    /// Time of the last apply: throughput is first-time applies over (last apply − first
+    /// create).
+    pub last_apply_ns: u64,
+    /// Expected-version appends rejected (the stream had moved on), and retried.
+    pub conflicts: u64,
+    /// Consumer processing attempts that failed (`processing_failure_ppm`) and were retried.
+    pub processing_failures: u64,
     /// Queue mode: deliveries of a message received before (after a visibility timeout, a
     /// nack or a host restart), messages made visible again because their visibility
     /// timeout ran out, acknowledgements the host accepted and refused (a stale receipt:
@@ -297,7 +313,7 @@ pub struct ModelStats {
     pub refused_acks: u64,
     pub nacks: u64,
     pub failed_auto_acked: u64,
-    pub dead_lettered: u64,
+    pub queue_dead_lettered: u64,
 }
 
 /// Per-entity ground truth and projection.
@@ -342,9 +358,19 @@ pub struct World {
     pub revoked_by: Vec<u32>,
     /// Per event: the creating producer's local clock (a timestamp strategy's `ts`).
     pub created_clock: Vec<i64>,
+    /// Per event: the producer (index) that created it.
+    pub created_by: Vec<u32>,
+    /// Every apply's produce-to-apply latency, in apply order (percentiles at the end).
+    pub latencies: Vec<u64>,
     /// The group's store, per entity: next expected sequence number, latest timestamp.
     pub next_seq: Vec<u32>,
     pub last_ts: Vec<i64>,
+    /// Clock-ordered consumers: the highest (clock, logical, producer) stamp released so
+    /// far; anything at or below it is late.
+    pub released: (i64, u32, u32),
+    /// Causal delivery: per producer, how many of its events the group has applied in
+    /// causal order.
+    pub delivered_vc: Vec<u32>,
     /// Events the workload has still to create, plus created events whose batch is
     /// neither acknowledged nor given up.
     pub unresolved: u64,

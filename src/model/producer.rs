@@ -32,7 +32,7 @@ use ordo_sim::TimerId;
 use super::workload::{key_partition, next_producer};
 use super::{tag, ModelCtx, Msg};
 use crate::history::{BatchInfo, EventInfo, FailReason, Rec, NONE_U32, NONE_U64};
-use crate::scenario::{Acks, Partitioner};
+use crate::scenario::{Acks, ClockKind, Partitioner};
 
 const START: u64 = 1;
 const STEP: u64 = 2;
@@ -85,6 +85,74 @@ pub struct Producer {
     leaders: Vec<u32>,
     metadata_pending: bool,
     metadata_timer: bool,
+    /// The process's logical clock (shared/domain.md §3: Lamport, HLC, vector), kept in
+    /// the application's durable state: it survives a crash, so stamps never go back.
+    clock: LogicalClock,
+}
+
+/// A producer process's logical clock.
+#[derive(Clone, Debug, Default)]
+struct LogicalClock {
+    /// Lamport counter, or the HLC's physical part `l`.
+    l: i64,
+    /// The HLC's logical part `c`.
+    c: u32,
+    /// Vector clock, one entry per producer.
+    vc: Vec<u32>,
+}
+
+impl LogicalClock {
+    /// Merges the clock an incoming message carries (the receive rule, without the tick:
+    /// the tick happens when the next event is created).
+    fn merge(&mut self, kind: ClockKind, catalog: &crate::history::Catalog, cause: u32) {
+        let e = cause as usize;
+        match kind {
+            ClockKind::None => {}
+            ClockKind::Lamport => self.l = self.l.max(catalog.stamp_l[e]),
+            ClockKind::Hybrid => {
+                let (l, c) = (catalog.stamp_l[e], catalog.stamp_c[e]);
+                if l > self.l {
+                    (self.l, self.c) = (l, c);
+                } else if l == self.l {
+                    self.c = self.c.max(c);
+                }
+            }
+            ClockKind::Vector => {
+                let width = catalog.vc_width as usize;
+                self.vc.resize(width, 0);
+                for (mine, &theirs) in self.vc.iter_mut().zip(&catalog.vc[e * width..(e + 1) * width]) {
+                    *mine = (*mine).max(theirs);
+                }
+            }
+        }
+    }
+
+    /// Ticks for a new event and stamps it into the catalog (`physical`: the local clock).
+    fn stamp(&mut self, kind: ClockKind, catalog: &mut crate::history::Catalog, me: u32, physical: i64) {
+        match kind {
+            ClockKind::None => {}
+            ClockKind::Lamport => {
+                self.l += 1;
+                catalog.stamp_l.push(self.l);
+            }
+            ClockKind::Hybrid => {
+                // Kulkarni et al. 2014, send/local event: l' = max(l, pt); c counts events
+                // within one l.
+                if physical > self.l {
+                    (self.l, self.c) = (physical, 0);
+                } else {
+                    self.c += 1;
+                }
+                catalog.stamp_l.push(self.l);
+                catalog.stamp_c.push(self.c);
+            }
+            ClockKind::Vector => {
+                self.vc.resize(catalog.vc_width as usize, 0);
+                self.vc[me as usize] += 1;
+                catalog.vc.extend_from_slice(&self.vc);
+            }
+        }
+    }
 }
 
 impl Producer {
@@ -107,6 +175,7 @@ impl Producer {
             leaders: (0..partitions).map(|p| p % brokers).collect(),
             metadata_pending: false,
             metadata_timer: false,
+            clock: LogicalClock::default(),
         }
     }
 
@@ -187,7 +256,11 @@ impl Producer {
                 // Offline partitions are looked up again when the retry timer fires.
                 self.try_send(ctx);
             }
-            Msg::Handoff { entity } => self.schedule_step(ctx, entity),
+            Msg::Handoff { entity, cause } => {
+                let world = &*ctx.shared;
+                self.clock.merge(world.scenario.producer.clock, &world.catalog, cause);
+                self.schedule_step(ctx, entity);
+            }
             // Stale answers (to attempts that already failed) and messages for other roles.
             _ => {}
         }
@@ -284,8 +357,10 @@ impl Producer {
         let partitions = self.open.len() as u32;
         let brokers = self.in_flight.len() as u32;
         let starts = std::mem::take(&mut self.starts);
+        let clock = std::mem::take(&mut self.clock);
         *self = Producer::new(self.index, starts, partitions, brokers);
         self.resend = unacknowledged;
+        self.clock = clock;
     }
 
     /// The application creates the next event of `entity` and hands it to the client.
@@ -306,6 +381,7 @@ impl Producer {
         }
         let keyed = world.scenario.producer.partitioner == Partitioner::Key;
         let kinds = world.catalog.kinds.len() as u32;
+        self.clock.stamp(world.scenario.producer.clock, &mut world.catalog, self.index, clock);
         world.catalog.events.push(EventInfo {
             entity,
             step,
@@ -317,6 +393,7 @@ impl Producer {
         world.entities[entity as usize].last_event = event;
         world.created_ns.push(t);
         world.created_clock.push(clock);
+        world.created_by.push(self.index);
         world.delivered.push(0);
         world.applied.push(0);
         world.appended.push(0);
@@ -337,7 +414,7 @@ impl Producer {
                 self.schedule_step(ctx, entity);
             } else if ctx.is_up(to) {
                 ctx.shared.entities[entity as usize].holder = next;
-                ctx.send(to, Msg::Handoff { entity });
+                ctx.send(to, Msg::Handoff { entity, cause: event });
             } else {
                 // The application's call to the next service fails at once: the chain ends.
                 ctx.shared.cut_chain(entity);
@@ -539,7 +616,14 @@ impl Producer {
         let retry = retriable && u32::from(attempt) <= retries && !expired;
         let reason = if retriable && !retry && expired { FailReason::DeliveryTimeout } else { reason };
         ctx.shared.record(Rec::Fail { t, node: self.index, batch, attempt, reason, retry });
-        if retry {
+        if retry && reason == FailReason::WrongExpectedVersion {
+            // The application re-reads the stream and appends again later; meanwhile the
+            // batches behind it go first (one of them may be the missing predecessor).
+            let pending = self.pending.get_mut(&batch).expect("failed batches are pending");
+            pending.retry_at_ns = t + backoff_ns;
+            self.queues[pending.partition as usize].push_back(batch);
+            ctx.set_timer(backoff_ns, tag::make(BACKOFF, u64::from(batch)));
+        } else if retry {
             self.requeue(ctx, batch, t + backoff_ns);
             ctx.set_timer(backoff_ns, tag::make(BACKOFF, u64::from(batch)));
         } else {

@@ -278,7 +278,7 @@ impl QueueHost {
             let (t, clock) = (ctx.now_ns(), ctx.local_ns());
             let world = &mut *ctx.shared;
             world.queue_open -= 1;
-            world.stats.dead_lettered += 1;
+            world.stats.queue_dead_lettered += 1;
             world.fate[event as usize] |= fate::DEAD_LETTERED;
             world.record(Rec::Discard {
                 t,

@@ -6,9 +6,10 @@
 //! process the messages one at a time in the order received (the same processing time and
 //! the same consumer policy, `admit`, as on a log). Processing either succeeds (the policy
 //! applies, holds or discards the event, and the consumer acks the message) or, with
-//! `queue.processing_failure_ppm`, fails: with manual acks the consumer nacks it (it goes
-//! back to the queue at once), with auto acks the message is simply gone (the host deleted
-//! it when it delivered it). Each settled message frees room, and the consumer asks for
+//! `consumer.processing_failure_ppm`, fails: where a log's consumer retries the record in
+//! place, a queue's consumer with manual acks nacks it (it goes back to the queue at once,
+//! for whoever receives next), and with auto acks the message is simply gone (the host
+//! deleted it when it delivered it). Each settled message frees room, and the consumer asks for
 //! more. An empty answer makes it wait `consumer.poll_idle_ms` before asking again; an
 //! unanswered request is given up after `consumer.request_timeout_ms` (reconnect, ask again).
 //!
@@ -19,17 +20,17 @@
 //! them (a duplicate) and acks them with a stale receipt, which the host refuses. A scripted
 //! `leave` stops receiving; the messages in hand are processed and settled first.
 //!
-//! Consumer policies that hold events (reorder buffer, versioned consumer) keep them in this
-//! consumer's memory, while the events they wait for may reach another consumer: so the
-//! held events are settled against the group's store after every message and every empty
-//! receive (applied when their turn has come, discarded as late once passed).
+//! Consumer policies that hold events (reorder buffer, versioned consumer, causal delivery)
+//! keep them in this consumer's memory, while the events they wait for may reach another
+//! consumer: so the held events are looked at again against the group's store
+//! (`recheck_held`) after every message and every empty receive.
 
 use std::collections::VecDeque;
 
 use ordo_sim::rng::Ratio;
 use ordo_sim::TimerId;
 
-use super::{tag, Consumer, ModelCtx, Msg, FETCH_TIMEOUT, POLL, PROCESS, REORDER_TIMEOUT};
+use super::{tag, Consumer, ModelCtx, Msg, CLOCK_RELEASE, FETCH_TIMEOUT, POLL, PROCESS, REORDER_TIMEOUT};
 use crate::history::Rec;
 use crate::model::queue::Received;
 use crate::model::World;
@@ -148,7 +149,7 @@ impl Consumer {
             return;
         }
         // Nothing to receive: events held for their turn may have had it at another consumer.
-        self.queue_settle_held(ctx);
+        self.recheck_held(ctx);
         if ctx.shared.finished() {
             ctx.stop();
             return;
@@ -167,7 +168,7 @@ impl Consumer {
         }
         let Some(next) = client.in_hand.pop_front() else { return };
         client.current = Some(next);
-        self.schedule_processing(ctx);
+        self.schedule_processing(ctx, 0, 0);
     }
 
     /// The current message's processing time is over: it failed (nack, or gone with auto
@@ -175,9 +176,12 @@ impl Consumer {
     fn queue_processed(&mut self, ctx: &mut ModelCtx<'_>) {
         let Some(message) = self.queue_client().current.take() else { return };
         ctx.shared.queue_in_hand -= 1;
-        let config = ctx.shared.scenario.queue.as_ref().expect("queue mode");
-        let (failure_ppm, ack) = (config.processing_failure_ppm, config.ack);
+        let ack = ctx.shared.scenario.queue.as_ref().expect("queue mode").ack;
+        let failure_ppm = ctx.shared.scenario.consumer.processing_failure_ppm;
         let failed = failure_ppm > 0 && ctx.rng().chance(Ratio { num: failure_ppm, den: 1_000_000 });
+        if failed {
+            ctx.shared.stats.processing_failures += 1;
+        }
         let host = ctx.shared.layout.broker(0);
         let Received { offset, event, receipt, .. } = message;
         match (failed, ack) {
@@ -187,11 +191,13 @@ impl Consumer {
             (true, QueueAckMode::Auto) => {
                 // Acknowledged when delivered: nothing to give back, the message is gone.
                 ctx.shared.stats.failed_auto_acked += 1;
-                self.discard(ctx, 0, offset, event, "processing_failed");
+                let (t, clock) = (ctx.now_ns(), ctx.local_ns());
+                let reason = "processing_failed";
+                ctx.shared.record(Rec::Discard { t, node: self.node, clock, partition: 0, offset, event, reason });
             }
             (false, _) => {
                 self.admit(ctx, 0, offset, event);
-                self.queue_settle_held(ctx);
+                self.recheck_held(ctx);
                 if ack == QueueAckMode::Manual {
                     ctx.send(host, Msg::QueueSettle { offset, event, receipt, nack: false });
                 }
@@ -203,30 +209,6 @@ impl Consumer {
         }
         self.queue_receive(ctx);
         self.queue_next(ctx);
-    }
-
-    /// Settles held events against the group's store, which other consumers move too:
-    /// those whose turn has come are applied, those already passed are discarded as late.
-    fn queue_settle_held(&mut self, ctx: &mut ModelCtx<'_>) {
-        let mut entities: Vec<u32> = self.held.keys().map(|&(entity, _)| entity).collect();
-        entities.dedup();
-        for entity in entities {
-            while let Some((&(_, seq), &(partition, offset, event))) =
-                self.held.range((entity, 0)..=(entity, u32::MAX)).next()
-            {
-                let next = ctx.shared.next_seq[entity as usize];
-                if seq > next {
-                    break;
-                }
-                self.held.remove(&(entity, seq));
-                if seq < next {
-                    self.discard(ctx, partition, offset, event, "late");
-                } else {
-                    self.apply(ctx, partition, offset, event);
-                    ctx.shared.next_seq[entity as usize] = next + 1;
-                }
-            }
-        }
     }
 
     pub(super) fn queue_timer(&mut self, ctx: &mut ModelCtx<'_>, timer_tag: u64) {
@@ -244,9 +226,13 @@ impl Consumer {
                 }
             }
             REORDER_TIMEOUT => {
-                // Settle first, so skipping a gap never moves the store's number backwards.
-                self.queue_settle_held(ctx);
+                // Look again first, so skipping a gap never moves the store's number backwards.
+                self.recheck_held(ctx);
                 self.reorder_timeout(ctx, tag::payload(timer_tag) as u32);
+            }
+            CLOCK_RELEASE => {
+                self.clock_timer = false;
+                self.release_due(ctx);
             }
             _ => unreachable!("unknown queue consumer timer {timer_tag:#x}"),
         }
