@@ -553,6 +553,12 @@ impl Consumer {
         }
         self.last_poll_ns = ctx.now_ns();
         self.recheck_held(ctx);
+        if ctx.shared.scenario.consumer.commit == CommitMode::After {
+            // Held events that went since the last commit (applied, or dropped as copies
+            // of applied ones) were holding it back: it can move on now. (Sends nothing
+            // when no position moved.)
+            self.commit_positions(ctx, None);
+        }
         if self.joining {
             return; // the join answer resumes the loop
         }
@@ -751,7 +757,8 @@ impl Consumer {
                 let seq = world.catalog.events[event as usize].step + 1;
                 let next = world.next_seq[entity as usize];
                 if seq < next {
-                    self.discard(ctx, partition, offset, event, "late");
+                    let reason = if world.applied[event as usize] > 0 { "duplicate" } else { "late" };
+                    self.discard(ctx, partition, offset, event, reason);
                 } else if seq == next {
                     self.apply(ctx, partition, offset, event);
                     ctx.shared.next_seq[entity as usize] = next + 1;
@@ -925,6 +932,21 @@ impl Consumer {
         }
     }
 
+    /// The lowest offset of `partition` held in any strategy buffer.
+    fn lowest_held(
+        held: &BTreeMap<(u32, u32), (u32, u64, u32)>,
+        clock_held: &BTreeMap<ClockKey, (u32, u64, u32)>,
+        causal_held: &BTreeMap<(u32, u32), (u32, u64, u32)>,
+        partition: u32,
+    ) -> Option<u64> {
+        held.values()
+            .chain(clock_held.values())
+            .chain(causal_held.values())
+            .filter(|(p, _, _)| *p == partition)
+            .map(|&(_, offset, _)| offset)
+            .min()
+    }
+
     /// Events this member holds for a consumer-side strategy (the end-of-run summary
     /// counts those never applied).
     pub fn held_count(&self) -> usize {
@@ -990,7 +1012,12 @@ impl Consumer {
             if only.is_some_and(|only| !only.contains(&owned.partition)) {
                 continue;
             }
-            let offset = owned.position;
+            // A buffering strategy's held events are not applied yet: the commit stays at
+            // the first of them, so a crash or a rebalance redelivers them (as duplicates
+            // of what was applied meanwhile, which the strategies discard) instead of
+            // losing them with the buffer.
+            let held = Self::lowest_held(&self.held, &self.clock_held, &self.causal_held, owned.partition);
+            let offset = held.map_or(owned.position, |held| held.min(owned.position));
             if owned.ready && owned.commit_sent != Some(offset) {
                 owned.commit_sent = Some(offset);
                 ctx.send(coordinator, Msg::OffsetCommit { partition: owned.partition, offset, generation, member });
