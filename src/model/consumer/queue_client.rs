@@ -20,10 +20,15 @@
 //! them (a duplicate) and acks them with a stale receipt, which the host refuses. A scripted
 //! `leave` stops receiving; the messages in hand are processed and settled first.
 //!
-//! Consumer policies that hold events (reorder buffer, versioned consumer, causal delivery)
-//! keep them in this consumer's memory, while the events they wait for may reach another
-//! consumer: so the held events are looked at again against the group's store
-//! (`recheck_held`) after every message and every empty receive.
+//! Consumer policies that hold events (reorder buffer, versioned consumer, clock orders,
+//! causal delivery) keep them in this consumer's memory, while the events they wait for may
+//! reach another consumer: so the held events are looked at again against the group's store
+//! (`recheck_held`) after every message and every empty receive. A message whose event is
+//! held is not acknowledged until the buffer lets it go (applied, or dropped as late or a
+//! duplicate): it stays leased, so a crash of the consumer, or a lease running out, gives
+//! it back to the queue instead of losing it with the buffer (the queue's counterpart of a
+//! log consumer committing only below its first held event). Such buffered messages do not
+//! count against the prefetch (they are the strategy's, not the receive window's).
 
 use std::collections::VecDeque;
 
@@ -49,6 +54,8 @@ pub(super) struct QueueClient {
     in_hand: VecDeque<Received>,
     /// Being processed.
     current: Option<Received>,
+    /// Processed, but their events are in a strategy's buffer: acknowledged when they leave it.
+    buffered: Vec<Received>,
 }
 
 impl QueueClient {
@@ -150,6 +157,7 @@ impl Consumer {
         }
         // Nothing to receive: events held for their turn may have had it at another consumer.
         self.recheck_held(ctx);
+        self.queue_ack_released(ctx);
         if ctx.shared.finished() {
             ctx.stop();
             return;
@@ -199,7 +207,8 @@ impl Consumer {
                 self.admit(ctx, 0, offset, event);
                 self.recheck_held(ctx);
                 if ack == QueueAckMode::Manual {
-                    ctx.send(host, Msg::QueueSettle { offset, event, receipt, nack: false });
+                    self.queue_client().buffered.push(message);
+                    self.queue_ack_released(ctx);
                 }
             }
         }
@@ -209,6 +218,24 @@ impl Consumer {
         }
         self.queue_receive(ctx);
         self.queue_next(ctx);
+    }
+
+    /// Acknowledges the processed messages whose events no strategy buffer holds (any more).
+    fn queue_ack_released(&mut self, ctx: &mut ModelCtx<'_>) {
+        let buffered = std::mem::take(&mut self.queue_client().buffered);
+        let (gone, kept): (Vec<Received>, Vec<Received>) =
+            buffered.into_iter().partition(|m| !self.buffers(m.offset, m.event));
+        self.queue_client().buffered = kept;
+        let host = ctx.shared.layout.broker(0);
+        for Received { offset, event, receipt, .. } in gone {
+            ctx.send(host, Msg::QueueSettle { offset, event, receipt, nack: false });
+        }
+    }
+
+    /// Whether a strategy buffer of this consumer holds the message at `offset` (`event`).
+    fn buffers(&self, offset: u64, event: u32) -> bool {
+        let this = |&(_, o, e): &(u32, u64, u32)| o == offset && e == event;
+        self.held.values().any(this) || self.clock_held.values().any(this) || self.causal_held.values().any(this)
     }
 
     pub(super) fn queue_timer(&mut self, ctx: &mut ModelCtx<'_>, timer_tag: u64) {
@@ -229,10 +256,12 @@ impl Consumer {
                 // Look again first, so skipping a gap never moves the store's number backwards.
                 self.recheck_held(ctx);
                 self.reorder_timeout(ctx, tag::payload(timer_tag) as u32);
+                self.queue_ack_released(ctx);
             }
             CLOCK_RELEASE => {
                 self.clock_timer = false;
                 self.release_due(ctx);
+                self.queue_ack_released(ctx);
             }
             _ => unreachable!("unknown queue consumer timer {timer_tag:#x}"),
         }
