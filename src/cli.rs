@@ -440,7 +440,7 @@ pub fn emit(text: &str) {
 pub fn run_json(result: &RunResult, report: Option<&crate::checker::Report>) -> serde_json::Value {
     let stats = &result.stats;
     let engine = &result.outcome.stats;
-    let workload = json!({
+    let mut workload = json!({
         "created": stats.created,
         "batches": stats.batches,
         "send_attempts": stats.send_attempts,
@@ -480,6 +480,22 @@ pub fn run_json(result: &RunResult, report: Option<&crate::checker::Report>) -> 
         "latency_max_ms": stats.latency_max_ns as f64 / 1e6,
         "throughput_per_sec": result.throughput_per_sec(),
     });
+    // Queue mode's counters (zero on a log), added apart: one json! of everything exceeds
+    // the macro's recursion limit.
+    let queue = [
+        ("queue_acks", stats.queue_acks),
+        ("refused_queue_acks", stats.refused_acks),
+        ("redeliveries", stats.redeliveries),
+        ("visibility_expired", stats.visibility_expired),
+        ("nacks", stats.nacks),
+        ("failed_auto_acked", stats.failed_auto_acked),
+        ("queue_dead_lettered", stats.queue_dead_lettered),
+    ];
+    if let Some(fields) = workload.as_object_mut() {
+        for (name, value) in queue {
+            fields.insert(name.to_string(), json!(value));
+        }
+    }
     json!({
         "scenario": result.scenario,
         "strategy": result.strategy,
@@ -549,6 +565,18 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<
         stats.latency_p99_ns as f64 / 1e6,
         stats.latency_max_ns as f64 / 1e6
     ));
+    if stats.queue_acks + stats.refused_acks + stats.redeliveries + stats.nacks + stats.failed_auto_acked > 0 {
+        line(format!(
+            "  queue: {} messages acknowledged ({} acks refused: stale receipt or gone), {} redeliveries ({} leases ran out, {} nacks), {} failed after auto-ack, {} dead-lettered",
+            stats.queue_acks,
+            stats.refused_acks,
+            stats.redeliveries,
+            stats.visibility_expired,
+            stats.nacks,
+            stats.failed_auto_acked,
+            stats.queue_dead_lettered
+        ));
+    }
     if stats.partition_pauses + stats.rejected_commits > 0 {
         line(format!(
             "  group: {} assignments; partitions stood unowned {} times ({} of them only to return to the same member) for {:.1} ms in all; {} commits refused (stale generation or member)",
@@ -609,7 +637,7 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<
 
 fn stop_words(reason: ordo_sim::StopReason) -> &'static str {
     match reason {
-        ordo_sim::StopReason::Stopped => "everything produced was consumed and committed",
+        ordo_sim::StopReason::Stopped => "everything produced was consumed and committed (on a queue: settled)",
         ordo_sim::StopReason::Quiescent => "nothing left to do",
         ordo_sim::StopReason::TimeLimit => "time limit (run.max_time_ms) reached before the work was done",
         ordo_sim::StopReason::EventLimit => "event limit (run.max_events) reached before the work was done",

@@ -230,6 +230,28 @@ pub enum Rec {
         offset: u64,
         event: u32,
     },
+    /// Queue mode: `node` received the message at `offset` of the queue (its `receive`-th
+    /// receive). Written as a `deliver` without a generation.
+    QueueDeliver {
+        t: u64,
+        node: u32,
+        clock: i64,
+        offset: u64,
+        event: u32,
+        receive: u32,
+    },
+    /// Queue mode: the host accepted (`ok`) or refused consumer `node`'s acknowledgement
+    /// (`queue_ack`) or negative acknowledgement (`nack`) of the message at `offset`.
+    QueueSettle {
+        t: u64,
+        node: u32,
+        offset: u64,
+        event: u32,
+        ok: bool,
+        /// Empty when `ok`.
+        reason: &'static str,
+        nack: bool,
+    },
     /// A consumer strategy decided never to apply `event`.
     Discard {
         t: u64,
@@ -317,6 +339,8 @@ pub struct Header {
     pub seed: u64,
     pub expect: Vec<&'static str>,
     pub partitions: u32,
+    /// The topic is a queue (`[queue]`): the header's topics entry says `"kind":"queue"`.
+    pub queue: bool,
 }
 
 /// Buffers compact records and streams them as JSONL.
@@ -444,7 +468,11 @@ impl Recorder {
             "strategy": header.strategy,
             "seed": header.seed,
             "expect": header.expect,
-            "topics": [{"name": catalog.topic, "partitions": header.partitions}],
+            "topics": [if header.queue {
+                serde_json::json!({"name": catalog.topic, "partitions": header.partitions, "kind": "queue"})
+            } else {
+                serde_json::json!({"name": catalog.topic, "partitions": header.partitions})
+            }],
         });
         let mut line = serde_json::to_vec(&value).expect("a JSON value serializes");
         line.push(b'\n');
@@ -734,6 +762,20 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             line.topic_partition(catalog, partition).raw(",\"offset\":").uint(offset);
             line.raw(",\"id\":").uint(u64::from(event));
         }
+        Rec::QueueDeliver { t, node, clock, offset, event, receive } => {
+            line.start("deliver", t).node(catalog, node).raw(",\"clock\":").int(clock);
+            line.group(catalog).topic_partition(catalog, 0).raw(",\"offset\":").uint(offset);
+            line.raw(",\"id\":").uint(u64::from(event)).raw(",\"receive\":").uint(u64::from(receive));
+        }
+        Rec::QueueSettle { t, node, offset, event, ok, reason, nack } => {
+            line.start(if nack { "nack" } else { "queue_ack" }, t).node(catalog, node).group(catalog);
+            line.topic_partition(catalog, 0).raw(",\"offset\":").uint(offset);
+            line.raw(",\"id\":").uint(u64::from(event));
+            line.raw(",\"ok\":").raw(if ok { "true" } else { "false" });
+            if !ok {
+                line.raw(",\"reason\":").string(reason);
+            }
+        }
         Rec::Apply { t, node, clock, partition, offset, event } => {
             line.start("apply", t).node(catalog, node).raw(",\"clock\":").int(clock);
             line.group(catalog).raw(",\"id\":").uint(u64::from(event));
@@ -839,6 +881,9 @@ mod tests {
             Rec::Deliver { t: 7, node: 2, clock: 7, generation: 1, partition: 2, offset: 10, event: 0 },
             Rec::Apply { t: 8, node: 2, clock: 8, partition: 2, offset: 10, event: 0 },
             Rec::Commit { t: 9, node: 2, generation: 1, partition: 2, offset: 11, ok: true, reason: "" },
+            Rec::QueueDeliver { t: 9, node: 2, clock: 9, offset: 3, event: 1, receive: 2 },
+            Rec::QueueSettle { t: 9, node: 2, offset: 3, event: 1, ok: true, reason: "", nack: false },
+            Rec::QueueSettle { t: 9, node: 2, offset: 3, event: 1, ok: false, reason: "stale_receipt", nack: true },
             Rec::Commit {
                 t: 9,
                 node: 2,

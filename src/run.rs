@@ -153,6 +153,9 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         released: (i64::MIN, 0, 0),
         delivered_vc: vec![0; layout.producers as usize],
         unresolved: total_events,
+        queue_open: 0,
+        queue_in_hand: 0,
+        queue_transit: std::collections::BTreeMap::new(),
         scenario,
     };
     let mut sim = Sim::new(seed, world, nodes, default_link);
@@ -262,6 +265,7 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         seed: spec.seed,
         expect: crate::scenario::GUARANTEES.iter().copied().filter(|g| expect.iter().any(|e| e == g)).collect(),
         partitions: scenario.topology.partitions,
+        queue: scenario.queue.is_some(),
     };
     let limits = Limits { max_time_ns: scenario.run.max_time_ms * 1_000_000, max_events: scenario.run.max_events };
     let scenario_name = scenario.name.clone();

@@ -102,10 +102,43 @@ pub struct Scenario {
     /// `[random_faults]`: faults drawn from the run seed (see [`random`]); `run::build`
     /// merges them into `faults`.
     pub random_faults: Option<RandomFaults>,
+    /// `[queue]`: the topic is one shared queue with competing consumers instead of a
+    /// partitioned log (see [`QueueConfig`]); `None` for a log.
+    pub queue: Option<QueueConfig>,
     pub run: RunLimits,
     /// `--set FIELD=VALUE` assignments applied on top of the file, in order (reproduce
     /// commands repeat them).
     pub overrides: Vec<String>,
+}
+
+/// Queue mode (`[queue]`): one shared queue hosted on `b0`, competing consumers, per-message
+/// acknowledgement, redelivery after a visibility timeout or a nack (the SQS / RabbitMQ
+/// shape), instead of partitions owned by group members.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// A received message stays invisible to other consumers this long; unacknowledged by
+    /// then, it is visible again and goes to whoever receives next (SQS
+    /// `VisibilityTimeout`, RabbitMQ's `consumer_timeout`).
+    pub visibility_timeout_ms: u64,
+    /// Most messages a consumer holds unacknowledged (RabbitMQ `basic.qos` prefetch count;
+    /// SQS `MaxNumberOfMessages` bounds one receive). With `ack = "auto"` it bounds one
+    /// receive.
+    pub prefetch: u32,
+    pub ack: QueueAckMode,
+    /// Dead-letter a message returned (timeout, nack, host restart) after this many
+    /// receives (SQS `maxReceiveCount`, RabbitMQ quorum-queue `delivery-limit`); 0: never.
+    pub max_receives: u32,
+}
+
+/// When a queue message is acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueAckMode {
+    /// The consumer acknowledges each message after processing it (at least once).
+    Manual,
+    /// The host counts a message acknowledged as soon as it delivers it (RabbitMQ
+    /// `autoAck`): at most once.
+    Auto,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -324,6 +357,7 @@ struct RawScenario {
     #[serde(default)]
     fault: Vec<faults::RawFault>,
     random_faults: Option<random::RawRandomFaults>,
+    queue: Option<RawQueue>,
     #[serde(default)]
     run: RawRun,
 }
@@ -445,6 +479,15 @@ struct RawClock {
     offset_ms: i64,
     #[serde(default)]
     drift_ppm: i32,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawQueue {
+    visibility_timeout_ms: Option<u64>,
+    prefetch: Option<u32>,
+    ack: Option<QueueAckMode>,
+    max_receives: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -589,7 +632,11 @@ impl Validator<'_> {
 
     fn scenario(&self, raw: RawScenario, default_name: &str) -> Result<Scenario, ScenarioError> {
         let name = self.name("name", raw.name.unwrap_or_else(|| default_name.to_string()))?;
-        let topology = self.topology(raw.topology)?;
+        if raw.queue.is_some() {
+            self.queue_topology(&raw.topology, &raw.consumer)?;
+        }
+        let queue = raw.queue.map(|q| self.queue(q, &raw.consumer)).transpose()?;
+        let topology = self.topology(raw.topology, queue.is_some())?;
         let workload = self.workload(raw.workload)?;
         let producer = self.producer(raw.producer)?;
         let broker = self.broker(raw.broker, &topology)?;
@@ -638,7 +685,7 @@ impl Validator<'_> {
             clocks.push(ClockConfig { node: clock.node, offset_ms: clock.offset_ms, drift_ppm: clock.drift_ppm });
         }
         let faults = self.faults(raw.fault, &topology, &network)?;
-        if consumer.assignment == Assignment::Static {
+        if consumer.assignment == Assignment::Static && queue.is_none() {
             if let Some(index) = faults.iter().position(|f| matches!(f.kind, FaultKind::Leave { .. })) {
                 return Err(self.invalid(
                     &format!("fault[{index}]"),
@@ -678,16 +725,84 @@ impl Validator<'_> {
             clocks,
             faults,
             random_faults,
+            queue,
             run,
         })
     }
 
-    fn topology(&self, raw: RawTopology) -> Result<Topology, ScenarioError> {
+    /// `[queue]`: a queue is one shared queue on `b0`, with no partitions to own, no
+    /// replicas and no group membership or offsets. Settings that only make sense for a log
+    /// are errors rather than silently ignored.
+    fn queue_topology(&self, topology: &RawTopology, consumer: &RawConsumer) -> Result<(), ScenarioError> {
+        if let Some(partitions) = topology.partitions.filter(|&p| p != 1) {
+            return Err(self.invalid(
+                "topology.partitions",
+                format!("a queue ([queue]) is one shared queue: expected 1 or unset, got {partitions}"),
+            ));
+        }
+        if let Some(rf) = topology.replication_factor.filter(|&r| r != 1) {
+            return Err(self.invalid(
+                "topology.replication_factor",
+                format!("a queue ([queue]) lives on b0 alone (queue replication is not modelled): expected 1 or unset, got {rf}"),
+            ));
+        }
+        let log_only = [
+            ("commit", consumer.commit.is_some(), "use queue.ack"),
+            ("auto_commit_interval_ms", consumer.auto_commit_interval_ms.is_some(), "use queue.ack"),
+            ("assignment", consumer.assignment.is_some(), "queue consumers compete for every message"),
+            ("session_timeout_ms", consumer.session_timeout_ms.is_some(), "use queue.visibility_timeout_ms"),
+            ("heartbeat_interval_ms", consumer.heartbeat_interval_ms.is_some(), "queue consumers do not heartbeat"),
+            ("max_poll_interval_ms", consumer.max_poll_interval_ms.is_some(), "use queue.visibility_timeout_ms"),
+            ("max_poll_records", consumer.max_poll_records.is_some(), "use queue.prefetch"),
+            (
+                "processing_retry_ms",
+                consumer.processing_retry_ms.is_some(),
+                "a failed message is nacked: it goes back to the queue",
+            ),
+            (
+                "parallel_partitions",
+                consumer.parallel_partitions.is_some(),
+                "a queue has no partitions to process side by side",
+            ),
+            ("retry_whole_batch", consumer.retry_whole_batch.is_some(), "a failed message is nacked on its own"),
+        ];
+        if let Some((field, _, instead)) = log_only.into_iter().find(|(_, set, _)| *set) {
+            return Err(self.invalid(
+                &format!("consumer.{field}"),
+                format!("has no effect on a queue ([queue]: no offsets, no group membership): remove it ({instead})"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn queue(&self, raw: RawQueue, consumer: &RawConsumer) -> Result<QueueConfig, ScenarioError> {
+        let max_receives = self.range("queue.max_receives", raw.max_receives.unwrap_or(0), 0, 1_000)?;
+        if consumer.processing_failure_ppm == Some(1_000_000) && max_receives == 0 {
+            return Err(self.invalid(
+                "consumer.processing_failure_ppm",
+                "expected less than 1000000 on a queue without queue.max_receives: every message would fail and come back for ever",
+            ));
+        }
+        Ok(QueueConfig {
+            visibility_timeout_ms: self.range(
+                "queue.visibility_timeout_ms",
+                raw.visibility_timeout_ms.unwrap_or(30_000),
+                1,
+                43_200_000,
+            )?,
+            prefetch: self.range("queue.prefetch", raw.prefetch.unwrap_or(10), 1, 65_535)?,
+            ack: raw.ack.unwrap_or(QueueAckMode::Manual),
+            max_receives,
+        })
+    }
+
+    fn topology(&self, raw: RawTopology, queue: bool) -> Result<Topology, ScenarioError> {
+        let default_partitions = if queue { 1 } else { 3 };
         Ok(Topology {
             brokers: self.range("topology.brokers", raw.brokers.unwrap_or(1), 1, 64)?,
             producers: self.range("topology.producers", raw.producers.unwrap_or(1), 1, 256)?,
             consumers: self.range("topology.consumers", raw.consumers.unwrap_or(1), 1, 256)?,
-            partitions: self.range("topology.partitions", raw.partitions.unwrap_or(3), 1, 4096)?,
+            partitions: self.range("topology.partitions", raw.partitions.unwrap_or(default_partitions), 1, 4096)?,
             topic: self.name("topology.topic", raw.topic.unwrap_or_else(|| "orders".into()))?,
             group: self.name("topology.group", raw.group.unwrap_or_else(|| "g".into()))?,
             replication_factor: {
@@ -1062,6 +1177,55 @@ mod tests {
         assert_eq!(pairs, &[("p0".to_string(), "c0".to_string())]);
         let error = parse("[[fault]]\nat_ms = 5\nkind = \"leave\"\nnode = \"ctl\"\n").unwrap_err().to_string();
         assert!(error.contains("field `fault[0].node`") && error.contains("only a consumer"), "{error}");
+    }
+
+    #[test]
+    fn a_queue_section_makes_one_shared_queue_with_documented_defaults() {
+        let scenario = parse("[queue]\n").unwrap();
+        let queue = scenario.queue.expect("queue mode");
+        assert_eq!(queue.visibility_timeout_ms, 30_000);
+        assert_eq!(queue.prefetch, 10);
+        assert_eq!(queue.ack, QueueAckMode::Manual);
+        assert_eq!(queue.max_receives, 0);
+        assert_eq!(scenario.topology.partitions, 1, "a queue is one partition");
+        assert!(parse("").unwrap().queue.is_none(), "no section: a log");
+        let auto = parse("[queue]\nack = \"auto\"\nprefetch = 3\n").unwrap().queue.unwrap();
+        assert_eq!((auto.ack, auto.prefetch), (QueueAckMode::Auto, 3));
+    }
+
+    #[test]
+    fn bad_queue_settings_name_the_field() {
+        let cases = [
+            ("[queue]\nprefetch = 0\n", "queue.prefetch", "expected a value from 1"),
+            ("[queue]\nvisibility_timeout_ms = 0\n", "queue.visibility_timeout_ms", "expected a value from 1"),
+            ("[queue]\nmax_receives = 5000\n", "queue.max_receives", "to 1000"),
+            ("[queue]\n[consumer]\nprocessing_failure_ppm = 1000000\n", "consumer.processing_failure_ppm", "for ever"),
+            ("[queue]\n[consumer]\nprocessing_retry_ms = 5\n", "consumer.processing_retry_ms", "nacked"),
+            ("[queue]\n[consumer]\nparallel_partitions = true\n", "consumer.parallel_partitions", "no partitions"),
+            ("[queue]\n[topology]\npartitions = 3\n", "topology.partitions", "one shared queue"),
+            ("[queue]\n[topology]\nbrokers = 3\nreplication_factor = 2\n", "topology.replication_factor", "b0 alone"),
+            ("[queue]\n[consumer]\ncommit = \"after\"\n", "consumer.commit", "queue.ack"),
+            ("[queue]\n[consumer]\nmax_poll_records = 5\n", "consumer.max_poll_records", "queue.prefetch"),
+            ("[queue]\n[consumer]\nsession_timeout_ms = 500\n", "consumer.session_timeout_ms", "visibility"),
+        ];
+        for (text, field, needle) in cases {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(error.contains(&format!("field `{field}`")), "{text:?} gave {error}");
+            assert!(error.contains(needle), "{text:?} gave {error}");
+        }
+        // Types and names are checked by the parser, with the line.
+        let error = parse("[queue]\nack = \"sometimes\"\n").unwrap_err().to_string();
+        assert!(error.contains("line 2") && error.contains("manual") && error.contains("auto"), "{error}");
+        let error = parse("[queue]\nvisibility_timeout = 5\n").unwrap_err().to_string();
+        assert!(error.contains("line 2") && error.contains("visibility_timeout_ms"), "{error}");
+        // With max_receives, every message failing is a valid (poison-message) scenario.
+        assert!(parse("[queue]\nmax_receives = 2\n[consumer]\nprocessing_failure_ppm = 1000000\n").is_ok());
+        let error = parse("[queue]\nprocessing_failure_ppm = 5\n").unwrap_err().to_string();
+        assert!(error.contains("line 2") && error.contains("processing_failure_ppm"), "{error}");
+        // A leave needs a group coordinator on a log, not on a queue.
+        let leave = "[consumer]\nassignment = \"static\"\n[[fault]]\nat_ms = 5\nkind = \"leave\"\nnode = \"c0\"\n";
+        assert!(parse(leave).is_err());
+        assert!(parse("[queue]\n[[fault]]\nat_ms = 5\nkind = \"leave\"\nnode = \"c0\"\n").is_ok());
     }
 
     #[test]

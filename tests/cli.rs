@@ -136,6 +136,10 @@ fn bad_scenarios_are_clear_errors_with_exit_code_2() {
         &["run", bad_strategy.to_str().unwrap()],
         &["bad_strategy.toml", "`strategy`", "fifo-magic", "idempotent"],
     );
+    let bad_queue = scratch("bad_queue.toml", "[queue]\nprefetch = 0\n");
+    assert_bad_input(&["run", bad_queue.to_str().unwrap()], &["bad_queue.toml", "queue.prefetch", "expected"]);
+    let log_setting = scratch("queue_commit.toml", "[queue]\n[consumer]\ncommit = \"after\"\n");
+    assert_bad_input(&["run", log_setting.to_str().unwrap()], &["queue_commit.toml", "consumer.commit", "queue.ack"]);
     assert_bad_input(&["run", "scenarios/does-not-exist.toml"], &["does-not-exist.toml", "cannot read"]);
     assert_bad_input(&["run", "scenarios/quickstart.toml", "--strategy", "key+nope"], &["--strategy", "\"nope\""]);
     assert_bad_input(&["run", "scenarios/quickstart.toml", "--seed", "minus-one"], &["--seed"]);

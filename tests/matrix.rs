@@ -37,4 +37,5 @@ fn the_report_is_the_same_for_any_thread_count_and_covers_every_cell() {
         assert!(markdown.contains(&format!(" {name} |")), "column {name}");
     }
     assert!(markdown.contains("| quickstart |"));
+    assert!(markdown.contains("| queue-competing-consumers |"), "queue scenarios are rows too");
 }

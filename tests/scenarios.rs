@@ -154,6 +154,36 @@ const ROWS: &[Row] = &[
         can: &["duplicate_apply"],
         never: &["commit_ahead", "rebalance_skip", "zombie_commit", "lost_write", "unseen_write", "divergent_log"],
     },
+    // Queue mode (issue 4: a queue beside the log). Competing consumers on one queue, no
+    // fault: R and a stale final state; nothing is redelivered, so never D, and a queue's
+    // deliveries follow no position: never a poll skip.
+    Row {
+        scenario: "queue-competing-consumers",
+        can: &["per_key_reorder", "final_state"],
+        never: &["duplicate_apply", "ack_ahead", "poll_skip", "nonmonotonic_poll", "lost_write", "unseen_write"],
+    },
+    // A pause past the visibility timeout: the message goes to another consumer after later
+    // ones (R) and the paused one processes it too (D); acks follow applies.
+    Row {
+        scenario: "queue-visibility-timeout",
+        can: &["duplicate_apply", "per_key_reorder", "final_state"],
+        never: &["ack_ahead", "poll_skip", "nonmonotonic_poll", "lost_write", "unseen_write"],
+    },
+    // One consumer, prefetch 1, no redelivery: per-key order holds.
+    Row {
+        scenario: "queue-single-consumer",
+        can: &[],
+        never: &["per_key_reorder", "final_state", "duplicate_apply", "ack_ahead", "lost_write", "unseen_write"],
+    },
+    // Auto-ack and a consumer crash: acknowledged before processing, L; never D.
+    Row { scenario: "queue-auto-ack-crash", can: &["ack_ahead", "unseen_write"], never: &["duplicate_apply"] },
+    // Processing failures: nacks redeliver out of order (R), dead-lettering leaves stale
+    // projections; a nacked message was not applied, so never D.
+    Row {
+        scenario: "queue-dead-letter",
+        can: &["per_key_reorder", "final_state"],
+        never: &["duplicate_apply", "ack_ahead", "poll_skip", "lost_write", "unseen_write"],
+    },
 ];
 
 /// Runs a bundled scenario with its own strategy.

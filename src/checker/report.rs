@@ -115,6 +115,7 @@ kinds! {
     PollSkip => "poll_skip", Breaks(NoLoss), "A consumer's deliveries of a partition skipping offsets with no seek or assignment explaining it.";
     RebalanceSkip => "rebalance_skip", Breaks(NoLoss), "A new owner of a partition starting above the group's committed offset.";
     CommitAhead => "commit_ahead", Breaks(NoLoss), "A commit beyond what the committing member was delivered or applied.";
+    AckAhead => "ack_ahead", Breaks(NoLoss), "A queue message acknowledged (deleted from the queue) before the group applied or discarded it.";
     UnseenWrite => "unseen_write", Breaks(NoLoss), "An acknowledged write nobody ever read, in a complete quiescent history.";
     CommitRegression => "commit_regression", Observation(ExactlyOnce), "A group's committed offset of a partition going backwards.";
     RebalanceRewind => "rebalance_rewind", Observation(ExactlyOnce), "A new owner of a partition starting below the group's committed offset.";

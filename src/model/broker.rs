@@ -23,12 +23,16 @@
 //! Durable across a crash: logs, epoch histories, producer states, committed offsets.
 //! Volatile: leadership (relearned from the controller), pending acknowledgements, follower
 //! progress, group membership.
+//!
+//! In queue mode `b0` also hosts the queue ([`super::queue`]), whose journal is its log of
+//! partition 0; there is no group coordinator then.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use ordo_sim::NodeId;
 
 use super::group::{Coordinator, Reply};
+use super::queue::{QueueHost, LEASE_TIMER};
 use super::{tag, ModelCtx, Msg};
 use crate::history::{FailReason, Rec, NONE_U32, NONE_U64};
 use crate::scenario::{Acks, Assignment};
@@ -240,6 +244,8 @@ pub struct Broker {
     incarnation: u32,
     /// The group's generation, durable across coordinator restarts.
     group_generation: u32,
+    /// Queue mode, on `b0`: the queue (its message states are durable, its leases not).
+    queue: Option<QueueHost>,
 }
 
 impl Broker {
@@ -259,7 +265,14 @@ impl Broker {
             group: None,
             incarnation: 0,
             group_generation: 0,
+            queue: None,
         }
+    }
+
+    /// Queue mode, on the host: per message in offset order, its event, how often it was
+    /// received, and whether it is still in the queue.
+    pub fn queue_messages(&self) -> Option<Vec<(u32, u32, bool)>> {
+        self.queue.as_ref().map(QueueHost::messages)
     }
 
     /// Events in this broker's replica of `partition`, in offset order (empty if none).
@@ -297,6 +310,9 @@ impl Broker {
                 });
             }
         }
+        if let (Some(queue), Some(journal)) = (self.queue.as_mut(), self.replicas[0].as_ref()) {
+            queue.crashed(world, journal.log_end());
+        }
         for replica in self.replicas.iter_mut().flatten() {
             replica.leader = NONE_U32;
             replica.waiting.clear();
@@ -311,8 +327,13 @@ impl Broker {
 
     pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
         self.incarnation += 1;
+        if self.index == 0 && ctx.shared.scenario.queue.is_some() {
+            let mut queue = self.queue.take().unwrap_or_else(|| QueueHost::new(self.node));
+            queue.started(ctx);
+            self.queue = Some(queue);
+        }
         let config = &ctx.shared.scenario.consumer;
-        if self.index == 0 && config.assignment != Assignment::Static {
+        if self.index == 0 && config.assignment != Assignment::Static && ctx.shared.scenario.queue.is_none() {
             // Membership is rebuilt after a coordinator restart (committed offsets are durable).
             let mut group = Coordinator::new(
                 config.assignment,
@@ -402,6 +423,11 @@ impl Broker {
                     self.fetch_from_leader(ctx, partition);
                 }
             }
+            LEASE_TIMER => {
+                if let Some(queue) = self.queue.as_mut() {
+                    queue.lease_expired(ctx, payload);
+                }
+            }
             _ => unreachable!("unknown broker timer {timer_tag:#x}"),
         }
     }
@@ -467,6 +493,11 @@ impl Broker {
         }
         replica.hw = replica.hw.max(hw);
         let hw = replica.hw;
+        if let Some(queue) = self.queue.as_mut().filter(|q| partition == 0 && q.len() < hw) {
+            // Queue mode: what the high watermark now covers becomes visible messages.
+            let from = queue.len() as usize;
+            queue.take_in(ctx.shared, replica.records[from..hw as usize].iter().map(|r| r.event));
+        }
         // The run is done only once consumers have everything the leader holds: records
         // above the HW still wait for followers (or for the ISR to shrink).
         ctx.shared.log_end[partition as usize] = replica.log_end();
@@ -743,6 +774,17 @@ impl Broker {
                 if let Some(group) = &mut self.group {
                     let error = group.heartbeat(ctx.now_ns(), member, generation).err();
                     ctx.send(from, Msg::HeartbeatAnswer { member, error });
+                }
+            }
+            Msg::QueueReceive { request, max } => {
+                let serving = self.leads(0);
+                if let Some(queue) = self.queue.as_mut() {
+                    queue.receive(ctx, from, request, max, serving);
+                }
+            }
+            Msg::QueueSettle { offset, event, receipt, nack } => {
+                if let Some(queue) = self.queue.as_mut() {
+                    queue.settle(ctx, from, offset, event, receipt, nack);
                 }
             }
             Msg::LeaveGroup { member } => {

@@ -21,10 +21,17 @@
 //! coordinator dropped (its session expired: a long pause) finds out only at its next
 //! heartbeat or commit: meanwhile it keeps processing what it had fetched, a **zombie**,
 //! and its commits fail. It then rejoins under a new member id.
+//!
+//! In queue mode (`[queue]`) none of that applies: the consumer competes with the others for
+//! the messages of one shared queue, receiving, processing and acknowledging them one by
+//! one (see `queue_client.rs` and [`super::queue`]). Processing, the consumer policies
+//! (`admit`) and the faults are the same.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use ordo_sim::NodeId;
+
+mod queue_client;
 
 use super::broker::FetchErrorKind;
 use super::group::GroupError;
@@ -108,6 +115,8 @@ pub struct Consumer {
     /// Causal delivery: events held until their causal predecessors are applied, by
     /// (producer, the producer's own vector-clock entry).
     causal_held: BTreeMap<(u32, u32), (u32, u64, u32)>,
+    /// Queue mode: the queue client (receiving, messages in hand); `None` for a log.
+    queue: Option<Box<queue_client::QueueClient>>,
 }
 
 /// A run of `fetched` records processed one after another: `start..end`, `next` to go.
@@ -155,13 +164,17 @@ impl Consumer {
             clock_deadlines: VecDeque::new(),
             clock_timer: false,
             causal_held: BTreeMap::new(),
+            queue: None,
         }
     }
 
     /// The process died: positions, fetched records, membership and commit bookkeeping are
     /// gone. It restarts from the group's committed offsets, so what it had processed but not
     /// committed is delivered again, and what it committed but had not processed is skipped.
-    pub fn on_crash(&mut self) {
+    pub fn on_crash(&mut self, world: &mut super::World) {
+        if let Some(queue) = &self.queue {
+            queue.crashed(world, self.node);
+        }
         let incarnation = self.incarnation + 1;
         *self = Consumer::new(self.index, NodeId(self.node));
         self.incarnation = incarnation;
@@ -173,6 +186,10 @@ impl Consumer {
     }
 
     pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
+        if ctx.shared.scenario.queue.is_some() {
+            self.queue_start(ctx);
+            return;
+        }
         self.last_poll_ns = ctx.now_ns();
         let layout = ctx.shared.layout;
         self.leaders = (0..layout.partitions).map(|p| p % layout.brokers).collect();
@@ -276,6 +293,10 @@ impl Consumer {
     }
 
     pub fn on_message(&mut self, ctx: &mut ModelCtx<'_>, msg: Msg) {
+        if self.queue.is_some() {
+            self.queue_message(ctx, msg);
+            return;
+        }
         match msg {
             Msg::OffsetFetchOk { partition, offset } => {
                 let node = self.node;
@@ -392,6 +413,10 @@ impl Consumer {
     /// loop stops at its next poll (the batch in hand is finished first), then commits what
     /// was processed, gives up every partition, tells the coordinator, and consumes no more.
     pub fn leave(&mut self, ctx: &mut ModelCtx<'_>) {
+        if self.queue.is_some() {
+            self.queue_leave();
+            return;
+        }
         self.leave_requested = true;
         if !self.polling && !self.processing {
             self.leave_now(ctx);
@@ -427,6 +452,10 @@ impl Consumer {
     }
 
     pub fn on_timer(&mut self, ctx: &mut ModelCtx<'_>, timer_tag: u64) {
+        if self.queue.is_some() {
+            self.queue_timer(ctx, timer_tag);
+            return;
+        }
         match tag::kind(timer_tag) {
             OFFSET_RETRY => {
                 if self.owned.iter().any(|o| !o.ready) {
@@ -462,16 +491,7 @@ impl Consumer {
                 }
             }
             HEARTBEAT => self.heartbeat(ctx),
-            REORDER_TIMEOUT => {
-                let entity = tag::payload(timer_tag) as u32;
-                self.gap_timers.remove(&entity);
-                self.skip_gap(ctx, entity);
-                if self.held.range((entity, 0)..=(entity, u32::MAX)).next().is_some() && self.gap_timers.insert(entity)
-                {
-                    let timeout_ns = ctx.shared.scenario.consumer.reorder_timeout_ms * 1_000_000;
-                    ctx.set_timer(timeout_ns, tag::make(REORDER_TIMEOUT, u64::from(entity)));
-                }
-            }
+            REORDER_TIMEOUT => self.reorder_timeout(ctx, tag::payload(timer_tag) as u32),
             CLOCK_RELEASE => {
                 self.clock_timer = false;
                 self.release_due(ctx);
@@ -491,6 +511,16 @@ impl Consumer {
                 }
             }
             _ => unreachable!("unknown consumer timer {timer_tag:#x}"),
+        }
+    }
+
+    /// The reorder buffer waited `reorder_timeout_ms` for `entity`'s missing number: skip it.
+    fn reorder_timeout(&mut self, ctx: &mut ModelCtx<'_>, entity: u32) {
+        self.gap_timers.remove(&entity);
+        self.skip_gap(ctx, entity);
+        if self.held.range((entity, 0)..=(entity, u32::MAX)).next().is_some() && self.gap_timers.insert(entity) {
+            let timeout_ns = ctx.shared.scenario.consumer.reorder_timeout_ms * 1_000_000;
+            ctx.set_timer(timeout_ns, tag::make(REORDER_TIMEOUT, u64::from(entity)));
         }
     }
 

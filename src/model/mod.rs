@@ -14,6 +14,7 @@ pub mod consumer;
 pub mod controller;
 pub mod group;
 pub mod producer;
+pub mod queue;
 pub mod workload;
 
 use ordo_sim::{Ctx, Fault, Node, NodeId, TimerId};
@@ -172,6 +173,24 @@ pub enum Msg {
         /// The event the sender just created: its clock stamp is what the message carries.
         cause: u32,
     },
+    /// Queue mode (see [`queue`]): consumer → host: give me up to `max` visible messages.
+    QueueReceive {
+        request: u64,
+        max: u32,
+    },
+    /// Host → consumer: the messages it now leases to this consumer (maybe none).
+    QueueMessages {
+        request: u64,
+        messages: Vec<queue::Received>,
+    },
+    /// Consumer → host: done with this message (`nack: false`: delete it; `true`: processing
+    /// failed, make it visible again). `receipt` names the receive it answers.
+    QueueSettle {
+        offset: u64,
+        event: u32,
+        receipt: u64,
+        nack: bool,
+    },
 }
 
 /// Where each kind of node sits in the id space.
@@ -283,6 +302,18 @@ pub struct ModelStats {
     pub conflicts: u64,
     /// Consumer processing attempts that failed (`processing_failure_ppm`) and were retried.
     pub processing_failures: u64,
+    /// Queue mode: deliveries of a message received before (after a visibility timeout, a
+    /// nack or a host restart), messages made visible again because their visibility
+    /// timeout ran out, acknowledgements the host accepted and refused (a stale receipt:
+    /// the message was received again since, or is gone), nacks after a processing
+    /// failure, failures in auto-ack mode (the message is gone), and dead-lettered messages.
+    pub redeliveries: u64,
+    pub visibility_expired: u64,
+    pub queue_acks: u64,
+    pub refused_acks: u64,
+    pub nacks: u64,
+    pub failed_auto_acked: u64,
+    pub queue_dead_lettered: u64,
 }
 
 /// Per-entity ground truth and projection.
@@ -343,6 +374,13 @@ pub struct World {
     /// Events the workload has still to create, plus created events whose batch is
     /// neither acknowledged nor given up.
     pub unresolved: u64,
+    /// Queue mode: messages in the queue neither acknowledged nor dead-lettered (the host's
+    /// count), and messages delivered to consumers and not processed yet (their count).
+    pub queue_open: u64,
+    pub queue_in_hand: u64,
+    /// Queue mode: receive answers on their way to a consumer, (consumer, request) →
+    /// messages (the observer's bookkeeping, so a run does not stop with messages in flight).
+    pub queue_transit: std::collections::BTreeMap<(u32, u64), u32>,
 }
 
 impl World {
@@ -374,6 +412,14 @@ impl World {
     }
 
     pub fn finished(&self) -> bool {
+        if self.scenario.queue.is_some() {
+            // Nothing left in the queue, and nothing a consumer received is unprocessed (a
+            // paused consumer may still apply a message another consumer already acked).
+            return self.unresolved == 0
+                && self.queue_open == 0
+                && self.queue_in_hand == 0
+                && self.queue_transit.is_empty();
+        }
         self.unresolved == 0
             && self
                 .log_end
@@ -391,6 +437,9 @@ pub mod fate {
     pub const GIVEN_UP: u8 = 2;
     /// Its producer crashed before the batch was acknowledged (the history's `crash` says so).
     pub const LOST_IN_CRASH: u8 = 4;
+    /// Queue mode: a copy of it was dead-lettered (the history's `discard` with reason
+    /// `dead_letter` says so).
+    pub const DEAD_LETTERED: u8 = 8;
 }
 
 /// A node of the streaming model.
@@ -438,7 +487,7 @@ impl Node for Actor {
         match self {
             Actor::Producer(producer) => producer.on_crash(world),
             Actor::Broker(broker) => broker.on_crash(world, now_ns),
-            Actor::Consumer(consumer) => consumer.on_crash(),
+            Actor::Consumer(consumer) => consumer.on_crash(world),
             Actor::Controller(_) => {}
         }
     }
