@@ -374,7 +374,10 @@ impl Broker {
     fn heartbeat(&mut self, ctx: &mut ModelCtx<'_>) {
         let controller = ctx.shared.layout.controller();
         ctx.reconnect(controller);
-        ctx.send(controller, Msg::BrokerHeartbeat { broker: self.index, incarnation: self.incarnation });
+        let state = super::controller::state_fingerprint(self.replicas.iter().enumerate().filter_map(|(p, r)| {
+            r.as_ref().map(|r| (p as u32, r.epoch, r.leader, (r.leader == self.index).then_some(r.isr.as_slice())))
+        }));
+        ctx.send(controller, Msg::BrokerHeartbeat { broker: self.index, incarnation: self.incarnation, state });
         let every_ms = ctx.shared.scenario.broker.heartbeat_interval_ms;
         ctx.set_timer(every_ms * 1_000_000, tag::make(HEARTBEAT, 0));
     }

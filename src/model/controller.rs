@@ -10,7 +10,11 @@
 //! returns. A broker that restarts re-registers (a new incarnation in its heartbeat): the
 //! controller re-elects leaders of what it led and tells it the current state of all its
 //! partitions. Leaders change the ISR only through the controller (`AlterPartition`,
-//! KIP-497), so an election never picks a replica the leader had already dropped.
+//! KIP-497), so an election never picks a replica the leader had already dropped. Each
+//! broker heartbeat carries a fingerprint of the partition state the broker applied; when
+//! it differs from what the controller sent (a `LeaderAndIsr` lost with a broken
+//! connection), the controller reconnects and sends that broker's partitions again, as a
+//! KRaft broker catches up on the metadata log it reports its offset in.
 
 use ordo_sim::NodeId;
 
@@ -69,7 +73,7 @@ impl Controller {
 
     pub fn on_message(&mut self, ctx: &mut ModelCtx<'_>, from: NodeId, msg: Msg) {
         match msg {
-            Msg::BrokerHeartbeat { broker, incarnation } => {
+            Msg::BrokerHeartbeat { broker, incarnation, state: applied } => {
                 let now = ctx.now_ns();
                 let state = &mut self.brokers[broker as usize];
                 state.last_heartbeat_ns = now;
@@ -78,6 +82,16 @@ impl Controller {
                 if state.fenced || restarted {
                     state.fenced = false;
                     self.registered(ctx, broker, restarted);
+                } else if applied != self.expected_fingerprint(broker) {
+                    // A LeaderAndIsr (or an AlterPartition answer) to this broker was lost,
+                    // or is still on its way: send the current state again on a fresh
+                    // connection (applying it twice changes nothing).
+                    ctx.reconnect(from);
+                    for partition in 0..self.partitions.len() as u32 {
+                        if self.partitions[partition as usize].replicas.contains(&broker) {
+                            self.tell(ctx, partition, broker);
+                        }
+                    }
                 }
             }
             Msg::AlterPartition { partition, epoch, isr } => {
@@ -107,6 +121,16 @@ impl Controller {
             }
         }
         self.arm(ctx);
+    }
+
+    /// The fingerprint `broker` should report if it applied everything sent to it.
+    fn expected_fingerprint(&self, broker: u32) -> u64 {
+        state_fingerprint(self.partitions.iter().enumerate().filter(|(_, s)| s.replicas.contains(&broker)).map(
+            |(p, s)| {
+                let leader = s.leader.unwrap_or(u32::MAX);
+                (p as u32, s.epoch, leader, (leader == broker).then_some(s.isr.as_slice()))
+            },
+        ))
     }
 
     fn alive(&self, broker: u32) -> bool {
@@ -202,6 +226,29 @@ impl Controller {
         };
         ctx.send(to, msg);
     }
+}
+
+/// FNV-1a over (partition, leader epoch, leader, and — where the broker leads — the ISR) of
+/// every partition a broker holds: what a broker reports in its heartbeat and what the
+/// controller expects (a follower's copy of the ISR is not used, so it is left out).
+pub fn state_fingerprint<'a>(partitions: impl Iterator<Item = (u32, u32, u32, Option<&'a [u32]>)>) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut mix = |value: u32| {
+        for byte in value.to_le_bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for (partition, epoch, leader, isr) in partitions {
+        mix(partition);
+        mix(epoch);
+        mix(leader);
+        if let Some(isr) = isr {
+            mix(isr.len() as u32);
+            isr.iter().for_each(|&b| mix(b));
+        }
+    }
+    hash
 }
 
 /// Records a leadership change as its new leader takes over (called by the broker).

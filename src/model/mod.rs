@@ -141,6 +141,9 @@ pub enum Msg {
     BrokerHeartbeat {
         broker: u32,
         incarnation: u32,
+        /// A fingerprint of the partition state the broker applied
+        /// ([`controller::state_fingerprint`]): the controller re-sends what it finds stale.
+        state: u64,
     },
     /// Controller → replica brokers: who leads `partition` in `epoch`, and its ISR.
     LeaderAndIsr {
