@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use super::error::CheckError;
 use super::record::{describe_json_error, Header, IdRef, Meta, Raw, RECORD_TYPES};
 use super::report::{Guarantee, Kind, Report, Unknown, Violation, Witness};
-use super::tables::{Col, Ids, Names, OffsetMap, NONE};
+use super::tables::{Col, FxHashMap, Ids, Names, OffsetMap, NONE};
 
 /// Anomalies of one kind kept with their witnesses; the rest are counted only, so memory
 /// stays bounded when a strategy violates something on every record.
@@ -216,7 +216,7 @@ pub(crate) struct Events {
     pub lamport: Col,
     pub ts: Col,
     pub clock: Col,
-    pub vc: std::collections::HashMap<u32, Box<[(u32, i64)]>>,
+    pub vc: FxHashMap<u32, Box<[(u32, i64)]>>,
     /// First append: (partition, offset, line).
     pub first_append: Vec<(u32, u64, Line)>,
     /// First delivery: (partition, offset, line).
@@ -275,9 +275,9 @@ pub(crate) struct Ingest<'s> {
     pub groups: Names,
     pub entities: Names,
     pub fields: Names,
-    part_ids: std::collections::HashMap<Box<str>, std::collections::HashMap<u32, u32>>,
+    part_ids: FxHashMap<Box<str>, FxHashMap<u32, u32>>,
     pub parts: Vec<PartLog>,
-    consumer_ids: std::collections::HashMap<(u32, u32), u32>,
+    consumer_ids: FxHashMap<(u32, u32), u32>,
     pub consumer_of: Vec<(u32, u32)>,
     pub ev: Events,
     batch_ids: Ids,
@@ -323,9 +323,9 @@ impl<'s> Ingest<'s> {
             groups: Names::default(),
             entities: Names::default(),
             fields: Names::default(),
-            part_ids: std::collections::HashMap::new(),
+            part_ids: FxHashMap::default(),
             parts: Vec::new(),
-            consumer_ids: std::collections::HashMap::new(),
+            consumer_ids: FxHashMap::default(),
             consumer_of: Vec::new(),
             ev: Events::default(),
             batch_ids: Ids::default(),
@@ -458,7 +458,7 @@ impl<'s> Ingest<'s> {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(self.err("empty line; expected one JSON object per line".into()));
         }
-        let raw: Raw<'_> = serde_json::from_slice(bytes).map_err(|e| self.err(describe_json_error(&e)))?;
+        let raw = Raw::parse(bytes).map_err(|e| self.err(describe_json_error(&e)))?;
         let ty = match &raw.ty {
             Some(t) => t.0.as_ref(),
             None => return Err(self.err("record lacks required field \"type\"".into())),

@@ -20,7 +20,7 @@ pub(crate) enum IdRef<'a> {
 
 impl IdRef<'_> {
     /// Canonical form: a string that is the plain decimal rendering of a u64 is that integer.
-    fn from_str_cow(s: Cow<'_, str>) -> IdRef<'_> {
+    pub(crate) fn from_str_cow(s: Cow<'_, str>) -> IdRef<'_> {
         let canonical = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s.len() == 1 || !s.starts_with('0'));
         if canonical {
             if let Ok(n) = s.parse::<u64>() {
@@ -207,6 +207,17 @@ pub(crate) struct Raw<'a> {
     pub meta: Option<Meta<'a>>,
     pub leader_epoch: Option<i64>,
     pub delta: Option<i64>,
+}
+
+impl<'a> Raw<'a> {
+    /// Parses one record line: the fast scanner (`scan.rs`) when it is sure, else serde,
+    /// whose result (and error) is authoritative.
+    pub(crate) fn parse(line: &'a [u8]) -> Result<Raw<'a>, serde_json::Error> {
+        match super::scan::raw(line) {
+            Some(raw) => Ok(raw),
+            None => serde_json::from_slice(line),
+        }
+    }
 }
 
 /// Every record type of format v1, in the order the doc lists them.

@@ -4,17 +4,75 @@
 //! Hash maps here are used for lookups only; nothing iterates them, so hashing never
 //! decides output order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::record::IdRef;
 
 /// "No such index" for `u32` columns.
 pub(crate) const NONE: u32 = u32::MAX;
 
+/// The multiplicative hash of rustc (FxHash, as in the `rustc-hash` crate): much cheaper
+/// than SipHash on the short names and integer ids the checker interns. Not resistant to
+/// crafted collisions, which costs a hostile history time, never correctness; and the
+/// maps are only looked up, never iterated, so their order never reaches the output.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+const FX_SEED: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = self.0.wrapping_add(word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        // hashbrown takes the top bits for its tags and the low bits for the bucket: the
+        // rotation moves the well-mixed high bits of the product down.
+        self.0.rotate_left(26)
+    }
+}
+
+/// A hash map with [`FxHasher`], for lookups only.
+pub(crate) type FxHashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
 /// Interned strings (node, group, entity, field names) with dense ids in first-seen order.
 #[derive(Debug, Default)]
 pub(crate) struct Names {
-    map: HashMap<Box<str>, u32>,
+    map: FxHashMap<Box<str>, u32>,
     names: Vec<Box<str>>,
 }
 
@@ -37,12 +95,20 @@ impl Names {
 }
 
 /// Ids (events or batches): integers and strings interned to dense `u32`.
+///
+/// Integer ids below `2 × len + DENSE_IDS` (ordo numbers events and batches from 0) are
+/// found by indexing `dense`; larger ones go to the `ints` map. An integer lives in exactly
+/// one of the two: `dense` only grows over integers not seen before.
 #[derive(Debug, Default)]
 pub(crate) struct Ids {
-    ints: HashMap<u64, u32>,
-    strs: HashMap<Box<str>, u32>,
+    dense: Vec<u32>,
+    ints: FxHashMap<u64, u32>,
+    strs: FxHashMap<Box<str>, u32>,
     names: Vec<IdName>,
 }
+
+/// Slack for dense integer ids: memory stays below 4 × (2 × ids + this) bytes.
+const DENSE_IDS: u64 = 1 << 16;
 
 #[derive(Debug)]
 enum IdName {
@@ -51,9 +117,17 @@ enum IdName {
 }
 
 impl Ids {
+    #[inline]
+    fn int(&self, n: u64) -> Option<u32> {
+        match self.dense.get(n as usize) {
+            Some(&i) if i != NONE => Some(i),
+            _ if self.ints.is_empty() => None,
+            _ => self.ints.get(&n).copied(),
+        }
+    }
     pub fn lookup(&self, id: &IdRef<'_>) -> Option<u32> {
         match id {
-            IdRef::Int(n) => self.ints.get(n).copied(),
+            IdRef::Int(n) => self.int(*n),
             IdRef::Str(s) => self.strs.get(s.as_ref()).copied(),
         }
     }
@@ -65,7 +139,16 @@ impl Ids {
         let i = self.names.len() as u32;
         match id {
             IdRef::Int(n) => {
-                self.ints.insert(*n, i);
+                let bound = 2 * self.names.len() as u64 + DENSE_IDS;
+                if *n < bound {
+                    let n = *n as usize;
+                    if self.dense.len() <= n {
+                        self.dense.resize(n + 1, NONE);
+                    }
+                    self.dense[n] = i;
+                } else {
+                    self.ints.insert(*n, i);
+                }
                 self.names.push(IdName::Int(*n));
             }
             IdRef::Str(s) => {
