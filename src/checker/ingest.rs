@@ -135,6 +135,36 @@ struct Position {
     ok_upto: Option<(u64, Line)>,
 }
 
+/// Consumer positions by (group, node, partition): a dense table with a hash index (looked
+/// up only; walked in insertion order).
+#[derive(Debug, Default)]
+struct Positions {
+    index: FxHashMap<(u32, u32, u32), u32>,
+    keys: Vec<(u32, u32, u32)>,
+    values: Vec<Position>,
+}
+
+impl Positions {
+    fn entry(&mut self, key: (u32, u32, u32)) -> &mut Position {
+        let next = self.values.len() as u32;
+        let i = *self.index.entry(key).or_insert(next);
+        if i == next {
+            self.keys.push(key);
+            self.values.push(Position::default());
+        }
+        &mut self.values[i as usize]
+    }
+    fn get(&self, key: &(u32, u32, u32)) -> Option<&Position> {
+        self.index.get(key).map(|&i| &self.values[i as usize])
+    }
+    fn get_mut(&mut self, key: &(u32, u32, u32)) -> Option<&mut Position> {
+        self.index.get(key).map(|&i| &mut self.values[i as usize])
+    }
+    fn iter_mut(&mut self) -> impl Iterator<Item = (&(u32, u32, u32), &mut Position)> {
+        self.keys.iter().zip(self.values.iter_mut())
+    }
+}
+
 /// A maximum over records at earlier `t`, plus the current `t`'s records per node: the
 /// value a record can be compared with without ordering different nodes at equal `t`.
 #[derive(Debug, Default, Clone)]
@@ -283,7 +313,7 @@ pub(crate) struct Ingest<'s> {
     batch_ids: Ids,
     pub batches: Vec<Batch>,
     pub batch_events: Vec<u32>,
-    positions: BTreeMap<(u32, u32, u32), Position>,
+    positions: Positions,
     commits: BTreeMap<(u32, u32), CommitState>,
     group_state: Vec<GroupState>,
     pub applies: Vec<ApplyRec>,
@@ -331,7 +361,7 @@ impl<'s> Ingest<'s> {
             batch_ids: Ids::default(),
             batches: Vec::new(),
             batch_events: Vec::new(),
-            positions: BTreeMap::new(),
+            positions: Positions::default(),
             commits: BTreeMap::new(),
             group_state: Vec::new(),
             applies: Vec::new(),
@@ -458,7 +488,8 @@ impl<'s> Ingest<'s> {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(self.err("empty line; expected one JSON object per line".into()));
         }
-        let raw = Raw::parse(bytes).map_err(|e| self.err(describe_json_error(&e)))?;
+        let mut raw = Raw::default();
+        raw.parse_into(bytes).map_err(|e| self.err(describe_json_error(&e)))?;
         let ty = match &raw.ty {
             Some(t) => t.0.as_ref(),
             None => return Err(self.err("record lacks required field \"type\"".into())),
@@ -569,6 +600,10 @@ impl<'s> Ingest<'s> {
     }
 
     fn part_of(&mut self, topic: &str, partition: u32) -> Result<u32, CheckError> {
+        // A partition seen before was checked against the header then.
+        if let Some(&p) = self.part_ids.get(topic).and_then(|m| m.get(&partition)) {
+            return Ok(p);
+        }
         if let Some(topics) = &self.topics {
             match topics.get(topic) {
                 None => {
@@ -585,9 +620,6 @@ impl<'s> Ingest<'s> {
                 }
                 _ => {}
             }
-        }
-        if let Some(&p) = self.part_ids.get(topic).and_then(|m| m.get(&partition)) {
-            return Ok(p);
         }
         let p = self.parts.len() as u32;
         self.parts.push(PartLog { name: format!("{topic}/{partition}").into(), ..PartLog::default() });
@@ -645,15 +677,13 @@ impl<'s> Ingest<'s> {
         self.ev.create_line[e as usize] = self.cur();
         self.ev.creator[e as usize] = self.nodes.intern(&node);
         let entity = match (&raw.entity, &raw.key) {
-            (Some(en), _) => Some(en.0.to_string()),
-            (None, Some(k)) => Some(match k {
-                IdRef::Int(n) => n.to_string(),
-                IdRef::Str(s) => s.to_string(),
-            }),
+            (Some(en), _) => Some(self.entities.intern(&en.0)),
+            (None, Some(IdRef::Int(n))) => Some(self.entities.intern(&n.to_string())),
+            (None, Some(IdRef::Str(s))) => Some(self.entities.intern(s)),
             _ => None,
         };
         if let Some(en) = entity {
-            self.ev.entity[e as usize] = self.entities.intern(&en);
+            self.ev.entity[e as usize] = en;
         }
         if let Some(writes) = &raw.writes {
             let ws = self.ev.write_arena.len() as u32;
@@ -983,7 +1013,7 @@ impl<'s> Ingest<'s> {
         }
         for partition in partitions {
             let p = self.part_of(&topic, partition)?;
-            let pos = self.positions.entry((g, n, p)).or_default();
+            let pos = self.positions.entry((g, n, p));
             if ty == "assign" {
                 // Still owned (no revoke, crash or restart since the last assign): the
                 // member keeps the partition and its position (cooperative rebalance).
@@ -1053,7 +1083,7 @@ impl<'s> Ingest<'s> {
         let (n, g) = (self.nodes.intern(&node), self.group(&group));
         self.classify_start((g, n, p), t, offset, "seek");
         let line = self.cur();
-        let pos = self.positions.entry((g, n, p)).or_default();
+        let pos = self.positions.entry((g, n, p));
         pos.expected = Some((offset, line));
         raise(&mut pos.max_pos, offset, line);
         raise(&mut pos.ok_upto, offset, line);
@@ -1118,7 +1148,7 @@ impl<'s> Ingest<'s> {
             self.ev.first_deliver[e as usize] = (p, offset, line);
         }
         // Position: continue from the last seek or delivery + 1.
-        let pos = self.positions.entry((g, n, p)).or_default();
+        let pos = self.positions.entry((g, n, p));
         let expected = pos.expected;
         if expected.is_none() {
             raise(&mut pos.ok_upto, offset, line);
@@ -1127,7 +1157,7 @@ impl<'s> Ingest<'s> {
         pos.expected = Some((next, line));
         raise(&mut pos.max_pos, next, line);
         if let Some((x, basis)) = expected {
-            let scope = format!("group {group}, {pname}");
+            let scope = || format!("group {group}, {pname}");
             if offset > x {
                 let holes = {
                     let pl = &self.parts[p as usize];
@@ -1136,7 +1166,7 @@ impl<'s> Ingest<'s> {
                 if holes {
                     self.violate(
                         Kind::PollSkip,
-                        scope,
+                        scope(),
                         format!(
                             "{node} read {pname} at {offset} after position {x}: offsets {x}..{} skipped",
                             offset - 1
@@ -1150,7 +1180,7 @@ impl<'s> Ingest<'s> {
             } else if offset < x {
                 self.violate(
                     Kind::NonmonotonicPoll,
-                    scope,
+                    scope(),
                     format!("{node} read {pname} at {offset} after position {x}: went back with no seek or assignment"),
                     vec![
                         w(basis, format!("position {x} of {node} in {pname}")),
@@ -1195,7 +1225,7 @@ impl<'s> Ingest<'s> {
         gs.applies_seen = true;
         match from {
             Some((p, o)) => {
-                let pos = self.positions.entry((g, n, p)).or_default();
+                let pos = self.positions.entry((g, n, p));
                 raise(&mut pos.ok_upto, o.saturating_add(1), line);
             }
             None => {

@@ -210,13 +210,14 @@ pub(crate) struct Raw<'a> {
 }
 
 impl<'a> Raw<'a> {
-    /// Parses one record line: the fast scanner (`scan.rs`) when it is sure, else serde,
-    /// whose result (and error) is authoritative.
-    pub(crate) fn parse(line: &'a [u8]) -> Result<Raw<'a>, serde_json::Error> {
-        match super::scan::raw(line) {
-            Some(raw) => Ok(raw),
-            None => serde_json::from_slice(line),
+    /// Parses one record line into `self` (a `Raw::default()`): the fast scanner
+    /// (`scan.rs`) when it is sure, else serde, whose result (and error) is authoritative.
+    /// In place, because a `Raw` is large and the scanner runs once per record.
+    pub(crate) fn parse_into(&mut self, line: &'a [u8]) -> Result<(), serde_json::Error> {
+        if !super::scan::fill(line, self) {
+            *self = serde_json::from_slice(line)?;
         }
+        Ok(())
     }
 }
 

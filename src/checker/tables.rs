@@ -12,19 +12,22 @@ use super::record::IdRef;
 /// "No such index" for `u32` columns.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// The multiplicative hash of rustc (FxHash, as in the `rustc-hash` crate): much cheaper
-/// than SipHash on the short names and integer ids the checker interns. Not resistant to
-/// crafted collisions, which costs a hostile history time, never correctness; and the
-/// maps are only looked up, never iterated, so their order never reaches the output.
+/// A fast non-cryptographic hash for the short names and integer ids the checker interns:
+/// one 64×64→128-bit multiply per word, folded (high half xor low half), as in `foldhash`.
+/// Much cheaper than SipHash; not resistant to crafted collisions, which would cost a
+/// hostile history time, never correctness. The maps are only looked up, never iterated,
+/// so their order never reaches the output.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct FxHasher(u64);
 
-const FX_SEED: u64 = 0xf135_7aea_2e62_a9c5;
+const FX_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+const FX_MUL: u64 = 0xf135_7aea_2e62_a9c5;
 
 impl FxHasher {
     #[inline]
     fn add(&mut self, word: u64) {
-        self.0 = self.0.wrapping_add(word).wrapping_mul(FX_SEED);
+        let full = u128::from(self.0 ^ word ^ FX_SEED) * u128::from(FX_MUL);
+        self.0 = (full as u64) ^ ((full >> 64) as u64);
     }
 }
 
@@ -60,9 +63,7 @@ impl Hasher for FxHasher {
     }
     #[inline]
     fn finish(&self) -> u64 {
-        // hashbrown takes the top bits for its tags and the low bits for the bucket: the
-        // rotation moves the well-mixed high bits of the product down.
-        self.0.rotate_left(26)
+        self.0
     }
 }
 
@@ -70,20 +71,45 @@ impl Hasher for FxHasher {
 pub(crate) type FxHashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Interned strings (node, group, entity, field names) with dense ids in first-seen order.
+/// Names of up to 7 bytes (`c1`, `g`, `status`) are keyed by their bytes and length packed
+/// in one integer: no string hashing or comparison.
 #[derive(Debug, Default)]
 pub(crate) struct Names {
+    short: FxHashMap<u64, u32>,
     map: FxHashMap<Box<str>, u32>,
     names: Vec<Box<str>>,
 }
 
+/// `s` packed with its length in the top byte, if it has at most 7 bytes.
+#[inline]
+fn packed(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.len() > 7 {
+        return None;
+    }
+    let mut word = [0u8; 8];
+    word[..b.len()].copy_from_slice(b);
+    word[7] = b.len() as u8;
+    Some(u64::from_le_bytes(word))
+}
+
 impl Names {
+    #[inline]
     pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.map.get(s) {
-            return i;
+        let next = self.names.len() as u32;
+        let i = match packed(s) {
+            Some(key) => *self.short.entry(key).or_insert(next),
+            None => match self.map.get(s) {
+                Some(&i) => i,
+                None => {
+                    self.map.insert(s.into(), next);
+                    next
+                }
+            },
+        };
+        if i == next {
+            self.names.push(s.into());
         }
-        let i = self.names.len() as u32;
-        self.names.push(s.into());
-        self.map.insert(s.into(), i);
         i
     }
     pub fn name(&self, i: u32) -> &str {
