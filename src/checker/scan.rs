@@ -240,7 +240,7 @@ impl<'a> Scan<'a> {
 
     /// An integer: optional minus, no leading zeros, no fraction or exponent, at most 19
     /// digits (so no overflow; longer ones are left to serde).
-    #[inline]
+    #[inline(always)]
     fn num(&mut self) -> Option<Num> {
         let b = self.b;
         let mut i = self.i;
@@ -341,12 +341,18 @@ impl<'a> Scan<'a> {
         loop {
             self.ws();
             let key = self.key()?;
-            self.ws();
+            if self.peek()? != b':' {
+                self.ws();
+            }
             self.eat(b':')?;
             self.ws();
             field(self, key)?;
-            self.ws();
-            match self.peek()? {
+            let mut c = self.peek()?;
+            if c == b' ' {
+                self.ws();
+                c = self.peek()?;
+            }
+            match c {
                 b',' => self.i += 1,
                 b'}' => {
                     self.i += 1;
