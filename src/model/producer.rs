@@ -77,6 +77,8 @@ pub struct Producer {
     next_seq: Vec<u32>,
     open: Vec<OpenBatch>,
     queues: Vec<VecDeque<u32>>,
+    /// Bit `p` set iff `queues[p]` is not empty: `try_send` visits only those partitions.
+    queued: Vec<u64>,
     pending: BTreeMap<u32, PendingBatch>,
     /// Per broker connection: batches in flight, in send order.
     in_flight: Vec<VecDeque<u32>>,
@@ -101,6 +103,7 @@ impl Producer {
             next_seq: vec![0; partitions as usize],
             open: (0..partitions).map(|_| OpenBatch::default()).collect(),
             queues: vec![VecDeque::new(); partitions as usize],
+            queued: vec![0; partitions.div_ceil(64) as usize],
             pending: BTreeMap::new(),
             in_flight: vec![VecDeque::new(); brokers as usize],
             in_flight_in_partition: vec![0; partitions as usize],
@@ -398,7 +401,31 @@ impl Producer {
             },
         );
         self.queues[partition as usize].push_back(batch);
+        self.note_queue(partition as usize);
         self.try_send(ctx);
+    }
+
+    /// Keeps the `queued` bit of `partition` in step with its queue.
+    fn note_queue(&mut self, partition: usize) {
+        let bit = 1u64 << (partition % 64);
+        if self.queues[partition].is_empty() {
+            self.queued[partition / 64] &= !bit;
+        } else {
+            self.queued[partition / 64] |= bit;
+        }
+    }
+
+    /// The first partition at or after `from` with a queued batch.
+    fn next_queued(&self, from: usize) -> Option<usize> {
+        let mut word = from / 64;
+        let mut bits = *self.queued.get(word)? & (u64::MAX << (from % 64));
+        loop {
+            if bits != 0 {
+                return Some(word * 64 + bits.trailing_zeros() as usize);
+            }
+            word += 1;
+            bits = *self.queued.get(word)?;
+        }
     }
 
     /// Sends queued batches while the connections allow.
@@ -409,12 +436,13 @@ impl Producer {
         let config = &ctx.shared.scenario.producer;
         let (max_in_flight, idempotent) = (config.max_in_flight, config.idempotence);
         let now = ctx.now_ns();
-        for partition in 0..self.queues.len() {
+        // In partition order, as a scan of every partition would, skipping empty queues.
+        let mut from = 0;
+        while let Some(partition) = self.next_queued(from) {
+            from = partition + 1;
             let broker = self.leaders[partition] as usize;
             if broker >= self.in_flight.len() {
-                if !self.queues[partition].is_empty() {
-                    self.refresh_metadata(ctx); // offline: wait for a new leader
-                }
+                self.refresh_metadata(ctx); // offline: wait for a new leader
                 continue;
             }
             while let Some(&batch) = self.queues[partition].front() {
@@ -429,6 +457,7 @@ impl Producer {
                     break; // a retry goes alone, so the broker sees sequences in order
                 }
                 self.queues[partition].pop_front();
+                self.note_queue(partition);
                 self.send_attempt(ctx, batch);
             }
         }
@@ -574,6 +603,8 @@ impl Producer {
         } else {
             queue.push_front(batch);
         }
+        let partition = pending.partition as usize;
+        self.note_queue(partition);
     }
 
     fn resolve(&mut self, ctx: &mut ModelCtx<'_>, batch: u32, acked: bool) {
