@@ -52,6 +52,10 @@ enum Command {
         /// exactly: the section becomes `[[fault]]` entries, seed and strategy are pinned.
         #[arg(long, value_name = "FILE.toml")]
         save_scenario: Option<PathBuf>,
+        /// Override a scenario setting, e.g. `--set consumer.clock_window_ms=50` or
+        /// `--set producer.acks=1` (strategy parameters included); repeatable.
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        set: Vec<String>,
     },
     /// Check a history (JSONL) for ordering and causality violations. Exit 0: nothing the
     /// run expected is violated; 1: something is; 2: the history is bad input.
@@ -93,6 +97,10 @@ enum Command {
         /// Exit 1 if any seed violates what the scenario expects (for CI).
         #[arg(long)]
         fail_on_violation: bool,
+        /// Override a scenario setting, e.g. `--set consumer.clock_window_ms=50` or
+        /// `--set producer.acks=1` (strategy parameters included); repeatable.
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        set: Vec<String>,
     },
     /// Run every scenario × every strategy over the same seeds and write the trade-off
     /// report (matrix.md, matrix.json); the same inputs regenerate it byte for byte.
@@ -141,13 +149,13 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Run { scenario, seed, strategy, history, no_history, json, save_scenario } => {
+        Command::Run { scenario, seed, strategy, history, no_history, json, save_scenario, set } => {
             let mode = if no_history { HistoryMode::Off } else { HistoryMode::On };
-            command_run(&scenario, seed, strategy, history, mode, json, save_scenario.as_deref())
+            command_run(&scenario, &set, seed, strategy, history, mode, json, save_scenario.as_deref())
         }
         Command::Check { history, json, expect, show } => command_check(&history, json, expect.as_deref(), show),
-        Command::Sweep { scenario, strategy, seeds, threads, json, show_failing, fail_on_violation } => {
-            command_sweep(&scenario, strategy, seeds.as_deref(), threads, json, show_failing, fail_on_violation)
+        Command::Sweep { scenario, strategy, seeds, threads, json, show_failing, fail_on_violation, set } => {
+            command_sweep(&scenario, &set, strategy, seeds.as_deref(), threads, json, show_failing, fail_on_violation)
         }
         Command::Matrix { seeds, out, scenarios, threads } => command_matrix(&seeds, &out, &scenarios, threads),
         Command::List { dir, json } => command_list(&dir, json),
@@ -168,8 +176,10 @@ pub fn main() -> i32 {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn command_run(
     path: &Path,
+    overrides: &[String],
     seed: Option<u64>,
     strategy: Option<String>,
     history: Option<PathBuf>,
@@ -177,7 +187,7 @@ fn command_run(
     json_output: bool,
     save_scenario: Option<&Path>,
 ) -> anyhow::Result<i32> {
-    let scenario = Scenario::load(path)?;
+    let scenario = Scenario::load_with(path, overrides)?;
     let seed_source = if seed.is_some() {
         "--seed"
     } else if scenario.seed_in_file {
@@ -295,8 +305,10 @@ fn command_matrix(seeds: &str, out: &Path, scenarios: &Path, threads: Option<usi
     Ok(0)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn command_sweep(
     path: &Path,
+    overrides: &[String],
     strategy: Option<String>,
     seeds: Option<&str>,
     threads: Option<usize>,
@@ -317,7 +329,7 @@ fn command_sweep(
         ))
         .into());
     }
-    let scenario = Scenario::load(path)?;
+    let scenario = Scenario::load_with(path, overrides)?;
     let strategy = resolve_strategy(path, &scenario, strategy)?;
     let spec = SweepSpec { scenario, scenario_path: path, strategy, seeds, threads, progress: true };
     let sweep = crate::sweep::sweep(&spec)?;
@@ -428,7 +440,7 @@ pub fn emit(text: &str) {
 pub fn run_json(result: &RunResult, report: Option<&crate::checker::Report>) -> serde_json::Value {
     let stats = &result.stats;
     let engine = &result.outcome.stats;
-    let workload = json!({
+    let mut workload = json!({
         "created": stats.created,
         "batches": stats.batches,
         "send_attempts": stats.send_attempts,
@@ -459,9 +471,31 @@ pub fn run_json(result: &RunResult, report: Option<&crate::checker::Report>) -> 
         "discarded": stats.discarded,
         "held_max": stats.held_max,
         "skipped_gaps": stats.skipped_gaps,
+        "dead_lettered": stats.dead_lettered,
+        "held_at_end": stats.held_at_end,
+        "conflicts": stats.conflicts,
         "latency_mean_ms": result.mean_latency_ms(),
+        "latency_p50_ms": stats.latency_p50_ns as f64 / 1e6,
+        "latency_p99_ms": stats.latency_p99_ns as f64 / 1e6,
         "latency_max_ms": stats.latency_max_ns as f64 / 1e6,
+        "throughput_per_sec": result.throughput_per_sec(),
     });
+    // Queue mode's counters (zero on a log), added apart: one json! of everything exceeds
+    // the macro's recursion limit.
+    let queue = [
+        ("queue_acks", stats.queue_acks),
+        ("refused_queue_acks", stats.refused_acks),
+        ("redeliveries", stats.redeliveries),
+        ("visibility_expired", stats.visibility_expired),
+        ("nacks", stats.nacks),
+        ("failed_auto_acked", stats.failed_auto_acked),
+        ("queue_dead_lettered", stats.queue_dead_lettered),
+    ];
+    if let Some(fields) = workload.as_object_mut() {
+        for (name, value) in queue {
+            fields.insert(name.to_string(), json!(value));
+        }
+    }
     json!({
         "scenario": result.scenario,
         "strategy": result.strategy,
@@ -517,14 +551,32 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<
         stats.appended, stats.dedups, stats.rejects, stats.out_of_order_appends
     ));
     line(format!(
-        "  consumers got {} deliveries ({} duplicates) and applied {} ({} duplicates); mean produce-to-apply latency {:.2} ms, max {:.2} ms",
+        "  consumers got {} deliveries ({} duplicates) and applied {} ({} duplicates), {} events per simulated second",
         stats.deliveries,
         stats.duplicate_deliveries,
         stats.applies,
         stats.duplicate_applies,
+        result.throughput_per_sec()
+    ));
+    line(format!(
+        "  produce-to-apply latency: mean {:.2} ms, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         result.mean_latency_ms(),
+        stats.latency_p50_ns as f64 / 1e6,
+        stats.latency_p99_ns as f64 / 1e6,
         stats.latency_max_ns as f64 / 1e6
     ));
+    if stats.queue_acks + stats.refused_acks + stats.redeliveries + stats.nacks + stats.failed_auto_acked > 0 {
+        line(format!(
+            "  queue: {} messages acknowledged ({} acks refused: stale receipt or gone), {} redeliveries ({} leases ran out, {} nacks), {} failed after auto-ack, {} dead-lettered",
+            stats.queue_acks,
+            stats.refused_acks,
+            stats.redeliveries,
+            stats.visibility_expired,
+            stats.nacks,
+            stats.failed_auto_acked,
+            stats.queue_dead_lettered
+        ));
+    }
     if stats.partition_pauses + stats.rejected_commits > 0 {
         line(format!(
             "  group: {} assignments; partitions stood unowned {} times ({} of them only to return to the same member) for {:.1} ms in all; {} commits refused (stale generation or member)",
@@ -537,8 +589,8 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<
     }
     if stats.discarded + stats.held_max + stats.skipped_gaps > 0 {
         line(format!(
-            "  consumer strategy: {} events discarded (duplicate, stale or late), at most {} held at once, {} gaps skipped",
-            stats.discarded, stats.held_max, stats.skipped_gaps
+            "  consumer strategy: {} events discarded ({} of them late or stale: dead-lettered, the rest duplicates), at most {} held at once, {} still held at the end, {} gaps skipped",
+            stats.discarded, stats.dead_lettered, stats.held_max, stats.held_at_end, stats.skipped_gaps
         ));
     }
     if stats.elections + stats.truncated_records + stats.unflushed_lost > 0 {
@@ -585,7 +637,7 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<
 
 fn stop_words(reason: ordo_sim::StopReason) -> &'static str {
     match reason {
-        ordo_sim::StopReason::Stopped => "everything produced was consumed and committed",
+        ordo_sim::StopReason::Stopped => "everything produced was consumed and committed (on a queue: settled)",
         ordo_sim::StopReason::Quiescent => "nothing left to do",
         ordo_sim::StopReason::TimeLimit => "time limit (run.max_time_ms) reached before the work was done",
         ordo_sim::StopReason::EventLimit => "event limit (run.max_events) reached before the work was done",

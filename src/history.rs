@@ -11,6 +11,8 @@ use std::io::Write;
 
 use sha2::{Digest, Sha256};
 
+use crate::scenario::ClockKind;
+
 /// Records buffered before they are formatted and streamed.
 pub const FLUSH_RECORDS: usize = 8192;
 
@@ -61,6 +63,15 @@ pub struct Catalog {
     /// version), the producer's timestamp (`ts`).
     pub meta_seq: bool,
     pub meta_ts: bool,
+    /// The logical clock stamped on each event (`lamport`, `hlc` or `vc` in `meta`): per
+    /// event, the Lamport value or the HLC's physical part (`stamp_l`) and HLC's logical
+    /// part (`stamp_c`); for vector clocks, `vc_width` entries per event in `vc` (one per
+    /// producer, nodes 0..vc_width).
+    pub clock: ClockKind,
+    pub stamp_l: Vec<i64>,
+    pub stamp_c: Vec<u32>,
+    pub vc: Vec<u32>,
+    pub vc_width: u32,
     /// Made on first use, from the names above (which must not change after).
     pub fragments: std::sync::OnceLock<Fragments>,
 }
@@ -97,6 +108,10 @@ pub enum FailReason {
     NotEnoughReplicas,
     /// The connection broke (another request on it timed out) while this one was in flight.
     Disconnected,
+    /// An expected-version append found its entity's stream elsewhere (a conflict).
+    WrongExpectedVersion,
+    /// The batch's producer epoch is below one the broker has seen for its PID (fenced).
+    InvalidProducerEpoch,
 }
 
 impl FailReason {
@@ -108,6 +123,8 @@ impl FailReason {
             FailReason::NotLeader => "not_leader",
             FailReason::NotEnoughReplicas => "not_enough_replicas",
             FailReason::Disconnected => "disconnected",
+            FailReason::WrongExpectedVersion => "wrong_expected_version",
+            FailReason::InvalidProducerEpoch => "invalid_producer_epoch",
         }
     }
 }
@@ -213,6 +230,28 @@ pub enum Rec {
         offset: u64,
         event: u32,
     },
+    /// Queue mode: `node` received the message at `offset` of the queue (its `receive`-th
+    /// receive). Written as a `deliver` without a generation.
+    QueueDeliver {
+        t: u64,
+        node: u32,
+        clock: i64,
+        offset: u64,
+        event: u32,
+        receive: u32,
+    },
+    /// Queue mode: the host accepted (`ok`) or refused consumer `node`'s acknowledgement
+    /// (`queue_ack`) or negative acknowledgement (`nack`) of the message at `offset`.
+    QueueSettle {
+        t: u64,
+        node: u32,
+        offset: u64,
+        event: u32,
+        ok: bool,
+        /// Empty when `ok`.
+        reason: &'static str,
+        nack: bool,
+    },
     /// A consumer strategy decided never to apply `event`.
     Discard {
         t: u64,
@@ -300,6 +339,8 @@ pub struct Header {
     pub seed: u64,
     pub expect: Vec<&'static str>,
     pub partitions: u32,
+    /// The topic is a queue (`[queue]`): the header's topics entry says `"kind":"queue"`.
+    pub queue: bool,
 }
 
 /// Buffers compact records and streams them as JSONL.
@@ -427,7 +468,11 @@ impl Recorder {
             "strategy": header.strategy,
             "seed": header.seed,
             "expect": header.expect,
-            "topics": [{"name": catalog.topic, "partitions": header.partitions}],
+            "topics": [if header.queue {
+                serde_json::json!({"name": catalog.topic, "partitions": header.partitions, "kind": "queue"})
+            } else {
+                serde_json::json!({"name": catalog.topic, "partitions": header.partitions})
+            }],
         });
         let mut line = serde_json::to_vec(&value).expect("a JSON value serializes");
         line.push(b'\n');
@@ -593,14 +638,41 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             let kind = &catalog.kinds[usize::from(info.kind)];
             line.raw(",\"writes\":").raw("{\"status\":").string(kind).raw("}");
             line.raw(",\"kind\":").string(kind);
-            if catalog.meta_seq || catalog.meta_ts {
+            if catalog.meta_seq || catalog.meta_ts || catalog.clock != ClockKind::None {
                 line.raw(",\"meta\":{");
+                let mut sep = "";
                 if catalog.meta_seq {
                     let seq = u64::from(info.step) + 1;
                     line.raw("\"seq\":").uint(seq).raw(",\"version\":").uint(seq);
+                    sep = ",";
                 }
                 if catalog.meta_ts {
-                    line.raw(if catalog.meta_seq { ",\"ts\":" } else { "\"ts\":" }).int(clock);
+                    line.raw(sep).raw("\"ts\":").int(clock);
+                    sep = ",";
+                }
+                let e = event as usize;
+                match catalog.clock {
+                    ClockKind::None => {}
+                    ClockKind::Lamport => {
+                        line.raw(sep).raw("\"lamport\":").int(catalog.stamp_l[e]);
+                    }
+                    ClockKind::Hybrid => {
+                        line.raw(sep).raw("\"hlc\":[").int(catalog.stamp_l[e]);
+                        line.raw(",").uint(u64::from(catalog.stamp_c[e])).raw("]");
+                    }
+                    ClockKind::Vector => {
+                        line.raw(sep).raw("\"vc\":{");
+                        let width = catalog.vc_width as usize;
+                        let mut first = true;
+                        for (producer, &count) in catalog.vc[e * width..(e + 1) * width].iter().enumerate() {
+                            if count > 0 {
+                                line.raw(if first { "\"" } else { ",\"" });
+                                line.raw(&catalog.node_names[producer]).raw("\":").uint(u64::from(count));
+                                first = false;
+                            }
+                        }
+                        line.raw("}");
+                    }
                 }
                 line.raw("}");
             }
@@ -654,7 +726,10 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             let info = catalog.batches[batch as usize];
             line.start("dedup", t).node(catalog, node).topic_partition(catalog, info.partition);
             line.raw(",\"batch\":").uint(u64::from(batch)).raw(",\"attempt\":").uint(u64::from(attempt));
-            line.raw(",\"pid\":").uint(info.pid).raw(",\"seq\":").uint(u64::from(info.seq));
+            if info.pid != NONE_U64 {
+                // (An expected-version repeat has no producer id: the event ids matched.)
+                line.raw(",\"pid\":").uint(info.pid).raw(",\"seq\":").uint(u64::from(info.seq));
+            }
             line.raw(",\"offset\":").uint(offset);
         }
         Rec::Reject { t, node, batch, attempt, reason } => {
@@ -686,6 +761,20 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             line.group(catalog).raw(",\"generation\":").uint(u64::from(generation));
             line.topic_partition(catalog, partition).raw(",\"offset\":").uint(offset);
             line.raw(",\"id\":").uint(u64::from(event));
+        }
+        Rec::QueueDeliver { t, node, clock, offset, event, receive } => {
+            line.start("deliver", t).node(catalog, node).raw(",\"clock\":").int(clock);
+            line.group(catalog).topic_partition(catalog, 0).raw(",\"offset\":").uint(offset);
+            line.raw(",\"id\":").uint(u64::from(event)).raw(",\"receive\":").uint(u64::from(receive));
+        }
+        Rec::QueueSettle { t, node, offset, event, ok, reason, nack } => {
+            line.start(if nack { "nack" } else { "queue_ack" }, t).node(catalog, node).group(catalog);
+            line.topic_partition(catalog, 0).raw(",\"offset\":").uint(offset);
+            line.raw(",\"id\":").uint(u64::from(event));
+            line.raw(",\"ok\":").raw(if ok { "true" } else { "false" });
+            if !ok {
+                line.raw(",\"reason\":").string(reason);
+            }
         }
         Rec::Apply { t, node, clock, partition, offset, event } => {
             line.start("apply", t).node(catalog, node).raw(",\"clock\":").int(clock);
@@ -792,6 +881,9 @@ mod tests {
             Rec::Deliver { t: 7, node: 2, clock: 7, generation: 1, partition: 2, offset: 10, event: 0 },
             Rec::Apply { t: 8, node: 2, clock: 8, partition: 2, offset: 10, event: 0 },
             Rec::Commit { t: 9, node: 2, generation: 1, partition: 2, offset: 11, ok: true, reason: "" },
+            Rec::QueueDeliver { t: 9, node: 2, clock: 9, offset: 3, event: 1, receive: 2 },
+            Rec::QueueSettle { t: 9, node: 2, offset: 3, event: 1, ok: true, reason: "", nack: false },
+            Rec::QueueSettle { t: 9, node: 2, offset: 3, event: 1, ok: false, reason: "stale_receipt", nack: true },
             Rec::Commit {
                 t: 9,
                 node: 2,

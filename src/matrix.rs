@@ -20,6 +20,18 @@ use crate::scenario::Scenario;
 use crate::strategy::{self, StrategySet};
 use crate::sweep::{sweep, Metric, SeedRange, Sweep, SweepSpec};
 
+/// One strategy's figures across the matrix (see [`Matrix::per_strategy`]).
+struct StrategyStats {
+    name: &'static str,
+    rate: u64,
+    latency_mean: u64,
+    latency_p99: u64,
+    throughput: u64,
+    dead_lettered: u64,
+    conflicts: u64,
+    held_at_end: u64,
+}
+
 /// What to run.
 pub struct MatrixSpec {
     pub scenarios_dir: PathBuf,
@@ -39,6 +51,13 @@ pub struct Cell {
     pub violated: BTreeMap<&'static str, u64>,
     pub latency_mean_p50_ns: u64,
     pub latency_max_p50_ns: u64,
+    /// Medians over seeds of each run's 99th-percentile latency, throughput (first-time
+    /// applies per simulated second), dead letters, conflicts and events held at the end.
+    pub latency_p99_p50_ns: u64,
+    pub throughput_p50: u64,
+    pub dead_lettered_p50: u64,
+    pub conflicts_p50: u64,
+    pub held_at_end_p50: u64,
     pub duplicate_applies_p50: u64,
 }
 
@@ -54,6 +73,11 @@ impl Cell {
             latency_mean_p50_ns: metric(Metric::LatencyMean),
             latency_max_p50_ns: metric(Metric::LatencyMax),
             duplicate_applies_p50: metric(Metric::DuplicateApplies),
+            latency_p99_p50_ns: metric(Metric::LatencyP99),
+            throughput_p50: metric(Metric::Throughput),
+            dead_lettered_p50: metric(Metric::DeadLettered),
+            conflicts_p50: metric(Metric::Conflicts),
+            held_at_end_p50: metric(Metric::HeldAtEnd),
         }
     }
 
@@ -177,17 +201,37 @@ impl Matrix {
         }
         let _ = writeln!(out, "\n![Violation rate per scenario and strategy](heatmap.svg)\n");
         let _ = writeln!(out, "\n## Per strategy\n");
-        let _ = writeln!(out, "| strategy | what it does | mean violation rate | median latency (ms) |");
-        let _ = writeln!(out, "|---|---|---|---|");
-        for (strategy, summary) in &self.strategies {
-            let cells: Vec<&Cell> = self.cells.iter().filter(|c| c.strategy == *strategy).collect();
-            let rate = cells.iter().map(|c| c.rate_permille()).sum::<u64>() / (cells.len() as u64).max(1);
-            let mut latencies: Vec<u64> = cells.iter().map(|c| c.latency_mean_p50_ns).collect();
-            latencies.sort_unstable();
-            let median = latencies.get(latencies.len() / 2).copied().unwrap_or(0);
-            let _ = writeln!(out, "| {strategy} | {summary} | {}.{}% | {} |", rate / 10, rate % 10, ms(median));
+        let _ = writeln!(
+            out,
+            "Medians over the scenarios of each cell's median over seeds. Latency is produce to apply; \
+             throughput is first-time applies per simulated second (the workloads are open-loop, so it \
+             falls mainly when events are held, retried or dropped); dead letters are events a consumer \
+             strategy dropped as late or stale; conflicts are expected-version appends refused; held \
+             at end are events a consumer strategy was still waiting to apply when the run ended.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| strategy | what it does | mean violation rate | latency p50 of means (ms) | latency p99 (ms) | throughput (/s) | dead letters | conflicts | held at end |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+        for stats in self.per_strategy() {
+            let summary = self.strategies.iter().find(|(name, _)| *name == stats.name).map_or("", |(_, s)| *s);
+            let _ = writeln!(
+                out,
+                "| {} | {summary} | {}.{}% | {} | {} | {} | {} | {} | {} |",
+                stats.name,
+                stats.rate / 10,
+                stats.rate % 10,
+                ms(stats.latency_mean),
+                ms(stats.latency_p99),
+                stats.throughput,
+                stats.dead_lettered,
+                stats.conflicts,
+                stats.held_at_end
+            );
         }
         let _ = writeln!(out, "\n![Median latency against violation rate, per strategy](latency_vs_violations.svg)\n");
+        let _ = writeln!(out, "\n![Median throughput per strategy](throughput.svg)\n");
         let _ = writeln!(out, "\n## Scenarios\n");
         for (scenario, summary) in &self.scenarios {
             let _ = writeln!(out, "- **{scenario}**: {summary}");
@@ -212,6 +256,11 @@ impl Matrix {
                 "latency_mean_p50_ns": c.latency_mean_p50_ns,
                 "latency_max_p50_ns": c.latency_max_p50_ns,
                 "duplicate_applies_p50": c.duplicate_applies_p50,
+                "latency_p99_p50_ns": c.latency_p99_p50_ns,
+                "throughput_per_sec_p50": c.throughput_p50,
+                "dead_lettered_p50": c.dead_lettered_p50,
+                "conflicts_p50": c.conflicts_p50,
+                "held_at_end_p50": c.held_at_end_p50,
             })).collect::<Vec<_>>(),
         })
     }
@@ -225,22 +274,76 @@ impl Matrix {
         std::fs::write(dir.join("matrix.json"), json)?;
         std::fs::write(dir.join("heatmap.svg"), self.heatmap_svg().map_err(std::io::Error::other)?)?;
         std::fs::write(dir.join("latency_vs_violations.svg"), self.scatter_svg().map_err(std::io::Error::other)?)?;
+        std::fs::write(dir.join("throughput.svg"), self.throughput_svg().map_err(std::io::Error::other)?)?;
         Ok(())
     }
 
-    /// Per strategy: (name, mean violation rate in per-mille, median of the cells' median
-    /// latency in ns).
-    fn per_strategy(&self) -> Vec<(&'static str, u64, u64)> {
+    /// Per strategy: the mean violation rate (per-mille) over its cells, and the median
+    /// over its cells of each cell's median figures.
+    fn per_strategy(&self) -> Vec<StrategyStats> {
         self.strategies
             .iter()
             .map(|(strategy, _)| {
                 let cells: Vec<&Cell> = self.cells.iter().filter(|c| c.strategy == *strategy).collect();
                 let rate = cells.iter().map(|c| c.rate_permille()).sum::<u64>() / (cells.len() as u64).max(1);
-                let mut latencies: Vec<u64> = cells.iter().map(|c| c.latency_mean_p50_ns).collect();
-                latencies.sort_unstable();
-                (*strategy, rate, latencies.get(latencies.len() / 2).copied().unwrap_or(0))
+                let median = |figure: fn(&Cell) -> u64| {
+                    let mut values: Vec<u64> = cells.iter().map(|c| figure(c)).collect();
+                    values.sort_unstable();
+                    values.get(values.len() / 2).copied().unwrap_or(0)
+                };
+                StrategyStats {
+                    name: strategy,
+                    rate,
+                    latency_mean: median(|c| c.latency_mean_p50_ns),
+                    latency_p99: median(|c| c.latency_p99_p50_ns),
+                    throughput: median(|c| c.throughput_p50),
+                    dead_lettered: median(|c| c.dead_lettered_p50),
+                    conflicts: median(|c| c.conflicts_p50),
+                    held_at_end: median(|c| c.held_at_end_p50),
+                }
             })
             .collect()
+    }
+
+    /// Each strategy's median throughput, as bars.
+    fn throughput_svg(&self) -> Result<String, String> {
+        use plotters::prelude::*;
+        let stats = self.per_strategy();
+        let max = stats.iter().map(|s| s.throughput).max().unwrap_or(1).max(1) as f64 * 1.15;
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (720, 80 + 26 * stats.len() as u32)).into_drawing_area();
+            root.fill(&WHITE).map_err(|e| e.to_string())?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption("Median throughput per strategy (first-time applies per simulated second)", ("sans-serif", 16))
+                .margin(15)
+                .x_label_area_size(35)
+                .y_label_area_size(170)
+                .build_cartesian_2d(0f64..max, (0..stats.len()).into_segmented())
+                .map_err(|e| e.to_string())?;
+            let names: Vec<&str> = stats.iter().map(|s| s.name).collect();
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .y_labels(stats.len())
+                .y_label_formatter(&|segment| match segment {
+                    SegmentValue::CenterOf(i) => names.get(*i).map_or(String::new(), |n| n.to_string()),
+                    _ => String::new(),
+                })
+                .x_desc("applies per simulated second")
+                .draw()
+                .map_err(|e| e.to_string())?;
+            chart
+                .draw_series(stats.iter().enumerate().map(|(i, s)| {
+                    Rectangle::new(
+                        [(0.0, SegmentValue::Exact(i)), (s.throughput as f64, SegmentValue::Exact(i + 1))],
+                        RGBColor(70, 110, 170).filled(),
+                    )
+                }))
+                .map_err(|e| e.to_string())?;
+            root.present().map_err(|e| e.to_string())?;
+        }
+        Ok(svg)
     }
 
     /// A heat map of violation rates: rows scenarios, columns strategies.
@@ -285,7 +388,7 @@ impl Matrix {
     fn scatter_svg(&self) -> Result<String, String> {
         use plotters::prelude::*;
         let points = self.per_strategy();
-        let max_latency_ms = points.iter().map(|p| p.2 as f64 / 1e6).fold(1.0, f64::max) * 1.2;
+        let max_latency_ms = points.iter().map(|p| p.latency_mean as f64 / 1e6).fold(1.0, f64::max) * 1.2;
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (720, 480)).into_drawing_area();
@@ -304,7 +407,8 @@ impl Matrix {
                 .draw()
                 .map_err(|e| e.to_string())?;
             chart
-                .draw_series(points.iter().map(|&(name, rate, latency)| {
+                .draw_series(points.iter().map(|p| {
+                    let (name, rate, latency) = (p.name, p.rate, p.latency_mean);
                     let position = (latency as f64 / 1e6, rate as f64 / 10.0);
                     EmptyElement::at(position)
                         + Circle::new((0, 0), 5, RED.filled())

@@ -39,6 +39,8 @@ pub struct RunResult {
     pub expect: Vec<String>,
     /// The faults `[random_faults]` drew for this seed (already part of the run).
     pub random_faults: Option<crate::scenario::Drawn>,
+    /// When the first event was created (the start of the throughput span).
+    pub first_create_ns: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +118,8 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         kinds: scenario.workload.kinds.clone(),
         meta_seq: matches!(scenario.consumer.policy, ConsumerPolicy::ReorderBuffer | ConsumerPolicy::Versioned),
         meta_ts: scenario.consumer.policy == ConsumerPolicy::LastWriteWins,
+        clock: scenario.producer.clock,
+        vc_width: layout.producers,
         ..Catalog::default()
     };
     let default_link = link_spec(&scenario.network);
@@ -142,9 +146,16 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         revoked_at: vec![u64::MAX; partitions],
         revoked_by: vec![u32::MAX; partitions],
         created_clock: Vec::with_capacity(total_events as usize),
+        created_by: Vec::with_capacity(total_events as usize),
+        latencies: Vec::with_capacity(total_events as usize),
         next_seq: vec![1; scenario.workload.entities as usize],
         last_ts: vec![i64::MIN; scenario.workload.entities as usize],
+        released: (i64::MIN, 0, 0),
+        delivered_vc: vec![0; layout.producers as usize],
         unresolved: total_events,
+        queue_open: 0,
+        queue_in_hand: 0,
+        queue_transit: std::collections::BTreeMap::new(),
         scenario,
     };
     let mut sim = Sim::new(seed, world, nodes, default_link);
@@ -212,8 +223,20 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
 }
 
 /// The command that reproduces a run exactly.
-pub fn reproduce_command(path: &Path, seed: u64, strategy: &str) -> String {
-    format!("ordo run {} --seed {seed} --strategy {strategy}", path.display())
+pub fn reproduce_command(path: &Path, seed: u64, strategy: &str, overrides: &[String]) -> String {
+    let mut command = format!("ordo run {} --seed {seed} --strategy {strategy}", path.display());
+    for assignment in overrides {
+        command.push_str(" --set ");
+        // Quoted for a POSIX shell when it holds anything beyond plain word characters.
+        if assignment.chars().all(|c| c.is_ascii_alphanumeric() || "._=-+,:/".contains(c)) {
+            command.push_str(assignment);
+        } else {
+            command.push('\'');
+            command.push_str(&assignment.replace('\'', "'\\''"));
+            command.push('\'');
+        }
+    }
+    command
 }
 
 /// Runs one scenario with one strategy and seed.
@@ -222,6 +245,7 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
     let mut scenario = spec.scenario;
+    let overrides = std::mem::take(&mut scenario.overrides);
     spec.strategy.configure(&mut scenario);
     let random_faults = crate::scenario::random::resolve(&mut scenario, spec.seed);
     let strategy = spec.strategy.name();
@@ -241,6 +265,7 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         seed: spec.seed,
         expect: crate::scenario::GUARANTEES.iter().copied().filter(|g| expect.iter().any(|e| e == g)).collect(),
         partitions: scenario.topology.partitions,
+        queue: scenario.queue.is_some(),
     };
     let limits = Limits { max_time_ns: scenario.run.max_time_ms * 1_000_000, max_events: scenario.run.max_events };
     let scenario_name = scenario.name.clone();
@@ -250,7 +275,18 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         world.recorder.write_header(&header, &world.catalog);
     }
     let outcome = sim.run(limits);
+    let held_at_end: usize = sim
+        .nodes()
+        .iter()
+        .map(|node| match node {
+            crate::model::Actor::Consumer(consumer) => consumer.held_count(),
+            _ => 0,
+        })
+        .sum();
     let world = &mut sim.shared;
+    world.stats.held_at_end = held_at_end as u64;
+    let (p50, p99) = percentiles(&mut world.latencies);
+    (world.stats.latency_p50_ns, world.stats.latency_p99_ns) = (p50, p99);
     let t = outcome.end_ns;
     for entity in 0..world.entities.len() {
         let kind = world.entities[entity].status;
@@ -269,7 +305,7 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
     })?;
     Ok(RunResult {
         scenario: scenario_name,
-        reproduce: reproduce_command(spec.scenario_path, spec.seed, &strategy),
+        reproduce: reproduce_command(spec.scenario_path, spec.seed, &strategy, &overrides),
         strategy,
         seed: spec.seed,
         outcome,
@@ -278,10 +314,30 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         history,
         expect,
         random_faults,
+        first_create_ns: world.created_ns.first().copied().unwrap_or(0),
     })
 }
 
+/// Nearest-rank 50th and 99th percentiles (0 for no values); sorts `values`.
+fn percentiles(values: &mut [u64]) -> (u64, u64) {
+    if values.is_empty() {
+        return (0, 0);
+    }
+    values.sort_unstable();
+    (crate::sweep::nearest_rank(values, 50), crate::sweep::nearest_rank(values, 99))
+}
+
 impl RunResult {
+    /// First-time applies per simulated second, from the first create to the last apply.
+    pub fn throughput_per_sec(&self) -> u64 {
+        let first_time = self.stats.applies - self.stats.duplicate_applies;
+        let span = self.stats.last_apply_ns.saturating_sub(self.first_create_ns);
+        if span == 0 {
+            return 0;
+        }
+        (u128::from(first_time) * 1_000_000_000 / u128::from(span)) as u64
+    }
+
     pub fn sim_time_ms(&self) -> f64 {
         self.outcome.end_ns as f64 / 1e6
     }

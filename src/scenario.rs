@@ -102,7 +102,43 @@ pub struct Scenario {
     /// `[random_faults]`: faults drawn from the run seed (see [`random`]); `run::build`
     /// merges them into `faults`.
     pub random_faults: Option<RandomFaults>,
+    /// `[queue]`: the topic is one shared queue with competing consumers instead of a
+    /// partitioned log (see [`QueueConfig`]); `None` for a log.
+    pub queue: Option<QueueConfig>,
     pub run: RunLimits,
+    /// `--set FIELD=VALUE` assignments applied on top of the file, in order (reproduce
+    /// commands repeat them).
+    pub overrides: Vec<String>,
+}
+
+/// Queue mode (`[queue]`): one shared queue hosted on `b0`, competing consumers, per-message
+/// acknowledgement, redelivery after a visibility timeout or a nack (the SQS / RabbitMQ
+/// shape), instead of partitions owned by group members.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// A received message stays invisible to other consumers this long; unacknowledged by
+    /// then, it is visible again and goes to whoever receives next (SQS
+    /// `VisibilityTimeout`, RabbitMQ's `consumer_timeout`).
+    pub visibility_timeout_ms: u64,
+    /// Most messages a consumer holds unacknowledged (RabbitMQ `basic.qos` prefetch count;
+    /// SQS `MaxNumberOfMessages` bounds one receive). With `ack = "auto"` it bounds one
+    /// receive.
+    pub prefetch: u32,
+    pub ack: QueueAckMode,
+    /// Dead-letter a message returned (timeout, nack, host restart) after this many
+    /// receives (SQS `maxReceiveCount`, RabbitMQ quorum-queue `delivery-limit`); 0: never.
+    pub max_receives: u32,
+}
+
+/// When a queue message is acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueAckMode {
+    /// The consumer acknowledges each message after processing it (at least once).
+    Manual,
+    /// The host counts a message acknowledged as soon as it delivers it (RabbitMQ
+    /// `autoAck`): at most once.
+    Auto,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,6 +199,26 @@ pub struct ProducerConfig {
     pub request_timeout_ms: u64,
     pub delivery_timeout_ms: u64,
     pub partitioner: Partitioner,
+    /// The logical clock producers stamp on events (set by clock strategies).
+    pub clock: ClockKind,
+    /// Event-sourcing appends: each record carries its entity's expected stream version and
+    /// the broker appends a batch only if every record's version is the stream's next one
+    /// (set by the `expected-version` strategy).
+    pub expected_version: bool,
+}
+
+/// A logical clock the producers keep and stamp on every event they create.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClockKind {
+    #[default]
+    None,
+    /// Lamport 1978: a counter, incremented per event, merged (max) on receipt.
+    Lamport,
+    /// Kulkarni et al. 2014: (physical max, logical counter), physical part from the local
+    /// (skewed) clock.
+    Hybrid,
+    /// Fidge/Mattern 1988: one counter per producer process, merged entry-wise.
+    Vector,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -185,6 +241,21 @@ pub struct ConsumerConfig {
     pub reorder_timeout_ms: u64,
     /// Reorder buffer: events held at most (per consumer); when full the gap is skipped.
     pub reorder_capacity: u32,
+    /// Clock-ordered consumers (`lamport`, `hlc`): how long an event is held so that
+    /// events with smaller stamps can overtake it; one arriving below what was already
+    /// released is late and dead-lettered.
+    pub clock_window_ms: u64,
+    /// Chance per processed record (ppm) that processing fails transiently (a timeout of
+    /// a downstream call). A plain consumer retries the record after `processing_retry_ms`;
+    /// the `batch` strategy retries the partition's whole batch.
+    pub processing_failure_ppm: u32,
+    pub processing_retry_ms: u64,
+    /// Process each poll's records per partition, the partitions side by side (the
+    /// `batch` strategy), instead of one after another.
+    pub parallel_partitions: bool,
+    /// On a processing failure, start the partition's batch over (the `batch` strategy)
+    /// instead of retrying the one record.
+    pub retry_whole_batch: bool,
 }
 
 /// The consumer-side ordering policy (see the strategies of the same names).
@@ -202,6 +273,12 @@ pub enum ConsumerPolicy {
     /// Apply only if the event's timestamp (the producer's local clock) is newer than the
     /// entity's; discard older ones.
     LastWriteWins,
+    /// Hold each event `clock_window_ms`, release in (clock, producer) order; an event
+    /// whose stamp is below the group's last released one is late: dead-lettered.
+    ClockOrdered,
+    /// Causal delivery by vector clock: apply an event once every event that happened
+    /// before it is applied (hold it until then; never skip).
+    CausalDelivery,
 }
 
 /// How the group's partitions are assigned to its members.
@@ -280,6 +357,7 @@ struct RawScenario {
     #[serde(default)]
     fault: Vec<faults::RawFault>,
     random_faults: Option<random::RawRandomFaults>,
+    queue: Option<RawQueue>,
     #[serde(default)]
     run: RawRun,
 }
@@ -362,6 +440,11 @@ struct RawConsumer {
     max_poll_interval_ms: Option<u64>,
     reorder_timeout_ms: Option<u64>,
     reorder_capacity: Option<u32>,
+    clock_window_ms: Option<u64>,
+    processing_failure_ppm: Option<u32>,
+    processing_retry_ms: Option<u64>,
+    parallel_partitions: Option<bool>,
+    retry_whole_batch: Option<bool>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -400,6 +483,15 @@ struct RawClock {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+struct RawQueue {
+    visibility_timeout_ms: Option<u64>,
+    prefetch: Option<u32>,
+    ack: Option<QueueAckMode>,
+    max_receives: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct RawRun {
     max_time_ms: Option<u64>,
     max_events: Option<u64>,
@@ -422,6 +514,33 @@ impl Scenario {
         Scenario::parse(&text, &file, stem)
     }
 
+    /// Reads a scenario file and applies `--set FIELD=VALUE` overrides (e.g.
+    /// `consumer.clock_window_ms=50`, `producer.acks="all"`) on top of it. The file is
+    /// validated on its own first, so its errors keep their line numbers; an override that
+    /// names an unknown field or a bad value is an error naming `--set` and the field.
+    pub fn load_with(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+        let scenario = Scenario::load(path)?;
+        if overrides.is_empty() {
+            return Ok(scenario);
+        }
+        let file = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|reason| ScenarioError::Read { file: file.clone(), reason })?;
+        let mut table: toml::Table = toml::from_str(&text)
+            .map_err(|error| ScenarioError::Parse { file: file.clone(), message: error.to_string() })?;
+        for assignment in overrides {
+            apply_override(&mut table, assignment)?;
+        }
+        let raw = RawScenario::deserialize(toml::Value::Table(table)).map_err(|error| ScenarioError::Parse {
+            file: "--set".into(),
+            message: error.message().trim().to_string(),
+        })?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
+        let mut scenario = Validator { file: &format!("{file} with --set") }.scenario(raw, stem)?;
+        scenario.overrides = overrides.to_vec();
+        Ok(scenario)
+    }
+
     /// Parses scenario text; `file` names it in errors, `default_name` is used when the
     /// file sets no `name`.
     pub fn parse(text: &str, file: &str, default_name: &str) -> Result<Scenario, ScenarioError> {
@@ -431,6 +550,33 @@ impl Scenario {
         })?;
         Validator { file }.scenario(raw, default_name)
     }
+}
+
+/// Sets `a.b.c = value` in a scenario's TOML table. The value is read as TOML (`50`,
+/// `true`, `"all"`, `[1, 2]`); a bare word that is not valid TOML is taken as a string.
+fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), ScenarioError> {
+    let bad = |message: String| ScenarioError::Parse { file: "--set".into(), message };
+    let Some((path, value)) = assignment.split_once('=') else {
+        return Err(bad(format!("{assignment:?}: expected FIELD=VALUE, e.g. consumer.clock_window_ms=50")));
+    };
+    let path: Vec<&str> = path.trim().split('.').map(str::trim).collect();
+    if path.iter().any(|part| part.is_empty()) {
+        return Err(bad(format!("{assignment:?}: the field name has an empty part")));
+    }
+    let value = match toml::from_str::<toml::Table>(&format!("v = {}", value.trim())) {
+        Ok(mut parsed) => parsed.remove("v").expect("parsed the key v"),
+        Err(_) => toml::Value::String(value.trim().to_string()),
+    };
+    let (last, parents) = path.split_last().expect("not empty");
+    let mut current = table;
+    for (depth, part) in parents.iter().enumerate() {
+        let entry = current.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        current = entry
+            .as_table_mut()
+            .ok_or_else(|| bad(format!("{assignment:?}: `{}` is not a table of settings", path[..=depth].join("."))))?;
+    }
+    current.insert(last.to_string(), value);
+    Ok(())
 }
 
 fn describe_toml_error(error: &toml::de::Error, text: &str) -> String {
@@ -486,7 +632,11 @@ impl Validator<'_> {
 
     fn scenario(&self, raw: RawScenario, default_name: &str) -> Result<Scenario, ScenarioError> {
         let name = self.name("name", raw.name.unwrap_or_else(|| default_name.to_string()))?;
-        let topology = self.topology(raw.topology)?;
+        if raw.queue.is_some() {
+            self.queue_topology(&raw.topology, &raw.consumer)?;
+        }
+        let queue = raw.queue.map(|q| self.queue(q, &raw.consumer)).transpose()?;
+        let topology = self.topology(raw.topology, queue.is_some())?;
         let workload = self.workload(raw.workload)?;
         let producer = self.producer(raw.producer)?;
         let broker = self.broker(raw.broker, &topology)?;
@@ -534,16 +684,8 @@ impl Validator<'_> {
             self.range(&format!("clock[{index}].drift_ppm"), clock.drift_ppm, -500_000, 500_000)?;
             clocks.push(ClockConfig { node: clock.node, offset_ms: clock.offset_ms, drift_ppm: clock.drift_ppm });
         }
-        if workload.resend_failed && producer.idempotence {
-            // Without KIP-360's epoch bump a given-up batch leaves a sequence gap that every
-            // resend would hit (OutOfOrderSequence for ever): refuse rather than livelock.
-            return Err(self.invalid(
-                "workload.resend_failed",
-                "resending given-up events needs idempotence = false for now (the idempotent producer's epoch bump after an expired batch, KIP-360, is not modelled yet)",
-            ));
-        }
         let faults = self.faults(raw.fault, &topology, &network)?;
-        if consumer.assignment == Assignment::Static {
+        if consumer.assignment == Assignment::Static && queue.is_none() {
             if let Some(index) = faults.iter().position(|f| matches!(f.kind, FaultKind::Leave { .. })) {
                 return Err(self.invalid(
                     &format!("fault[{index}]"),
@@ -571,6 +713,7 @@ impl Validator<'_> {
             expect,
             seed: raw.seed.unwrap_or(DEFAULT_SEED),
             seed_in_file: raw.seed.is_some(),
+            overrides: Vec::new(),
             strategy: raw.strategy.unwrap_or_else(|| DEFAULT_STRATEGY.to_string()),
             topology,
             workload,
@@ -582,16 +725,84 @@ impl Validator<'_> {
             clocks,
             faults,
             random_faults,
+            queue,
             run,
         })
     }
 
-    fn topology(&self, raw: RawTopology) -> Result<Topology, ScenarioError> {
+    /// `[queue]`: a queue is one shared queue on `b0`, with no partitions to own, no
+    /// replicas and no group membership or offsets. Settings that only make sense for a log
+    /// are errors rather than silently ignored.
+    fn queue_topology(&self, topology: &RawTopology, consumer: &RawConsumer) -> Result<(), ScenarioError> {
+        if let Some(partitions) = topology.partitions.filter(|&p| p != 1) {
+            return Err(self.invalid(
+                "topology.partitions",
+                format!("a queue ([queue]) is one shared queue: expected 1 or unset, got {partitions}"),
+            ));
+        }
+        if let Some(rf) = topology.replication_factor.filter(|&r| r != 1) {
+            return Err(self.invalid(
+                "topology.replication_factor",
+                format!("a queue ([queue]) lives on b0 alone (queue replication is not modelled): expected 1 or unset, got {rf}"),
+            ));
+        }
+        let log_only = [
+            ("commit", consumer.commit.is_some(), "use queue.ack"),
+            ("auto_commit_interval_ms", consumer.auto_commit_interval_ms.is_some(), "use queue.ack"),
+            ("assignment", consumer.assignment.is_some(), "queue consumers compete for every message"),
+            ("session_timeout_ms", consumer.session_timeout_ms.is_some(), "use queue.visibility_timeout_ms"),
+            ("heartbeat_interval_ms", consumer.heartbeat_interval_ms.is_some(), "queue consumers do not heartbeat"),
+            ("max_poll_interval_ms", consumer.max_poll_interval_ms.is_some(), "use queue.visibility_timeout_ms"),
+            ("max_poll_records", consumer.max_poll_records.is_some(), "use queue.prefetch"),
+            (
+                "processing_retry_ms",
+                consumer.processing_retry_ms.is_some(),
+                "a failed message is nacked: it goes back to the queue",
+            ),
+            (
+                "parallel_partitions",
+                consumer.parallel_partitions.is_some(),
+                "a queue has no partitions to process side by side",
+            ),
+            ("retry_whole_batch", consumer.retry_whole_batch.is_some(), "a failed message is nacked on its own"),
+        ];
+        if let Some((field, _, instead)) = log_only.into_iter().find(|(_, set, _)| *set) {
+            return Err(self.invalid(
+                &format!("consumer.{field}"),
+                format!("has no effect on a queue ([queue]: no offsets, no group membership): remove it ({instead})"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn queue(&self, raw: RawQueue, consumer: &RawConsumer) -> Result<QueueConfig, ScenarioError> {
+        let max_receives = self.range("queue.max_receives", raw.max_receives.unwrap_or(0), 0, 1_000)?;
+        if consumer.processing_failure_ppm == Some(1_000_000) && max_receives == 0 {
+            return Err(self.invalid(
+                "consumer.processing_failure_ppm",
+                "expected less than 1000000 on a queue without queue.max_receives: every message would fail and come back for ever",
+            ));
+        }
+        Ok(QueueConfig {
+            visibility_timeout_ms: self.range(
+                "queue.visibility_timeout_ms",
+                raw.visibility_timeout_ms.unwrap_or(30_000),
+                1,
+                43_200_000,
+            )?,
+            prefetch: self.range("queue.prefetch", raw.prefetch.unwrap_or(10), 1, 65_535)?,
+            ack: raw.ack.unwrap_or(QueueAckMode::Manual),
+            max_receives,
+        })
+    }
+
+    fn topology(&self, raw: RawTopology, queue: bool) -> Result<Topology, ScenarioError> {
+        let default_partitions = if queue { 1 } else { 3 };
         Ok(Topology {
             brokers: self.range("topology.brokers", raw.brokers.unwrap_or(1), 1, 64)?,
             producers: self.range("topology.producers", raw.producers.unwrap_or(1), 1, 256)?,
             consumers: self.range("topology.consumers", raw.consumers.unwrap_or(1), 1, 256)?,
-            partitions: self.range("topology.partitions", raw.partitions.unwrap_or(3), 1, 4096)?,
+            partitions: self.range("topology.partitions", raw.partitions.unwrap_or(default_partitions), 1, 4096)?,
             topic: self.name("topology.topic", raw.topic.unwrap_or_else(|| "orders".into()))?,
             group: self.name("topology.group", raw.group.unwrap_or_else(|| "g".into()))?,
             replication_factor: {
@@ -739,6 +950,8 @@ impl Validator<'_> {
             request_timeout_ms,
             delivery_timeout_ms,
             partitioner: raw.partitioner.unwrap_or(Partitioner::Key),
+            clock: ClockKind::None,
+            expected_version: false,
         })
     }
 
@@ -806,6 +1019,22 @@ impl Validator<'_> {
                 1,
                 1_000_000,
             )?,
+            clock_window_ms: self.range(
+                "consumer.clock_window_ms",
+                raw.clock_window_ms.unwrap_or(100),
+                0,
+                3_600_000,
+            )?,
+            processing_failure_ppm: self
+                .ppm("consumer.processing_failure_ppm", raw.processing_failure_ppm.unwrap_or(0))?,
+            processing_retry_ms: self.range(
+                "consumer.processing_retry_ms",
+                raw.processing_retry_ms.unwrap_or(10),
+                0,
+                3_600_000,
+            )?,
+            parallel_partitions: raw.parallel_partitions.unwrap_or(false),
+            retry_whole_batch: raw.retry_whole_batch.unwrap_or(false),
         })
     }
 
@@ -948,6 +1177,55 @@ mod tests {
         assert_eq!(pairs, &[("p0".to_string(), "c0".to_string())]);
         let error = parse("[[fault]]\nat_ms = 5\nkind = \"leave\"\nnode = \"ctl\"\n").unwrap_err().to_string();
         assert!(error.contains("field `fault[0].node`") && error.contains("only a consumer"), "{error}");
+    }
+
+    #[test]
+    fn a_queue_section_makes_one_shared_queue_with_documented_defaults() {
+        let scenario = parse("[queue]\n").unwrap();
+        let queue = scenario.queue.expect("queue mode");
+        assert_eq!(queue.visibility_timeout_ms, 30_000);
+        assert_eq!(queue.prefetch, 10);
+        assert_eq!(queue.ack, QueueAckMode::Manual);
+        assert_eq!(queue.max_receives, 0);
+        assert_eq!(scenario.topology.partitions, 1, "a queue is one partition");
+        assert!(parse("").unwrap().queue.is_none(), "no section: a log");
+        let auto = parse("[queue]\nack = \"auto\"\nprefetch = 3\n").unwrap().queue.unwrap();
+        assert_eq!((auto.ack, auto.prefetch), (QueueAckMode::Auto, 3));
+    }
+
+    #[test]
+    fn bad_queue_settings_name_the_field() {
+        let cases = [
+            ("[queue]\nprefetch = 0\n", "queue.prefetch", "expected a value from 1"),
+            ("[queue]\nvisibility_timeout_ms = 0\n", "queue.visibility_timeout_ms", "expected a value from 1"),
+            ("[queue]\nmax_receives = 5000\n", "queue.max_receives", "to 1000"),
+            ("[queue]\n[consumer]\nprocessing_failure_ppm = 1000000\n", "consumer.processing_failure_ppm", "for ever"),
+            ("[queue]\n[consumer]\nprocessing_retry_ms = 5\n", "consumer.processing_retry_ms", "nacked"),
+            ("[queue]\n[consumer]\nparallel_partitions = true\n", "consumer.parallel_partitions", "no partitions"),
+            ("[queue]\n[topology]\npartitions = 3\n", "topology.partitions", "one shared queue"),
+            ("[queue]\n[topology]\nbrokers = 3\nreplication_factor = 2\n", "topology.replication_factor", "b0 alone"),
+            ("[queue]\n[consumer]\ncommit = \"after\"\n", "consumer.commit", "queue.ack"),
+            ("[queue]\n[consumer]\nmax_poll_records = 5\n", "consumer.max_poll_records", "queue.prefetch"),
+            ("[queue]\n[consumer]\nsession_timeout_ms = 500\n", "consumer.session_timeout_ms", "visibility"),
+        ];
+        for (text, field, needle) in cases {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(error.contains(&format!("field `{field}`")), "{text:?} gave {error}");
+            assert!(error.contains(needle), "{text:?} gave {error}");
+        }
+        // Types and names are checked by the parser, with the line.
+        let error = parse("[queue]\nack = \"sometimes\"\n").unwrap_err().to_string();
+        assert!(error.contains("line 2") && error.contains("manual") && error.contains("auto"), "{error}");
+        let error = parse("[queue]\nvisibility_timeout = 5\n").unwrap_err().to_string();
+        assert!(error.contains("line 2") && error.contains("visibility_timeout_ms"), "{error}");
+        // With max_receives, every message failing is a valid (poison-message) scenario.
+        assert!(parse("[queue]\nmax_receives = 2\n[consumer]\nprocessing_failure_ppm = 1000000\n").is_ok());
+        let error = parse("[queue]\nprocessing_failure_ppm = 5\n").unwrap_err().to_string();
+        assert!(error.contains("line 2") && error.contains("processing_failure_ppm"), "{error}");
+        // A leave needs a group coordinator on a log, not on a queue.
+        let leave = "[consumer]\nassignment = \"static\"\n[[fault]]\nat_ms = 5\nkind = \"leave\"\nnode = \"c0\"\n";
+        assert!(parse(leave).is_err());
+        assert!(parse("[queue]\n[[fault]]\nat_ms = 5\nkind = \"leave\"\nnode = \"c0\"\n").is_ok());
     }
 
     #[test]

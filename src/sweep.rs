@@ -125,34 +125,81 @@ pub struct SweepSpec<'a> {
 pub enum Metric {
     /// Mean produce-to-apply latency of the run (integer ns; runs with no apply have none).
     LatencyMean,
+    /// The run's median and 99th-percentile produce-to-apply latency (over its applies).
+    LatencyP50,
+    LatencyP99,
     /// Largest produce-to-apply latency of the run (runs with no apply have none).
     LatencyMax,
+    /// First-time applies per simulated second, first create to last apply.
+    Throughput,
     /// Producer retries (send attempts beyond the first of a batch).
     Retries,
+    /// Expected-version appends refused because the stream had moved on.
+    Conflicts,
     /// Events applied more than once by the group.
     DuplicateApplies,
+    /// Events a consumer strategy dropped as late or stale (dead-lettered).
+    DeadLettered,
+    /// Gaps a reorder buffer gave up waiting for (skipped).
+    SkippedGaps,
+    /// Most events one consumer held at once, and events still held at the end.
+    HeldMax,
+    HeldAtEnd,
+    /// Time partitions stood unowned during rebalances, summed over partitions.
+    RebalancePause,
     /// Simulated time at which the run ended.
     SimTime,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 5] =
-        [Metric::LatencyMean, Metric::LatencyMax, Metric::Retries, Metric::DuplicateApplies, Metric::SimTime];
+    pub const ALL: [Metric; 14] = [
+        Metric::LatencyMean,
+        Metric::LatencyP50,
+        Metric::LatencyP99,
+        Metric::LatencyMax,
+        Metric::Throughput,
+        Metric::Retries,
+        Metric::Conflicts,
+        Metric::DuplicateApplies,
+        Metric::DeadLettered,
+        Metric::SkippedGaps,
+        Metric::HeldMax,
+        Metric::HeldAtEnd,
+        Metric::RebalancePause,
+        Metric::SimTime,
+    ];
 
     /// The JSON name (unit last).
     pub fn name(self) -> &'static str {
         match self {
             Metric::LatencyMean => "latency_mean_ns",
+            Metric::LatencyP50 => "latency_p50_ns",
+            Metric::LatencyP99 => "latency_p99_ns",
             Metric::LatencyMax => "latency_max_ns",
+            Metric::Throughput => "throughput_per_sec",
             Metric::Retries => "retries",
+            Metric::Conflicts => "conflicts",
             Metric::DuplicateApplies => "duplicate_applies",
+            Metric::DeadLettered => "dead_lettered",
+            Metric::SkippedGaps => "skipped_gaps",
+            Metric::HeldMax => "held_max",
+            Metric::HeldAtEnd => "held_at_end",
+            Metric::RebalancePause => "rebalance_pause_ns",
             Metric::SimTime => "sim_time_ns",
         }
     }
 
     /// Whether the value is nanoseconds (shown as milliseconds in text).
     fn is_ns(self) -> bool {
-        matches!(self, Metric::LatencyMean | Metric::LatencyMax | Metric::SimTime)
+        matches!(
+            self,
+            Metric::LatencyMean
+                | Metric::LatencyP50
+                | Metric::LatencyP99
+                | Metric::LatencyMax
+                | Metric::RebalancePause
+                | Metric::SimTime
+        )
     }
 }
 
@@ -167,7 +214,7 @@ pub struct SeedOutcome {
     /// Every anomaly kind the checker found, with its status and count, in `Kind` order.
     pub anomalies: Vec<(Kind, Status, u64)>,
     /// The values of [`Metric::ALL`], in that order (`None`: the run has no such value).
-    pub metrics: [Option<u64>; 5],
+    pub metrics: [Option<u64>; Metric::ALL.len()],
 }
 
 impl SeedOutcome {
@@ -249,6 +296,8 @@ pub struct Sweep {
     pub scenario: String,
     pub scenario_path: PathBuf,
     pub strategy: String,
+    /// The `--set` overrides every run used.
+    pub overrides: Vec<String>,
     /// The guarantees the scenario expects (after the strategy configured it).
     pub expect: Vec<String>,
     pub seeds: SeedRange,
@@ -307,15 +356,27 @@ pub fn run_seed(spec: &SweepSpec<'_>, seed: u64) -> Result<SeedOutcome, SweepErr
         anomalies,
         metrics: [
             applied.then(|| stats.latency_sum_ns / stats.applies),
+            applied.then_some(stats.latency_p50_ns),
+            applied.then_some(stats.latency_p99_ns),
             applied.then_some(stats.latency_max_ns),
+            applied.then(|| result.throughput_per_sec()),
             Some(stats.retries),
+            Some(stats.conflicts),
             Some(stats.duplicate_applies),
+            Some(stats.dead_lettered),
+            Some(stats.skipped_gaps),
+            Some(stats.held_max),
+            Some(stats.held_at_end),
+            Some(stats.rebalance_pause_ns),
             Some(result.outcome.end_ns),
         ],
     };
     debug_assert_eq!(outcome.is_failing(), report.exit_code() == 1, "seed {seed}");
     // The summary rebuilds each failing seed's command instead of keeping the string.
-    debug_assert_eq!(result.reproduce, reproduce_command(spec.scenario_path, seed, &spec.strategy.name()));
+    debug_assert_eq!(
+        result.reproduce,
+        reproduce_command(spec.scenario_path, seed, &spec.strategy.name(), &spec.scenario.overrides)
+    );
     Ok(outcome)
 }
 
@@ -325,7 +386,7 @@ struct Accumulator {
     stop_reasons: BTreeMap<&'static str, u64>,
     violated: BTreeMap<Kind, Tally>,
     allowed: BTreeMap<Kind, Tally>,
-    values: [Vec<u64>; 5],
+    values: [Vec<u64>; Metric::ALL.len()],
     failing: Vec<FailingSeed>,
 }
 
@@ -418,6 +479,7 @@ fn summarise(spec: &SweepSpec<'_>, accumulator: Accumulator, timing: Timing) -> 
         scenario: configured.name,
         scenario_path: spec.scenario_path.to_path_buf(),
         strategy: spec.strategy.name(),
+        overrides: spec.scenario.overrides.clone(),
         expect: configured.expect,
         seeds: spec.seeds,
         events,
@@ -457,7 +519,7 @@ impl Sweep {
 
     /// The command that reproduces one seed's run (the same as that run's `reproduce`).
     pub fn reproduce(&self, seed: u64) -> String {
-        reproduce_command(&self.scenario_path, seed, &self.strategy)
+        reproduce_command(&self.scenario_path, seed, &self.strategy, &self.overrides)
     }
 
     /// 0 unless `fail_on_violation` and some seed violates what the scenario expects.

@@ -136,6 +136,10 @@ fn bad_scenarios_are_clear_errors_with_exit_code_2() {
         &["run", bad_strategy.to_str().unwrap()],
         &["bad_strategy.toml", "`strategy`", "fifo-magic", "idempotent"],
     );
+    let bad_queue = scratch("bad_queue.toml", "[queue]\nprefetch = 0\n");
+    assert_bad_input(&["run", bad_queue.to_str().unwrap()], &["bad_queue.toml", "queue.prefetch", "expected"]);
+    let log_setting = scratch("queue_commit.toml", "[queue]\n[consumer]\ncommit = \"after\"\n");
+    assert_bad_input(&["run", log_setting.to_str().unwrap()], &["queue_commit.toml", "consumer.commit", "queue.ack"]);
     assert_bad_input(&["run", "scenarios/does-not-exist.toml"], &["does-not-exist.toml", "cannot read"]);
     assert_bad_input(&["run", "scenarios/quickstart.toml", "--strategy", "key+nope"], &["--strategy", "\"nope\""]);
     assert_bad_input(&["run", "scenarios/quickstart.toml", "--seed", "minus-one"], &["--seed"]);
@@ -199,4 +203,42 @@ fn check_exits_0_1_2_and_names_the_line_of_bad_input() {
     assert_bad_input(&["check", unknown.to_str().unwrap()], &["unknown.jsonl:", "\"sned\""]);
     assert_bad_input(&["check", clean.to_str().unwrap(), "--expect", "total_order"], &["--expect", "total_order"]);
     assert_bad_input(&["check", "no/such/history.jsonl"], &["no/such/history.jsonl"]);
+}
+
+#[test]
+fn set_overrides_scenario_fields_and_is_repeated_in_the_reproduce_line() {
+    let base = json_run(&["--strategy", "key+lamport"]);
+    let wide = json_run(&["--strategy", "key+lamport", "--set", "consumer.clock_window_ms=400"]);
+    assert_ne!(base["history_sha256"], wide["history_sha256"], "the window changed the run");
+    assert!(
+        wide["reproduce"].as_str().unwrap().ends_with("--strategy key+lamport --set consumer.clock_window_ms=400"),
+        "{}",
+        wide["reproduce"]
+    );
+    // The same override in the file gives the same history.
+    let text = std::fs::read_to_string("scenarios/quickstart.toml").unwrap();
+    let in_file = scratch("window.toml", &format!("{text}\n[consumer]\nclock_window_ms = 400\n"));
+    let output = ordo(&["run", in_file.to_str().unwrap(), "--json", "--strategy", "key+lamport"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let from_file: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(from_file["history_sha256"], wide["history_sha256"]);
+    // A quoted string and a bare word both work for text values.
+    let acks = json_run(&["--set", "producer.idempotence=false", "--set", "producer.acks=\"1\""]);
+    assert!(acks["reproduce"]
+        .as_str()
+        .unwrap()
+        .ends_with("--set producer.idempotence=false --set 'producer.acks=\"1\"'"));
+    let bare = json_run(&["--set", "producer.idempotence=false", "--set", "producer.acks=1"]);
+    assert_eq!(acks["history_sha256"], bare["history_sha256"], "acks = \"1\" and acks = 1 are the same setting");
+}
+
+#[test]
+fn bad_overrides_are_clear_errors_with_exit_code_2() {
+    let q = "scenarios/quickstart.toml";
+    assert_bad_input(&["run", q, "--set", "consumer.no_such_field=1"], &["--set", "no_such_field"]);
+    assert_bad_input(&["run", q, "--set", "consumer.clock_window_ms=-5"], &["--set"]);
+    assert_bad_input(&["run", q, "--set", "topology.partitions=0"], &["--set", "topology.partitions", "expected"]);
+    assert_bad_input(&["run", q, "--set", "no-equals-sign"], &["--set", "FIELD=VALUE"]);
+    assert_bad_input(&["run", q, "--set", "seed.x=1"], &["--set", "`seed` is not a table"]);
+    assert_bad_input(&["sweep", q, "--seeds", "2", "--set", "consumer.nope=1"], &["--set", "nope"]);
 }

@@ -17,7 +17,7 @@ fn the_report_is_the_same_for_any_thread_count_and_covers_every_cell() {
     let (one, two) = (dir.join("one"), dir.join("two"));
     matrix(&one, "1");
     matrix(&two, "2");
-    for file in ["matrix.md", "matrix.json", "heatmap.svg", "latency_vs_violations.svg"] {
+    for file in ["matrix.md", "matrix.json", "heatmap.svg", "latency_vs_violations.svg", "throughput.svg"] {
         let a = std::fs::read(one.join(file)).unwrap();
         let b = std::fs::read(two.join(file)).unwrap();
         assert!(a == b, "{file} differs between 1 and 2 threads");
@@ -37,4 +37,5 @@ fn the_report_is_the_same_for_any_thread_count_and_covers_every_cell() {
         assert!(markdown.contains(&format!(" {name} |")), "column {name}");
     }
     assert!(markdown.contains("| quickstart |"));
+    assert!(markdown.contains("| queue-competing-consumers |"), "queue scenarios are rows too");
 }

@@ -147,3 +147,40 @@ fn across_seeds_idempotence_never_reorders_or_duplicates() {
     }
     assert!(reordered > 0 && duplicated > 0, "reordered in {reordered} seeds, duplicated in {duplicated}");
 }
+
+/// KIP-360: after an idempotent batch expires, the producer bumps its epoch (same PID) and
+/// restarts sequences at 0; the broker accepts the new epoch, so later batches and the
+/// application's resends flow again instead of failing with OutOfOrderSequence for ever.
+#[test]
+fn an_expired_idempotent_batch_bumps_the_epoch_and_sequences_restart() {
+    let path = "scenarios/idempotent-resend-after-expiry.toml";
+    let scenario = ordo::scenario::Scenario::load(std::path::Path::new(path)).unwrap();
+    let result = ordo::run::run(ordo::run::RunSpec {
+        scenario,
+        scenario_path: std::path::Path::new(path),
+        strategy: ordo::strategy::StrategySet::parse("key+idempotent").unwrap(),
+        seed: 1,
+        history_mode: ordo::history::HistoryMode::On,
+        history_file: None,
+        keep_history: true,
+    })
+    .unwrap();
+    let text = String::from_utf8(result.history.jsonl.unwrap()).unwrap();
+    let records: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let inits: Vec<&serde_json::Value> = records.iter().filter(|r| r["type"] == "producer_init").collect();
+    assert!(inits.len() >= 2, "an epoch bump is recorded");
+    assert_eq!(inits[0]["pid"], inits[1]["pid"], "same producer id");
+    assert_eq!(inits[1]["epoch"].as_u64().unwrap(), inits[0]["epoch"].as_u64().unwrap() + 1);
+    let bump_t = inits[1]["t"].as_u64().unwrap();
+    // Sends after the bump carry the new epoch, and the first of each partition starts at 0.
+    let mut first_seq = std::collections::BTreeMap::new();
+    for send in records.iter().filter(|r| r["type"] == "send" && r["t"].as_u64().unwrap() >= bump_t) {
+        assert_eq!(send["epoch"], inits[1]["epoch"]);
+        first_seq.entry(send["partition"].as_u64().unwrap()).or_insert(send["seq"].as_u64().unwrap());
+    }
+    assert!(!first_seq.is_empty());
+    assert!(first_seq.values().all(|&seq| seq == 0), "{first_seq:?}");
+    // Everything the application resent was acknowledged in the end.
+    assert!(result.stats.resent > 0);
+    assert_eq!(result.stats.acked, result.stats.created);
+}

@@ -1,5 +1,6 @@
 //! Property tests of the model over random valid scenarios: no panic, every event accounted
 //! for, the idempotent producer's promise kept, and the same seed giving the same history.
+//! About a third of the scenarios are queues (`[queue]`) instead of partitioned logs.
 
 use ordo::history::{HistoryMode, Recorder};
 use ordo::model::fate;
@@ -34,6 +35,9 @@ struct Params {
     resend_failed: bool,
     durable_source: bool,
     replication_factor: u32,
+    /// Queue mode: (visibility timeout ms, prefetch, auto-ack, processing failure ppm,
+    /// max receives); `None` for a log.
+    queue: Option<(u64, u32, bool, u32, u32)>,
 }
 
 fn params() -> impl Strategy<Value = Params> {
@@ -60,13 +64,23 @@ fn params() -> impl Strategy<Value = Params> {
         any::<u64>(),
     );
     let faults = ((0..=3u8, 1..=60u64, 1..=200u64), any::<bool>(), any::<bool>(), 1..=3u32);
-    (topology, workload, producer, rest, faults).prop_map(|(t, w, p, r, f)| {
+    let queue = prop::option::weighted(
+        0.35,
+        (
+            prop::sample::select(vec![5u64, 50, 30_000]),
+            1..=4u32,
+            any::<bool>(),
+            prop::sample::select(vec![0u32, 200_000, 1_000_000]),
+            prop::sample::select(vec![0u32, 1, 3]),
+        ),
+    )
+    .prop_map(|q| q.map(|(v, p, auto, fail, max)| (v, p, auto, if max == 0 { fail.min(200_000) } else { fail }, max)));
+    (topology, workload, producer, rest, (faults, queue)).prop_map(|(t, w, p, r, (f, queue))| {
         let (idempotence, acks, max_in_flight, linger_ms, batch_size, retries) = p;
         Params {
             producers: t.0,
             brokers: t.1,
             consumers: t.2,
-            partitions: t.3,
             entities: w.0,
             events_per_entity: w.1,
             handoff: w.2,
@@ -83,10 +97,12 @@ fn params() -> impl Strategy<Value = Params> {
             fifo: r.3,
             seed: r.4,
             crash: f.0,
-            // Refused with idempotence (see the scenario loader).
-            resend_failed: f.1 && !idempotence,
+            // With idempotence, resends need the KIP-360 epoch bump after an expiry.
+            resend_failed: f.1,
             durable_source: f.2,
-            replication_factor: f.3.min(t.1),
+            replication_factor: if queue.is_some() { 1 } else { f.3.min(t.1) },
+            partitions: if queue.is_some() { 1 } else { t.3 },
+            queue,
         }
     })
 }
@@ -103,14 +119,29 @@ fn scenario(p: &Params) -> Scenario {
             )
         }
     };
+    // A queue has no partitions to set, no offsets to commit: those lines are a log's.
+    let (log_topology, commit, queue) = match p.queue {
+        None => (
+            format!("partitions = {}\nreplication_factor = {}", p.partitions, p.replication_factor),
+            format!("commit = \"{}\"\nauto_commit_interval_ms = 100", p.commit),
+            String::new(),
+        ),
+        Some((visibility_ms, prefetch, auto, failure_ppm, max_receives)) => (
+            String::new(),
+            format!("processing_failure_ppm = {failure_ppm}"),
+            format!(
+                "[queue]\nvisibility_timeout_ms = {visibility_ms}\nprefetch = {prefetch}\nack = \"{}\"\nmax_receives = {max_receives}",
+                if auto { "auto" } else { "manual" }
+            ),
+        ),
+    };
     let text = format!(
         r#"
         [topology]
         producers = {}
         brokers = {}
         consumers = {}
-        partitions = {}
-        replication_factor = {}
+        {log_topology}
         [broker]
         session_timeout_ms = 100
         heartbeat_interval_ms = 20
@@ -133,8 +164,7 @@ fn scenario(p: &Params) -> Scenario {
         retry_backoff_ms = 5
         delivery_timeout_ms = 2000
         [consumer]
-        commit = "{}"
-        auto_commit_interval_ms = 100
+        {commit}
         request_timeout_ms = 30
         [network]
         loss_ppm = {}
@@ -142,13 +172,12 @@ fn scenario(p: &Params) -> Scenario {
         fifo = {}
         [run]
         max_time_ms = 120000
+        {queue}
         {faults}
         "#,
         p.producers,
         p.brokers,
         p.consumers,
-        p.partitions,
-        p.replication_factor,
         p.entities,
         p.events_per_entity,
         p.handoff,
@@ -161,7 +190,6 @@ fn scenario(p: &Params) -> Scenario {
         p.linger_ms,
         p.batch_size,
         p.retries,
-        p.commit,
         p.loss_ppm,
         p.duplicate_ppm,
         p.fifo,
@@ -222,6 +250,10 @@ proptest! {
             let (appended, fate_bits) = (world.appended[event], world.fate[event]);
             // …and each one is resolved: acknowledged, given up, or lost with its producer
             // (the history's crash record says so); exactly one of them.
+            // (A queue may also have dead-lettered a copy of it.)
+            let dead_lettered = fate_bits & fate::DEAD_LETTERED != 0;
+            prop_assert!(!dead_lettered || p.queue.is_some_and(|q| q.4 > 0));
+            let fate_bits = fate_bits & !fate::DEAD_LETTERED;
             let resolved = [fate::ACKED, fate::GIVEN_UP, fate::LOST_IN_CRASH].contains(&fate_bits);
             prop_assert!(resolved || !finished, "event {} fate {}", event, fate_bits);
             if fate_bits == fate::LOST_IN_CRASH {
@@ -244,9 +276,30 @@ proptest! {
             // logs, unless a consumer crash with commit-before-processing skipped it. (An
             // append that died with an unreplicated leader, or that a follower truncated,
             // is not in them: with acks 0 or 1 that is a loss the checker reports.)
-            let may_skip = p.crash.0 == 3 && p.commit == "before";
+            let may_skip = match p.queue {
+                None => p.crash.0 == 3 && p.commit == "before",
+                // A queue drops a message only by dead-lettering it (the history's discard
+                // says so) or, with auto-ack, when the consumer holding it fails or dies or
+                // the delivery is lost on the way.
+                Some((_, _, auto, failure_ppm, _)) => {
+                    dead_lettered || (auto && (p.crash.0 == 3 || failure_ppm > 0 || p.loss_ppm > 0))
+                }
+            };
             if finished && in_leader_logs.contains(&(event as u32)) && !may_skip {
                 prop_assert!(world.applied[event] > 0, "appended event {} never applied", event);
+            }
+        }
+        // A finished queue run settled every message (acknowledged or dead-lettered), and none
+        // was received more often than `max_receives` allows.
+        if let Some((_, _, _, _, max_receives)) = p.queue {
+            let Some(ordo::model::Actor::Broker(host)) = sim.nodes().iter().find(|n| matches!(n, ordo::model::Actor::Broker(_))) else {
+                unreachable!("b0 exists")
+            };
+            let messages = host.queue_messages().expect("b0 hosts the queue");
+            prop_assert_eq!(messages.len() as u64, host.log(0).len() as u64);
+            for (event, receives, in_queue) in messages {
+                prop_assert!(!(finished && in_queue), "event {} still queued in a finished run", event);
+                prop_assert!(max_receives == 0 || receives <= max_receives, "event {} received {} times", event, receives);
             }
         }
         // One producer session per entity and the idempotent producer: log order is creation order.

@@ -39,9 +39,14 @@ const ROWS: &[Row] = &[
         can: &[],
         never: &["duplicate_append", "duplicate_apply", "per_key_reorder", "nonmonotonic_send", "lost_write"],
     },
-    // idempotent, producer restart with resend from a durable source: D. (The row's R comes
-    // from application resends after expiry, which need KIP-360 epoch bumps: not modelled.)
+    // idempotent, producer restart with resend from a durable source: D.
     Row { scenario: "idempotent-producer-restart", can: &["duplicate_append", "duplicate_apply"], never: &[] },
+    // idempotent, application resends after expiry (KIP-360 epoch bump first): D, R.
+    Row {
+        scenario: "idempotent-resend-after-expiry",
+        can: &["duplicate_append", "duplicate_apply", "per_key_reorder"],
+        never: &[],
+    },
     // acks = 0, broker crash: L, silently.
     Row { scenario: "acks-zero-broker-crash", can: &["unseen_write"], never: &["duplicate_append"] },
     // commit before processing, consumer crash: L, never D.
@@ -109,6 +114,35 @@ const ROWS: &[Row] = &[
     },
     // several producers write one key: R relative to causality.
     Row { scenario: "several-producers-one-key", can: &["per_key_reorder"], never: &["duplicate_append"] },
+    // Lamport order, any skew or delay: concurrent events in arbitrary order (a late
+    // producer's small clocks make its events look old: dead-lettered, which
+    // tests/strategies.rs asserts from the run's counts), never CI.
+    Row {
+        scenario: "lamport-late-producer",
+        can: &[],
+        never: &["causality_inversion", "per_key_reorder", "clock_condition"],
+    },
+    // Vector clocks, causal delivery, any fault: never CI (the transport's disorder stays
+    // an observation).
+    Row {
+        scenario: "vector-clock-causal-delivery",
+        can: &["causal_delivery", "observed_cycle"],
+        never: &["causality_inversion", "per_key_reorder", "final_state", "duplicate_apply", "clock_condition"],
+    },
+    // Expected-version appends, concurrent writers: conflicts and retries (asserted in
+    // tests/strategies.rs), never a lost update or an out-of-order append at the source.
+    Row {
+        scenario: "expected-version-writers",
+        can: &[],
+        never: &["per_key_reorder", "final_state", "duplicate_append", "duplicate_apply", "causality_inversion"],
+    },
+    // Partition-aware batch, commit after, batch retried on failure: order per key under
+    // retries; duplicates.
+    Row {
+        scenario: "batch-processing-retry",
+        can: &["duplicate_apply"],
+        never: &["per_key_reorder", "final_state", "commit_ahead", "unseen_write"],
+    },
     // swarm mode over RF 3 and a group: each seed its own mix of fault kinds. Commits come
     // after processing, so never one ahead of what was applied and never a rebalance skip;
     // acks = all with min.insync = 2 and clean elections lose nothing acknowledged; the
@@ -119,6 +153,36 @@ const ROWS: &[Row] = &[
         scenario: "swarm",
         can: &["duplicate_apply"],
         never: &["commit_ahead", "rebalance_skip", "zombie_commit", "lost_write", "unseen_write", "divergent_log"],
+    },
+    // Queue mode (issue 4: a queue beside the log). Competing consumers on one queue, no
+    // fault: R and a stale final state; nothing is redelivered, so never D, and a queue's
+    // deliveries follow no position: never a poll skip.
+    Row {
+        scenario: "queue-competing-consumers",
+        can: &["per_key_reorder", "final_state"],
+        never: &["duplicate_apply", "ack_ahead", "poll_skip", "nonmonotonic_poll", "lost_write", "unseen_write"],
+    },
+    // A pause past the visibility timeout: the message goes to another consumer after later
+    // ones (R) and the paused one processes it too (D); acks follow applies.
+    Row {
+        scenario: "queue-visibility-timeout",
+        can: &["duplicate_apply", "per_key_reorder", "final_state"],
+        never: &["ack_ahead", "poll_skip", "nonmonotonic_poll", "lost_write", "unseen_write"],
+    },
+    // One consumer, prefetch 1, no redelivery: per-key order holds.
+    Row {
+        scenario: "queue-single-consumer",
+        can: &[],
+        never: &["per_key_reorder", "final_state", "duplicate_apply", "ack_ahead", "lost_write", "unseen_write"],
+    },
+    // Auto-ack and a consumer crash: acknowledged before processing, L; never D.
+    Row { scenario: "queue-auto-ack-crash", can: &["ack_ahead", "unseen_write"], never: &["duplicate_apply"] },
+    // Processing failures: nacks redeliver out of order (R), dead-lettering leaves stale
+    // projections; a nacked message was not applied, so never D.
+    Row {
+        scenario: "queue-dead-letter",
+        can: &["per_key_reorder", "final_state"],
+        never: &["duplicate_apply", "ack_ahead", "poll_skip", "lost_write", "unseen_write"],
     },
 ];
 

@@ -283,7 +283,8 @@ impl<M: Clone> Core<M> {
         }
     }
 
-    fn send(&mut self, from: NodeId, to: NodeId, msg: M) {
+    /// Routes `msg`; true when the network delivers it (once or more), false when it drops it.
+    fn send(&mut self, from: NodeId, to: NodeId, msg: M) -> bool {
         self.stats.messages_sent += 1;
         let now = self.now_ns;
         let slot = from.index() * self.states.len() + to.index();
@@ -293,9 +294,14 @@ impl<M: Clone> Core<M> {
         });
         let fate = self.network.route(now, from, to, rng);
         match fate {
-            Fate::Dropped(DropReason::Loss) => self.stats.dropped_loss += 1,
-            Fate::Dropped(DropReason::Cut) => self.stats.dropped_cut += 1,
-            Fate::Dropped(DropReason::Broken) => self.stats.dropped_broken += 1,
+            Fate::Dropped(reason) => {
+                match reason {
+                    DropReason::Loss => self.stats.dropped_loss += 1,
+                    DropReason::Cut => self.stats.dropped_cut += 1,
+                    DropReason::Broken => self.stats.dropped_broken += 1,
+                }
+                false
+            }
             Fate::Delivered { delay_ns, duplicate_ns } => {
                 let incarnation = self.states[to.index()].incarnation;
                 if let Some(duplicate_ns) = duplicate_ns {
@@ -306,6 +312,7 @@ impl<M: Clone> Core<M> {
                 } else {
                     self.push(now + delay_ns, Pending::Message { from, to, incarnation, msg });
                 }
+                true
             }
         }
     }
@@ -383,6 +390,15 @@ impl<M: Clone, S> Ctx<'_, M, S> {
     #[inline]
     pub fn send(&mut self, to: NodeId, msg: M) {
         self.core.send(self.me, to, msg);
+    }
+
+    /// Sends `msg` like [`Ctx::send`] and tells whether the network will deliver it (at least
+    /// once; a receiver that crashes before it arrives still loses it). The node itself
+    /// cannot know this: it is for the observer's bookkeeping (a model's shared state
+    /// counting what is in flight), never for a node's decisions.
+    #[inline]
+    pub fn send_observed(&mut self, to: NodeId, msg: M) -> bool {
+        self.core.send(self.me, to, msg)
     }
 
     /// Fires [`Node::on_timer`] with `tag` after `delay_ns` of this node's monotonic time.

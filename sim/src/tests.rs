@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::net::Latency;
+use crate::rng::Ratio;
 
 /// Records what happened to it, so tests can assert on the exact sequence.
 #[derive(Default)]
@@ -209,4 +210,29 @@ fn local_clock_and_drifted_timers() {
     sim.with_ctx(0, |_, ctx| {
         assert_eq!(ctx.local_ns(), 10_000 + 1_000 + 500 - 10_000);
     });
+}
+
+#[test]
+fn send_observed_tells_whether_the_network_delivers() {
+    let mut sim = sim_of(3, constant_link(100), 1);
+    sim.network_mut().set_cut(NodeId(1), NodeId(2), true);
+    let lossy = LinkSpec { loss: Ratio::new(1, 2).unwrap(), fifo: false, ..constant_link(100) };
+    sim.network_mut().set_link(NodeId(1), NodeId(0), lossy);
+    let (mut delivered, mut dropped) = (0, 0);
+    sim.with_ctx(1, |_, ctx| {
+        assert!(!ctx.send_observed(NodeId(2), Msg::Hello(0)), "a cut link drops");
+        for n in 0..40 {
+            if ctx.send_observed(NodeId(0), Msg::Hello(n)) {
+                delivered += 1;
+            } else {
+                dropped += 1;
+            }
+        }
+    });
+    assert!(delivered > 0 && dropped > 0, "{delivered} {dropped}");
+    sim.run(Limits::default());
+    // Exactly the sends it reported delivered arrive; the stats count the others as lost.
+    assert_eq!(sim.node(NodeId(0)).log.len(), delivered);
+    assert_eq!(sim.stats().dropped_loss, dropped as u64);
+    assert!(sim.node(NodeId(2)).log.is_empty());
 }

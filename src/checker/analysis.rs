@@ -46,6 +46,7 @@ impl Ingest<'_> {
         self.duplicate_appends();
         self.producer_order();
         self.group_passes();
+        self.queue_acks_ahead();
         self.consumer_passes();
         self.cycles();
     }
@@ -93,9 +94,15 @@ impl Ingest<'_> {
                     // Evidence that it is gone: the leader's log or a read shows another
                     // record (or nothing) at its offset. Without that (no append records),
                     // "never read" needs the whole history.
-                    let evidence = pl.has_appends || reused || self.end.is_some();
+                    // In a queue, reading later messages says nothing about this one (competing
+                    // consumers, redeliveries): only the journal or a reused offset does.
+                    let evidence = pl.has_appends || reused || (self.end.is_some() && !pl.queue);
                     if candidate.is_some() && !evidence {
-                        unconfirmed += 1;
+                        if pl.queue {
+                            self.unseen(e, ack_line, p);
+                        } else {
+                            unconfirmed += 1;
+                        }
                         continue;
                     }
                     if let Some((h, hl)) = candidate {
@@ -272,6 +279,77 @@ impl Ingest<'_> {
             self.sequence_gaps(&applied, &gname, &seq_index);
             self.final_state(g as u32, &at, &handled, &applied);
         }
+    }
+
+    /// Queues: an accepted `queue_ack` deletes the message, so if the group had not applied
+    /// or discarded it by then, only the acknowledging consumer's memory holds it (a crash
+    /// there loses it): `ack_ahead`, the queue's commit before processing (auto-ack, or a
+    /// strategy that acks what it only buffered). An apply at the same `t` on another node is unordered
+    /// with the ack and counts as possibly before it.
+    fn queue_acks_ahead(&mut self) {
+        if self.queue_acks.is_empty() {
+            return;
+        }
+        let acks = std::mem::take(&mut self.queue_acks);
+        let wanted: std::collections::BTreeSet<(u32, u32)> = acks.iter().map(|a| (a.group, a.event)).collect();
+        // (group, event) → (t, node, line) of each of its applies and discards.
+        let mut handled: BTreeMap<(u32, u32), Vec<Recv>> = BTreeMap::new();
+        let mut records_applies = vec![false; self.groups.len()];
+        for a in &self.applies {
+            records_applies[a.group as usize] = true;
+            if wanted.contains(&(a.group, a.event)) {
+                handled.entry((a.group, a.event)).or_default().push(Recv {
+                    t: a.t,
+                    node: a.node,
+                    line: a.line,
+                    event: a.event,
+                });
+            }
+        }
+        let mut unjudged: Option<Line> = None;
+        for a in &acks {
+            if !records_applies[a.group as usize] {
+                unjudged.get_or_insert(a.line);
+                continue;
+            }
+            let processed = handled.get(&(a.group, a.event)).map(Vec::as_slice).unwrap_or(&[]);
+            let before = processed.iter().any(|r| r.t < a.t || (r.t == a.t && (r.node != a.node || r.line < a.line)));
+            if before {
+                continue;
+            }
+            let (en, node, gname) =
+                (self.ev.name(a.event), self.nodes.name(a.node).to_string(), self.groups.name(a.group).to_string());
+            let pname = self.parts[a.part as usize].name.clone();
+            let mut witness = vec![w(a.line, format!("queue_ack of {en} by {node} accepted"))];
+            let (dp, _, dl) = self.ev.first_deliver[a.event as usize];
+            if dp != NONE {
+                witness.push(w(dl, format!("first delivery of {en}")));
+            }
+            let after = match processed.first() {
+                Some(r) => {
+                    witness.push(w(r.line, format!("{en} processed by {} only later", self.nodes.name(r.node))));
+                    "only later"
+                }
+                None => "never",
+            };
+            self.violate(
+                Kind::AckAhead,
+                format!("group {gname}, {pname}"),
+                format!(
+                    "{node} acknowledged {en} from queue {pname} before group {gname} applied or discarded it ({after}): acknowledged before processing, so a crash of {node} would lose it"
+                ),
+                witness,
+            );
+        }
+        if let Some(line) = unjudged {
+            self.unknown(
+                Kind::AckAhead,
+                format!(
+                    "queue acknowledgements (first at line {line}) of a group that records no applies cannot be judged"
+                ),
+            );
+        }
+        self.queue_acks = acks;
     }
 
     /// A new owner that started above the committed offset skipped the offsets between,

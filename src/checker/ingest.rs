@@ -31,6 +31,17 @@ pub(crate) struct ApplyRec {
     pub discard: bool,
 }
 
+/// An accepted `queue_ack` (the message left the queue), in file order.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QueueAckRec {
+    pub t: u64,
+    pub group: u32,
+    pub node: u32,
+    pub event: u32,
+    pub part: u32,
+    pub line: Line,
+}
+
 /// A delivery to one consumer (interned `(group, node)`), in file order.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DeliverRec {
@@ -107,6 +118,8 @@ pub(crate) struct SeenEntry {
 #[derive(Debug, Default)]
 pub(crate) struct PartLog {
     pub name: std::rc::Rc<str>,
+    /// A queue's journal (the header says `"kind":"queue"`): deliveries follow no position.
+    pub queue: bool,
     pub log: OffsetMap<LogEntry>,
     pub seen: OffsetMap<SeenEntry>,
     pub era: u32,
@@ -301,6 +314,8 @@ pub(crate) struct Ingest<'s> {
     pub line: u64,
     last_t: Option<u64>,
     topics: Option<BTreeMap<String, u32>>,
+    /// Topics the header declares as queues.
+    queue_topics: std::collections::BTreeSet<String>,
     pub nodes: Names,
     pub groups: Names,
     pub entities: Names,
@@ -317,6 +332,7 @@ pub(crate) struct Ingest<'s> {
     commits: BTreeMap<(u32, u32), CommitState>,
     group_state: Vec<GroupState>,
     pub applies: Vec<ApplyRec>,
+    pub queue_acks: Vec<QueueAckRec>,
     pub delivers: Vec<DeliverRec>,
     pub states: Vec<StateRec>,
     pub dup_appends: Vec<DupAppend>,
@@ -349,6 +365,7 @@ impl<'s> Ingest<'s> {
             line: 0,
             last_t: None,
             topics: None,
+            queue_topics: std::collections::BTreeSet::new(),
             nodes: Names::default(),
             groups: Names::default(),
             entities: Names::default(),
@@ -365,6 +382,7 @@ impl<'s> Ingest<'s> {
             commits: BTreeMap::new(),
             group_state: Vec::new(),
             applies: Vec::new(),
+            queue_acks: Vec::new(),
             delivers: Vec::new(),
             states: Vec::new(),
             dup_appends: Vec::new(),
@@ -461,6 +479,17 @@ impl<'s> Ingest<'s> {
             let mut m = BTreeMap::new();
             for t in topics {
                 m.insert(t.name.0.to_string(), t.partitions);
+                match t.kind.as_ref().map(|k| k.0.as_ref()) {
+                    None | Some("log") => {}
+                    Some("queue") => {
+                        self.queue_topics.insert(t.name.0.to_string());
+                    }
+                    Some(other) => {
+                        return Err(
+                            self.err(format!("topic {:?} has kind {other:?}; expected \"log\" or \"queue\"", t.name.0))
+                        )
+                    }
+                }
             }
             self.topics = Some(m);
         }
@@ -551,6 +580,7 @@ impl<'s> Ingest<'s> {
             "deliver" => self.deliver(&raw, t),
             "apply" | "discard" => self.apply(&raw, ty, t),
             "commit" => self.commit(&raw, t),
+            "queue_ack" | "nack" => self.queue_settle(&raw, ty, t),
             "state" => self.state(&raw),
             "net_partition" | "net_heal" => Ok(()),
             "clock_step" => {
@@ -622,7 +652,8 @@ impl<'s> Ingest<'s> {
             }
         }
         let p = self.parts.len() as u32;
-        self.parts.push(PartLog { name: format!("{topic}/{partition}").into(), ..PartLog::default() });
+        let queue = self.queue_topics.contains(topic);
+        self.parts.push(PartLog { name: format!("{topic}/{partition}").into(), queue, ..PartLog::default() });
         self.part_ids.entry(topic.into()).or_default().insert(partition, p);
         Ok(p)
     }
@@ -1013,6 +1044,7 @@ impl<'s> Ingest<'s> {
         }
         for partition in partitions {
             let p = self.part_of(&topic, partition)?;
+            self.log_only(p, ty)?;
             let pos = self.positions.entry((g, n, p));
             if ty == "assign" {
                 // Still owned (no revoke, crash or restart since the last assign): the
@@ -1080,6 +1112,7 @@ impl<'s> Ingest<'s> {
         let group = req!(self, raw, ty, group).0.clone();
         let offset = *req!(self, raw, ty, offset);
         let p = self.part(raw, ty)?;
+        self.log_only(p, ty)?;
         let (n, g) = (self.nodes.intern(&node), self.group(&group));
         self.classify_start((g, n, p), t, offset, "seek");
         let line = self.cur();
@@ -1103,7 +1136,10 @@ impl<'s> Ingest<'s> {
         let c = self.consumer(g, n);
         self.delivers.push(DeliverRec { t, consumer: c, node: n, event: e, line });
         self.check_receive_clock(e, raw.meta.as_ref(), "deliver");
-        self.classify_start((g, n, p), t, offset, "first delivery");
+        let queue = self.parts[p as usize].queue;
+        if !queue {
+            self.classify_start((g, n, p), t, offset, "first delivery");
+        }
         let pname = self.parts[p as usize].name.clone();
         // Divergence against earlier deliveries and the current log.
         let seen = self.parts[p as usize].seen.get(offset);
@@ -1146,6 +1182,11 @@ impl<'s> Ingest<'s> {
         }
         if self.ev.first_deliver[e as usize].0 == NONE {
             self.ev.first_deliver[e as usize] = (p, offset, line);
+        }
+        if queue {
+            // Competing consumers take whichever message is visible, and a message comes
+            // back after a timeout or a nack: a queue's deliveries follow no position.
+            return Ok(());
         }
         // Position: continue from the last seek or delivery + 1.
         let pos = self.positions.entry((g, n, p));
@@ -1224,6 +1265,8 @@ impl<'s> Ingest<'s> {
         let gs = &mut self.group_state[g as usize];
         gs.applies_seen = true;
         match from {
+            // From a queue: no position to judge commits against.
+            Some((p, _)) if self.parts[p as usize].queue => {}
             Some((p, o)) => {
                 let pos = self.positions.entry((g, n, p));
                 raise(&mut pos.ok_upto, o.saturating_add(1), line);
@@ -1244,6 +1287,7 @@ impl<'s> Ingest<'s> {
         let offset = *req!(self, raw, ty, offset);
         let ok = *req!(self, raw, ty, ok);
         let p = self.part(raw, ty)?;
+        self.log_only(p, ty)?;
         let (n, g) = (self.nodes.intern(&node), self.group(&group));
         if !ok {
             return Ok(());
@@ -1327,6 +1371,43 @@ impl<'s> Ingest<'s> {
         Ok(())
     }
 
+    /// Seeks, commits, assignments and revocations are about positions in a log and who
+    /// owns a partition; a queue has neither.
+    fn log_only(&self, p: u32, ty: &str) -> Result<(), CheckError> {
+        let pl = &self.parts[p as usize];
+        if pl.queue {
+            return Err(self.err(format!(
+                "{ty} names {}, which the header declares a queue (\"kind\":\"queue\"): a queue has no offsets to seek or commit and no partitions to own; record queue_ack instead",
+                pl.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// `queue_ack` / `nack`: the queue's host accepted (`ok`) or refused a consumer's
+    /// acknowledgement of one message. Accepted acks are judged at the end (acknowledged
+    /// before the group processed the message: `ack_ahead`).
+    fn queue_settle(&mut self, raw: &Raw<'_>, ty: &'static str, t: u64) -> Result<(), CheckError> {
+        let node = req!(self, raw, ty, node).0.clone();
+        let group = req!(self, raw, ty, group).0.clone();
+        req!(self, raw, ty, offset);
+        let id = req!(self, raw, ty, id).clone();
+        let ok = *req!(self, raw, ty, ok);
+        let p = self.part(raw, ty)?;
+        if !self.parts[p as usize].queue {
+            return Err(self.err(format!(
+                "{ty} names {}, which the header does not declare a queue; its topics entry needs \"kind\":\"queue\"",
+                self.parts[p as usize].name
+            )));
+        }
+        let (n, g) = (self.nodes.intern(&node), self.group(&group));
+        let e = self.event_ref(&id, ty);
+        if ok && ty == "queue_ack" {
+            self.queue_acks.push(QueueAckRec { t, group: g, node: n, event: e, part: p, line: self.cur() });
+        }
+        Ok(())
+    }
+
     fn state(&mut self, raw: &Raw<'_>) -> Result<(), CheckError> {
         let ty = "state";
         let group = req!(self, raw, ty, group).0.clone();
@@ -1348,9 +1429,13 @@ fn duplicate_cause(first: Option<&LogEntry>, second: &LogEntry) -> String {
         return "appended twice (the first append is no longer in the log)".into();
     };
     match (first.pid, first.seq, second.pid, second.seq) {
-        (Some(p1), Some(s1), Some(p2), Some(s2)) if p1 == p2 && s1 == s2 => format!(
-            "the same idempotent record (pid {p1}, seq {s1}) appended twice: a retry the broker did not deduplicate"
-        ),
+        (Some(p1), Some(s1), Some(p2), Some(s2))
+            if p1 == p2 && s1 == s2 && (first.batch == second.batch || first.batch == NONE || second.batch == NONE) =>
+        {
+            format!(
+                "the same idempotent record (pid {p1}, seq {s1}) appended twice: a retry the broker did not deduplicate"
+            )
+        }
         _ if first.batch != NONE && first.batch == second.batch && first.attempt != second.attempt => format!(
             "attempts {} and {} of one batch both appended: a retry without idempotence",
             first.attempt, second.attempt

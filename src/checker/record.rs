@@ -161,6 +161,9 @@ pub(crate) struct TopicDecl<'a> {
     #[serde(borrow)]
     pub name: CowStr<'a>,
     pub partitions: u32,
+    /// `"log"` (the default) or `"queue"`.
+    #[serde(borrow)]
+    pub kind: Option<CowStr<'a>>,
 }
 
 /// One record, every field optional. Unknown fields are ignored.
@@ -240,6 +243,8 @@ pub(crate) const RECORD_TYPES: &[&str] = &[
     "apply",
     "discard",
     "commit",
+    "queue_ack",
+    "nack",
     "state",
     "crash",
     "restart",

@@ -108,13 +108,14 @@ kinds! {
     FinalState => "final_state", Breaks(PerKeyOrder), "A final projection that no causal order of the entity's events produces (stale or lost update).";
     PerKeyReorder => "per_key_reorder", Breaks(PerKeyOrder), "An event applied before an event of the same entity that truly precedes it.";
     CausalityInversion => "causality_inversion", Breaks(Causal), "An effect applied before its cause of another entity, in one group.";
-    ObservedCycle => "observed_cycle", Breaks(Causal), "A cycle in happens-before plus the partition logs' order.";
+    ObservedCycle => "observed_cycle", Observation(Causal), "A cycle in happens-before plus the partition logs' order.";
     DuplicateApply => "duplicate_apply", Breaks(ExactlyOnce), "An event applied more than once by one group.";
     DuplicateAppend => "duplicate_append", Observation(ExactlyOnce), "One event appended at two offsets of one partition.";
     SequenceGap => "sequence_gap", Breaks(NoLoss), "An entity's applied `meta.seq` jumping over numbers.";
     PollSkip => "poll_skip", Breaks(NoLoss), "A consumer's deliveries of a partition skipping offsets with no seek or assignment explaining it.";
     RebalanceSkip => "rebalance_skip", Breaks(NoLoss), "A new owner of a partition starting above the group's committed offset.";
     CommitAhead => "commit_ahead", Breaks(NoLoss), "A commit beyond what the committing member was delivered or applied.";
+    AckAhead => "ack_ahead", Breaks(NoLoss), "A queue message acknowledged (deleted from the queue) before the group applied or discarded it.";
     UnseenWrite => "unseen_write", Breaks(NoLoss), "An acknowledged write nobody ever read, in a complete quiescent history.";
     CommitRegression => "commit_regression", Observation(ExactlyOnce), "A group's committed offset of a partition going backwards.";
     RebalanceRewind => "rebalance_rewind", Observation(ExactlyOnce), "A new owner of a partition starting below the group's committed offset.";

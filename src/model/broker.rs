@@ -23,12 +23,16 @@
 //! Durable across a crash: logs, epoch histories, producer states, committed offsets.
 //! Volatile: leadership (relearned from the controller), pending acknowledgements, follower
 //! progress, group membership.
+//!
+//! In queue mode `b0` also hosts the queue ([`super::queue`]), whose journal is its log of
+//! partition 0; there is no group coordinator then.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use ordo_sim::NodeId;
 
 use super::group::{Coordinator, Reply};
+use super::queue::{QueueHost, LEASE_TIMER};
 use super::{tag, ModelCtx, Msg};
 use crate::history::{FailReason, Rec, NONE_U32, NONE_U64};
 use crate::scenario::{Acks, Assignment};
@@ -59,6 +63,8 @@ pub struct LogRecord {
 
 #[derive(Default)]
 struct ProducerEntry {
+    /// The producer epoch these sequences belong to (KIP-360 bumps it, restarting at 0).
+    epoch: u16,
     last_seq: Option<u32>,
     /// (first sequence, record count, base offset), oldest first.
     recent: VecDeque<(u32, u32, u64)>,
@@ -111,6 +117,10 @@ struct Replica {
     fetch_seq: u32,
     /// Records below this offset are on disk (with `flush_interval_ms = 0`, all of them).
     flushed: u64,
+    /// Expected-version appends: each entity's stream in this log, as (event, offset) in
+    /// stream order; rebuilt from the log when stale (new leadership, truncation).
+    streams: BTreeMap<u32, Vec<(u32, u64)>>,
+    streams_stale: bool,
 }
 
 impl Replica {
@@ -128,6 +138,8 @@ impl Replica {
             waiting: Vec::new(),
             fetch_seq: 0,
             flushed: 0,
+            streams: BTreeMap::new(),
+            streams_stale: true,
         }
     }
 
@@ -152,13 +164,58 @@ impl Replica {
 
     /// Rebuilds the producer states from the log (after a truncation).
     fn rebuild_producers(&mut self, catalog: &crate::history::Catalog) {
+        self.streams_stale = true;
         self.producers.clear();
         for (offset, record) in self.records.iter().enumerate() {
             let info = catalog.batches[record.batch as usize];
             if info.pid != NONE_U64 && record.seq == info.seq + info.events_len - 1 {
                 let base = offset as u64 + 1 - u64::from(info.events_len);
-                self.producers.entry(info.pid).or_default().appended(info.seq, info.events_len, base);
+                let entry = self.producers.entry(info.pid).or_default();
+                if info.epoch > entry.epoch {
+                    *entry = ProducerEntry { epoch: info.epoch, ..ProducerEntry::default() };
+                }
+                if info.epoch == entry.epoch {
+                    entry.appended(info.seq, info.events_len, base);
+                }
             }
+        }
+    }
+
+    /// The expected-version check (EventStoreDB's append with `expectedRevision`): every
+    /// record of the batch must be its entity stream's next event, counting the batch's
+    /// earlier records. A batch whose every record is already in its stream at its version
+    /// is a repeat (the event-id idempotence check) and is answered with its offset;
+    /// anything else is a conflict.
+    fn check_versions(&mut self, catalog: &crate::history::Catalog, batch: u32) -> Verdict {
+        if self.streams_stale {
+            self.streams.clear();
+            for (offset, record) in self.records.iter().enumerate() {
+                let entity = catalog.events[record.event as usize].entity;
+                self.streams.entry(entity).or_default().push((record.event, offset as u64));
+            }
+            self.streams_stale = false;
+        }
+        let (mut fits, mut repeats, mut first_offset) = (0, 0, None);
+        let mut in_batch: Vec<(u32, u32)> = Vec::new();
+        let events = catalog.batch_events(batch);
+        for &event in events {
+            let info = catalog.events[event as usize];
+            let stream = self.streams.get(&info.entity).map_or(&[][..], Vec::as_slice);
+            let earlier = in_batch.iter().filter(|(entity, _)| *entity == info.entity).count() as u32;
+            let version = stream.len() as u32 + earlier;
+            if info.step == version {
+                fits += 1;
+                in_batch.push((info.entity, event));
+            } else if let Some(&(held, offset)) = stream.get(info.step as usize).filter(|(held, _)| *held == event) {
+                debug_assert_eq!(held, event);
+                repeats += 1;
+                first_offset = first_offset.or(Some(offset));
+            }
+        }
+        match first_offset {
+            _ if fits == events.len() => Verdict::Append,
+            Some(offset) if repeats == events.len() => Verdict::Duplicate(offset),
+            _ => Verdict::Conflict,
         }
     }
 }
@@ -167,6 +224,10 @@ enum Verdict {
     Append,
     Duplicate(u64),
     OutOfOrder,
+    /// Expected-version mismatch: the stream is not where the batch expects it.
+    Conflict,
+    /// An older producer epoch than the broker has seen for this PID.
+    Fenced,
 }
 
 pub struct Broker {
@@ -183,6 +244,8 @@ pub struct Broker {
     incarnation: u32,
     /// The group's generation, durable across coordinator restarts.
     group_generation: u32,
+    /// Queue mode, on `b0`: the queue (its message states are durable, its leases not).
+    queue: Option<QueueHost>,
 }
 
 impl Broker {
@@ -202,7 +265,14 @@ impl Broker {
             group: None,
             incarnation: 0,
             group_generation: 0,
+            queue: None,
         }
+    }
+
+    /// Queue mode, on the host: per message in offset order, its event, how often it was
+    /// received, and whether it is still in the queue.
+    pub fn queue_messages(&self) -> Option<Vec<(u32, u32, bool)>> {
+        self.queue.as_ref().map(QueueHost::messages)
     }
 
     /// Events in this broker's replica of `partition`, in offset order (empty if none).
@@ -240,6 +310,9 @@ impl Broker {
                 });
             }
         }
+        if let (Some(queue), Some(journal)) = (self.queue.as_mut(), self.replicas[0].as_ref()) {
+            queue.crashed(world, journal.log_end());
+        }
         for replica in self.replicas.iter_mut().flatten() {
             replica.leader = NONE_U32;
             replica.waiting.clear();
@@ -254,8 +327,13 @@ impl Broker {
 
     pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
         self.incarnation += 1;
+        if self.index == 0 && ctx.shared.scenario.queue.is_some() {
+            let mut queue = self.queue.take().unwrap_or_else(|| QueueHost::new(self.node));
+            queue.started(ctx);
+            self.queue = Some(queue);
+        }
         let config = &ctx.shared.scenario.consumer;
-        if self.index == 0 && config.assignment != Assignment::Static {
+        if self.index == 0 && config.assignment != Assignment::Static && ctx.shared.scenario.queue.is_none() {
             // Membership is rebuilt after a coordinator restart (committed offsets are durable).
             let mut group = Coordinator::new(
                 config.assignment,
@@ -345,6 +423,11 @@ impl Broker {
                     self.fetch_from_leader(ctx, partition);
                 }
             }
+            LEASE_TIMER => {
+                if let Some(queue) = self.queue.as_mut() {
+                    queue.lease_expired(ctx, payload);
+                }
+            }
             _ => unreachable!("unknown broker timer {timer_tag:#x}"),
         }
     }
@@ -364,6 +447,7 @@ impl Broker {
         let Some(replica) = self.replicas[partition as usize].as_mut() else { return };
         replica.leader = index;
         replica.epoch = epoch;
+        replica.streams_stale = true;
         let end = replica.log_end();
         replica.note_epoch(epoch, end);
         replica.pending_isr = None;
@@ -409,6 +493,11 @@ impl Broker {
         }
         replica.hw = replica.hw.max(hw);
         let hw = replica.hw;
+        if let Some(queue) = self.queue.as_mut().filter(|q| partition == 0 && q.len() < hw) {
+            // Queue mode: what the high watermark now covers becomes visible messages.
+            let from = queue.len() as usize;
+            queue.take_in(ctx.shared, replica.records[from..hw as usize].iter().map(|r| r.event));
+        }
         // The run is done only once consumers have everything the leader holds: records
         // above the HW still wait for followers (or for the ISR to shrink).
         ctx.shared.log_end[partition as usize] = replica.log_end();
@@ -687,6 +776,17 @@ impl Broker {
                     ctx.send(from, Msg::HeartbeatAnswer { member, error });
                 }
             }
+            Msg::QueueReceive { request, max } => {
+                let serving = self.leads(0);
+                if let Some(queue) = self.queue.as_mut() {
+                    queue.receive(ctx, from, request, max, serving);
+                }
+            }
+            Msg::QueueSettle { offset, event, receipt, nack } => {
+                if let Some(queue) = self.queue.as_mut() {
+                    queue.settle(ctx, from, offset, event, receipt, nack);
+                }
+            }
             Msg::LeaveGroup { member } => {
                 let mut replies = Vec::new();
                 if let Some(group) = &mut self.group {
@@ -720,13 +820,21 @@ impl Broker {
             ctx.send(from, Msg::ProduceError { batch, attempt, reason });
             return;
         }
-        let verdict = if info.pid == NONE_U64 {
+        let verdict = if world.scenario.producer.expected_version {
+            replica.check_versions(&world.catalog, batch)
+        } else if info.pid == NONE_U64 {
             Verdict::Append
         } else {
             let entry = replica.producers.entry(info.pid).or_default();
+            if info.epoch > entry.epoch && info.seq == 0 {
+                // A bumped epoch (KIP-360) starts its sequences again at 0.
+                *entry = ProducerEntry { epoch: info.epoch, ..ProducerEntry::default() };
+            }
             let duplicate =
                 entry.recent.iter().find(|(first, count, _)| *first == info.seq && *count == info.events_len);
             match (duplicate, entry.last_seq) {
+                _ if info.epoch < entry.epoch => Verdict::Fenced,
+                _ if info.epoch > entry.epoch => Verdict::OutOfOrder,
                 (Some(&(_, _, base)), _) => Verdict::Duplicate(base),
                 (None, None) if info.seq == 0 => Verdict::Append,
                 (None, Some(last)) if info.seq == last.wrapping_add(1) => Verdict::Append,
@@ -754,6 +862,19 @@ impl Broker {
                 world.record(Rec::Reject { t, node: self.node, batch, attempt, reason });
                 Some(Msg::ProduceError { batch, attempt, reason })
             }
+            Verdict::Fenced => {
+                world.stats.rejects += 1;
+                let reason = FailReason::InvalidProducerEpoch;
+                world.record(Rec::Reject { t, node: self.node, batch, attempt, reason });
+                Some(Msg::ProduceError { batch, attempt, reason })
+            }
+            Verdict::Conflict => {
+                world.stats.rejects += 1;
+                world.stats.conflicts += 1;
+                let reason = FailReason::WrongExpectedVersion;
+                world.record(Rec::Reject { t, node: self.node, batch, attempt, reason });
+                Some(Msg::ProduceError { batch, attempt, reason })
+            }
             Verdict::Append => {
                 let base_offset = replica.log_end();
                 let epoch = replica.epoch;
@@ -762,6 +883,10 @@ impl Broker {
                     let offset = base_offset + u64::from(index);
                     let seq = if info.pid == NONE_U64 { NONE_U32 } else { info.seq + index };
                     replica.records.push(LogRecord { event, batch, epoch, seq });
+                    if !replica.streams_stale {
+                        let entity = world.catalog.events[event as usize].entity;
+                        replica.streams.entry(entity).or_default().push((event, offset));
+                    }
                     let appended = &mut world.appended[event as usize];
                     *appended = appended.saturating_add(1);
                     let rec = Rec::Append { t, node: self.node, partition, offset, event, batch, attempt, seq, epoch };

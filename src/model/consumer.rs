@@ -21,10 +21,17 @@
 //! coordinator dropped (its session expired: a long pause) finds out only at its next
 //! heartbeat or commit: meanwhile it keeps processing what it had fetched, a **zombie**,
 //! and its commits fail. It then rejoins under a new member id.
+//!
+//! In queue mode (`[queue]`) none of that applies: the consumer competes with the others for
+//! the messages of one shared queue, receiving, processing and acknowledging them one by
+//! one (see `queue_client.rs` and [`super::queue`]). Processing, the consumer policies
+//! (`admit`) and the faults are the same.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use ordo_sim::NodeId;
+
+mod queue_client;
 
 use super::broker::FetchErrorKind;
 use super::group::GroupError;
@@ -41,6 +48,7 @@ const HEARTBEAT: u64 = 6;
 const JOIN_RETRY: u64 = 7;
 const METADATA_RETRY: u64 = 8;
 const REORDER_TIMEOUT: u64 = 9;
+const CLOCK_RELEASE: u64 = 10;
 
 /// The generation of a static assignment.
 const STATIC_GENERATION: u32 = 1;
@@ -82,7 +90,10 @@ pub struct Consumer {
     outstanding: u32,
     /// The current poll's records: (partition, offset, event).
     fetched: Vec<(u32, u64, u32)>,
-    next_to_process: usize,
+    /// The poll's records in processing lanes: one lane for all of them, or with
+    /// `consumer.parallel_partitions` one per partition, processed side by side.
+    lanes: Vec<Lane>,
+    lanes_busy: usize,
     processing: bool,
     last_auto_commit_ns: u64,
     /// Left the group for good (a scripted `leave`), or asked to at the next poll.
@@ -96,7 +107,29 @@ pub struct Consumer {
     held: BTreeMap<(u32, u32), (u32, u64, u32)>,
     /// Entities with a gap timer pending.
     gap_timers: BTreeSet<u32>,
+    /// Clock-ordered consumer: events held, by (clock, logical, producer, event), and their
+    /// release deadlines in arrival order.
+    clock_held: BTreeMap<ClockKey, (u32, u64, u32)>,
+    clock_deadlines: VecDeque<(u64, ClockKey)>,
+    clock_timer: bool,
+    /// Causal delivery: events held until their causal predecessors are applied, by
+    /// (producer, the producer's own vector-clock entry).
+    causal_held: BTreeMap<(u32, u32), (u32, u64, u32)>,
+    /// Queue mode: the queue client (receiving, messages in hand); `None` for a log.
+    queue: Option<Box<queue_client::QueueClient>>,
 }
+
+/// A run of `fetched` records processed one after another: `start..end`, `next` to go.
+#[derive(Clone, Copy, Debug)]
+struct Lane {
+    start: usize,
+    end: usize,
+    next: usize,
+}
+
+/// A clock-ordered consumer's sort key: (Lamport value or HLC physical part, HLC logical
+/// part, producer index, event id).
+type ClockKey = (i64, u32, u32, u32);
 
 impl Consumer {
     pub fn new(index: u32, node: NodeId) -> Consumer {
@@ -116,7 +149,8 @@ impl Consumer {
             commit_timer: None,
             outstanding: 0,
             fetched: Vec::new(),
-            next_to_process: 0,
+            lanes: Vec::new(),
+            lanes_busy: 0,
             processing: false,
             last_auto_commit_ns: 0,
             left: false,
@@ -126,13 +160,21 @@ impl Consumer {
             metadata_timer: false,
             held: BTreeMap::new(),
             gap_timers: BTreeSet::new(),
+            clock_held: BTreeMap::new(),
+            clock_deadlines: VecDeque::new(),
+            clock_timer: false,
+            causal_held: BTreeMap::new(),
+            queue: None,
         }
     }
 
     /// The process died: positions, fetched records, membership and commit bookkeeping are
     /// gone. It restarts from the group's committed offsets, so what it had processed but not
     /// committed is delivered again, and what it committed but had not processed is skipped.
-    pub fn on_crash(&mut self) {
+    pub fn on_crash(&mut self, world: &mut super::World) {
+        if let Some(queue) = &self.queue {
+            queue.crashed(world, self.node);
+        }
         let incarnation = self.incarnation + 1;
         *self = Consumer::new(self.index, NodeId(self.node));
         self.incarnation = incarnation;
@@ -144,6 +186,10 @@ impl Consumer {
     }
 
     pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
+        if ctx.shared.scenario.queue.is_some() {
+            self.queue_start(ctx);
+            return;
+        }
         self.last_poll_ns = ctx.now_ns();
         let layout = ctx.shared.layout;
         self.leaders = (0..layout.partitions).map(|p| p % layout.brokers).collect();
@@ -247,6 +293,10 @@ impl Consumer {
     }
 
     pub fn on_message(&mut self, ctx: &mut ModelCtx<'_>, msg: Msg) {
+        if self.queue.is_some() {
+            self.queue_message(ctx, msg);
+            return;
+        }
         match msg {
             Msg::OffsetFetchOk { partition, offset } => {
                 let node = self.node;
@@ -363,6 +413,10 @@ impl Consumer {
     /// loop stops at its next poll (the batch in hand is finished first), then commits what
     /// was processed, gives up every partition, tells the coordinator, and consumes no more.
     pub fn leave(&mut self, ctx: &mut ModelCtx<'_>) {
+        if self.queue.is_some() {
+            self.queue_leave();
+            return;
+        }
         self.leave_requested = true;
         if !self.polling && !self.processing {
             self.leave_now(ctx);
@@ -398,6 +452,10 @@ impl Consumer {
     }
 
     pub fn on_timer(&mut self, ctx: &mut ModelCtx<'_>, timer_tag: u64) {
+        if self.queue.is_some() {
+            self.queue_timer(ctx, timer_tag);
+            return;
+        }
         match tag::kind(timer_tag) {
             OFFSET_RETRY => {
                 if self.owned.iter().any(|o| !o.ready) {
@@ -420,7 +478,7 @@ impl Consumer {
                     self.poll_returned(ctx);
                 }
             }
-            PROCESS => self.process_next(ctx),
+            PROCESS => self.process_next(ctx, tag::payload(timer_tag) as usize),
             COMMIT_TIMEOUT => {
                 self.commit_timer = None;
                 if self.owned.iter().any(|o| o.commit_sent != o.commit_acked) {
@@ -433,15 +491,10 @@ impl Consumer {
                 }
             }
             HEARTBEAT => self.heartbeat(ctx),
-            REORDER_TIMEOUT => {
-                let entity = tag::payload(timer_tag) as u32;
-                self.gap_timers.remove(&entity);
-                self.skip_gap(ctx, entity);
-                if self.held.range((entity, 0)..=(entity, u32::MAX)).next().is_some() && self.gap_timers.insert(entity)
-                {
-                    let timeout_ns = ctx.shared.scenario.consumer.reorder_timeout_ms * 1_000_000;
-                    ctx.set_timer(timeout_ns, tag::make(REORDER_TIMEOUT, u64::from(entity)));
-                }
+            REORDER_TIMEOUT => self.reorder_timeout(ctx, tag::payload(timer_tag) as u32),
+            CLOCK_RELEASE => {
+                self.clock_timer = false;
+                self.release_due(ctx);
             }
             METADATA_RETRY => {
                 self.metadata_timer = false;
@@ -458,6 +511,16 @@ impl Consumer {
                 }
             }
             _ => unreachable!("unknown consumer timer {timer_tag:#x}"),
+        }
+    }
+
+    /// The reorder buffer waited `reorder_timeout_ms` for `entity`'s missing number: skip it.
+    fn reorder_timeout(&mut self, ctx: &mut ModelCtx<'_>, entity: u32) {
+        self.gap_timers.remove(&entity);
+        self.skip_gap(ctx, entity);
+        if self.held.range((entity, 0)..=(entity, u32::MAX)).next().is_some() && self.gap_timers.insert(entity) {
+            let timeout_ns = ctx.shared.scenario.consumer.reorder_timeout_ms * 1_000_000;
+            ctx.set_timer(timeout_ns, tag::make(REORDER_TIMEOUT, u64::from(entity)));
         }
     }
 
@@ -489,6 +552,13 @@ impl Consumer {
             return;
         }
         self.last_poll_ns = ctx.now_ns();
+        self.recheck_held(ctx);
+        if ctx.shared.scenario.consumer.commit == CommitMode::After {
+            // Held events that went since the last commit (applied, or dropped as copies
+            // of applied ones) were holding it back: it can move on now. (Sends nothing
+            // when no position moved.)
+            self.commit_positions(ctx, None);
+        }
         if self.joining {
             return; // the join answer resumes the loop
         }
@@ -584,31 +654,67 @@ impl Consumer {
             let idle_ns = ctx.shared.scenario.consumer.poll_idle_ms * 1_000_000;
             ctx.set_timer(idle_ns, tag::make(POLL, 0));
         } else {
-            self.next_to_process = 0;
+            self.lanes.clear();
+            if ctx.shared.scenario.consumer.parallel_partitions {
+                // Records of one partition stay in their order; partitions go side by side.
+                self.fetched.sort_by_key(|&(partition, _, _)| partition);
+                let mut start = 0;
+                while start < self.fetched.len() {
+                    let partition = self.fetched[start].0;
+                    let end = start + self.fetched[start..].iter().take_while(|r| r.0 == partition).count();
+                    self.lanes.push(Lane { start, end, next: start });
+                    start = end;
+                }
+            } else {
+                self.lanes.push(Lane { start: 0, end: self.fetched.len(), next: 0 });
+            }
             self.processing = true;
-            self.schedule_processing(ctx);
+            self.lanes_busy = self.lanes.len();
+            for lane in 0..self.lanes.len() {
+                self.schedule_processing(ctx, lane, 0);
+            }
         }
     }
 
-    fn schedule_processing(&mut self, ctx: &mut ModelCtx<'_>) {
+    fn schedule_processing(&mut self, ctx: &mut ModelCtx<'_>, lane: usize, extra_ns: u64) {
         let config = &ctx.shared.scenario.consumer;
         let (low, high) = (config.processing_min_us * 1_000, config.processing_max_us * 1_000);
         let processing_ns = ctx.rng().between(low, high);
-        ctx.set_timer(processing_ns, tag::make(PROCESS, 0));
+        ctx.set_timer(extra_ns + processing_ns, tag::make(PROCESS, lane as u64));
     }
 
     /// The record's processing time is over: the consumer policy decides whether it is
     /// applied now, held, or discarded (whether or not this member still owns the partition:
     /// a zombie's side effects happen too).
-    fn process_next(&mut self, ctx: &mut ModelCtx<'_>) {
-        let (partition, offset, event) = self.fetched[self.next_to_process];
-        self.next_to_process += 1;
+    ///
+    /// With `processing_failure_ppm`, processing can fail instead (a downstream call timed
+    /// out): the record is processed again after `processing_retry_ms`, or, with
+    /// `consumer.retry_whole_batch`, its lane starts over from its first record (those
+    /// already applied are applied again).
+    fn process_next(&mut self, ctx: &mut ModelCtx<'_>, lane: usize) {
+        let failure_ppm = ctx.shared.scenario.consumer.processing_failure_ppm;
+        if failure_ppm > 0 && ctx.rng().chance(ordo_sim::rng::Ratio { num: failure_ppm, den: 1_000_000 }) {
+            let consumer = &ctx.shared.scenario.consumer;
+            let retry_ns = consumer.processing_retry_ms * 1_000_000;
+            if consumer.retry_whole_batch {
+                self.lanes[lane].next = self.lanes[lane].start;
+            }
+            ctx.shared.stats.processing_failures += 1;
+            self.schedule_processing(ctx, lane, retry_ns);
+            return;
+        }
+        let (partition, offset, event) = self.fetched[self.lanes[lane].next];
+        self.lanes[lane].next += 1;
         self.admit(ctx, partition, offset, event);
         let processed = &mut ctx.shared.processed[partition as usize];
         *processed = (*processed).max(offset + 1);
-        if self.next_to_process < self.fetched.len() {
-            self.schedule_processing(ctx);
+        if self.lanes[lane].next < self.lanes[lane].end {
+            self.schedule_processing(ctx, lane, 0);
             return;
+        }
+        self.lanes_busy -= 1;
+        if self.lanes_busy > 0 {
+            return; // other partitions' lanes are still at work
         }
         self.processing = false;
         if ctx.shared.scenario.consumer.commit == CommitMode::After {
@@ -645,11 +751,14 @@ impl Consumer {
                     self.discard(ctx, partition, offset, event, "stale");
                 }
             }
+            ConsumerPolicy::ClockOrdered => self.hold_for_window(ctx, partition, offset, event),
+            ConsumerPolicy::CausalDelivery => self.admit_causal(ctx, partition, offset, event),
             ConsumerPolicy::ReorderBuffer | ConsumerPolicy::Versioned => {
                 let seq = world.catalog.events[event as usize].step + 1;
                 let next = world.next_seq[entity as usize];
                 if seq < next {
-                    self.discard(ctx, partition, offset, event, "late");
+                    let reason = if world.applied[event as usize] > 0 { "duplicate" } else { "late" };
+                    self.discard(ctx, partition, offset, event, reason);
                 } else if seq == next {
                     self.apply(ctx, partition, offset, event);
                     ctx.shared.next_seq[entity as usize] = next + 1;
@@ -671,6 +780,177 @@ impl Consumer {
                 }
             }
         }
+    }
+
+    /// Clock-ordered consumer: holds the event for the window, unless its stamp is already
+    /// below what the group released (late: dead-lettered) or it is held already.
+    fn hold_for_window(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, offset: u64, event: u32) {
+        let world = &mut *ctx.shared;
+        let e = event as usize;
+        let logical = world.catalog.stamp_c.get(e).copied().unwrap_or(0);
+        let key = (world.catalog.stamp_l[e], logical, world.created_by[e], event);
+        if (key.0, key.1, key.2) <= world.released {
+            let reason = if world.applied[e] > 0 { "duplicate" } else { "late" };
+            return self.discard(ctx, partition, offset, event, reason);
+        }
+        if self.clock_held.insert(key, (partition, offset, event)).is_some() {
+            return self.discard(ctx, partition, offset, event, "duplicate");
+        }
+        world.stats.held_max = world.stats.held_max.max(self.clock_held.len() as u64);
+        let window_ns = world.scenario.consumer.clock_window_ms * 1_000_000;
+        self.clock_deadlines.push_back((ctx.now_ns() + window_ns, key));
+        if window_ns == 0 {
+            self.release_due(ctx);
+        } else if !self.clock_timer {
+            self.clock_timer = true;
+            ctx.set_timer(window_ns, tag::make(CLOCK_RELEASE, 0));
+        }
+    }
+
+    /// Releases, in stamp order, every held event up to the highest stamp whose window has
+    /// passed (waiting longer for the smaller ones gains nothing: they must go first).
+    fn release_due(&mut self, ctx: &mut ModelCtx<'_>) {
+        let now = ctx.now_ns();
+        let mut upto = None;
+        while let Some(&(deadline, key)) = self.clock_deadlines.front() {
+            if deadline > now {
+                break;
+            }
+            self.clock_deadlines.pop_front();
+            if self.clock_held.contains_key(&key) {
+                upto = upto.max(Some(key));
+            }
+        }
+        if let Some(upto) = upto {
+            while let Some(entry) = self.clock_held.first_entry() {
+                if *entry.key() > upto {
+                    break;
+                }
+                let (key, (partition, offset, event)) = entry.remove_entry();
+                let stamp = (key.0, key.1, key.2);
+                if stamp <= ctx.shared.released {
+                    // Another member of the group released a later stamp meanwhile.
+                    self.discard(ctx, partition, offset, event, "late");
+                } else {
+                    ctx.shared.released = stamp;
+                    self.apply(ctx, partition, offset, event);
+                }
+            }
+        }
+        if let Some(&(deadline, _)) = self.clock_deadlines.front() {
+            if !self.clock_timer {
+                self.clock_timer = true;
+                ctx.set_timer(deadline.saturating_sub(now).max(1), tag::make(CLOCK_RELEASE, 0));
+            }
+        }
+    }
+
+    /// Causal delivery (Birman–Schiper–Stephenson over the group's store): an event of
+    /// producer `p` with vector clock `v` is applied once the group applied `v[p] - 1` of
+    /// `p`'s events and at least `v[q]` of every other producer's; until then it is held.
+    fn admit_causal(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, offset: u64, event: u32) {
+        let world = &mut *ctx.shared;
+        let producer = world.created_by[event as usize];
+        let own = world.catalog.vc[event as usize * world.catalog.vc_width as usize + producer as usize];
+        if own <= world.delivered_vc[producer as usize] {
+            return self.discard(ctx, partition, offset, event, "duplicate");
+        }
+        if Self::deliverable(world, event) {
+            world.delivered_vc[producer as usize] = own;
+            self.apply(ctx, partition, offset, event);
+            self.drain_causal(ctx);
+        } else if self.causal_held.insert((producer, own), (partition, offset, event)).is_some() {
+            self.discard(ctx, partition, offset, event, "duplicate");
+        } else {
+            let stats = &mut ctx.shared.stats;
+            stats.held_max = stats.held_max.max(self.causal_held.len() as u64);
+        }
+    }
+
+    /// Whether every causal predecessor of `event` has been applied (and it has not).
+    fn deliverable(world: &super::World, event: u32) -> bool {
+        let width = world.catalog.vc_width as usize;
+        let producer = world.created_by[event as usize] as usize;
+        let vc = &world.catalog.vc[event as usize * width..(event as usize + 1) * width];
+        vc.iter().zip(&world.delivered_vc).enumerate().all(
+            |(q, (&mine, &done))| {
+                if q == producer {
+                    mine == done + 1
+                } else {
+                    mine <= done
+                }
+            },
+        )
+    }
+
+    /// Applies held events that became deliverable, until none does (also called at each
+    /// poll: another member's applies may have unblocked what this one holds).
+    fn drain_causal(&mut self, ctx: &mut ModelCtx<'_>) {
+        loop {
+            let mut progress = false;
+            for producer in 0..ctx.shared.layout.producers {
+                let done = ctx.shared.delivered_vc[producer as usize];
+                // Held copies of events the group applied meanwhile are duplicates.
+                while let Some(entry) = self.causal_held.range((producer, 0)..=(producer, done)).next() {
+                    let key = *entry.0;
+                    let (partition, offset, event) = self.causal_held.remove(&key).expect("present");
+                    self.discard(ctx, partition, offset, event, "duplicate");
+                }
+                let Some(&(partition, offset, event)) = self.causal_held.get(&(producer, done + 1)) else { continue };
+                if Self::deliverable(ctx.shared, event) {
+                    self.causal_held.remove(&(producer, done + 1));
+                    ctx.shared.delivered_vc[producer as usize] = done + 1;
+                    self.apply(ctx, partition, offset, event);
+                    progress = true;
+                }
+            }
+            if !progress {
+                break;
+            }
+        }
+    }
+
+    /// Another member's applies may have made held events next in line (an entity's
+    /// events spread over partitions, or causal predecessors applied elsewhere): looked at
+    /// once per poll, as a real consumer would re-read the shared store.
+    fn recheck_held(&mut self, ctx: &mut ModelCtx<'_>) {
+        if !self.causal_held.is_empty() {
+            self.drain_causal(ctx);
+        }
+        if !self.held.is_empty() {
+            let mut entities: Vec<u32> = self.held.keys().map(|&(entity, _)| entity).collect();
+            entities.dedup();
+            for entity in entities {
+                let next = ctx.shared.next_seq[entity as usize];
+                // Held copies of sequence numbers the group passed meanwhile are late.
+                while let Some((&key, _)) = self.held.range((entity, 0)..(entity, next)).next() {
+                    let (partition, offset, event) = self.held.remove(&key).expect("present");
+                    self.discard(ctx, partition, offset, event, "late");
+                }
+                self.drain(ctx, entity);
+            }
+        }
+    }
+
+    /// The lowest offset of `partition` held in any strategy buffer.
+    fn lowest_held(
+        held: &BTreeMap<(u32, u32), (u32, u64, u32)>,
+        clock_held: &BTreeMap<ClockKey, (u32, u64, u32)>,
+        causal_held: &BTreeMap<(u32, u32), (u32, u64, u32)>,
+        partition: u32,
+    ) -> Option<u64> {
+        held.values()
+            .chain(clock_held.values())
+            .chain(causal_held.values())
+            .filter(|(p, _, _)| *p == partition)
+            .map(|&(_, offset, _)| offset)
+            .min()
+    }
+
+    /// Events this member holds for a consumer-side strategy (the end-of-run summary
+    /// counts those never applied).
+    pub fn held_count(&self) -> usize {
+        self.held.len() + self.clock_held.len() + self.causal_held.len()
     }
 
     /// Applies the held events of `entity` that are next in sequence.
@@ -707,6 +987,8 @@ impl Consumer {
         let info = world.catalog.events[event as usize];
         world.entities[info.entity as usize].status = info.kind;
         let latency = t - world.created_ns[event as usize];
+        world.latencies.push(latency);
+        world.stats.last_apply_ns = t;
         world.stats.latency_sum_ns += latency;
         world.stats.latency_max_ns = world.stats.latency_max_ns.max(latency);
     }
@@ -715,6 +997,9 @@ impl Consumer {
         let (t, clock) = (ctx.now_ns(), ctx.local_ns());
         ctx.shared.record(Rec::Discard { t, node: self.node, clock, partition, offset, event, reason });
         ctx.shared.stats.discarded += 1;
+        if reason != "duplicate" {
+            ctx.shared.stats.dead_lettered += 1;
+        }
     }
 
     /// Commits the position of every owned partition (or of `only` those) that moved since
@@ -727,7 +1012,12 @@ impl Consumer {
             if only.is_some_and(|only| !only.contains(&owned.partition)) {
                 continue;
             }
-            let offset = owned.position;
+            // A buffering strategy's held events are not applied yet: the commit stays at
+            // the first of them, so a crash or a rebalance redelivers them (as duplicates
+            // of what was applied meanwhile, which the strategies discard) instead of
+            // losing them with the buffer.
+            let held = Self::lowest_held(&self.held, &self.clock_held, &self.causal_held, owned.partition);
+            let offset = held.map_or(owned.position, |held| held.min(owned.position));
             if owned.ready && owned.commit_sent != Some(offset) {
                 owned.commit_sent = Some(offset);
                 ctx.send(coordinator, Msg::OffsetCommit { partition: owned.partition, offset, generation, member });

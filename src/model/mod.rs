@@ -14,6 +14,7 @@ pub mod consumer;
 pub mod controller;
 pub mod group;
 pub mod producer;
+pub mod queue;
 pub mod workload;
 
 use ordo_sim::{Ctx, Fault, Node, NodeId, TimerId};
@@ -169,6 +170,26 @@ pub enum Msg {
     /// `event`; emit the next one" (the causal link the history records as a dep).
     Handoff {
         entity: u32,
+        /// The event the sender just created: its clock stamp is what the message carries.
+        cause: u32,
+    },
+    /// Queue mode (see [`queue`]): consumer → host: give me up to `max` visible messages.
+    QueueReceive {
+        request: u64,
+        max: u32,
+    },
+    /// Host → consumer: the messages it now leases to this consumer (maybe none).
+    QueueMessages {
+        request: u64,
+        messages: Vec<queue::Received>,
+    },
+    /// Consumer → host: done with this message (`nack: false`: delete it; `true`: processing
+    /// failed, make it visible again). `receipt` names the receive it answers.
+    QueueSettle {
+        offset: u64,
+        event: u32,
+        receipt: u64,
+        nack: bool,
     },
 }
 
@@ -265,8 +286,34 @@ pub struct ModelStats {
     pub discarded: u64,
     pub held_max: u64,
     pub skipped_gaps: u64,
+    /// Of `discarded`, those dropped as late or stale (dead-lettered), not as duplicates.
+    pub dead_lettered: u64,
+    /// Events still held by consumer strategies when the run ended (never applied).
+    pub held_at_end: u64,
     pub latency_sum_ns: u64,
     pub latency_max_ns: u64,
+    /// Produce-to-apply latency percentiles over every apply (nearest rank), set at the end.
+    pub latency_p50_ns: u64,
+    pub latency_p99_ns: u64,
+    /// Time of the last apply: throughput is first-time applies over (last apply − first
+    /// create).
+    pub last_apply_ns: u64,
+    /// Expected-version appends rejected (the stream had moved on), and retried.
+    pub conflicts: u64,
+    /// Consumer processing attempts that failed (`processing_failure_ppm`) and were retried.
+    pub processing_failures: u64,
+    /// Queue mode: deliveries of a message received before (after a visibility timeout, a
+    /// nack or a host restart), messages made visible again because their visibility
+    /// timeout ran out, acknowledgements the host accepted and refused (a stale receipt:
+    /// the message was received again since, or is gone), nacks after a processing
+    /// failure, failures in auto-ack mode (the message is gone), and dead-lettered messages.
+    pub redeliveries: u64,
+    pub visibility_expired: u64,
+    pub queue_acks: u64,
+    pub refused_acks: u64,
+    pub nacks: u64,
+    pub failed_auto_acked: u64,
+    pub queue_dead_lettered: u64,
 }
 
 /// Per-entity ground truth and projection.
@@ -311,12 +358,29 @@ pub struct World {
     pub revoked_by: Vec<u32>,
     /// Per event: the creating producer's local clock (a timestamp strategy's `ts`).
     pub created_clock: Vec<i64>,
+    /// Per event: the producer (index) that created it.
+    pub created_by: Vec<u32>,
+    /// Every apply's produce-to-apply latency, in apply order (percentiles at the end).
+    pub latencies: Vec<u64>,
     /// The group's store, per entity: next expected sequence number, latest timestamp.
     pub next_seq: Vec<u32>,
     pub last_ts: Vec<i64>,
+    /// Clock-ordered consumers: the highest (clock, logical, producer) stamp released so
+    /// far; anything at or below it is late.
+    pub released: (i64, u32, u32),
+    /// Causal delivery: per producer, how many of its events the group has applied in
+    /// causal order.
+    pub delivered_vc: Vec<u32>,
     /// Events the workload has still to create, plus created events whose batch is
     /// neither acknowledged nor given up.
     pub unresolved: u64,
+    /// Queue mode: messages in the queue neither acknowledged nor dead-lettered (the host's
+    /// count), and messages delivered to consumers and not processed yet (their count).
+    pub queue_open: u64,
+    pub queue_in_hand: u64,
+    /// Queue mode: receive answers on their way to a consumer, (consumer, request) →
+    /// messages (the observer's bookkeeping, so a run does not stop with messages in flight).
+    pub queue_transit: std::collections::BTreeMap<(u32, u64), u32>,
 }
 
 impl World {
@@ -348,6 +412,14 @@ impl World {
     }
 
     pub fn finished(&self) -> bool {
+        if self.scenario.queue.is_some() {
+            // Nothing left in the queue, and nothing a consumer received is unprocessed (a
+            // paused consumer may still apply a message another consumer already acked).
+            return self.unresolved == 0
+                && self.queue_open == 0
+                && self.queue_in_hand == 0
+                && self.queue_transit.is_empty();
+        }
         self.unresolved == 0
             && self
                 .log_end
@@ -365,6 +437,9 @@ pub mod fate {
     pub const GIVEN_UP: u8 = 2;
     /// Its producer crashed before the batch was acknowledged (the history's `crash` says so).
     pub const LOST_IN_CRASH: u8 = 4;
+    /// Queue mode: a copy of it was dead-lettered (the history's `discard` with reason
+    /// `dead_letter` says so).
+    pub const DEAD_LETTERED: u8 = 8;
 }
 
 /// A node of the streaming model.
@@ -412,7 +487,7 @@ impl Node for Actor {
         match self {
             Actor::Producer(producer) => producer.on_crash(world),
             Actor::Broker(broker) => broker.on_crash(world, now_ns),
-            Actor::Consumer(consumer) => consumer.on_crash(),
+            Actor::Consumer(consumer) => consumer.on_crash(world),
             Actor::Controller(_) => {}
         }
     }

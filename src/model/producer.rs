@@ -32,7 +32,7 @@ use ordo_sim::TimerId;
 use super::workload::{key_partition, next_producer};
 use super::{tag, ModelCtx, Msg};
 use crate::history::{BatchInfo, EventInfo, FailReason, Rec, NONE_U32, NONE_U64};
-use crate::scenario::{Acks, Partitioner};
+use crate::scenario::{Acks, ClockKind, Partitioner};
 
 const START: u64 = 1;
 const STEP: u64 = 2;
@@ -76,9 +76,7 @@ pub struct Producer {
     round_robin: u32,
     next_seq: Vec<u32>,
     open: Vec<OpenBatch>,
-    queues: Vec<VecDeque<u32>>,
-    /// Bit `p` set iff `queues[p]` is not empty: `try_send` visits only those partitions.
-    queued: Vec<u64>,
+    queues: Queues,
     pending: BTreeMap<u32, PendingBatch>,
     /// Per broker connection: batches in flight, in send order.
     in_flight: Vec<VecDeque<u32>>,
@@ -87,6 +85,141 @@ pub struct Producer {
     leaders: Vec<u32>,
     metadata_pending: bool,
     metadata_timer: bool,
+    /// KIP-360: a batch was given up under this epoch; once no batch of the epoch is
+    /// unresolved, bump the epoch and restart every partition's sequence at 0.
+    bump_epoch: bool,
+    /// The process's logical clock (shared/domain.md §3: Lamport, HLC, vector), kept in
+    /// the application's durable state: it survives a crash, so stamps never go back.
+    clock: LogicalClock,
+}
+
+/// A producer process's logical clock.
+#[derive(Clone, Debug, Default)]
+struct LogicalClock {
+    /// Lamport counter, or the HLC's physical part `l`.
+    l: i64,
+    /// The HLC's logical part `c`.
+    c: u32,
+    /// Vector clock, one entry per producer.
+    vc: Vec<u32>,
+}
+
+impl LogicalClock {
+    /// Merges the clock an incoming message carries (the receive rule, without the tick:
+    /// the tick happens when the next event is created).
+    fn merge(&mut self, kind: ClockKind, catalog: &crate::history::Catalog, cause: u32) {
+        let e = cause as usize;
+        match kind {
+            ClockKind::None => {}
+            ClockKind::Lamport => self.l = self.l.max(catalog.stamp_l[e]),
+            ClockKind::Hybrid => {
+                let (l, c) = (catalog.stamp_l[e], catalog.stamp_c[e]);
+                if l > self.l {
+                    (self.l, self.c) = (l, c);
+                } else if l == self.l {
+                    self.c = self.c.max(c);
+                }
+            }
+            ClockKind::Vector => {
+                let width = catalog.vc_width as usize;
+                self.vc.resize(width, 0);
+                for (mine, &theirs) in self.vc.iter_mut().zip(&catalog.vc[e * width..(e + 1) * width]) {
+                    *mine = (*mine).max(theirs);
+                }
+            }
+        }
+    }
+
+    /// Ticks for a new event and stamps it into the catalog (`physical`: the local clock).
+    fn stamp(&mut self, kind: ClockKind, catalog: &mut crate::history::Catalog, me: u32, physical: i64) {
+        match kind {
+            ClockKind::None => {}
+            ClockKind::Lamport => {
+                self.l += 1;
+                catalog.stamp_l.push(self.l);
+            }
+            ClockKind::Hybrid => {
+                // Kulkarni et al. 2014, send/local event: l' = max(l, pt); c counts events
+                // within one l.
+                if physical > self.l {
+                    (self.l, self.c) = (physical, 0);
+                } else {
+                    self.c += 1;
+                }
+                catalog.stamp_l.push(self.l);
+                catalog.stamp_c.push(self.c);
+            }
+            ClockKind::Vector => {
+                self.vc.resize(catalog.vc_width as usize, 0);
+                self.vc[me as usize] += 1;
+                catalog.vc.extend_from_slice(&self.vc);
+            }
+        }
+    }
+}
+
+/// The per-partition queues of sealed batches, with a bitset of the non-empty ones (bit `p`
+/// set iff queue `p` holds a batch) so that `try_send` visits only those, in partition
+/// order. Every change goes through the methods below, which keep the bits exact.
+struct Queues {
+    queues: Vec<VecDeque<u32>>,
+    queued: Vec<u64>,
+}
+
+impl Queues {
+    fn new(partitions: usize) -> Queues {
+        Queues { queues: vec![VecDeque::new(); partitions], queued: vec![0; partitions.div_ceil(64)] }
+    }
+
+    fn note(&mut self, partition: usize) {
+        let bit = 1u64 << (partition % 64);
+        if self.queues[partition].is_empty() {
+            self.queued[partition / 64] &= !bit;
+        } else {
+            self.queued[partition / 64] |= bit;
+        }
+    }
+
+    fn front(&self, partition: usize) -> Option<u32> {
+        self.queues[partition].front().copied()
+    }
+
+    fn push_back(&mut self, partition: usize, batch: u32) {
+        self.queues[partition].push_back(batch);
+        self.note(partition);
+    }
+
+    fn push_front(&mut self, partition: usize, batch: u32) {
+        self.queues[partition].push_front(batch);
+        self.note(partition);
+    }
+
+    /// Inserts `batch` before the first queued batch `after` accepts (else at the back).
+    fn insert_by(&mut self, partition: usize, batch: u32, after: impl Fn(u32) -> bool) {
+        let queue = &mut self.queues[partition];
+        let position = queue.iter().position(|&other| after(other)).unwrap_or(queue.len());
+        queue.insert(position, batch);
+        self.note(partition);
+    }
+
+    fn pop_front(&mut self, partition: usize) -> Option<u32> {
+        let batch = self.queues[partition].pop_front();
+        self.note(partition);
+        batch
+    }
+
+    /// The first partition at or after `from` with a queued batch.
+    fn next_queued(&self, from: usize) -> Option<usize> {
+        let mut word = from / 64;
+        let mut bits = *self.queued.get(word)? & (u64::MAX << (from % 64));
+        loop {
+            if bits != 0 {
+                return Some(word * 64 + bits.trailing_zeros() as usize);
+            }
+            word += 1;
+            bits = *self.queued.get(word)?;
+        }
+    }
 }
 
 impl Producer {
@@ -102,14 +235,15 @@ impl Producer {
             round_robin: index,
             next_seq: vec![0; partitions as usize],
             open: (0..partitions).map(|_| OpenBatch::default()).collect(),
-            queues: vec![VecDeque::new(); partitions as usize],
-            queued: vec![0; partitions.div_ceil(64) as usize],
+            queues: Queues::new(partitions as usize),
             pending: BTreeMap::new(),
             in_flight: vec![VecDeque::new(); brokers as usize],
             in_flight_in_partition: vec![0; partitions as usize],
             leaders: (0..partitions).map(|p| p % brokers).collect(),
             metadata_pending: false,
             metadata_timer: false,
+            clock: LogicalClock::default(),
+            bump_epoch: false,
         }
     }
 
@@ -190,7 +324,11 @@ impl Producer {
                 // Offline partitions are looked up again when the retry timer fires.
                 self.try_send(ctx);
             }
-            Msg::Handoff { entity } => self.schedule_step(ctx, entity),
+            Msg::Handoff { entity, cause } => {
+                let world = &*ctx.shared;
+                self.clock.merge(world.scenario.producer.clock, &world.catalog, cause);
+                self.schedule_step(ctx, entity);
+            }
             // Stale answers (to attempts that already failed) and messages for other roles.
             _ => {}
         }
@@ -287,8 +425,10 @@ impl Producer {
         let partitions = self.open.len() as u32;
         let brokers = self.in_flight.len() as u32;
         let starts = std::mem::take(&mut self.starts);
+        let clock = std::mem::take(&mut self.clock);
         *self = Producer::new(self.index, starts, partitions, brokers);
         self.resend = unacknowledged;
+        self.clock = clock;
     }
 
     /// The application creates the next event of `entity` and hands it to the client.
@@ -309,6 +449,7 @@ impl Producer {
         }
         let keyed = world.scenario.producer.partitioner == Partitioner::Key;
         let kinds = world.catalog.kinds.len() as u32;
+        self.clock.stamp(world.scenario.producer.clock, &mut world.catalog, self.index, clock);
         world.catalog.events.push(EventInfo {
             entity,
             step,
@@ -320,6 +461,7 @@ impl Producer {
         world.entities[entity as usize].last_event = event;
         world.created_ns.push(t);
         world.created_clock.push(clock);
+        world.created_by.push(self.index);
         world.delivered.push(0);
         world.applied.push(0);
         world.appended.push(0);
@@ -340,7 +482,7 @@ impl Producer {
                 self.schedule_step(ctx, entity);
             } else if ctx.is_up(to) {
                 ctx.shared.entities[entity as usize].holder = next;
-                ctx.send(to, Msg::Handoff { entity });
+                ctx.send(to, Msg::Handoff { entity, cause: event });
             } else {
                 // The application's call to the next service fails at once: the chain ends.
                 ctx.shared.cut_chain(entity);
@@ -400,32 +542,8 @@ impl Producer {
                 broker: 0,
             },
         );
-        self.queues[partition as usize].push_back(batch);
-        self.note_queue(partition as usize);
+        self.queues.push_back(partition as usize, batch);
         self.try_send(ctx);
-    }
-
-    /// Keeps the `queued` bit of `partition` in step with its queue.
-    fn note_queue(&mut self, partition: usize) {
-        let bit = 1u64 << (partition % 64);
-        if self.queues[partition].is_empty() {
-            self.queued[partition / 64] &= !bit;
-        } else {
-            self.queued[partition / 64] |= bit;
-        }
-    }
-
-    /// The first partition at or after `from` with a queued batch.
-    fn next_queued(&self, from: usize) -> Option<usize> {
-        let mut word = from / 64;
-        let mut bits = *self.queued.get(word)? & (u64::MAX << (from % 64));
-        loop {
-            if bits != 0 {
-                return Some(word * 64 + bits.trailing_zeros() as usize);
-            }
-            word += 1;
-            bits = *self.queued.get(word)?;
-        }
     }
 
     /// Sends queued batches while the connections allow.
@@ -433,19 +551,22 @@ impl Producer {
         if !self.ready {
             return;
         }
+        if self.bump_epoch {
+            self.maybe_bump_epoch(ctx);
+        }
         let config = &ctx.shared.scenario.producer;
         let (max_in_flight, idempotent) = (config.max_in_flight, config.idempotence);
         let now = ctx.now_ns();
         // In partition order, as a scan of every partition would, skipping empty queues.
         let mut from = 0;
-        while let Some(partition) = self.next_queued(from) {
+        while let Some(partition) = self.queues.next_queued(from) {
             from = partition + 1;
             let broker = self.leaders[partition] as usize;
             if broker >= self.in_flight.len() {
                 self.refresh_metadata(ctx); // offline: wait for a new leader
                 continue;
             }
-            while let Some(&batch) = self.queues[partition].front() {
+            while let Some(batch) = self.queues.front(partition) {
                 if self.in_flight[broker].len() as u32 >= max_in_flight {
                     break;
                 }
@@ -456,11 +577,31 @@ impl Producer {
                 if idempotent && head.attempt > 0 && self.in_flight_in_partition[partition] > 0 {
                     break; // a retry goes alone, so the broker sees sequences in order
                 }
-                self.queues[partition].pop_front();
-                self.note_queue(partition);
+                if self.bump_epoch && ctx.shared.catalog.batches[batch as usize].seq == NONE_U32 {
+                    break; // new batches wait for the new epoch
+                }
+                self.queues.pop_front(partition);
                 self.send_attempt(ctx, batch);
             }
         }
+    }
+
+    /// KIP-360 (Kafka ≥ 2.5): after an idempotent batch expired, its sequence numbers leave
+    /// a gap the broker would refuse for ever. The client waits until every batch that
+    /// already has sequence numbers under the current epoch is resolved (retries of later
+    /// batches run into the gap and fail: OutOfOrderSequence with nothing earlier pending),
+    /// then bumps the epoch itself (same PID) and restarts each partition's sequence at 0;
+    /// the broker accepts a higher epoch starting at sequence 0.
+    fn maybe_bump_epoch(&mut self, ctx: &mut ModelCtx<'_>) {
+        let batches = &ctx.shared.catalog.batches;
+        if self.pending.keys().any(|&b| batches[b as usize].seq != NONE_U32) {
+            return;
+        }
+        self.bump_epoch = false;
+        self.epoch += 1;
+        self.next_seq.iter_mut().for_each(|seq| *seq = 0);
+        let (t, pid, epoch) = (ctx.now_ns(), self.pid, self.epoch);
+        ctx.shared.record(Rec::ProducerInit { t, node: self.index, pid, epoch });
     }
 
     fn send_attempt(&mut self, ctx: &mut ModelCtx<'_>, batch: u32) {
@@ -561,6 +702,7 @@ impl Producer {
         let pending = &self.pending[&batch];
         let retriable = match reason {
             FailReason::OutOfOrderSequence => self.earlier_unresolved(ctx, batch),
+            FailReason::InvalidProducerEpoch => false,
             _ => true,
         };
         let t = ctx.now_ns();
@@ -568,7 +710,14 @@ impl Producer {
         let retry = retriable && u32::from(attempt) <= retries && !expired;
         let reason = if retriable && !retry && expired { FailReason::DeliveryTimeout } else { reason };
         ctx.shared.record(Rec::Fail { t, node: self.index, batch, attempt, reason, retry });
-        if retry {
+        if retry && reason == FailReason::WrongExpectedVersion {
+            // The application re-reads the stream and appends again later; meanwhile the
+            // batches behind it go first (one of them may be the missing predecessor).
+            let pending = self.pending.get_mut(&batch).expect("failed batches are pending");
+            pending.retry_at_ns = t + backoff_ns;
+            self.queues.push_back(pending.partition as usize, batch);
+            ctx.set_timer(backoff_ns, tag::make(BACKOFF, u64::from(batch)));
+        } else if retry {
             self.requeue(ctx, batch, t + backoff_ns);
             ctx.set_timer(backoff_ns, tag::make(BACKOFF, u64::from(batch)));
         } else {
@@ -594,17 +743,14 @@ impl Producer {
             return;
         };
         pending.retry_at_ns = retry_at_ns;
-        let queue = &mut self.queues[pending.partition as usize];
+        let partition = pending.partition as usize;
         let batches = &ctx.shared.catalog.batches;
         if ctx.shared.scenario.producer.idempotence {
             let seq = batches[batch as usize].seq;
-            let position = queue.iter().position(|&other| batches[other as usize].seq > seq).unwrap_or(queue.len());
-            queue.insert(position, batch);
+            self.queues.insert_by(partition, batch, |other| batches[other as usize].seq > seq);
         } else {
-            queue.push_front(batch);
+            self.queues.push_front(partition, batch);
         }
-        let partition = pending.partition as usize;
-        self.note_queue(partition);
     }
 
     fn resolve(&mut self, ctx: &mut ModelCtx<'_>, batch: u32, acked: bool) {
@@ -621,6 +767,9 @@ impl Producer {
             world.stats.acked += events;
         } else {
             world.stats.failed_batches += 1;
+            if self.pid != NONE_U64 && world.catalog.batches[batch as usize].seq != NONE_U32 {
+                self.bump_epoch = true;
+            }
             if world.scenario.workload.resend_failed {
                 // The application got the failure and sends the same events again, as new
                 // records (new sequence numbers: idempotence cannot see they are repeats).

@@ -9,14 +9,19 @@
 //! same side replace each other (the later one wins); one producer-side and one
 //! consumer-side strategy compose.
 
+mod expected_version;
+mod hybrid_logical_clock;
 mod idempotent_consumer;
 mod idempotent_producer;
 mod key_partitioning;
+mod lamport_clock;
+mod partition_batch;
 mod reorder_buffer;
 mod single_in_flight;
 mod timestamp_lww;
 mod transactional_outbox;
 mod unkeyed;
+mod vector_clock;
 mod versioned_consumer;
 
 use crate::scenario::Scenario;
@@ -43,6 +48,11 @@ pub fn all() -> &'static [&'static dyn Strategy] {
         &reorder_buffer::ReorderBuffer,
         &versioned_consumer::VersionedConsumer,
         &timestamp_lww::TimestampLww,
+        &lamport_clock::LamportClock,
+        &hybrid_logical_clock::HybridLogicalClock,
+        &vector_clock::VectorClock,
+        &expected_version::ExpectedVersion,
+        &partition_batch::PartitionBatch,
     ]
 }
 
