@@ -25,7 +25,7 @@
 //! `OutOfOrderSequence` answer is retried while an earlier batch of the partition is still
 //! unresolved (it explains the gap), and is fatal for the batch otherwise.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use ordo_sim::TimerId;
 
@@ -77,7 +77,7 @@ pub struct Producer {
     next_seq: Vec<u32>,
     open: Vec<OpenBatch>,
     queues: Queues,
-    pending: BTreeMap<u32, PendingBatch>,
+    pending: PendingSet,
     /// Per broker connection: batches in flight, in send order.
     in_flight: Vec<VecDeque<u32>>,
     in_flight_in_partition: Vec<u32>,
@@ -155,6 +155,54 @@ impl LogicalClock {
                 catalog.vc.extend_from_slice(&self.vc);
             }
         }
+    }
+}
+
+/// The unresolved batches, sorted by batch id: a producer has a few dozen at most, so a
+/// binary search over a contiguous deque beats a B-tree. New batches have the highest id
+/// yet (ids are handed out in sealing order), so they go at the back.
+#[derive(Default)]
+struct PendingSet {
+    entries: VecDeque<(u32, PendingBatch)>,
+}
+
+impl PendingSet {
+    fn position(&self, batch: u32) -> Result<usize, usize> {
+        self.entries.binary_search_by_key(&batch, |&(id, _)| id)
+    }
+
+    fn get(&self, batch: &u32) -> Option<&PendingBatch> {
+        self.position(*batch).ok().map(|i| &self.entries[i].1)
+    }
+
+    fn get_mut(&mut self, batch: &u32) -> Option<&mut PendingBatch> {
+        self.position(*batch).ok().map(|i| &mut self.entries[i].1)
+    }
+
+    fn insert(&mut self, batch: u32, pending: PendingBatch) {
+        match self.position(batch) {
+            Ok(i) => self.entries[i].1 = pending,
+            Err(i) if i == self.entries.len() => self.entries.push_back((batch, pending)),
+            Err(i) => self.entries.insert(i, (batch, pending)),
+        }
+    }
+
+    fn remove(&mut self, batch: &u32) {
+        if let Ok(i) = self.position(*batch) {
+            self.entries.remove(i);
+        }
+    }
+
+    /// Batch ids in increasing order.
+    fn keys(&self) -> impl Iterator<Item = &u32> {
+        self.entries.iter().map(|(id, _)| id)
+    }
+}
+
+impl std::ops::Index<&u32> for PendingSet {
+    type Output = PendingBatch;
+    fn index(&self, batch: &u32) -> &PendingBatch {
+        self.get(batch).expect("the batch is pending")
     }
 }
 
@@ -236,7 +284,7 @@ impl Producer {
             next_seq: vec![0; partitions as usize],
             open: (0..partitions).map(|_| OpenBatch::default()).collect(),
             queues: Queues::new(partitions as usize),
-            pending: BTreeMap::new(),
+            pending: PendingSet::default(),
             in_flight: vec![VecDeque::new(); brokers as usize],
             in_flight_in_partition: vec![0; partitions as usize],
             leaders: (0..partitions).map(|p| p % brokers).collect(),
