@@ -7,6 +7,7 @@
 # Histories are the standard scenario scaled by `examples/scaled_history.rs` (deterministic)
 # and cached in ${ORDO_BENCH_DIR:-/tmp/ordo-checker-scale} (the 10^7 one is 1.6 GB). Each
 # size is checked ROUNDS times; the medians are printed. Needs /usr/bin/time.
+# ORDO_BIN=path/to/ordo checks with that binary instead (to compare builds).
 # See docs/benchmarks.md.
 set -euo pipefail
 
@@ -27,7 +28,7 @@ mkdir -p "$dir"
 
 echo "== building (release)" >&2
 cargo build --release --quiet --bin ordo --example scaled_history
-ordo="$target_dir/release/ordo"
+ordo="${ORDO_BIN:-$target_dir/release/ordo}"
 
 for size in "${sizes[@]}"; do
     file="$dir/standard-$size.jsonl"

@@ -332,6 +332,10 @@ pub enum Rec {
     },
 }
 
+// A record is copied into the buffer on the hot path: keep it at seven words (the
+// largest variant, `discard`, sets the size; `send` with the batch identity fits in it).
+const _: () = assert!(std::mem::size_of::<Rec>() <= 56);
+
 /// What a run does with its history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HistoryMode {

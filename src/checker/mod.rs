@@ -124,11 +124,9 @@ fn one_line(ingest: &mut ingest::Ingest<'_>, mut line: &[u8], expect: Option<&[G
 pub fn check_path(path: &Path, expect: Option<&[Guarantee]>) -> Result<Report, CheckError> {
     let name = path.display().to_string();
     let open = || {
-        std::fs::File::open(path).map(|file| std::io::BufReader::with_capacity(1 << 20, file)).map_err(|error| CheckError::Io {
-            source_name: name.clone(),
-            line: 0,
-            error,
-        })
+        std::fs::File::open(path)
+            .map(|file| std::io::BufReader::with_capacity(1 << 20, file))
+            .map_err(|error| CheckError::Io { source_name: name.clone(), line: 0, error })
     };
     let mut report = check_reader(open()?, &name, expect)?;
     report.attach_records(open()?).map_err(|error| CheckError::Io { source_name: name.clone(), line: 0, error })?;

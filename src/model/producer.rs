@@ -673,7 +673,17 @@ impl Producer {
             world.stats.retries += 1;
         }
         let (pid, epoch, seq) = (info.pid, info.epoch, info.seq);
-        world.record(Rec::Send { t, node: self.index, clock, batch, attempt, acks: acks.as_json() as i8, pid, epoch, seq });
+        world.record(Rec::Send {
+            t,
+            node: self.index,
+            clock,
+            batch,
+            attempt,
+            acks: acks.as_json() as i8,
+            pid,
+            epoch,
+            seq,
+        });
         let broker_index = self.leaders[partition as usize];
         let leader = world.layout.broker(broker_index);
         ctx.send(leader, Msg::Produce { batch, attempt });
