@@ -476,9 +476,13 @@ impl Writer {
             let mut failure = None;
             let mut chunk: Vec<u8> = Vec::new();
             for message in inbox {
+                // With an in-memory copy, lines are formatted straight into it (no copy);
+                // else into a chunk reused for every message.
                 chunk.clear();
+                let out = memory.as_mut().unwrap_or(&mut chunk);
+                let start = out.len();
                 match message {
-                    Message::Bytes(raw) => chunk.extend_from_slice(&raw),
+                    Message::Bytes(raw) => out.extend_from_slice(&raw),
                     Message::Records(mut shipment) => {
                         catalog.events.extend_from_slice(&shipment.events);
                         catalog.deps.extend_from_slice(&shipment.deps);
@@ -487,25 +491,23 @@ impl Writer {
                         catalog.stamp_l.extend_from_slice(&shipment.stamp_l);
                         catalog.stamp_c.extend_from_slice(&shipment.stamp_c);
                         catalog.vc.extend_from_slice(&shipment.vc);
-                        chunk.reserve(shipment.records.len() * 160);
+                        out.reserve(shipment.records.len() * 160);
                         for rec in &shipment.records {
                             if let Rec::Send { batch, pid, epoch, seq, .. } = *rec {
                                 let info = &mut catalog.batches[batch as usize];
                                 (info.pid, info.epoch, info.seq) = (pid, epoch, seq);
                             }
-                            format_record(&mut chunk, rec, &catalog);
+                            format_record(out, rec, &catalog);
                         }
                         shipment.clear();
                         let _ = give_back.try_send(shipment);
                     }
                 }
-                hasher.update(&chunk);
-                bytes += chunk.len() as u64;
-                if let Some(memory) = &mut memory {
-                    memory.extend_from_slice(&chunk);
-                }
+                let fresh = &out[start..];
+                hasher.update(fresh);
+                bytes += fresh.len() as u64;
                 if let (Some(file), None) = (&mut file, &failure) {
-                    if let Err(error) = file.write_all(&chunk) {
+                    if let Err(error) = file.write_all(fresh) {
                         failure = Some(error);
                     }
                 }

@@ -159,14 +159,15 @@ impl LogicalClock {
 }
 
 /// The unresolved batches, sorted by batch id: a producer has a few dozen at most, so a
-/// binary search over a contiguous deque beats a B-tree. New batches have the highest id
-/// yet (ids are handed out in sealing order), so they go at the back.
+/// binary search over a contiguous vector beats a B-tree. New batches have the highest id
+/// yet (ids are handed out in sealing order), so they go at the end.
 #[derive(Default)]
 struct PendingSet {
-    entries: VecDeque<(u32, PendingBatch)>,
+    entries: Vec<(u32, PendingBatch)>,
 }
 
 impl PendingSet {
+    #[inline]
     fn position(&self, batch: u32) -> Result<usize, usize> {
         self.entries.binary_search_by_key(&batch, |&(id, _)| id)
     }
@@ -180,9 +181,16 @@ impl PendingSet {
     }
 
     fn insert(&mut self, batch: u32, pending: PendingBatch) {
+        let newest = match self.entries.last() {
+            Some(&(last, _)) => last < batch,
+            None => true,
+        };
+        if newest {
+            self.entries.push((batch, pending));
+            return;
+        }
         match self.position(batch) {
             Ok(i) => self.entries[i].1 = pending,
-            Err(i) if i == self.entries.len() => self.entries.push_back((batch, pending)),
             Err(i) => self.entries.insert(i, (batch, pending)),
         }
     }
