@@ -1,11 +1,14 @@
 //! Recording a run's history (format: `docs/history-format.md`).
 //!
 //! On the hot path the model pushes compact [`Rec`]s (integers only, no strings) into a
-//! buffer. Every [`FLUSH_RECORDS`] records, and at the end, the buffer is formatted as JSONL
-//! in one pass, with names and event contents looked up in the [`Catalog`] (immutable
-//! tables: what a record refers to never changes after it is recorded), and streamed to
-//! the sinks: the SHA-256 fingerprint, an optional file, and an optional in-memory copy.
-//! With [`HistoryMode::Off`] nothing is recorded or formatted at all.
+//! buffer. Every [`FLUSH_RECORDS`] records, and at the end, the buffer goes to a writer
+//! thread together with the [`Catalog`] entries appended since the previous buffer (the
+//! catalog is append-only: what a record refers to never changes after it is recorded).
+//! The writer keeps its own copy of the catalog, formats the records as JSONL with names
+//! and event contents looked up in it, and streams the bytes to the sinks: the SHA-256
+//! fingerprint, an optional file, and an optional in-memory copy. So formatting, hashing
+//! and I/O all run beside the simulation, not on its thread. With [`HistoryMode::Off`]
+//! nothing is recorded or formatted at all.
 
 use std::io::Write;
 
@@ -33,7 +36,10 @@ pub struct EventInfo {
     pub keyed: bool,
 }
 
-/// One produce batch: its immutable content and identity.
+/// One produce batch: its immutable content and identity. `pid`, `epoch` and `seq` are
+/// the one exception to "append-only": they are set when the batch is first sent, so the
+/// `send` record carries them to the writer (its copy of the catalog takes them from
+/// there, before any broker record about the batch).
 #[derive(Clone, Copy, Debug)]
 pub struct BatchInfo {
     pub producer: u32,
@@ -152,6 +158,10 @@ pub enum Rec {
         batch: u32,
         attempt: u16,
         acks: i8,
+        /// The batch's identity at this send (see [`BatchInfo`]).
+        pid: u64,
+        epoch: u16,
+        seq: u32,
     },
     Ack {
         t: u64,
@@ -322,6 +332,10 @@ pub enum Rec {
     },
 }
 
+// A record is copied into the buffer on the hot path: keep it at seven words (the
+// largest variant, `discard`, sets the size; `send` with the batch identity fits in it).
+const _: () = assert!(std::mem::size_of::<Rec>() <= 56);
+
 /// What a run does with its history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HistoryMode {
@@ -345,10 +359,11 @@ pub struct Header {
 
 /// Buffers compact records and streams them as JSONL.
 ///
-/// The simulation thread formats each full buffer into a chunk of bytes; a writer thread
-/// hashes the chunks, writes them to the file and keeps the in-memory copy, so hashing and
-/// I/O overlap with the simulation. The byte stream is the same as a single thread would
-/// make: chunks go through one channel, in order.
+/// Every full buffer goes to a writer thread with the catalog entries appended since the
+/// previous one; the writer formats, hashes, writes the file and keeps the in-memory copy,
+/// so all of that overlaps with the simulation. The byte stream is the same as a single
+/// thread would make: shipments go through one channel, in order, and each is formatted
+/// against the catalog as it stood when it was sent, which is all its records refer to.
 pub struct Recorder {
     mode: HistoryMode,
     records: Vec<Rec>,
@@ -356,39 +371,146 @@ pub struct Recorder {
     memory: bool,
     writer: Option<Writer>,
     written: u64,
+    /// How much of each append-only catalog table the writer has.
+    shipped: Shipped,
+}
+
+/// Lengths of the catalog's append-only tables already shipped to the writer.
+#[derive(Default, Clone, Copy)]
+struct Shipped {
+    events: usize,
+    deps: usize,
+    batches: usize,
+    batch_events: usize,
+    stamp_l: usize,
+    stamp_c: usize,
+    vc: usize,
+}
+
+/// What the simulation hands the writer: raw bytes (the header), or records with the
+/// catalog entries appended since the previous shipment.
+enum Message {
+    Bytes(Vec<u8>),
+    Records(Shipment),
+}
+
+#[derive(Default)]
+struct Shipment {
+    records: Vec<Rec>,
+    events: Vec<EventInfo>,
+    deps: Vec<u32>,
+    batches: Vec<BatchInfo>,
+    batch_events: Vec<u32>,
+    stamp_l: Vec<i64>,
+    stamp_c: Vec<u32>,
+    vc: Vec<u32>,
+}
+
+impl Shipment {
+    fn clear(&mut self) {
+        self.records.clear();
+        self.events.clear();
+        self.deps.clear();
+        self.batches.clear();
+        self.batch_events.clear();
+        self.stamp_l.clear();
+        self.stamp_c.clear();
+        self.vc.clear();
+    }
 }
 
 struct Writer {
-    chunks: std::sync::mpsc::SyncSender<Vec<u8>>,
-    spare: std::sync::mpsc::Receiver<Vec<u8>>,
+    messages: std::sync::mpsc::SyncSender<Message>,
+    spare: std::sync::mpsc::Receiver<Shipment>,
     thread: std::thread::JoinHandle<std::io::Result<Finished>>,
 }
 
-/// Chunks in flight between the simulation and the writer thread.
+/// Shipments in flight between the simulation and the writer thread.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
+/// The writer's copy of a catalog: the names, which are fixed before the run starts (the
+/// tables start empty and grow by shipments).
+fn catalog_names(catalog: &Catalog) -> Catalog {
+    // Every field is named: a new one must be sorted into fixed names or shipped tables.
+    let Catalog {
+        node_names,
+        topic,
+        group,
+        entity_prefix,
+        kinds,
+        events: _,
+        deps: _,
+        batches: _,
+        batch_events: _,
+        meta_seq,
+        meta_ts,
+        clock,
+        stamp_l: _,
+        stamp_c: _,
+        vc: _,
+        vc_width,
+        fragments: _,
+    } = catalog;
+    Catalog {
+        node_names: node_names.clone(),
+        topic: topic.clone(),
+        group: group.clone(),
+        entity_prefix: entity_prefix.clone(),
+        kinds: kinds.clone(),
+        meta_seq: *meta_seq,
+        meta_ts: *meta_ts,
+        clock: *clock,
+        vc_width: *vc_width,
+        ..Catalog::default()
+    }
+}
+
 impl Writer {
-    fn start(mut file: Option<Box<dyn Write + Send>>, keep_in_memory: bool) -> Writer {
-        let (chunks, inbox) = std::sync::mpsc::sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
-        let (give_back, spare) = std::sync::mpsc::sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT + 2);
+    fn start(mut file: Option<Box<dyn Write + Send>>, keep_in_memory: bool, mut catalog: Catalog) -> Writer {
+        let (messages, inbox) = std::sync::mpsc::sync_channel::<Message>(CHUNKS_IN_FLIGHT);
+        let (give_back, spare) = std::sync::mpsc::sync_channel::<Shipment>(CHUNKS_IN_FLIGHT + 2);
         let thread = std::thread::spawn(move || {
             let mut hasher = Sha256::new();
             let mut memory = keep_in_memory.then(Vec::new);
             let mut bytes = 0u64;
             let mut failure = None;
-            for mut chunk in inbox {
-                hasher.update(&chunk);
-                bytes += chunk.len() as u64;
-                if let Some(memory) = &mut memory {
-                    memory.extend_from_slice(&chunk);
+            let mut chunk: Vec<u8> = Vec::new();
+            for message in inbox {
+                // With an in-memory copy, lines are formatted straight into it (no copy);
+                // else into a chunk reused for every message.
+                chunk.clear();
+                let out = memory.as_mut().unwrap_or(&mut chunk);
+                let start = out.len();
+                match message {
+                    Message::Bytes(raw) => out.extend_from_slice(&raw),
+                    Message::Records(mut shipment) => {
+                        catalog.events.extend_from_slice(&shipment.events);
+                        catalog.deps.extend_from_slice(&shipment.deps);
+                        catalog.batches.extend_from_slice(&shipment.batches);
+                        catalog.batch_events.extend_from_slice(&shipment.batch_events);
+                        catalog.stamp_l.extend_from_slice(&shipment.stamp_l);
+                        catalog.stamp_c.extend_from_slice(&shipment.stamp_c);
+                        catalog.vc.extend_from_slice(&shipment.vc);
+                        out.reserve(shipment.records.len() * 160);
+                        for rec in &shipment.records {
+                            if let Rec::Send { batch, pid, epoch, seq, .. } = *rec {
+                                let info = &mut catalog.batches[batch as usize];
+                                (info.pid, info.epoch, info.seq) = (pid, epoch, seq);
+                            }
+                            format_record(out, rec, &catalog);
+                        }
+                        shipment.clear();
+                        let _ = give_back.try_send(shipment);
+                    }
                 }
+                let fresh = &out[start..];
+                hasher.update(fresh);
+                bytes += fresh.len() as u64;
                 if let (Some(file), None) = (&mut file, &failure) {
-                    if let Err(error) = file.write_all(&chunk) {
+                    if let Err(error) = file.write_all(fresh) {
                         failure = Some(error);
                     }
                 }
-                chunk.clear();
-                let _ = give_back.try_send(chunk);
             }
             if let (Some(file), None) = (&mut file, &failure) {
                 if let Err(error) = file.flush() {
@@ -400,7 +522,7 @@ impl Writer {
                 None => Ok(Finished { sha256: Some(hex(&hasher.finalize())), records: 0, bytes, jsonl: memory }),
             }
         });
-        Writer { chunks, spare, thread }
+        Writer { messages, spare, thread }
     }
 }
 
@@ -413,6 +535,7 @@ impl Recorder {
             memory: false,
             writer: None,
             written: 0,
+            shipped: Shipped::default(),
         }
     }
 
@@ -440,20 +563,17 @@ impl Recorder {
         self.records.len() >= FLUSH_RECORDS
     }
 
-    fn send(&mut self, chunk: Vec<u8>) {
+    /// Starts the writer (with the catalog's names) if it is not running yet.
+    fn writer(&mut self, catalog: &Catalog) -> &Writer {
         if self.writer.is_none() {
-            self.writer = Some(Writer::start(self.file.take(), self.memory));
+            self.writer = Some(Writer::start(self.file.take(), self.memory, catalog_names(catalog)));
         }
-        let writer = self.writer.as_ref().expect("started above");
-        // A send fails only if the writer thread is gone; finish() reports why.
-        let _ = writer.chunks.send(chunk);
+        self.writer.as_ref().expect("started above")
     }
 
-    fn fresh_chunk(&self, capacity: usize) -> Vec<u8> {
-        let recycled = self.writer.as_ref().and_then(|w| w.spare.try_recv().ok());
-        let mut chunk = recycled.unwrap_or_default();
-        chunk.reserve(capacity);
-        chunk
+    fn send(&mut self, catalog: &Catalog, message: Message) {
+        // A send fails only if the writer thread is gone; finish() reports why.
+        let _ = self.writer(catalog).messages.send(message);
     }
 
     pub fn write_header(&mut self, header: &Header, catalog: &Catalog) {
@@ -476,21 +596,39 @@ impl Recorder {
         });
         let mut line = serde_json::to_vec(&value).expect("a JSON value serializes");
         line.push(b'\n');
-        self.send(line);
+        self.send(catalog, Message::Bytes(line));
     }
 
-    /// Formats every buffered record and hands the chunk to the writer thread.
+    /// Hands every buffered record, with the catalog entries they may refer to that the
+    /// writer does not have yet, to the writer thread.
     pub fn flush(&mut self, catalog: &Catalog) {
         if self.records.is_empty() {
             return;
         }
-        let mut chunk = self.fresh_chunk(self.records.len() * 160);
-        for rec in &self.records {
-            format_record(&mut chunk, rec, catalog);
-        }
-        self.written += self.records.len() as u64;
-        self.records.clear();
-        self.send(chunk);
+        let recycled = self.writer(catalog).spare.try_recv().ok();
+        let mut shipment = recycled.unwrap_or_default();
+        let capacity = self.records.capacity();
+        std::mem::swap(&mut shipment.records, &mut self.records);
+        self.records.reserve(capacity);
+        let from = self.shipped;
+        shipment.events.extend_from_slice(&catalog.events[from.events..]);
+        shipment.deps.extend_from_slice(&catalog.deps[from.deps..]);
+        shipment.batches.extend_from_slice(&catalog.batches[from.batches..]);
+        shipment.batch_events.extend_from_slice(&catalog.batch_events[from.batch_events..]);
+        shipment.stamp_l.extend_from_slice(&catalog.stamp_l[from.stamp_l..]);
+        shipment.stamp_c.extend_from_slice(&catalog.stamp_c[from.stamp_c..]);
+        shipment.vc.extend_from_slice(&catalog.vc[from.vc..]);
+        self.shipped = Shipped {
+            events: catalog.events.len(),
+            deps: catalog.deps.len(),
+            batches: catalog.batches.len(),
+            batch_events: catalog.batch_events.len(),
+            stamp_l: catalog.stamp_l.len(),
+            stamp_c: catalog.stamp_c.len(),
+            vc: catalog.vc.len(),
+        };
+        self.written += shipment.records.len() as u64;
+        self.send(catalog, Message::Records(shipment));
     }
 
     /// Flushes everything and waits for the writer; returns the fingerprint and the
@@ -500,11 +638,9 @@ impl Recorder {
             return Ok(Finished { sha256: None, records: 0, bytes: 0, jsonl: None });
         }
         self.flush(catalog);
-        if self.writer.is_none() {
-            self.send(Vec::new());
-        }
-        let Writer { chunks, spare, thread } = self.writer.take().expect("started by send");
-        drop(chunks);
+        self.writer(catalog);
+        let Writer { messages, spare, thread } = self.writer.take().expect("started above");
+        drop(messages);
         drop(spare);
         let mut finished = thread.join().map_err(|_| std::io::Error::other("the history writer thread panicked"))??;
         finished.records = self.written;
@@ -677,15 +813,15 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
                 line.raw("}");
             }
         }
-        Rec::Send { t, node, clock, batch, attempt, acks } => {
+        Rec::Send { t, node, clock, batch, attempt, acks, pid, epoch, seq } => {
             let info = catalog.batches[batch as usize];
             line.start("send", t).node(catalog, node).raw(",\"clock\":").int(clock);
             line.raw(",\"batch\":").uint(u64::from(batch)).raw(",\"attempt\":").uint(u64::from(attempt));
             line.topic_partition(catalog, info.partition);
             line.raw(",\"events\":").ids(catalog.batch_events(batch));
-            if info.pid != NONE_U64 {
-                line.raw(",\"pid\":").uint(info.pid).raw(",\"epoch\":").uint(u64::from(info.epoch));
-                line.raw(",\"seq\":").uint(u64::from(info.seq));
+            if pid != NONE_U64 {
+                line.raw(",\"pid\":").uint(pid).raw(",\"epoch\":").uint(u64::from(epoch));
+                line.raw(",\"seq\":").uint(u64::from(seq));
             }
             line.raw(",\"acks\":").int(i64::from(acks));
         }
@@ -868,7 +1004,7 @@ mod tests {
         let records = [
             Rec::ProducerInit { t: 1, node: 0, pid: 7, epoch: 0 },
             Rec::Create { t: 2, node: 0, clock: -5, event: 1 },
-            Rec::Send { t: 3, node: 0, clock: 3, batch: 0, attempt: 1, acks: -1 },
+            Rec::Send { t: 3, node: 0, clock: 3, batch: 0, attempt: 1, acks: -1, pid: 7, epoch: 0, seq: 0 },
             Rec::Ack { t: 4, node: 0, clock: 4, batch: 0, attempt: 1, offset: 10 },
             Rec::Fail { t: 4, node: 0, batch: 0, attempt: 1, reason: FailReason::RequestTimeout, retry: true },
             Rec::Append { t: 5, node: 1, partition: 2, offset: 10, event: 0, batch: 0, attempt: 1, seq: 0, epoch: 2 },

@@ -318,13 +318,19 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
     })
 }
 
-/// Nearest-rank 50th and 99th percentiles (0 for no values); sorts `values`.
+/// Nearest-rank 50th and 99th percentiles (0 for no values); reorders `values`. Two
+/// linear-time selections rather than a sort (the sort of the run's 20,000 latencies was
+/// 2 % of the standard scenario's instructions).
 fn percentiles(values: &mut [u64]) -> (u64, u64) {
     if values.is_empty() {
         return (0, 0);
     }
-    values.sort_unstable();
-    (crate::sweep::nearest_rank(values, 50), crate::sweep::nearest_rank(values, 99))
+    let index = |percent: u64| ((percent * values.len() as u64).div_ceil(100).max(1) - 1) as usize;
+    let (i50, i99) = (index(50), index(99));
+    let p99 = *values.select_nth_unstable(i99).1;
+    // Everything before i99 is now at most p99, so the median is the i50-th of those.
+    let p50 = *values[..=i99].select_nth_unstable(i50).1;
+    (p50, p99)
 }
 
 impl RunResult {
@@ -354,5 +360,31 @@ impl RunResult {
             return 0.0;
         }
         self.stats.latency_sum_ns as f64 / self.stats.applies as f64 / 1e6
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentiles;
+    use crate::sweep::nearest_rank;
+
+    #[test]
+    fn percentiles_select_what_a_sort_would() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for len in [1usize, 2, 3, 7, 99, 100, 101, 1000, 4099] {
+            let values: Vec<u64> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state % 50 // many ties
+                })
+                .collect();
+            let mut sorted = values.clone();
+            sorted.sort_unstable();
+            let mut scratch = values.clone();
+            assert_eq!(percentiles(&mut scratch), (nearest_rank(&sorted, 50), nearest_rank(&sorted, 99)), "{len}");
+        }
+        assert_eq!(percentiles(&mut []), (0, 0));
     }
 }

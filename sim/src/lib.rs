@@ -51,13 +51,12 @@
 
 pub mod clock;
 pub mod net;
+mod queue;
 pub mod rng;
-
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 use clock::Clock;
 use net::{DropReason, Fate, LinkSpec, Network};
+use queue::{Entry, Queue};
 use rng::Rng;
 
 /// A node's index in the simulation (the order nodes were given to [`Sim::new`]).
@@ -212,27 +211,6 @@ enum Pending<M> {
     Cancelled,
 }
 
-/// A queue entry: ordered by time, then by insertion sequence (ties break deterministically).
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Entry {
-    time: u64,
-    seq: u64,
-    slot: u32,
-}
-
-impl Ord for Entry {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: BinaryHeap is a max-heap and we want the earliest first.
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
-}
-
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
 struct NodeState {
     up: bool,
     incarnation: u32,
@@ -249,7 +227,7 @@ const TOMBSTONES_BEFORE_COMPACTION: usize = 64;
 pub struct Core<M> {
     now_ns: u64,
     seq: u64,
-    heap: BinaryHeap<Entry>,
+    heap: Queue,
     slab: Vec<Pending<M>>,
     generations: Vec<u32>,
     free_head: u32,
@@ -492,7 +470,7 @@ impl<N: Node> Sim<N> {
             core: Core {
                 now_ns: 0,
                 seq: 0,
-                heap: BinaryHeap::with_capacity(1024),
+                heap: Queue::with_capacity(1024),
                 slab: Vec::with_capacity(1024),
                 generations: Vec::with_capacity(1024),
                 free_head: NO_SLOT,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use super::error::CheckError;
 use super::record::{describe_json_error, Header, IdRef, Meta, Raw, RECORD_TYPES};
 use super::report::{Guarantee, Kind, Report, Unknown, Violation, Witness};
-use super::tables::{Col, Ids, Names, OffsetMap, NONE};
+use super::tables::{Col, FxHashMap, Ids, Names, OffsetMap, NONE};
 
 /// Anomalies of one kind kept with their witnesses; the rest are counted only, so memory
 /// stays bounded when a strategy violates something on every record.
@@ -148,6 +148,36 @@ struct Position {
     ok_upto: Option<(u64, Line)>,
 }
 
+/// Consumer positions by (group, node, partition): a dense table with a hash index (looked
+/// up only; walked in insertion order).
+#[derive(Debug, Default)]
+struct Positions {
+    index: FxHashMap<(u32, u32, u32), u32>,
+    keys: Vec<(u32, u32, u32)>,
+    values: Vec<Position>,
+}
+
+impl Positions {
+    fn entry(&mut self, key: (u32, u32, u32)) -> &mut Position {
+        let next = self.values.len() as u32;
+        let i = *self.index.entry(key).or_insert(next);
+        if i == next {
+            self.keys.push(key);
+            self.values.push(Position::default());
+        }
+        &mut self.values[i as usize]
+    }
+    fn get(&self, key: &(u32, u32, u32)) -> Option<&Position> {
+        self.index.get(key).map(|&i| &self.values[i as usize])
+    }
+    fn get_mut(&mut self, key: &(u32, u32, u32)) -> Option<&mut Position> {
+        self.index.get(key).map(|&i| &mut self.values[i as usize])
+    }
+    fn iter_mut(&mut self) -> impl Iterator<Item = (&(u32, u32, u32), &mut Position)> {
+        self.keys.iter().zip(self.values.iter_mut())
+    }
+}
+
 /// A maximum over records at earlier `t`, plus the current `t`'s records per node: the
 /// value a record can be compared with without ordering different nodes at equal `t`.
 #[derive(Debug, Default, Clone)]
@@ -229,7 +259,7 @@ pub(crate) struct Events {
     pub lamport: Col,
     pub ts: Col,
     pub clock: Col,
-    pub vc: std::collections::HashMap<u32, Box<[(u32, i64)]>>,
+    pub vc: FxHashMap<u32, Box<[(u32, i64)]>>,
     /// First append: (partition, offset, line).
     pub first_append: Vec<(u32, u64, Line)>,
     /// First delivery: (partition, offset, line).
@@ -290,15 +320,15 @@ pub(crate) struct Ingest<'s> {
     pub groups: Names,
     pub entities: Names,
     pub fields: Names,
-    part_ids: std::collections::HashMap<Box<str>, std::collections::HashMap<u32, u32>>,
+    part_ids: FxHashMap<Box<str>, FxHashMap<u32, u32>>,
     pub parts: Vec<PartLog>,
-    consumer_ids: std::collections::HashMap<(u32, u32), u32>,
+    consumer_ids: FxHashMap<(u32, u32), u32>,
     pub consumer_of: Vec<(u32, u32)>,
     pub ev: Events,
     batch_ids: Ids,
     pub batches: Vec<Batch>,
     pub batch_events: Vec<u32>,
-    positions: BTreeMap<(u32, u32, u32), Position>,
+    positions: Positions,
     commits: BTreeMap<(u32, u32), CommitState>,
     group_state: Vec<GroupState>,
     pub applies: Vec<ApplyRec>,
@@ -340,15 +370,15 @@ impl<'s> Ingest<'s> {
             groups: Names::default(),
             entities: Names::default(),
             fields: Names::default(),
-            part_ids: std::collections::HashMap::new(),
+            part_ids: FxHashMap::default(),
             parts: Vec::new(),
-            consumer_ids: std::collections::HashMap::new(),
+            consumer_ids: FxHashMap::default(),
             consumer_of: Vec::new(),
             ev: Events::default(),
             batch_ids: Ids::default(),
             batches: Vec::new(),
             batch_events: Vec::new(),
-            positions: BTreeMap::new(),
+            positions: Positions::default(),
             commits: BTreeMap::new(),
             group_state: Vec::new(),
             applies: Vec::new(),
@@ -487,7 +517,8 @@ impl<'s> Ingest<'s> {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(self.err("empty line; expected one JSON object per line".into()));
         }
-        let raw: Raw<'_> = serde_json::from_slice(bytes).map_err(|e| self.err(describe_json_error(&e)))?;
+        let mut raw = Raw::default();
+        raw.parse_into(bytes).map_err(|e| self.err(describe_json_error(&e)))?;
         let ty = match &raw.ty {
             Some(t) => t.0.as_ref(),
             None => return Err(self.err("record lacks required field \"type\"".into())),
@@ -599,6 +630,10 @@ impl<'s> Ingest<'s> {
     }
 
     fn part_of(&mut self, topic: &str, partition: u32) -> Result<u32, CheckError> {
+        // A partition seen before was checked against the header then.
+        if let Some(&p) = self.part_ids.get(topic).and_then(|m| m.get(&partition)) {
+            return Ok(p);
+        }
         if let Some(topics) = &self.topics {
             match topics.get(topic) {
                 None => {
@@ -615,9 +650,6 @@ impl<'s> Ingest<'s> {
                 }
                 _ => {}
             }
-        }
-        if let Some(&p) = self.part_ids.get(topic).and_then(|m| m.get(&partition)) {
-            return Ok(p);
         }
         let p = self.parts.len() as u32;
         let queue = self.queue_topics.contains(topic);
@@ -676,15 +708,13 @@ impl<'s> Ingest<'s> {
         self.ev.create_line[e as usize] = self.cur();
         self.ev.creator[e as usize] = self.nodes.intern(&node);
         let entity = match (&raw.entity, &raw.key) {
-            (Some(en), _) => Some(en.0.to_string()),
-            (None, Some(k)) => Some(match k {
-                IdRef::Int(n) => n.to_string(),
-                IdRef::Str(s) => s.to_string(),
-            }),
+            (Some(en), _) => Some(self.entities.intern(&en.0)),
+            (None, Some(IdRef::Int(n))) => Some(self.entities.intern(&n.to_string())),
+            (None, Some(IdRef::Str(s))) => Some(self.entities.intern(s)),
             _ => None,
         };
         if let Some(en) = entity {
-            self.ev.entity[e as usize] = self.entities.intern(&en);
+            self.ev.entity[e as usize] = en;
         }
         if let Some(writes) = &raw.writes {
             let ws = self.ev.write_arena.len() as u32;
@@ -1015,7 +1045,7 @@ impl<'s> Ingest<'s> {
         for partition in partitions {
             let p = self.part_of(&topic, partition)?;
             self.log_only(p, ty)?;
-            let pos = self.positions.entry((g, n, p)).or_default();
+            let pos = self.positions.entry((g, n, p));
             if ty == "assign" {
                 // Still owned (no revoke, crash or restart since the last assign): the
                 // member keeps the partition and its position (cooperative rebalance).
@@ -1086,7 +1116,7 @@ impl<'s> Ingest<'s> {
         let (n, g) = (self.nodes.intern(&node), self.group(&group));
         self.classify_start((g, n, p), t, offset, "seek");
         let line = self.cur();
-        let pos = self.positions.entry((g, n, p)).or_default();
+        let pos = self.positions.entry((g, n, p));
         pos.expected = Some((offset, line));
         raise(&mut pos.max_pos, offset, line);
         raise(&mut pos.ok_upto, offset, line);
@@ -1159,7 +1189,7 @@ impl<'s> Ingest<'s> {
             return Ok(());
         }
         // Position: continue from the last seek or delivery + 1.
-        let pos = self.positions.entry((g, n, p)).or_default();
+        let pos = self.positions.entry((g, n, p));
         let expected = pos.expected;
         if expected.is_none() {
             raise(&mut pos.ok_upto, offset, line);
@@ -1168,7 +1198,7 @@ impl<'s> Ingest<'s> {
         pos.expected = Some((next, line));
         raise(&mut pos.max_pos, next, line);
         if let Some((x, basis)) = expected {
-            let scope = format!("group {group}, {pname}");
+            let scope = || format!("group {group}, {pname}");
             if offset > x {
                 let holes = {
                     let pl = &self.parts[p as usize];
@@ -1177,7 +1207,7 @@ impl<'s> Ingest<'s> {
                 if holes {
                     self.violate(
                         Kind::PollSkip,
-                        scope,
+                        scope(),
                         format!(
                             "{node} read {pname} at {offset} after position {x}: offsets {x}..{} skipped",
                             offset - 1
@@ -1191,7 +1221,7 @@ impl<'s> Ingest<'s> {
             } else if offset < x {
                 self.violate(
                     Kind::NonmonotonicPoll,
-                    scope,
+                    scope(),
                     format!("{node} read {pname} at {offset} after position {x}: went back with no seek or assignment"),
                     vec![
                         w(basis, format!("position {x} of {node} in {pname}")),
@@ -1238,7 +1268,7 @@ impl<'s> Ingest<'s> {
             // From a queue: no position to judge commits against.
             Some((p, _)) if self.parts[p as usize].queue => {}
             Some((p, o)) => {
-                let pos = self.positions.entry((g, n, p)).or_default();
+                let pos = self.positions.entry((g, n, p));
                 raise(&mut pos.ok_upto, o.saturating_add(1), line);
             }
             None => {

@@ -17,6 +17,7 @@
 //!
 //! # Code map
 //! - `record.rs`: one line → a borrowed flat view ([`record::Raw`]); ids `17` = `"17"`.
+//! - `scan.rs`: the fast path of that parse, for the lines it is sure of (else serde).
 //! - `tables.rs`: interning, the struct-of-arrays event table, the offset map.
 //! - `ingest.rs`: validation with line numbers, and the checks decided while streaming
 //!   (logs, consumer positions, commits, clocks).
@@ -41,6 +42,7 @@ mod error;
 mod ingest;
 mod record;
 mod report;
+mod scan;
 mod tables;
 #[cfg(test)]
 mod tests;
@@ -59,30 +61,37 @@ pub fn check_reader<R: BufRead>(
     expect: Option<&[Guarantee]>,
 ) -> Result<Report, CheckError> {
     let mut ingest = ingest::Ingest::new(source_name);
-    let mut buf = Vec::new();
+    // Lines are parsed where they lie in the reader's buffer; only a line that straddles
+    // two buffer fills is copied (into `carry`).
+    let mut carry = Vec::new();
     loop {
-        buf.clear();
-        let n = input.read_until(b'\n', &mut buf).map_err(|error| CheckError::Io {
-            source_name: source_name.to_string(),
-            line: ingest.line + 1,
-            error,
-        })?;
-        if n == 0 {
+        let available = match input.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                return Err(CheckError::Io { source_name: source_name.to_string(), line: ingest.line + 1, error })
+            }
+        };
+        if available.is_empty() {
             break;
         }
-        ingest.line += 1;
-        let mut line: &[u8] = &buf;
-        if let Some(stripped) = line.strip_suffix(b"\n") {
-            line = stripped;
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', available) {
+            if carry.is_empty() {
+                one_line(&mut ingest, &available[start..end], expect)?;
+            } else {
+                carry.extend_from_slice(&available[start..end]);
+                one_line(&mut ingest, &carry, expect)?;
+                carry.clear();
+            }
+            start = end + 1;
         }
-        if let Some(stripped) = line.strip_suffix(b"\r") {
-            line = stripped;
-        }
-        if ingest.line == 1 {
-            ingest.header(line, expect)?;
-        } else {
-            ingest.record(line)?;
-        }
+        carry.extend_from_slice(&available[start..]);
+        let used = available.len();
+        input.consume(used);
+    }
+    if !carry.is_empty() {
+        one_line(&mut ingest, &carry, expect)?;
     }
     if ingest.line == 0 {
         ingest.line = 1;
@@ -97,16 +106,27 @@ pub fn check_reader<R: BufRead>(
     Ok(report)
 }
 
+/// One line without its `\n`: the header if it is the first.
+fn one_line(ingest: &mut ingest::Ingest<'_>, mut line: &[u8], expect: Option<&[Guarantee]>) -> Result<(), CheckError> {
+    ingest.line += 1;
+    if let Some(stripped) = line.strip_suffix(b"\r") {
+        line = stripped;
+    }
+    if ingest.line == 1 {
+        ingest.header(line, expect)
+    } else {
+        ingest.record(line)
+    }
+}
+
 /// Checks the history file at `path`, then reads it a second time to attach the verbatim
 /// witness lines (see [`Report::attach_records`]). The source name is the path as given.
 pub fn check_path(path: &Path, expect: Option<&[Guarantee]>) -> Result<Report, CheckError> {
     let name = path.display().to_string();
     let open = || {
-        std::fs::File::open(path).map(std::io::BufReader::new).map_err(|error| CheckError::Io {
-            source_name: name.clone(),
-            line: 0,
-            error,
-        })
+        std::fs::File::open(path)
+            .map(|file| std::io::BufReader::with_capacity(1 << 20, file))
+            .map_err(|error| CheckError::Io { source_name: name.clone(), line: 0, error })
     };
     let mut report = check_reader(open()?, &name, expect)?;
     report.attach_records(open()?).map_err(|error| CheckError::Io { source_name: name.clone(), line: 0, error })?;

@@ -20,7 +20,7 @@ pub(crate) enum IdRef<'a> {
 
 impl IdRef<'_> {
     /// Canonical form: a string that is the plain decimal rendering of a u64 is that integer.
-    fn from_str_cow(s: Cow<'_, str>) -> IdRef<'_> {
+    pub(crate) fn from_str_cow(s: Cow<'_, str>) -> IdRef<'_> {
         let canonical = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s.len() == 1 || !s.starts_with('0'));
         if canonical {
             if let Ok(n) = s.parse::<u64>() {
@@ -210,6 +210,18 @@ pub(crate) struct Raw<'a> {
     pub meta: Option<Meta<'a>>,
     pub leader_epoch: Option<i64>,
     pub delta: Option<i64>,
+}
+
+impl<'a> Raw<'a> {
+    /// Parses one record line into `self` (a `Raw::default()`): the fast scanner
+    /// (`scan.rs`) when it is sure, else serde, whose result (and error) is authoritative.
+    /// In place, because a `Raw` is large and the scanner runs once per record.
+    pub(crate) fn parse_into(&mut self, line: &'a [u8]) -> Result<(), serde_json::Error> {
+        if !super::scan::fill(line, self) {
+            *self = serde_json::from_slice(line)?;
+        }
+        Ok(())
+    }
 }
 
 /// Every record type of format v1, in the order the doc lists them.

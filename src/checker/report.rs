@@ -409,20 +409,47 @@ impl Report {
         wanted.sort_unstable();
         wanted.dedup();
         let mut found: BTreeMap<u64, String> = BTreeMap::new();
-        let mut buf = Vec::new();
-        let mut line_no = 0u64;
+        // Lines are counted in the reader's buffer; only wanted lines are copied.
+        let mut carry: Vec<u8> = Vec::new();
+        let mut line_no = 1u64;
         let mut next = 0usize;
+        let mut keep = |line_no: u64, bytes: &[u8], next: &mut usize| {
+            if wanted.get(*next) == Some(&line_no) {
+                let text = String::from_utf8_lossy(bytes);
+                found.insert(line_no, text.trim_end_matches(['\n', '\r']).to_string());
+                *next += 1;
+            }
+        };
         while next < wanted.len() {
-            buf.clear();
-            if input.read_until(b'\n', &mut buf)? == 0 {
+            let available = match input.fill_buf() {
+                Ok(bytes) => bytes,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            };
+            if available.is_empty() {
+                if !carry.is_empty() {
+                    keep(line_no, &carry, &mut next);
+                }
                 break;
             }
-            line_no += 1;
-            if wanted[next] == line_no {
-                let text = String::from_utf8_lossy(&buf);
-                found.insert(line_no, text.trim_end_matches(['\n', '\r']).to_string());
-                next += 1;
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', available) {
+                if wanted.get(next) == Some(&line_no) {
+                    carry.extend_from_slice(&available[start..end]);
+                    keep(line_no, &carry, &mut next);
+                }
+                carry.clear();
+                line_no += 1;
+                start = end + 1;
+                if next == wanted.len() {
+                    break;
+                }
             }
+            if wanted.get(next) == Some(&line_no) {
+                carry.extend_from_slice(&available[start..]);
+            }
+            let used = available.len();
+            input.consume(used);
         }
         for v in &mut self.violations {
             for w in &mut v.witness {

@@ -4,28 +4,112 @@
 //! Hash maps here are used for lookups only; nothing iterates them, so hashing never
 //! decides output order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::record::IdRef;
 
 /// "No such index" for `u32` columns.
 pub(crate) const NONE: u32 = u32::MAX;
 
+/// A fast non-cryptographic hash for the short names and integer ids the checker interns:
+/// one 64×64→128-bit multiply per word, folded (high half xor low half), as in `foldhash`.
+/// Much cheaper than SipHash; not resistant to crafted collisions, which would cost a
+/// hostile history time, never correctness. The maps are only looked up, never iterated,
+/// so their order never reaches the output.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+const FX_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+const FX_MUL: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        let full = u128::from(self.0 ^ word ^ FX_SEED) * u128::from(FX_MUL);
+        self.0 = (full as u64) ^ ((full >> 64) as u64);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A hash map with [`FxHasher`], for lookups only.
+pub(crate) type FxHashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
 /// Interned strings (node, group, entity, field names) with dense ids in first-seen order.
+/// Names of up to 7 bytes (`c1`, `g`, `status`) are keyed by their bytes and length packed
+/// in one integer: no string hashing or comparison.
 #[derive(Debug, Default)]
 pub(crate) struct Names {
-    map: HashMap<Box<str>, u32>,
+    short: FxHashMap<u64, u32>,
+    map: FxHashMap<Box<str>, u32>,
     names: Vec<Box<str>>,
 }
 
+/// `s` packed with its length in the top byte, if it has at most 7 bytes.
+#[inline]
+fn packed(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.len() > 7 {
+        return None;
+    }
+    let mut word = [0u8; 8];
+    word[..b.len()].copy_from_slice(b);
+    word[7] = b.len() as u8;
+    Some(u64::from_le_bytes(word))
+}
+
 impl Names {
+    #[inline]
     pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.map.get(s) {
-            return i;
+        let next = self.names.len() as u32;
+        let i = match packed(s) {
+            Some(key) => *self.short.entry(key).or_insert(next),
+            None => match self.map.get(s) {
+                Some(&i) => i,
+                None => {
+                    self.map.insert(s.into(), next);
+                    next
+                }
+            },
+        };
+        if i == next {
+            self.names.push(s.into());
         }
-        let i = self.names.len() as u32;
-        self.names.push(s.into());
-        self.map.insert(s.into(), i);
         i
     }
     pub fn name(&self, i: u32) -> &str {
@@ -37,12 +121,20 @@ impl Names {
 }
 
 /// Ids (events or batches): integers and strings interned to dense `u32`.
+///
+/// Integer ids below `2 × len + DENSE_IDS` (ordo numbers events and batches from 0) are
+/// found by indexing `dense`; larger ones go to the `ints` map. An integer lives in exactly
+/// one of the two: `dense` only grows over integers not seen before.
 #[derive(Debug, Default)]
 pub(crate) struct Ids {
-    ints: HashMap<u64, u32>,
-    strs: HashMap<Box<str>, u32>,
+    dense: Vec<u32>,
+    ints: FxHashMap<u64, u32>,
+    strs: FxHashMap<Box<str>, u32>,
     names: Vec<IdName>,
 }
+
+/// Slack for dense integer ids: memory stays below 4 × (2 × ids + this) bytes.
+const DENSE_IDS: u64 = 1 << 16;
 
 #[derive(Debug)]
 enum IdName {
@@ -51,9 +143,17 @@ enum IdName {
 }
 
 impl Ids {
+    #[inline]
+    fn int(&self, n: u64) -> Option<u32> {
+        match self.dense.get(n as usize) {
+            Some(&i) if i != NONE => Some(i),
+            _ if self.ints.is_empty() => None,
+            _ => self.ints.get(&n).copied(),
+        }
+    }
     pub fn lookup(&self, id: &IdRef<'_>) -> Option<u32> {
         match id {
-            IdRef::Int(n) => self.ints.get(n).copied(),
+            IdRef::Int(n) => self.int(*n),
             IdRef::Str(s) => self.strs.get(s.as_ref()).copied(),
         }
     }
@@ -65,7 +165,16 @@ impl Ids {
         let i = self.names.len() as u32;
         match id {
             IdRef::Int(n) => {
-                self.ints.insert(*n, i);
+                let bound = 2 * self.names.len() as u64 + DENSE_IDS;
+                if *n < bound {
+                    let n = *n as usize;
+                    if self.dense.len() <= n {
+                        self.dense.resize(n + 1, NONE);
+                    }
+                    self.dense[n] = i;
+                } else {
+                    self.ints.insert(*n, i);
+                }
                 self.names.push(IdName::Int(*n));
             }
             IdRef::Str(s) => {

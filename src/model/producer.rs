@@ -25,7 +25,7 @@
 //! `OutOfOrderSequence` answer is retried while an earlier batch of the partition is still
 //! unresolved (it explains the gap), and is fatal for the batch otherwise.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use ordo_sim::TimerId;
 
@@ -76,8 +76,8 @@ pub struct Producer {
     round_robin: u32,
     next_seq: Vec<u32>,
     open: Vec<OpenBatch>,
-    queues: Vec<VecDeque<u32>>,
-    pending: BTreeMap<u32, PendingBatch>,
+    queues: Queues,
+    pending: PendingSet,
     /// Per broker connection: batches in flight, in send order.
     in_flight: Vec<VecDeque<u32>>,
     in_flight_in_partition: Vec<u32>,
@@ -158,6 +158,126 @@ impl LogicalClock {
     }
 }
 
+/// The unresolved batches, sorted by batch id: a producer has a few dozen at most, so a
+/// binary search over a contiguous vector beats a B-tree. New batches have the highest id
+/// yet (ids are handed out in sealing order), so they go at the end.
+#[derive(Default)]
+struct PendingSet {
+    entries: Vec<(u32, PendingBatch)>,
+}
+
+impl PendingSet {
+    #[inline]
+    fn position(&self, batch: u32) -> Result<usize, usize> {
+        self.entries.binary_search_by_key(&batch, |&(id, _)| id)
+    }
+
+    fn get(&self, batch: &u32) -> Option<&PendingBatch> {
+        self.position(*batch).ok().map(|i| &self.entries[i].1)
+    }
+
+    fn get_mut(&mut self, batch: &u32) -> Option<&mut PendingBatch> {
+        self.position(*batch).ok().map(|i| &mut self.entries[i].1)
+    }
+
+    fn insert(&mut self, batch: u32, pending: PendingBatch) {
+        let newest = match self.entries.last() {
+            Some(&(last, _)) => last < batch,
+            None => true,
+        };
+        if newest {
+            self.entries.push((batch, pending));
+            return;
+        }
+        match self.position(batch) {
+            Ok(i) => self.entries[i].1 = pending,
+            Err(i) => self.entries.insert(i, (batch, pending)),
+        }
+    }
+
+    fn remove(&mut self, batch: &u32) {
+        if let Ok(i) = self.position(*batch) {
+            self.entries.remove(i);
+        }
+    }
+
+    /// Batch ids in increasing order.
+    fn keys(&self) -> impl Iterator<Item = &u32> {
+        self.entries.iter().map(|(id, _)| id)
+    }
+}
+
+impl std::ops::Index<&u32> for PendingSet {
+    type Output = PendingBatch;
+    fn index(&self, batch: &u32) -> &PendingBatch {
+        self.get(batch).expect("the batch is pending")
+    }
+}
+
+/// The per-partition queues of sealed batches, with a bitset of the non-empty ones (bit `p`
+/// set iff queue `p` holds a batch) so that `try_send` visits only those, in partition
+/// order. Every change goes through the methods below, which keep the bits exact.
+struct Queues {
+    queues: Vec<VecDeque<u32>>,
+    queued: Vec<u64>,
+}
+
+impl Queues {
+    fn new(partitions: usize) -> Queues {
+        Queues { queues: vec![VecDeque::new(); partitions], queued: vec![0; partitions.div_ceil(64)] }
+    }
+
+    fn note(&mut self, partition: usize) {
+        let bit = 1u64 << (partition % 64);
+        if self.queues[partition].is_empty() {
+            self.queued[partition / 64] &= !bit;
+        } else {
+            self.queued[partition / 64] |= bit;
+        }
+    }
+
+    fn front(&self, partition: usize) -> Option<u32> {
+        self.queues[partition].front().copied()
+    }
+
+    fn push_back(&mut self, partition: usize, batch: u32) {
+        self.queues[partition].push_back(batch);
+        self.note(partition);
+    }
+
+    fn push_front(&mut self, partition: usize, batch: u32) {
+        self.queues[partition].push_front(batch);
+        self.note(partition);
+    }
+
+    /// Inserts `batch` before the first queued batch `after` accepts (else at the back).
+    fn insert_by(&mut self, partition: usize, batch: u32, after: impl Fn(u32) -> bool) {
+        let queue = &mut self.queues[partition];
+        let position = queue.iter().position(|&other| after(other)).unwrap_or(queue.len());
+        queue.insert(position, batch);
+        self.note(partition);
+    }
+
+    fn pop_front(&mut self, partition: usize) -> Option<u32> {
+        let batch = self.queues[partition].pop_front();
+        self.note(partition);
+        batch
+    }
+
+    /// The first partition at or after `from` with a queued batch.
+    fn next_queued(&self, from: usize) -> Option<usize> {
+        let mut word = from / 64;
+        let mut bits = *self.queued.get(word)? & (u64::MAX << (from % 64));
+        loop {
+            if bits != 0 {
+                return Some(word * 64 + bits.trailing_zeros() as usize);
+            }
+            word += 1;
+            bits = *self.queued.get(word)?;
+        }
+    }
+}
+
 impl Producer {
     pub fn new(index: u32, starts: Vec<(u64, u32)>, partitions: u32, brokers: u32) -> Producer {
         Producer {
@@ -171,8 +291,8 @@ impl Producer {
             round_robin: index,
             next_seq: vec![0; partitions as usize],
             open: (0..partitions).map(|_| OpenBatch::default()).collect(),
-            queues: vec![VecDeque::new(); partitions as usize],
-            pending: BTreeMap::new(),
+            queues: Queues::new(partitions as usize),
+            pending: PendingSet::default(),
             in_flight: vec![VecDeque::new(); brokers as usize],
             in_flight_in_partition: vec![0; partitions as usize],
             leaders: (0..partitions).map(|p| p % brokers).collect(),
@@ -478,7 +598,7 @@ impl Producer {
                 broker: 0,
             },
         );
-        self.queues[partition as usize].push_back(batch);
+        self.queues.push_back(partition as usize, batch);
         self.try_send(ctx);
     }
 
@@ -493,15 +613,16 @@ impl Producer {
         let config = &ctx.shared.scenario.producer;
         let (max_in_flight, idempotent) = (config.max_in_flight, config.idempotence);
         let now = ctx.now_ns();
-        for partition in 0..self.queues.len() {
+        // In partition order, as a scan of every partition would, skipping empty queues.
+        let mut from = 0;
+        while let Some(partition) = self.queues.next_queued(from) {
+            from = partition + 1;
             let broker = self.leaders[partition] as usize;
             if broker >= self.in_flight.len() {
-                if !self.queues[partition].is_empty() {
-                    self.refresh_metadata(ctx); // offline: wait for a new leader
-                }
+                self.refresh_metadata(ctx); // offline: wait for a new leader
                 continue;
             }
-            while let Some(&batch) = self.queues[partition].front() {
+            while let Some(batch) = self.queues.front(partition) {
                 if self.in_flight[broker].len() as u32 >= max_in_flight {
                     break;
                 }
@@ -515,7 +636,7 @@ impl Producer {
                 if self.bump_epoch && ctx.shared.catalog.batches[batch as usize].seq == NONE_U32 {
                     break; // new batches wait for the new epoch
                 }
-                self.queues[partition].pop_front();
+                self.queues.pop_front(partition);
                 self.send_attempt(ctx, batch);
             }
         }
@@ -559,7 +680,18 @@ impl Producer {
         if attempt > 1 {
             world.stats.retries += 1;
         }
-        world.record(Rec::Send { t, node: self.index, clock, batch, attempt, acks: acks.as_json() as i8 });
+        let (pid, epoch, seq) = (info.pid, info.epoch, info.seq);
+        world.record(Rec::Send {
+            t,
+            node: self.index,
+            clock,
+            batch,
+            attempt,
+            acks: acks.as_json() as i8,
+            pid,
+            epoch,
+            seq,
+        });
         let broker_index = self.leaders[partition as usize];
         let leader = world.layout.broker(broker_index);
         ctx.send(leader, Msg::Produce { batch, attempt });
@@ -650,7 +782,7 @@ impl Producer {
             // batches behind it go first (one of them may be the missing predecessor).
             let pending = self.pending.get_mut(&batch).expect("failed batches are pending");
             pending.retry_at_ns = t + backoff_ns;
-            self.queues[pending.partition as usize].push_back(batch);
+            self.queues.push_back(pending.partition as usize, batch);
             ctx.set_timer(backoff_ns, tag::make(BACKOFF, u64::from(batch)));
         } else if retry {
             self.requeue(ctx, batch, t + backoff_ns);
@@ -678,14 +810,13 @@ impl Producer {
             return;
         };
         pending.retry_at_ns = retry_at_ns;
-        let queue = &mut self.queues[pending.partition as usize];
+        let partition = pending.partition as usize;
         let batches = &ctx.shared.catalog.batches;
         if ctx.shared.scenario.producer.idempotence {
             let seq = batches[batch as usize].seq;
-            let position = queue.iter().position(|&other| batches[other as usize].seq > seq).unwrap_or(queue.len());
-            queue.insert(position, batch);
+            self.queues.insert_by(partition, batch, |other| batches[other as usize].seq > seq);
         } else {
-            queue.push_front(batch);
+            self.queues.push_front(partition, batch);
         }
     }
 
