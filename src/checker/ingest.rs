@@ -257,6 +257,9 @@ pub(crate) struct Events {
     pub write_bytes: Vec<u8>,
     pub seq: Col,
     pub lamport: Col,
+    /// A hybrid logical clock's two parts (`meta.hlc`).
+    pub hlc_l: Col,
+    pub hlc_c: Col,
     pub ts: Col,
     pub clock: Col,
     pub vc: FxHashMap<u32, Box<[(u32, i64)]>>,
@@ -731,6 +734,10 @@ impl<'s> Ingest<'s> {
         if let Some(m) = &raw.meta {
             self.ev.seq.set(e, m.seq);
             self.ev.lamport.set(e, m.lamport);
+            if let Some((l, c)) = m.hlc {
+                self.ev.hlc_l.set(e, Some(l));
+                self.ev.hlc_c.set(e, Some(c));
+            }
             self.ev.ts.set(e, m.ts);
             if let Some(vc) = self.vc_of(m) {
                 self.ev.vc.insert(e, vc);
@@ -767,6 +774,24 @@ impl<'s> Ingest<'s> {
                         vec![
                             w(dl, format!("create {dn} with lamport {a}")),
                             w(line, format!("create {en} (deps include {dn}) with lamport {b}")),
+                        ],
+                    );
+                }
+            }
+            let hlc = |ev: &Events, x: u32| Some((ev.hlc_l.get(x)?, ev.hlc_c.get(x)?));
+            if let (Some(a), Some(b)) = (hlc(&self.ev, d), hlc(&self.ev, e)) {
+                if a >= b {
+                    let (dn, en) = names(&self.ev);
+                    self.violate(
+                        Kind::ClockCondition,
+                        format!("event {en}"),
+                        format!(
+                            "event {dn} happened before {en} but its hybrid logical clock [{}, {}] is not below [{}, {}]",
+                            a.0, a.1, b.0, b.1
+                        ),
+                        vec![
+                            w(dl, format!("create {dn} with hlc [{}, {}]", a.0, a.1)),
+                            w(line, format!("create {en} (deps include {dn}) with hlc [{}, {}]", b.0, b.1)),
                         ],
                     );
                 }

@@ -137,6 +137,8 @@ pub(crate) struct Meta<'a> {
     pub lamport: Option<i64>,
     #[serde(borrow)]
     pub vc: Option<Pairs<'a, i64>>,
+    /// A hybrid logical clock `[l, c]`, ordered lexicographically.
+    pub hlc: Option<(i64, i64)>,
 }
 
 /// The header line.

@@ -438,6 +438,7 @@ impl<'a> Scan<'a> {
                 K_TS => 4,
                 K_LAMPORT => 8,
                 K_VC => 16,
+                K_HLC => return None, // rare: serde reads the pair
                 _ => return s.skip(1),
             };
             if seen & bit != 0 {
@@ -456,7 +457,7 @@ impl<'a> Scan<'a> {
             }
             Some(())
         })?;
-        Some(Meta { seq, version, ts, lamport, vc })
+        Some(Meta { seq, version, ts, lamport, vc, hlc: None })
     }
 
     fn record(&mut self, r: &mut Raw<'a>) -> Option<()> {
@@ -583,6 +584,7 @@ const K_VERSION: u64 = pack(b"version");
 const K_TS: u64 = pack(b"ts");
 const K_LAMPORT: u64 = pack(b"lamport");
 const K_VC: u64 = pack(b"vc");
+const K_HLC: u64 = pack(b"hlc");
 
 /// The bit (field number) of a known record key.
 #[inline]
