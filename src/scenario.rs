@@ -507,11 +507,7 @@ pub const DEFAULT_STRATEGY: &str = "key";
 impl Scenario {
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let file = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).map_err(|reason| ScenarioError::Read { file: file.clone(), reason })?;
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
-        Scenario::parse(&text, &file, stem)
+        Scenario::load_with(path, &[])
     }
 
     /// Reads a scenario file and applies `--set FIELD=VALUE` overrides (e.g.
@@ -519,13 +515,14 @@ impl Scenario {
     /// validated on its own first, so its errors keep their line numbers; an override that
     /// names an unknown field or a bad value is an error naming `--set` and the field.
     pub fn load_with(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
-        let scenario = Scenario::load(path)?;
-        if overrides.is_empty() {
-            return Ok(scenario);
-        }
         let file = path.display().to_string();
         let text =
             std::fs::read_to_string(path).map_err(|reason| ScenarioError::Read { file: file.clone(), reason })?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
+        let scenario = Scenario::parse(&text, &file, stem)?;
+        if overrides.is_empty() {
+            return Ok(scenario);
+        }
         let mut table: toml::Table = toml::from_str(&text)
             .map_err(|error| ScenarioError::Parse { file: file.clone(), message: error.to_string() })?;
         for assignment in overrides {
@@ -535,7 +532,6 @@ impl Scenario {
             file: "--set".into(),
             message: error.message().trim().to_string(),
         })?;
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
         let mut scenario = Validator { file: &format!("{file} with --set") }.scenario(raw, stem)?;
         scenario.overrides = overrides.to_vec();
         Ok(scenario)

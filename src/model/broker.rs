@@ -206,8 +206,7 @@ impl Replica {
             if info.step == version {
                 fits += 1;
                 in_batch.push((info.entity, event));
-            } else if let Some(&(held, offset)) = stream.get(info.step as usize).filter(|(held, _)| *held == event) {
-                debug_assert_eq!(held, event);
+            } else if let Some(&(_, offset)) = stream.get(info.step as usize).filter(|(held, _)| *held == event) {
                 repeats += 1;
                 first_offset = first_offset.or(Some(offset));
             }

@@ -777,15 +777,8 @@ impl Producer {
         let retry = retriable && u32::from(attempt) <= retries && !expired;
         let reason = if retriable && !retry && expired { FailReason::DeliveryTimeout } else { reason };
         ctx.shared.record(Rec::Fail { t, node: self.index, batch, attempt, reason, retry });
-        if retry && reason == FailReason::WrongExpectedVersion {
-            // The application re-reads the stream and appends again later; meanwhile the
-            // batches behind it go first (one of them may be the missing predecessor).
-            let pending = self.pending.get_mut(&batch).expect("failed batches are pending");
-            pending.retry_at_ns = t + backoff_ns;
-            self.queues.push_back(pending.partition as usize, batch);
-            ctx.set_timer(backoff_ns, tag::make(BACKOFF, u64::from(batch)));
-        } else if retry {
-            self.requeue(ctx, batch, t + backoff_ns);
+        if retry {
+            self.requeue(ctx, batch, t + backoff_ns, reason);
             ctx.set_timer(backoff_ns, tag::make(BACKOFF, u64::from(batch)));
         } else {
             self.resolve(ctx, batch, false);
@@ -804,15 +797,20 @@ impl Producer {
     }
 
     /// Puts a failed batch back in its queue, not to be sent before `retry_at_ns`: at the
-    /// front (Kafka's `reenqueue`), or, when idempotent, in sequence order.
-    fn requeue(&mut self, ctx: &mut ModelCtx<'_>, batch: u32, retry_at_ns: u64) {
+    /// front (Kafka's `reenqueue`), when idempotent in sequence order, and after an
+    /// expected-version conflict at the back.
+    fn requeue(&mut self, ctx: &mut ModelCtx<'_>, batch: u32, retry_at_ns: u64, reason: FailReason) {
         let Some(pending) = self.pending.get_mut(&batch) else {
             return;
         };
         pending.retry_at_ns = retry_at_ns;
         let partition = pending.partition as usize;
         let batches = &ctx.shared.catalog.batches;
-        if ctx.shared.scenario.producer.idempotence {
+        if reason == FailReason::WrongExpectedVersion {
+            // The application re-reads the stream and appends again later; meanwhile the
+            // batches behind it go first (one of them may be the missing predecessor).
+            self.queues.push_back(partition, batch);
+        } else if ctx.shared.scenario.producer.idempotence {
             let seq = batches[batch as usize].seq;
             self.queues.insert_by(partition, batch, |other| batches[other as usize].seq > seq);
         } else {
