@@ -4,6 +4,10 @@
 //! checked from memory (`check_reader` on the bytes), so file I/O is not measured;
 //! `benches/checker_scale.sh` measures `ordo check` on files, with peak memory.
 //!
+//! `checker/compact_N` checks the same history kept as ordo's compact in-memory history
+//! (`CompactHistory::check`, as `ordo sweep` does): the same checks and report, with the
+//! records handed over field by field instead of formatted and parsed.
+//!
 //! `cargo bench --bench checker`. Criterion reports elements (records) per second.
 
 #[path = "support/scaled.rs"]
@@ -27,6 +31,18 @@ fn checker(c: &mut Criterion) {
         group.throughput(Throughput::Elements(records));
         group.bench_function(format!("records_{size}"), |b| {
             b.iter(|| check_reader(&history[..], "bench.jsonl", None).expect("the history is valid"))
+        });
+        drop(history);
+        let compact = scaled::scaled_compact(size).history.compact.expect("compact mode keeps the history");
+        assert_eq!(compact.record_count(), records, "the same run");
+        eprintln!(
+            "  compact: {} bytes of records, {} in all ({:.1} bytes a record)",
+            compact.record_bytes(),
+            compact.memory_bytes(),
+            compact.memory_bytes() as f64 / records as f64
+        );
+        group.bench_function(format!("compact_{size}"), |b| {
+            b.iter(|| compact.check("bench", None).expect("the history is valid"))
         });
     }
     group.finish();

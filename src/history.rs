@@ -12,6 +12,11 @@
 
 use std::io::Write;
 
+mod compact;
+mod fields;
+
+pub use compact::{CompactHistory, Records};
+
 use sha2::{Digest, Sha256};
 
 use crate::scenario::ClockKind;
@@ -121,6 +126,17 @@ pub enum FailReason {
 }
 
 impl FailReason {
+    pub const ALL: [FailReason; 8] = [
+        FailReason::RequestTimeout,
+        FailReason::DeliveryTimeout,
+        FailReason::OutOfOrderSequence,
+        FailReason::NotLeader,
+        FailReason::NotEnoughReplicas,
+        FailReason::Disconnected,
+        FailReason::WrongExpectedVersion,
+        FailReason::InvalidProducerEpoch,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FailReason::RequestTimeout => "request_timeout",
@@ -137,7 +153,7 @@ impl FailReason {
 
 /// A compact history record. `t` is true time (ns), `node` a node index, `clock` the
 /// node's local clock reading.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rec {
     ProducerInit {
         t: u64,
@@ -343,6 +359,9 @@ pub enum HistoryMode {
     Off,
     /// Record, fingerprint, and stream to the configured sinks.
     On,
+    /// Record into memory only, as a [`CompactHistory`] (about 13 bytes a record): no
+    /// JSONL, no fingerprint, no writer thread. Sweeps check these directly.
+    Compact,
 }
 
 /// The header line's fields.
@@ -373,6 +392,8 @@ pub struct Recorder {
     written: u64,
     /// How much of each append-only catalog table the writer has.
     shipped: Shipped,
+    /// [`HistoryMode::Compact`]: the records so far.
+    compact: Option<compact::Encoder>,
 }
 
 /// Lengths of the catalog's append-only tables already shipped to the writer.
@@ -519,7 +540,13 @@ impl Writer {
             }
             match failure {
                 Some(error) => Err(error),
-                None => Ok(Finished { sha256: Some(hex(&hasher.finalize())), records: 0, bytes, jsonl: memory }),
+                None => Ok(Finished {
+                    sha256: Some(hex(&hasher.finalize())),
+                    records: 0,
+                    bytes,
+                    jsonl: memory,
+                    compact: None,
+                }),
             }
         });
         Writer { messages, spare, thread }
@@ -530,12 +557,13 @@ impl Recorder {
     pub fn new(mode: HistoryMode) -> Recorder {
         Recorder {
             mode,
-            records: Vec::with_capacity(if mode == HistoryMode::On { FLUSH_RECORDS } else { 0 }),
+            records: Vec::with_capacity(if mode == HistoryMode::Off { 0 } else { FLUSH_RECORDS }),
             file: None,
             memory: false,
             writer: None,
             written: 0,
             shipped: Shipped::default(),
+            compact: (mode == HistoryMode::Compact).then(compact::Encoder::default),
         }
     }
 
@@ -553,7 +581,7 @@ impl Recorder {
     /// [`Recorder::flush`] after.
     #[inline]
     pub fn push(&mut self, rec: Rec) {
-        if self.mode == HistoryMode::On {
+        if self.mode != HistoryMode::Off {
             self.records.push(rec);
         }
     }
@@ -596,13 +624,22 @@ impl Recorder {
         });
         let mut line = serde_json::to_vec(&value).expect("a JSON value serializes");
         line.push(b'\n');
-        self.send(catalog, Message::Bytes(line));
+        match &mut self.compact {
+            Some(encoder) => encoder.set_header(line),
+            None => self.send(catalog, Message::Bytes(line)),
+        }
     }
 
     /// Hands every buffered record, with the catalog entries they may refer to that the
     /// writer does not have yet, to the writer thread.
     pub fn flush(&mut self, catalog: &Catalog) {
         if self.records.is_empty() {
+            return;
+        }
+        if let Some(encoder) = &mut self.compact {
+            encoder.encode(&self.records);
+            self.written += self.records.len() as u64;
+            self.records.clear();
             return;
         }
         let recycled = self.writer(catalog).spare.try_recv().ok();
@@ -635,9 +672,14 @@ impl Recorder {
     /// in-memory copy if kept.
     pub fn finish(&mut self, catalog: &Catalog) -> std::io::Result<Finished> {
         if self.mode == HistoryMode::Off {
-            return Ok(Finished { sha256: None, records: 0, bytes: 0, jsonl: None });
+            return Ok(Finished { sha256: None, records: 0, bytes: 0, jsonl: None, compact: None });
         }
         self.flush(catalog);
+        if let Some(encoder) = self.compact.take() {
+            let history = encoder.finish();
+            let bytes = history.record_bytes() as u64;
+            return Ok(Finished { sha256: None, records: self.written, bytes, jsonl: None, compact: Some(history) });
+        }
         self.writer(catalog);
         let Writer { messages, spare, thread } = self.writer.take().expect("started above");
         drop(messages);
@@ -655,6 +697,8 @@ pub struct Finished {
     pub records: u64,
     pub bytes: u64,
     pub jsonl: Option<Vec<u8>>,
+    /// [`HistoryMode::Compact`]: the history (its catalog is set by `run::run`).
+    pub compact: Option<CompactHistory>,
 }
 
 fn hex(bytes: &[u8]) -> String {

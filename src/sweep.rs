@@ -1,7 +1,8 @@
 //! `ordo sweep`: one scenario and strategy over a range of seeds, run in parallel; the
 //! checker judges every run and the sweep summarises its verdicts.
 //!
-//! Each worker runs one seed with the history kept in memory, hands the history to the
+//! Each worker runs one seed with the history kept in memory as a compact history
+//! ([`crate::history::CompactHistory`], about 13 bytes a record), hands it to the
 //! checker, and keeps only a [`SeedOutcome`] (counts and a few integers); the history is
 //! dropped before the next seed starts. The seed range is cut into chunks of
 //! [`CHUNK_SEEDS`]; a chunk runs on the rayon pool and its outcomes come back in seed
@@ -333,14 +334,16 @@ pub fn run_seed(spec: &SweepSpec<'_>, seed: u64) -> Result<SeedOutcome, SweepErr
         scenario_path: spec.scenario_path,
         strategy: StrategySet { members: spec.strategy.members.clone() },
         seed,
-        history_mode: HistoryMode::On,
+        history_mode: HistoryMode::Compact,
         history_file: None,
-        keep_history: true,
+        keep_history: false,
     })
     .map_err(|error| SweepError::Run { seed, reason: error.to_string() })?;
-    let jsonl = result.history.jsonl.as_deref().unwrap_or_default();
-    let report = crate::checker::check_reader(jsonl, "history", None)
-        .map_err(|error| SweepError::Check { seed, reason: error.to_string() })?;
+    // The compact history goes to the checker field by field: the report is the one its
+    // JSONL would give (`history::fields`), without formatting and parsing the text.
+    let history = result.history.compact.as_ref().expect("compact mode keeps the history");
+    let report =
+        history.check("history", None).map_err(|error| SweepError::Check { seed, reason: error.to_string() })?;
     let counts = report.all_counts();
     let anomalies: Vec<(Kind, Status, u64)> = Kind::ALL
         .iter()

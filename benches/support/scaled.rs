@@ -14,8 +14,20 @@ pub const STANDARD: &str = "benches/standard.toml";
 /// Records per entity of the standard scenario (104,748 records for 2,000 entities).
 const RECORDS_PER_ENTITY: f64 = 52.374;
 
-/// Runs the scaled scenario with the history kept in memory (`file` = None) or written.
+/// Runs the scaled scenario with the history kept in memory as JSONL (`file` = None) or
+/// written to `file`.
+#[allow(dead_code)] // not every bench or example that includes this file uses it
 pub fn scaled_run(records: u64, file: Option<&Path>) -> RunResult {
+    scaled_run_mode(records, file, HistoryMode::On)
+}
+
+/// Runs the scaled scenario with the history kept as a compact history.
+#[allow(dead_code)] // not every bench or example that includes this file uses it
+pub fn scaled_compact(records: u64) -> RunResult {
+    scaled_run_mode(records, None, HistoryMode::Compact)
+}
+
+fn scaled_run_mode(records: u64, file: Option<&Path>, history_mode: HistoryMode) -> RunResult {
     let mut scenario = Scenario::load(Path::new(STANDARD)).unwrap_or_else(|e| panic!("{STANDARD}: {e}"));
     let entities = ((records as f64 / RECORDS_PER_ENTITY).round() as u32).max(1);
     let factor = f64::from(entities) / f64::from(scenario.workload.entities);
@@ -28,9 +40,9 @@ pub fn scaled_run(records: u64, file: Option<&Path>) -> RunResult {
         scenario,
         scenario_path: Path::new(STANDARD),
         strategy,
-        history_mode: HistoryMode::On,
+        history_mode,
         history_file: file.map(PathBuf::from),
-        keep_history: file.is_none(),
+        keep_history: file.is_none() && history_mode == HistoryMode::On,
     };
     let result = run(spec).expect("the scaled scenario runs");
     assert_eq!(result.outcome.reason.as_str(), "done", "the scaled scenario finishes its workload");

@@ -514,14 +514,20 @@ impl<'s> Ingest<'s> {
 
     /// Every line after the header.
     pub fn record(&mut self, bytes: &[u8]) -> Result<(), CheckError> {
-        if self.line > u64::from(u32::MAX - 1) {
-            return Err(self.err("history too long: more than 4294967294 lines".into()));
-        }
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(self.err("empty line; expected one JSON object per line".into()));
         }
         let mut raw = Raw::default();
         raw.parse_into(bytes).map_err(|e| self.err(describe_json_error(&e)))?;
+        self.fields(&raw)
+    }
+
+    /// One record after the header, already split into fields (by the parse, or by
+    /// ordo's compact history).
+    pub fn fields(&mut self, raw: &Raw<'_>) -> Result<(), CheckError> {
+        if self.line > u64::from(u32::MAX - 1) {
+            return Err(self.err("history too long: more than 4294967294 lines".into()));
+        }
         let ty = match &raw.ty {
             Some(t) => t.0.as_ref(),
             None => return Err(self.err("record lacks required field \"type\"".into())),
@@ -550,24 +556,24 @@ impl<'s> Ingest<'s> {
         }
         self.last_t = Some(t);
         match ty {
-            "create" => self.create(&raw),
-            "send" => self.send(&raw),
-            "ack" => self.ack(&raw),
+            "create" => self.create(raw),
+            "send" => self.send(raw),
+            "ack" => self.ack(raw),
             "fail" => {
                 req!(self, raw, ty, node);
                 req!(self, raw, ty, attempt);
                 req!(self, raw, ty, reason);
                 req!(self, raw, ty, retry);
-                self.batch_ref(&raw, ty).map(|_| ())
+                self.batch_ref(raw, ty).map(|_| ())
             }
-            "append" => self.append(&raw, t),
+            "append" => self.append(raw, t),
             "dedup" | "reject" => {
                 req!(self, raw, ty, node);
                 req!(self, raw, ty, batch);
                 if ty == "reject" {
                     req!(self, raw, ty, reason);
                 }
-                self.part(&raw, ty).map(|_| ())
+                self.part(raw, ty).map(|_| ())
             }
             "producer_init" | "crash" | "restart" | "pause" | "resume" => {
                 let node = req!(self, raw, ty, node).0.clone();
@@ -577,14 +583,14 @@ impl<'s> Ingest<'s> {
                 }
                 Ok(())
             }
-            "leader" | "truncate" => self.leader_or_truncate(&raw, ty),
-            "assign" | "revoke" => self.assign(&raw, ty, t),
-            "seek" => self.seek(&raw, t),
-            "deliver" => self.deliver(&raw, t),
-            "apply" | "discard" => self.apply(&raw, ty, t),
-            "commit" => self.commit(&raw, t),
-            "queue_ack" | "nack" => self.queue_settle(&raw, ty, t),
-            "state" => self.state(&raw),
+            "leader" | "truncate" => self.leader_or_truncate(raw, ty),
+            "assign" | "revoke" => self.assign(raw, ty, t),
+            "seek" => self.seek(raw, t),
+            "deliver" => self.deliver(raw, t),
+            "apply" | "discard" => self.apply(raw, ty, t),
+            "commit" => self.commit(raw, t),
+            "queue_ack" | "nack" => self.queue_settle(raw, ty, t),
+            "state" => self.state(raw),
             "net_partition" | "net_heal" => Ok(()),
             "clock_step" => {
                 req!(self, raw, ty, node);

@@ -106,6 +106,40 @@ pub fn check_reader<R: BufRead>(
     Ok(report)
 }
 
+/// Checks a history whose records arrive already split into fields: `next` fills a
+/// `Raw::default()` with the next record and says whether there was one. The header is
+/// given as its line. Everything after the parse is [`check_reader`]'s: the same checks,
+/// errors and report. ordo's compact in-memory history uses it (`history::fields`).
+pub(crate) fn check_fields<'c>(
+    header_line: &[u8],
+    source_name: &str,
+    expect: Option<&[Guarantee]>,
+    mut next: impl FnMut(&mut record::Raw<'c>) -> bool,
+) -> Result<Report, CheckError> {
+    let mut ingest = ingest::Ingest::new(source_name);
+    ingest.line = 1;
+    ingest.header(header_line, expect)?;
+    loop {
+        let mut raw = record::Raw::default();
+        if !next(&mut raw) {
+            break;
+        }
+        ingest.line += 1;
+        ingest.fields(&raw)?;
+    }
+    ingest.finish_input()?;
+    ingest.analyze();
+    let mut report = std::mem::replace(&mut ingest.report, Report::new(source_name));
+    report.lines = ingest.line;
+    report.finish();
+    Ok(report)
+}
+
+/// The field-level view of a record, for `check_fields`.
+pub(crate) mod fields {
+    pub(crate) use super::record::{CowStr, IdRef, Meta, Pairs, Raw};
+}
+
 /// One line without its `\n`: the header if it is the first.
 fn one_line(ingest: &mut ingest::Ingest<'_>, mut line: &[u8], expect: Option<&[Guarantee]>) -> Result<(), CheckError> {
     ingest.line += 1;

@@ -1,0 +1,611 @@
+//! The compact in-memory history ([`HistoryMode::Compact`](super::HistoryMode::Compact)).
+//!
+//! Each [`Rec`] is stored as one tag byte and its fields as LEB128 varints, with the time
+//! as the difference from the previous record's and a local clock as its offset from true
+//! time, so most fields take one or two bytes: the standard scenario's history takes about
+//! 13 bytes per record (the JSONL takes about 150). Together with the run's [`Catalog`]
+//! (event contents, batches, names) it is the whole history: [`CompactHistory::write_jsonl`]
+//! writes exactly the bytes the JSONL recorder writes, and [`CompactHistory::check`] hands
+//! the records to the checker already split into fields, without the text in between.
+//!
+//! Encoding runs on the simulation thread over each full buffer of records; it is a few
+//! instructions a byte. The bytes are only ever made and read by this module (never read
+//! from a file), so decoding trusts them.
+
+use super::{format_record, Catalog, FailReason, Rec};
+use crate::checker::{CheckError, Guarantee, Report};
+
+/// A run's history as compact records, with everything they refer to.
+#[derive(Debug, Default)]
+pub struct CompactHistory {
+    /// The JSON header line, with its `\n`.
+    pub header_line: Vec<u8>,
+    bytes: Vec<u8>,
+    records: u64,
+    /// The reason strings the records name, by index.
+    strings: Vec<&'static str>,
+    /// The run's catalog (set by `run::run` when the run is over).
+    pub catalog: Catalog,
+}
+
+/// Builds a [`CompactHistory`] record by record.
+#[derive(Debug, Default)]
+pub(super) struct Encoder {
+    history: CompactHistory,
+    prev_t: u64,
+}
+
+// ---- varints: unsigned fields are stored plus one, so the `NONE` sentinels (u32::MAX,
+// u64::MAX) take one byte; signed ones zigzag-encoded ----
+
+#[inline]
+fn put(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+#[inline]
+fn put_u(out: &mut Vec<u8>, value: u64) {
+    put(out, value.wrapping_add(1));
+}
+
+#[inline]
+fn put_i(out: &mut Vec<u8>, value: i64) {
+    put(out, ((value << 1) ^ (value >> 63)) as u64);
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    #[inline]
+    fn get(&mut self) -> u64 {
+        let mut value = 0u64;
+        let mut shift = 0;
+        loop {
+            let byte = self.bytes[self.at];
+            self.at += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return value;
+            }
+            shift += 7;
+        }
+    }
+
+    #[inline]
+    fn u64(&mut self) -> u64 {
+        self.get().wrapping_sub(1)
+    }
+
+    #[inline]
+    fn u32(&mut self) -> u32 {
+        self.u64() as u32
+    }
+
+    #[inline]
+    fn u16(&mut self) -> u16 {
+        self.u64() as u16
+    }
+
+    #[inline]
+    fn bool(&mut self) -> bool {
+        self.u64() != 0
+    }
+
+    #[inline]
+    fn i64(&mut self) -> i64 {
+        let raw = self.get();
+        ((raw >> 1) as i64) ^ -((raw & 1) as i64)
+    }
+}
+
+fn fail_code(reason: FailReason) -> u64 {
+    FailReason::ALL.iter().position(|&r| r == reason).expect("ALL lists every reason") as u64
+}
+
+impl Encoder {
+    fn string(&mut self, text: &'static str) -> u64 {
+        let strings = &mut self.history.strings;
+        match strings.iter().position(|&s| s == text) {
+            Some(index) => index as u64,
+            None => {
+                strings.push(text);
+                (strings.len() - 1) as u64
+            }
+        }
+    }
+
+    pub(super) fn set_header(&mut self, line: Vec<u8>) {
+        self.history.header_line = line;
+    }
+
+    /// Appends `records`, in order.
+    pub(super) fn encode(&mut self, records: &[Rec]) {
+        self.history.bytes.reserve(records.len() * 16);
+        for rec in records {
+            self.one(rec);
+        }
+        self.history.records += records.len() as u64;
+    }
+
+    fn one(&mut self, rec: &Rec) {
+        let t = rec_time(rec);
+        let dt = t.wrapping_sub(self.prev_t) as i64;
+        self.prev_t = t;
+        let clock_off = |clock: i64| clock.wrapping_sub(t as i64);
+        // Strings first (they borrow self mutably), then the bytes.
+        let string = match *rec {
+            Rec::QueueSettle { reason, .. } | Rec::Discard { reason, .. } | Rec::Commit { reason, .. } => {
+                self.string(reason)
+            }
+            Rec::End { reason, .. } => self.string(reason),
+            _ => 0,
+        };
+        let out = &mut self.history.bytes;
+        let u = |out: &mut Vec<u8>, v: u64| put_u(out, v);
+        match *rec {
+            Rec::ProducerInit { node, pid, epoch, .. } => {
+                out.push(0);
+                put_i(out, dt);
+                u(out, node.into());
+                u(out, pid);
+                u(out, epoch.into());
+            }
+            Rec::Create { node, clock, event, .. } => {
+                out.push(1);
+                put_i(out, dt);
+                u(out, node.into());
+                put_i(out, clock_off(clock));
+                u(out, event.into());
+            }
+            Rec::Send { node, clock, batch, attempt, acks, pid, epoch, seq, .. } => {
+                out.push(2);
+                put_i(out, dt);
+                u(out, node.into());
+                put_i(out, clock_off(clock));
+                u(out, batch.into());
+                u(out, attempt.into());
+                put_i(out, acks.into());
+                u(out, pid);
+                u(out, epoch.into());
+                u(out, seq.into());
+            }
+            Rec::Ack { node, clock, batch, attempt, offset, .. } => {
+                out.push(3);
+                put_i(out, dt);
+                u(out, node.into());
+                put_i(out, clock_off(clock));
+                u(out, batch.into());
+                u(out, attempt.into());
+                u(out, offset);
+            }
+            Rec::Fail { node, batch, attempt, reason, retry, .. } => {
+                out.push(4);
+                put_i(out, dt);
+                u(out, node.into());
+                u(out, batch.into());
+                u(out, attempt.into());
+                u(out, fail_code(reason));
+                u(out, retry.into());
+            }
+            Rec::Append { node, partition, offset, event, batch, attempt, seq, epoch, .. } => {
+                out.push(5);
+                put_i(out, dt);
+                u(out, node.into());
+                u(out, partition.into());
+                u(out, offset);
+                u(out, event.into());
+                u(out, batch.into());
+                u(out, attempt.into());
+                u(out, seq.into());
+                u(out, epoch.into());
+            }
+            Rec::Dedup { node, batch, attempt, offset, .. } => {
+                out.push(6);
+                put_i(out, dt);
+                u(out, node.into());
+                u(out, batch.into());
+                u(out, attempt.into());
+                u(out, offset);
+            }
+            Rec::Reject { node, batch, attempt, reason, .. } => {
+                out.push(7);
+                put_i(out, dt);
+                u(out, node.into());
+                u(out, batch.into());
+                u(out, attempt.into());
+                u(out, fail_code(reason));
+            }
+            Rec::Assign { node, generation, partition, .. } | Rec::Revoke { node, generation, partition, .. } => {
+                out.push(if matches!(rec, Rec::Assign { .. }) { 8 } else { 9 });
+                put_i(out, dt);
+                u(out, node.into());
+                u(out, generation.into());
+                u(out, partition.into());
+            }
+            Rec::Seek { node, partition, offset, committed, .. } => {
+                out.push(10);
+                put_i(out, dt);
+                u(out, node.into());
+                u(out, partition.into());
+                u(out, offset);
+                u(out, committed.into());
+            }
+            Rec::Deliver { node, clock, generation, partition, offset, event, .. } => {
+                out.push(11);
+                put_i(out, dt);
+                u(out, node.into());
+                put_i(out, clock_off(clock));
+                u(out, generation.into());
+                u(out, partition.into());
+                u(out, offset);
+                u(out, event.into());
+            }
+            Rec::Apply { node, clock, partition, offset, event, .. } => {
+                out.push(12);
+                put_i(out, dt);
+                u(out, node.into());
+                put_i(out, clock_off(clock));
+                u(out, partition.into());
+                u(out, offset);
+                u(out, event.into());
+            }
+            Rec::QueueDeliver { node, clock, offset, event, receive, .. } => {
+                out.push(13);
+                put_i(out, dt);
+                u(out, node.into());
+                put_i(out, clock_off(clock));
+                u(out, offset);
+                u(out, event.into());
+                u(out, receive.into());
+            }
+            Rec::QueueSettle { node, offset, event, ok, nack, .. } => {
+                out.push(14);
+                put_i(out, dt);
+                u(out, node.into());
+                u(out, offset);
+                u(out, event.into());
+                u(out, ok.into());
+                u(out, string);
+                u(out, nack.into());
+            }
+            Rec::Discard { node, clock, partition, offset, event, .. } => {
+                out.push(15);
+                put_i(out, dt);
+                u(out, node.into());
+                put_i(out, clock_off(clock));
+                u(out, partition.into());
+                u(out, offset);
+                u(out, event.into());
+                u(out, string);
+            }
+            Rec::Commit { node, generation, partition, offset, ok, .. } => {
+                out.push(16);
+                put_i(out, dt);
+                u(out, node.into());
+                u(out, generation.into());
+                u(out, partition.into());
+                u(out, offset);
+                u(out, ok.into());
+                u(out, string);
+            }
+            Rec::State { entity, kind, .. } => {
+                out.push(17);
+                put_i(out, dt);
+                u(out, entity.into());
+                u(out, kind.into());
+            }
+            Rec::Crash { node, .. } | Rec::Restart { node, .. } | Rec::Pause { node, .. } => {
+                out.push(match rec {
+                    Rec::Crash { .. } => 18,
+                    Rec::Restart { .. } => 19,
+                    _ => 20,
+                });
+                put_i(out, dt);
+                u(out, node.into());
+            }
+            Rec::ClockStep { node, delta_ns, .. } => {
+                out.push(21);
+                put_i(out, dt);
+                u(out, node.into());
+                put_i(out, delta_ns);
+            }
+            Rec::Leader { node, partition, epoch, .. } => {
+                out.push(22);
+                put_i(out, dt);
+                u(out, node.into());
+                u(out, partition.into());
+                u(out, epoch.into());
+            }
+            Rec::Truncate { node, partition, offset, .. } => {
+                out.push(23);
+                put_i(out, dt);
+                u(out, node.into());
+                u(out, partition.into());
+                u(out, offset);
+            }
+            Rec::NetLinks { from, to, cut, .. } => {
+                out.push(24);
+                put_i(out, dt);
+                u(out, from.into());
+                u(out, to.into());
+                u(out, cut.into());
+            }
+            Rec::End { events, .. } => {
+                out.push(25);
+                put_i(out, dt);
+                u(out, string);
+                u(out, events);
+            }
+        }
+    }
+
+    pub(super) fn finish(self) -> CompactHistory {
+        self.history
+    }
+}
+
+/// A record's true time.
+fn rec_time(rec: &Rec) -> u64 {
+    match *rec {
+        Rec::ProducerInit { t, .. }
+        | Rec::Create { t, .. }
+        | Rec::Send { t, .. }
+        | Rec::Ack { t, .. }
+        | Rec::Fail { t, .. }
+        | Rec::Append { t, .. }
+        | Rec::Dedup { t, .. }
+        | Rec::Reject { t, .. }
+        | Rec::Assign { t, .. }
+        | Rec::Revoke { t, .. }
+        | Rec::Seek { t, .. }
+        | Rec::Deliver { t, .. }
+        | Rec::Apply { t, .. }
+        | Rec::QueueDeliver { t, .. }
+        | Rec::QueueSettle { t, .. }
+        | Rec::Discard { t, .. }
+        | Rec::Commit { t, .. }
+        | Rec::State { t, .. }
+        | Rec::Crash { t, .. }
+        | Rec::Restart { t, .. }
+        | Rec::Pause { t, .. }
+        | Rec::ClockStep { t, .. }
+        | Rec::Leader { t, .. }
+        | Rec::Truncate { t, .. }
+        | Rec::NetLinks { t, .. }
+        | Rec::End { t, .. } => t,
+    }
+}
+
+/// Reads the records back, in order.
+pub struct Records<'a> {
+    history: &'a CompactHistory,
+    reader: Reader<'a>,
+    prev_t: u64,
+    left: u64,
+}
+
+impl Iterator for Records<'_> {
+    type Item = Rec;
+
+    fn next(&mut self) -> Option<Rec> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let r = &mut self.reader;
+        let tag = r.bytes[r.at];
+        r.at += 1;
+        let t = self.prev_t.wrapping_add(r.i64() as u64);
+        self.prev_t = t;
+        let clock = |r: &mut Reader<'_>| (t as i64).wrapping_add(r.i64());
+        let strings = &self.history.strings;
+        let rec = match tag {
+            0 => Rec::ProducerInit { t, node: r.u32(), pid: r.u64(), epoch: r.u16() },
+            1 => Rec::Create { t, node: r.u32(), clock: clock(r), event: r.u32() },
+            2 => Rec::Send {
+                t,
+                node: r.u32(),
+                clock: clock(r),
+                batch: r.u32(),
+                attempt: r.u16(),
+                acks: r.i64() as i8,
+                pid: r.u64(),
+                epoch: r.u16(),
+                seq: r.u32(),
+            },
+            3 => Rec::Ack { t, node: r.u32(), clock: clock(r), batch: r.u32(), attempt: r.u16(), offset: r.u64() },
+            4 => Rec::Fail {
+                t,
+                node: r.u32(),
+                batch: r.u32(),
+                attempt: r.u16(),
+                reason: FailReason::ALL[r.u64() as usize],
+                retry: r.bool(),
+            },
+            5 => Rec::Append {
+                t,
+                node: r.u32(),
+                partition: r.u32(),
+                offset: r.u64(),
+                event: r.u32(),
+                batch: r.u32(),
+                attempt: r.u16(),
+                seq: r.u32(),
+                epoch: r.u32(),
+            },
+            6 => Rec::Dedup { t, node: r.u32(), batch: r.u32(), attempt: r.u16(), offset: r.u64() },
+            7 => Rec::Reject {
+                t,
+                node: r.u32(),
+                batch: r.u32(),
+                attempt: r.u16(),
+                reason: FailReason::ALL[r.u64() as usize],
+            },
+            8 => Rec::Assign { t, node: r.u32(), generation: r.u32(), partition: r.u32() },
+            9 => Rec::Revoke { t, node: r.u32(), generation: r.u32(), partition: r.u32() },
+            10 => Rec::Seek { t, node: r.u32(), partition: r.u32(), offset: r.u64(), committed: r.bool() },
+            11 => Rec::Deliver {
+                t,
+                node: r.u32(),
+                clock: clock(r),
+                generation: r.u32(),
+                partition: r.u32(),
+                offset: r.u64(),
+                event: r.u32(),
+            },
+            12 => Rec::Apply { t, node: r.u32(), clock: clock(r), partition: r.u32(), offset: r.u64(), event: r.u32() },
+            13 => Rec::QueueDeliver {
+                t,
+                node: r.u32(),
+                clock: clock(r),
+                offset: r.u64(),
+                event: r.u32(),
+                receive: r.u32(),
+            },
+            14 => Rec::QueueSettle {
+                t,
+                node: r.u32(),
+                offset: r.u64(),
+                event: r.u32(),
+                ok: r.bool(),
+                reason: strings[r.u64() as usize],
+                nack: r.bool(),
+            },
+            15 => Rec::Discard {
+                t,
+                node: r.u32(),
+                clock: clock(r),
+                partition: r.u32(),
+                offset: r.u64(),
+                event: r.u32(),
+                reason: strings[r.u64() as usize],
+            },
+            16 => Rec::Commit {
+                t,
+                node: r.u32(),
+                generation: r.u32(),
+                partition: r.u32(),
+                offset: r.u64(),
+                ok: r.bool(),
+                reason: strings[r.u64() as usize],
+            },
+            17 => Rec::State { t, entity: r.u32(), kind: r.u16() },
+            18 => Rec::Crash { t, node: r.u32() },
+            19 => Rec::Restart { t, node: r.u32() },
+            20 => Rec::Pause { t, node: r.u32() },
+            21 => Rec::ClockStep { t, node: r.u32(), delta_ns: r.i64() },
+            22 => Rec::Leader { t, node: r.u32(), partition: r.u32(), epoch: r.u32() },
+            23 => Rec::Truncate { t, node: r.u32(), partition: r.u32(), offset: r.u64() },
+            24 => Rec::NetLinks { t, from: r.u32(), to: r.u32(), cut: r.bool() },
+            25 => Rec::End { t, reason: strings[r.u64() as usize], events: r.u64() },
+            other => unreachable!("compact history tag {other}: only this module writes these bytes"),
+        };
+        Some(rec)
+    }
+}
+
+impl CompactHistory {
+    /// The records, in order.
+    pub fn records(&self) -> Records<'_> {
+        Records { history: self, reader: Reader { bytes: &self.bytes, at: 0 }, prev_t: 0, left: self.records }
+    }
+
+    pub fn record_count(&self) -> u64 {
+        self.records
+    }
+
+    /// Bytes held for the records (the catalog not included).
+    pub fn record_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Bytes held in all: the records and the catalog's tables.
+    pub fn memory_bytes(&self) -> usize {
+        let c = &self.catalog;
+        self.bytes.len()
+            + self.header_line.len()
+            + c.events.len() * std::mem::size_of::<super::EventInfo>()
+            + c.deps.len() * 4
+            + c.batches.len() * std::mem::size_of::<super::BatchInfo>()
+            + c.batch_events.len() * 4
+            + c.stamp_l.len() * 8
+            + c.stamp_c.len() * 4
+            + c.vc.len() * 4
+    }
+
+    /// Writes the history as JSONL: the same bytes as recording it with
+    /// [`HistoryMode::On`](super::HistoryMode::On).
+    pub fn write_jsonl(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let mut buffer = Vec::with_capacity(1 << 16);
+        buffer.extend_from_slice(&self.header_line);
+        self.format_lines(|_, line| {
+            buffer.extend_from_slice(line);
+            if buffer.len() >= 1 << 16 {
+                return out.write_all(&std::mem::take(&mut buffer));
+            }
+            Ok(())
+        })?;
+        out.write_all(&buffer)
+    }
+
+    /// Formats every record as its JSONL line and hands it to `each` with its line number
+    /// (the header is line 1).
+    fn format_lines<E>(&self, mut each: impl FnMut(u64, &[u8]) -> Result<(), E>) -> Result<(), E> {
+        // The batch identities as the JSONL writer's catalog copy has them at each record:
+        // every `send` record sets them (see `BatchInfo`).
+        let mut catalog = super::catalog_names(&self.catalog);
+        catalog.events.clone_from(&self.catalog.events);
+        catalog.deps.clone_from(&self.catalog.deps);
+        catalog.batches.clone_from(&self.catalog.batches);
+        catalog.batch_events.clone_from(&self.catalog.batch_events);
+        catalog.stamp_l.clone_from(&self.catalog.stamp_l);
+        catalog.stamp_c.clone_from(&self.catalog.stamp_c);
+        catalog.vc.clone_from(&self.catalog.vc);
+        let mut line = Vec::with_capacity(512);
+        for (index, rec) in self.records().enumerate() {
+            if let Rec::Send { batch, pid, epoch, seq, .. } = rec {
+                let info = &mut catalog.batches[batch as usize];
+                (info.pid, info.epoch, info.seq) = (pid, epoch, seq);
+            }
+            line.clear();
+            format_record(&mut line, &rec, &catalog);
+            each(index as u64 + 2, &line)?;
+        }
+        Ok(())
+    }
+
+    /// The JSONL lines with these numbers (sorted, the header is line 1), without `\n`.
+    pub fn lines(&self, wanted: &[u64]) -> std::collections::BTreeMap<u64, String> {
+        let mut found = std::collections::BTreeMap::new();
+        let mut next = 0;
+        if wanted.first() == Some(&1) {
+            found.insert(1, String::from_utf8_lossy(self.header_line.trim_ascii_end()).into_owned());
+            next = 1;
+        }
+        let _ = self.format_lines(|line_no, line| {
+            if next == wanted.len() {
+                return Err(());
+            }
+            if wanted[next] == line_no {
+                found.insert(line_no, String::from_utf8_lossy(line.trim_ascii_end()).into_owned());
+                next += 1;
+            }
+            Ok(())
+        });
+        found
+    }
+
+    /// Checks the history: the same report as checking its JSONL with
+    /// [`check_reader`](crate::checker::check_reader), without writing and parsing the
+    /// text. Witness lines are not attached (see [`CompactHistory::lines`]).
+    pub fn check(&self, source_name: &str, expect: Option<&[Guarantee]>) -> Result<Report, CheckError> {
+        super::fields::check(self, source_name, expect)
+    }
+}
