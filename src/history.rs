@@ -669,14 +669,16 @@ impl Recorder {
     }
 
     /// Flushes everything and waits for the writer; returns the fingerprint and the
-    /// in-memory copy if kept.
-    pub fn finish(&mut self, catalog: &Catalog) -> std::io::Result<Finished> {
+    /// in-memory copy if kept. With [`HistoryMode::Compact`] the history takes the catalog
+    /// (leaving an empty one): it is part of the history.
+    pub fn finish(&mut self, catalog: &mut Catalog) -> std::io::Result<Finished> {
         if self.mode == HistoryMode::Off {
             return Ok(Finished { sha256: None, records: 0, bytes: 0, jsonl: None, compact: None });
         }
         self.flush(catalog);
         if let Some(encoder) = self.compact.take() {
-            let history = encoder.finish();
+            let mut history = encoder.finish();
+            history.catalog = std::mem::take(catalog);
             let bytes = history.record_bytes() as u64;
             return Ok(Finished { sha256: None, records: self.written, bytes, jsonl: None, compact: Some(history) });
         }
@@ -1102,12 +1104,12 @@ mod tests {
 
     #[test]
     fn fingerprint_is_sha256_of_the_bytes() {
-        let catalog = catalog();
+        let mut catalog = catalog();
         let mut recorder = Recorder::new(HistoryMode::On);
         recorder.keep_in_memory();
         recorder.push(Rec::Create { t: 2, node: 0, clock: 2, event: 0 });
         recorder.push(Rec::End { t: 3, reason: "quiescent", events: 1 });
-        let finished = recorder.finish(&catalog).unwrap();
+        let finished = recorder.finish(&mut catalog).unwrap();
         let bytes = finished.jsonl.unwrap();
         assert_eq!(finished.sha256.unwrap(), hex(&Sha256::digest(&bytes)));
         assert_eq!(finished.records, 2);
@@ -1117,7 +1119,7 @@ mod tests {
     fn off_records_nothing() {
         let mut recorder = Recorder::new(HistoryMode::Off);
         recorder.push(Rec::End { t: 3, reason: "quiescent", events: 1 });
-        let finished = recorder.finish(&catalog()).unwrap();
+        let finished = recorder.finish(&mut catalog()).unwrap();
         assert_eq!(finished.records, 0);
         assert!(finished.sha256.is_none());
     }

@@ -299,13 +299,10 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         other => other.as_str(),
     };
     world.record(Rec::End { t, reason: end_reason, events: outcome.stats.events });
-    let mut history = world.recorder.finish(&world.catalog).map_err(|reason| RunError::History {
+    let history = world.recorder.finish(&mut world.catalog).map_err(|reason| RunError::History {
         path: spec.history_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         reason,
     })?;
-    if let Some(compact) = &mut history.compact {
-        compact.catalog = std::mem::take(&mut world.catalog);
-    }
     Ok(RunResult {
         scenario: scenario_name,
         reproduce: reproduce_command(spec.scenario_path, spec.seed, &strategy, &overrides),

@@ -24,7 +24,7 @@ pub struct CompactHistory {
     records: u64,
     /// The reason strings the records name, by index.
     strings: Vec<&'static str>,
-    /// The run's catalog (set by `run::run` when the run is over).
+    /// The run's catalog (moved in by `Recorder::finish`).
     pub catalog: Catalog,
 }
 
