@@ -2,7 +2,9 @@
 //! history, ROUNDS times, and prints records per second of each round: a loop to profile
 //! the checker under (`perf record`, callgrind) without the text parse.
 //!
-//! `cargo run --release --example check_compact -- RECORDS [ROUNDS]` (RECORDS like `1e6`).
+//! `cargo run --release --example check_compact -- RECORDS [ROUNDS] [FIELD=VALUE ...]`
+//! (RECORDS like `1e6`; the overrides as `ordo run --set` takes them, e.g.
+//! `workload.handoff=same` for a history with far fewer anomalies).
 
 #[path = "../benches/support/scaled.rs"]
 mod scaled;
@@ -22,7 +24,23 @@ fn main() {
         std::process::exit(2);
     };
     let rounds: u32 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3);
-    let compact = scaled::scaled_compact(records).history.compact.expect("compact mode keeps the history");
+    let overrides: Vec<String> = args.iter().skip(2).cloned().collect();
+    let compact =
+        scaled::scaled_compact_with(records, &overrides).history.compact.expect("compact mode keeps the history");
+    {
+        // Decoding alone, for comparison.
+        #[allow(clippy::disallowed_methods)]
+        let started = std::time::Instant::now();
+        let mut sum = 0u64;
+        for rec in compact.records() {
+            sum = sum.wrapping_add(matches!(rec, ordo::history::Rec::Apply { .. }) as u64);
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "{{\"decode_only_records_per_second\":{:.0},\"applies\":{sum}}}",
+            compact.record_count() as f64 / seconds
+        );
+    }
     for _ in 0..rounds {
         // Wall time of a benchmark loop, outside any simulated world.
         #[allow(clippy::disallowed_methods)]

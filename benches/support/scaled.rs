@@ -18,17 +18,24 @@ const RECORDS_PER_ENTITY: f64 = 52.374;
 /// written to `file`.
 #[allow(dead_code)] // not every bench or example that includes this file uses it
 pub fn scaled_run(records: u64, file: Option<&Path>) -> RunResult {
-    scaled_run_mode(records, file, HistoryMode::On)
+    scaled_run_mode(records, file, HistoryMode::On, &[])
 }
 
 /// Runs the scaled scenario with the history kept as a compact history.
 #[allow(dead_code)] // not every bench or example that includes this file uses it
 pub fn scaled_compact(records: u64) -> RunResult {
-    scaled_run_mode(records, None, HistoryMode::Compact)
+    scaled_run_mode(records, None, HistoryMode::Compact, &[])
 }
 
-fn scaled_run_mode(records: u64, file: Option<&Path>, history_mode: HistoryMode) -> RunResult {
-    let mut scenario = Scenario::load(Path::new(STANDARD)).unwrap_or_else(|e| panic!("{STANDARD}: {e}"));
+/// [`scaled_compact`] with `--set`-style overrides (`field=value`) of the scenario.
+#[allow(dead_code)] // not every bench or example that includes this file uses it
+pub fn scaled_compact_with(records: u64, overrides: &[String]) -> RunResult {
+    scaled_run_mode(records, None, HistoryMode::Compact, overrides)
+}
+
+fn scaled_run_mode(records: u64, file: Option<&Path>, history_mode: HistoryMode, overrides: &[String]) -> RunResult {
+    let mut scenario =
+        Scenario::load_with(Path::new(STANDARD), overrides).unwrap_or_else(|e| panic!("{STANDARD}: {e}"));
     let entities = ((records as f64 / RECORDS_PER_ENTITY).round() as u32).max(1);
     let factor = f64::from(entities) / f64::from(scenario.workload.entities);
     scenario.workload.entities = entities;

@@ -649,27 +649,35 @@ impl Ingest<'_> {
         if states.is_empty() {
             return;
         }
-        let mut by_entity: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        // The events of each entity that matters here, in create order (entities are dense).
+        let mut by_entity: Vec<Option<Vec<u32>>> = vec![None; self.entities.len()];
         for &e in &self.ev.create_order {
             let ent = self.ev.entity[e as usize];
             if ent != NONE && handled[e as usize] {
-                by_entity.entry(ent).or_default();
+                by_entity[ent as usize].get_or_insert_with(Vec::new);
             }
         }
         for &si in &states {
-            by_entity.entry(self.states[si].entity).or_default();
+            by_entity[self.states[si].entity as usize].get_or_insert_with(Vec::new);
         }
         for &e in &self.ev.create_order {
-            if let Some(v) = by_entity.get_mut(&self.ev.entity[e as usize]) {
+            let ent = self.ev.entity[e as usize];
+            if let Some(Some(v)) = by_entity.get_mut(ent as usize) {
                 v.push(e);
             }
         }
+        // `local[e]`: e's index among its entity's events, for the entity being judged
+        // (NONE for every other event; reset after each).
+        let mut local = vec![NONE; self.ev.len()];
+        let no_events = Vec::new();
         for si in states {
             let (ent, line) = (self.states[si].entity, self.states[si].line);
-            let events = by_entity.get(&ent).cloned().unwrap_or_default();
-            let local: BTreeMap<u32, usize> = events.iter().enumerate().map(|(i, &e)| (e, i)).collect();
+            let events = by_entity[ent as usize].as_ref().unwrap_or(&no_events);
+            for (i, &e) in events.iter().enumerate() {
+                local[e as usize] = i as u32;
+            }
             let mut field_ids: Vec<u32> = self.states[si].fields.iter().map(|(f, _)| *f).collect();
-            for &e in &events {
+            for &e in events {
                 if handled[e as usize] {
                     field_ids.extend(self.ev.writes_of(e).iter().map(|w| w.0));
                 }
@@ -682,7 +690,7 @@ impl Ingest<'_> {
             let mut wit: Vec<Witness> = vec![w(line, "final state".into())];
             for f in field_ids {
                 let actual = self.states[si].fields.iter().rev().find(|(x, _)| *x == f).map(|(_, v)| v.to_string());
-                let maximal = self.maximal_writers(&events, &local, handled, f);
+                let maximal = self.maximal_writers(events, &local, handled, f);
                 let values: Vec<String> = maximal.iter().map(|(_, v)| v.clone()).collect();
                 let fname = self.fields.name(f).to_string();
                 let fine = match &actual {
@@ -722,6 +730,9 @@ impl Ingest<'_> {
                     }
                 }
             }
+            for &e in events {
+                local[e as usize] = NONE;
+            }
             if !bad.is_empty() {
                 let gname = self.groups.name(g).to_string();
                 let ename = self.entities.name(ent).to_string();
@@ -737,13 +748,7 @@ impl Ingest<'_> {
 
     /// Writers of field `f` among handled events with no handled same-entity descendant
     /// writing `f`. Returns (event, value) in create order.
-    fn maximal_writers(
-        &self,
-        events: &[u32],
-        local: &BTreeMap<u32, usize>,
-        handled: &[bool],
-        f: u32,
-    ) -> Vec<(u32, String)> {
+    fn maximal_writers(&self, events: &[u32], local: &[u32], handled: &[bool], f: u32) -> Vec<(u32, String)> {
         let mut mark = vec![false; events.len()];
         let mut out = Vec::new();
         for (i, &e) in events.iter().enumerate().rev() {
@@ -756,8 +761,9 @@ impl Ingest<'_> {
             }
             if write.is_some() || mark[i] {
                 for &d in self.ev.deps_of(e) {
-                    if let Some(&j) = local.get(&d) {
-                        mark[j] = true;
+                    let j = local[d as usize];
+                    if j != NONE {
+                        mark[j as usize] = true;
                     }
                 }
             }
