@@ -550,7 +550,7 @@ impl Scenario {
 
 /// Sets `a.b.c = value` in a scenario's TOML table. The value is read as TOML (`50`,
 /// `true`, `"all"`, `[1, 2]`); a bare word that is not valid TOML is taken as a string.
-fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), ScenarioError> {
+pub(crate) fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), ScenarioError> {
     let bad = |message: String| ScenarioError::Parse { file: "--set".into(), message };
     let Some((path, value)) = assignment.split_once('=') else {
         return Err(bad(format!("{assignment:?}: expected FIELD=VALUE, e.g. consumer.clock_window_ms=50")));

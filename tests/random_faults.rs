@@ -171,6 +171,23 @@ fn swarm_picks_several_mixes_and_disabled_kinds_never_appear() {
 }
 
 #[test]
+fn a_saved_schedule_keeps_set_overrides() {
+    let saved = scratch("saved-with-set.toml", "");
+    let saved = saved.to_str().unwrap();
+    let set = ["--set", "consumer.max_poll_records=7", "--set", "network.loss_ppm=1000"];
+    let random = json_run(&[&[SWARM, "--seed", "5", "--save-scenario", saved][..], &set[..]].concat());
+    let text = std::fs::read_to_string(saved).unwrap();
+    assert!(text.starts_with("# Swarm testing"), "the lesson stays on top:\n{text}");
+    assert!(text.contains("--set consumer.max_poll_records=7 --set network.loss_ppm=1000"), "{text}");
+    let copy = load(saved);
+    assert_eq!(copy.consumer.max_poll_records, 7);
+    let replay = json_run(&[saved]);
+    assert_eq!(random["history_sha256"], replay["history_sha256"], "the copy replays the run with the overrides");
+    let plain = json_run(&[SWARM, "--seed", "5"]);
+    assert_ne!(plain["history_sha256"], random["history_sha256"], "the overrides changed the run");
+}
+
+#[test]
 fn a_saved_schedule_replays_the_run_byte_for_byte() {
     // No name or seed in the file: the copy must pin both (the name is in the history).
     let every = scratch("every-kind-replay.toml", EVERY_KIND);

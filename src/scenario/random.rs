@@ -883,7 +883,28 @@ pub fn scripted_text(
         text.push('\n');
         text.push_str(&fault_toml(fault));
     }
+    if !scenario.overrides.is_empty() {
+        // `--set` overrides are folded in through the TOML table, which drops the comments
+        // (apart from the lesson at the top, kept as it was): say so in the file.
+        let mut table: toml::Table =
+            toml::from_str(&text).map_err(|error| fail(&format!("the copy does not parse ({error})")))?;
+        for assignment in &scenario.overrides {
+            crate::scenario::apply_override(&mut table, assignment)?;
+        }
+        let lesson: String = original
+            .lines()
+            .take_while(|l| l.trim_start().starts_with('#') || l.trim().is_empty())
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let body = toml::to_string(&table).map_err(|error| fail(&format!("cannot write TOML ({error})")))?;
+        text = format!(
+            "{lesson}# Saved by --save-scenario with --set {}: the overrides are folded in and the\n\
+             # file was written anew from its settings, so its other comments are gone.\n\n{body}",
+            scenario.overrides.join(" --set ")
+        );
+    }
     let mut expected = scenario.clone();
+    expected.overrides = Vec::new();
     expected.random_faults = None;
     expected.faults = merge(&scenario.faults, &drawn.faults);
     expected.seed = drawn.seed;
