@@ -324,6 +324,9 @@ pub(crate) struct Ingest<'s> {
     pub entities: Names,
     pub fields: Names,
     part_ids: FxHashMap<Box<str>, FxHashMap<u32, u32>>,
+    /// The topic looked up last and its partitions' ids by number (NONE: not seen yet), so
+    /// that the usual one-topic history finds a partition without hashing.
+    part_cache: (Box<str>, Vec<u32>),
     pub parts: Vec<PartLog>,
     consumer_ids: FxHashMap<(u32, u32), u32>,
     pub consumer_of: Vec<(u32, u32)>,
@@ -374,6 +377,7 @@ impl<'s> Ingest<'s> {
             entities: Names::default(),
             fields: Names::default(),
             part_ids: FxHashMap::default(),
+            part_cache: (Box::from(""), Vec::new()),
             parts: Vec::new(),
             consumer_ids: FxHashMap::default(),
             consumer_of: Vec::new(),
@@ -640,7 +644,15 @@ impl<'s> Ingest<'s> {
 
     fn part_of(&mut self, topic: &str, partition: u32) -> Result<u32, CheckError> {
         // A partition seen before was checked against the header then.
+        if &*self.part_cache.0 == topic {
+            if let Some(&p) = self.part_cache.1.get(partition as usize) {
+                if p != NONE {
+                    return Ok(p);
+                }
+            }
+        }
         if let Some(&p) = self.part_ids.get(topic).and_then(|m| m.get(&partition)) {
+            self.cache_part(topic, partition, p);
             return Ok(p);
         }
         if let Some(topics) = &self.topics {
@@ -664,7 +676,23 @@ impl<'s> Ingest<'s> {
         let queue = self.queue_topics.contains(topic);
         self.parts.push(PartLog { name: format!("{topic}/{partition}").into(), queue, ..PartLog::default() });
         self.part_ids.entry(topic.into()).or_default().insert(partition, p);
+        self.cache_part(topic, partition, p);
         Ok(p)
+    }
+
+    fn cache_part(&mut self, topic: &str, partition: u32, p: u32) {
+        // Partition numbers are the input's: only small ones are cached (bounded memory).
+        if partition >= 1 << 16 {
+            return;
+        }
+        if &*self.part_cache.0 != topic {
+            self.part_cache = (Box::from(topic), Vec::new());
+        }
+        let ids = &mut self.part_cache.1;
+        if ids.len() <= partition as usize {
+            ids.resize(partition as usize + 1, NONE);
+        }
+        ids[partition as usize] = p;
     }
 
     fn group(&mut self, name: &str) -> u32 {
