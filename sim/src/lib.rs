@@ -226,7 +226,6 @@ const TOMBSTONES_BEFORE_COMPACTION: usize = 64;
 /// Everything but the nodes and the shared state: what a [`Ctx`] lets a handler touch.
 pub struct Core<M> {
     now_ns: u64,
-    seq: u64,
     heap: Queue,
     slab: Vec<Pending<M>>,
     generations: Vec<u32>,
@@ -275,8 +274,7 @@ impl<M: Clone> Core<M> {
 
     #[inline]
     fn push_slot(&mut self, time: u64, slot: u32) {
-        self.seq += 1;
-        self.heap.push(Entry { time, seq: self.seq, slot });
+        self.heap.push(Entry { time, slot });
         let depth = self.heap.len() as u64;
         if depth > self.stats.queue_depth_max {
             self.stats.queue_depth_max = depth;
@@ -469,7 +467,6 @@ impl<N: Node> Sim<N> {
             names: names.clone(),
             core: Core {
                 now_ns: 0,
-                seq: 0,
                 heap: Queue::with_capacity(1024),
                 slab: Vec::with_capacity(1024),
                 generations: Vec::with_capacity(1024),
@@ -552,7 +549,7 @@ impl<N: Node> Sim<N> {
             if self.core.stats.events >= limits.max_events {
                 break StopReason::EventLimit;
             }
-            let Some(&next) = self.core.heap.peek() else {
+            let Some(next) = self.core.heap.peek() else {
                 break StopReason::Quiescent;
             };
             if next.time > limits.max_time_ns {
