@@ -630,7 +630,7 @@ impl<N: Node> Sim<N> {
                 self.core.now_ns = limits.max_time_ns;
                 break StopReason::TimeLimit;
             }
-            self.core.heap.pop();
+            self.core.heap.advance();
             self.core.now_ns = next.time;
             self.dispatch(next);
         };

@@ -59,7 +59,7 @@ pub(crate) struct Queue {
     /// `buckets[level * RADIX + digit]`: entries whose time's highest digit differing from
     /// `last` is digit `level`, with value `digit` there, in insertion order. So bucket
     /// indices order buckets by their times: the lowest non-empty one holds the earliest.
-    buckets: Vec<Vec<Entry>>,
+    buckets: Box<[Vec<Entry>; BUCKETS]>,
     /// Bit `i` (of the words taken as one bit array) set iff `buckets[i]` is not empty.
     occupied: [u64; WORDS],
     len: usize,
@@ -72,7 +72,7 @@ impl Queue {
             current: Vec::with_capacity(capacity.min(64)),
             head: 0,
             span_bits: 0,
-            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            buckets: Box::new(std::array::from_fn(|_| Vec::new())),
             occupied: [0; WORDS],
             len: 0,
         }
@@ -108,8 +108,9 @@ impl Queue {
         }
     }
 
-    /// Inserts `entry` into `current` after every entry due at or before it.
-    #[inline(always)]
+    /// Inserts `entry` into `current` after every entry due at or before it. Out of line:
+    /// most pushes go to a bucket, and this keeps `push` small where it is inlined.
+    #[inline(never)]
     fn insert_current(&mut self, entry: Entry) {
         match self.current.last() {
             Some(last) if last.time > entry.time => {
@@ -129,13 +130,20 @@ impl Queue {
         Some(self.current[self.head])
     }
 
-    /// Removes and returns the earliest entry.
-    #[inline]
+    /// Removes and returns the earliest entry (the engine peeks, then advances).
+    #[cfg(test)]
     pub fn pop(&mut self) -> Option<Entry> {
         let entry = self.peek()?;
+        self.advance();
+        Some(entry)
+    }
+
+    /// Removes the entry [`Queue::peek`] just returned.
+    #[inline]
+    pub fn advance(&mut self) {
+        debug_assert!(self.head < self.current.len(), "advance after a successful peek");
         self.head += 1;
         self.len -= 1;
-        Some(entry)
     }
 
     /// `current` is drained: refills it from the lowest non-empty bucket, which is sorted
@@ -197,7 +205,7 @@ impl Queue {
     fn push_before(&mut self, entry: Entry) {
         let mut all = Vec::with_capacity(self.len + 1);
         all.extend_from_slice(&self.current[self.head..]);
-        for bucket in &mut self.buckets {
+        for bucket in self.buckets.iter_mut() {
             all.append(bucket);
         }
         all.push(entry);
