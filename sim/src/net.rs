@@ -28,6 +28,7 @@ pub enum Latency {
 }
 
 impl Latency {
+    #[inline]
     pub fn draw(&self, rng: &mut Rng) -> u64 {
         match *self {
             Latency::Constant { ns } => ns,
