@@ -203,12 +203,80 @@ pub struct Stats {
     pub queue_depth_max: u64,
 }
 
-enum Pending<M> {
-    Free { next: u32 },
-    Message { from: NodeId, to: NodeId, incarnation: u32, msg: M },
-    Timer { node: NodeId, incarnation: u32, tag: u64 },
-    Fault(Fault),
+/// A message on its way.
+struct Delivery<M> {
+    from: NodeId,
+    to: NodeId,
+    incarnation: u32,
+    msg: M,
+}
+
+/// A timer's slot. It keeps its generation when freed, so a stale [`TimerId`] is told apart.
+#[derive(Clone, Copy)]
+struct TimerSlot {
+    node: NodeId,
+    incarnation: u32,
+    tag: u64,
+    generation: u32,
+    state: TimerState,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TimerState {
+    Free,
+    Armed,
+    /// Cancelled, its queue entry not yet taken out (a tombstone).
     Cancelled,
+}
+
+/// Slots for pending payloads, reused through a free list.
+struct Slots<T> {
+    slots: Vec<Option<T>>,
+    free: Vec<u32>,
+}
+
+impl<T> Slots<T> {
+    fn with_capacity(capacity: usize) -> Slots<T> {
+        Slots { slots: Vec::with_capacity(capacity), free: Vec::new() }
+    }
+
+    #[inline]
+    fn insert(&mut self, value: T) -> u32 {
+        match self.free.pop() {
+            Some(index) => {
+                self.slots[index as usize] = Some(value);
+                index
+            }
+            None => {
+                self.slots.push(Some(value));
+                slot_index(self.slots.len() - 1)
+            }
+        }
+    }
+
+    #[inline]
+    fn get(&self, index: u32) -> &T {
+        self.slots[index as usize].as_ref().expect("queued slots hold work")
+    }
+
+    #[inline]
+    fn take(&mut self, index: u32) -> T {
+        self.free.push(index);
+        self.slots[index as usize].take().expect("queued slots hold work")
+    }
+}
+
+/// A queue entry's `slot` says which kind of payload it refers to in its top two bits, and
+/// where it is in that kind's slots in the others: timers (most entries) and messages
+/// each in their own slots, so neither pays for the other's size (nor for a fault's).
+const KIND_SHIFT: u32 = 30;
+const INDEX_MASK: u32 = (1 << KIND_SHIFT) - 1;
+const MESSAGE: u32 = 0;
+const TIMER: u32 = 1;
+const FAULT: u32 = 2;
+
+fn slot_index(index: usize) -> u32 {
+    u32::try_from(index).ok().filter(|&i| i <= INDEX_MASK).expect("fewer than 2^30 pending events of a kind")
 }
 
 struct NodeState {
@@ -219,18 +287,18 @@ struct NodeState {
     rng: Rng,
 }
 
-const NO_SLOT: u32 = u32::MAX;
 /// Compact the queue once this many cancelled timers sit in it and they are half of it.
 const TOMBSTONES_BEFORE_COMPACTION: usize = 64;
 
 /// Everything but the nodes and the shared state: what a [`Ctx`] lets a handler touch.
 pub struct Core<M> {
     now_ns: u64,
-    seq: u64,
     heap: Queue,
-    slab: Vec<Pending<M>>,
-    generations: Vec<u32>,
-    free_head: u32,
+    messages: Slots<Delivery<M>>,
+    timers: Vec<TimerSlot>,
+    free_timers: Vec<u32>,
+    faults: Slots<Fault>,
+    /// Cancelled timers whose queue entries are still queued.
     tombstones: usize,
     states: Vec<NodeState>,
     network: Network,
@@ -245,38 +313,28 @@ pub struct Core<M> {
 }
 
 impl<M: Clone> Core<M> {
-    fn alloc(&mut self, pending: Pending<M>) -> u32 {
-        if self.free_head != NO_SLOT {
-            let slot = self.free_head;
-            let entry = &mut self.slab[slot as usize];
-            if let Pending::Free { next } = *entry {
-                self.free_head = next;
-            }
-            *entry = pending;
-            slot
-        } else {
-            self.slab.push(pending);
-            self.generations.push(0);
-            u32::try_from(self.slab.len() - 1).expect("fewer than 2^32 pending events")
-        }
+    fn push_message(&mut self, time: u64, delivery: Delivery<M>) {
+        let index = self.messages.insert(delivery);
+        self.push_slot(time, MESSAGE << KIND_SHIFT | index);
     }
 
-    fn release(&mut self, slot: u32) {
-        self.slab[slot as usize] = Pending::Free { next: self.free_head };
-        self.generations[slot as usize] = self.generations[slot as usize].wrapping_add(1);
-        self.free_head = slot;
+    fn push_fault(&mut self, time: u64, fault: Fault) {
+        let index = self.faults.insert(fault);
+        self.push_slot(time, FAULT << KIND_SHIFT | index);
     }
 
-    fn push(&mut self, time: u64, pending: Pending<M>) -> u32 {
-        let slot = self.alloc(pending);
-        self.push_slot(time, slot);
-        slot
+    /// Frees a timer's slot (fired, or its tombstone taken out of the queue).
+    #[inline]
+    fn release_timer(&mut self, index: u32) {
+        let slot = &mut self.timers[index as usize];
+        slot.state = TimerState::Free;
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free_timers.push(index);
     }
 
     #[inline]
     fn push_slot(&mut self, time: u64, slot: u32) {
-        self.seq += 1;
-        self.heap.push(Entry { time, seq: self.seq, slot });
+        self.heap.push(Entry { time, slot });
         let depth = self.heap.len() as u64;
         if depth > self.stats.queue_depth_max {
             self.stats.queue_depth_max = depth;
@@ -307,10 +365,10 @@ impl<M: Clone> Core<M> {
                 if let Some(duplicate_ns) = duplicate_ns {
                     self.stats.duplicated += 1;
                     let copy = msg.clone();
-                    self.push(now + delay_ns, Pending::Message { from, to, incarnation, msg });
-                    self.push(now + duplicate_ns, Pending::Message { from, to, incarnation, msg: copy });
+                    self.push_message(now + delay_ns, Delivery { from, to, incarnation, msg });
+                    self.push_message(now + duplicate_ns, Delivery { from, to, incarnation, msg: copy });
                 } else {
-                    self.push(now + delay_ns, Pending::Message { from, to, incarnation, msg });
+                    self.push_message(now + delay_ns, Delivery { from, to, incarnation, msg });
                 }
                 true
             }
@@ -322,17 +380,29 @@ impl<M: Clone> Core<M> {
         let delay = state.clock.true_duration(local_delay_ns);
         let incarnation = state.incarnation;
         let time = self.now_ns.saturating_add(delay);
-        let slot = self.push(time, Pending::Timer { node, incarnation, tag });
-        TimerId { slot, generation: self.generations[slot as usize] }
+        let armed = |generation| TimerSlot { node, incarnation, tag, generation, state: TimerState::Armed };
+        let index = match self.free_timers.pop() {
+            Some(index) => {
+                let slot = &mut self.timers[index as usize];
+                *slot = armed(slot.generation);
+                index
+            }
+            None => {
+                self.timers.push(armed(0));
+                slot_index(self.timers.len() - 1)
+            }
+        };
+        self.push_slot(time, TIMER << KIND_SHIFT | index);
+        TimerId { slot: index, generation: self.timers[index as usize].generation }
     }
 
     fn cancel_timer(&mut self, timer: TimerId) {
-        let slot = timer.slot as usize;
-        if slot >= self.slab.len() || self.generations[slot] != timer.generation {
+        let Some(slot) = self.timers.get_mut(timer.slot as usize) else { return };
+        if slot.generation != timer.generation {
             return; // already fired or cancelled, and the slot reused
         }
-        if matches!(self.slab[slot], Pending::Timer { .. }) {
-            self.slab[slot] = Pending::Cancelled;
+        if slot.state == TimerState::Armed {
+            slot.state = TimerState::Cancelled;
             self.tombstones += 1;
             self.stats.timers_cancelled += 1;
             if self.tombstones >= TOMBSTONES_BEFORE_COMPACTION && self.tombstones * 2 >= self.heap.len() {
@@ -344,16 +414,17 @@ impl<M: Clone> Core<M> {
     /// Removes cancelled timers from the queue, so they never pile up.
     fn compact(&mut self) {
         let mut freed = Vec::with_capacity(self.tombstones);
-        let slab = &self.slab;
+        let timers = &self.timers;
         self.heap.retain(|entry| {
-            let cancelled = matches!(slab[entry.slot as usize], Pending::Cancelled);
+            let index = entry.slot & INDEX_MASK;
+            let cancelled = entry.slot >> KIND_SHIFT == TIMER && timers[index as usize].state == TimerState::Cancelled;
             if cancelled {
-                freed.push(entry.slot);
+                freed.push(index);
             }
             !cancelled
         });
-        for slot in freed {
-            self.release(slot);
+        for index in freed {
+            self.release_timer(index);
         }
         self.tombstones = 0;
     }
@@ -469,11 +540,11 @@ impl<N: Node> Sim<N> {
             names: names.clone(),
             core: Core {
                 now_ns: 0,
-                seq: 0,
                 heap: Queue::with_capacity(1024),
-                slab: Vec::with_capacity(1024),
-                generations: Vec::with_capacity(1024),
-                free_head: NO_SLOT,
+                messages: Slots::with_capacity(1024),
+                timers: Vec::with_capacity(1024),
+                free_timers: Vec::new(),
+                faults: Slots::with_capacity(0),
                 tombstones: 0,
                 states,
                 network: Network::new(count, default_link),
@@ -532,7 +603,7 @@ impl<N: Node> Sim<N> {
 
     /// Applies `fault` at true time `at_ns`.
     pub fn schedule_fault(&mut self, at_ns: u64, fault: Fault) {
-        self.core.push(at_ns, Pending::Fault(fault));
+        self.core.push_fault(at_ns, fault);
     }
 
     /// Runs until quiescence, a [`Ctx::stop`], or a limit. Can be called again to go on.
@@ -552,14 +623,14 @@ impl<N: Node> Sim<N> {
             if self.core.stats.events >= limits.max_events {
                 break StopReason::EventLimit;
             }
-            let Some(&next) = self.core.heap.peek() else {
+            let Some(next) = self.core.heap.peek() else {
                 break StopReason::Quiescent;
             };
             if next.time > limits.max_time_ns {
                 self.core.now_ns = limits.max_time_ns;
                 break StopReason::TimeLimit;
             }
-            self.core.heap.pop();
+            self.core.heap.advance();
             self.core.now_ns = next.time;
             self.dispatch(next);
         };
@@ -582,29 +653,13 @@ impl<N: Node> Sim<N> {
     }
 
     fn dispatch(&mut self, entry: Entry) {
-        let slot = entry.slot;
-        match &self.core.slab[slot as usize] {
-            Pending::Cancelled => {
-                self.core.tombstones -= 1;
-                self.core.release(slot);
-                return;
-            }
-            Pending::Message { to, .. } => {
-                if self.deferred(*to, entry) {
+        let index = entry.slot & INDEX_MASK;
+        match entry.slot >> KIND_SHIFT {
+            MESSAGE => {
+                if self.deferred(self.core.messages.get(index).to, entry) {
                     return;
                 }
-            }
-            Pending::Timer { node, .. } => {
-                if self.deferred(*node, entry) {
-                    return;
-                }
-            }
-            Pending::Fault(_) | Pending::Free { .. } => {}
-        }
-        let pending = std::mem::replace(&mut self.core.slab[slot as usize], Pending::Cancelled);
-        self.core.release(slot);
-        match pending {
-            Pending::Message { from, to, incarnation, msg } => {
+                let Delivery { from, to, incarnation, msg } = self.core.messages.take(index);
                 let state = &self.core.states[to.index()];
                 if !state.up || state.incarnation != incarnation {
                     self.core.stats.dropped_dead += 1;
@@ -614,21 +669,31 @@ impl<N: Node> Sim<N> {
                 self.core.stats.messages_delivered += 1;
                 self.with_ctx(to.index(), |node, ctx| node.on_message(ctx, from, msg));
             }
-            Pending::Timer { node, incarnation, tag } => {
+            TIMER => {
+                let TimerSlot { node, incarnation, tag, generation, state } = self.core.timers[index as usize];
+                if state == TimerState::Cancelled {
+                    self.core.tombstones -= 1;
+                    self.core.release_timer(index);
+                    return;
+                }
+                if self.deferred(node, entry) {
+                    return;
+                }
+                self.core.release_timer(index);
                 let state = &self.core.states[node.index()];
                 if !state.up || state.incarnation != incarnation {
                     return;
                 }
                 self.core.stats.events += 1;
                 self.core.stats.timers_fired += 1;
-                let timer = TimerId { slot, generation: self.core.generations[slot as usize].wrapping_sub(1) };
+                let timer = TimerId { slot: index, generation };
                 self.with_ctx(node.index(), |actor, ctx| actor.on_timer(ctx, timer, tag));
             }
-            Pending::Fault(fault) => {
+            _ => {
+                let fault = self.core.faults.take(index);
                 self.core.stats.events += 1;
                 self.apply_fault(fault);
             }
-            Pending::Free { .. } | Pending::Cancelled => unreachable!("queued slots hold work"),
         }
     }
 

@@ -28,6 +28,7 @@ pub enum Latency {
 }
 
 impl Latency {
+    #[inline]
     pub fn draw(&self, rng: &mut Rng) -> u64 {
         match *self {
             Latency::Constant { ns } => ns,
@@ -168,7 +169,7 @@ impl Network {
     /// Decides the fate of a message sent now on `from → to`, drawing from the sender's stream.
     pub fn route(&mut self, now_ns: u64, from: NodeId, to: NodeId, rng: &mut Rng) -> Fate {
         let slot = self.slot(from, to);
-        let spec = self.specs[usize::from(self.links[slot])];
+        let spec = &self.specs[usize::from(self.links[slot])];
         if self.cut[slot] {
             // Like a loss, a cut breaks a FIFO link: nothing sent later may arrive.
             self.broken[slot] |= spec.fifo;

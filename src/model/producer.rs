@@ -74,6 +74,9 @@ pub struct Producer {
     ready: bool,
     last_created: u32,
     round_robin: u32,
+    /// Per entity, the partition of its key once computed (`NONE_U32` before): hashing the
+    /// key text for every event costs more than the rest of choosing where it goes.
+    key_partitions: Vec<u32>,
     next_seq: Vec<u32>,
     open: Vec<OpenBatch>,
     queues: Queues,
@@ -158,52 +161,59 @@ impl LogicalClock {
     }
 }
 
-/// The unresolved batches, sorted by batch id: a producer has a few dozen at most, so a
-/// binary search over a contiguous vector beats a B-tree. New batches have the highest id
-/// yet (ids are handed out in sealing order), so they go at the end.
+/// The unresolved batches, indexed by batch id from the oldest one: a window over the ids
+/// (a producer's unresolved batches are close together: ids are handed out in sealing
+/// order, and batches resolve roughly in that order), so a lookup is an index, not a
+/// search. The window has holes (other producers' batches, batches resolved out of order);
+/// it starts at the oldest unresolved batch.
 #[derive(Default)]
 struct PendingSet {
-    entries: Vec<(u32, PendingBatch)>,
+    /// The batch id of `slots[0]`.
+    base: u32,
+    slots: VecDeque<Option<PendingBatch>>,
 }
 
 impl PendingSet {
     #[inline]
-    fn position(&self, batch: u32) -> Result<usize, usize> {
-        self.entries.binary_search_by_key(&batch, |&(id, _)| id)
-    }
-
     fn get(&self, batch: &u32) -> Option<&PendingBatch> {
-        self.position(*batch).ok().map(|i| &self.entries[i].1)
+        let offset = batch.checked_sub(self.base)?;
+        self.slots.get(offset as usize)?.as_ref()
     }
 
+    #[inline]
     fn get_mut(&mut self, batch: &u32) -> Option<&mut PendingBatch> {
-        self.position(*batch).ok().map(|i| &mut self.entries[i].1)
+        let offset = batch.checked_sub(self.base)?;
+        self.slots.get_mut(offset as usize)?.as_mut()
     }
 
     fn insert(&mut self, batch: u32, pending: PendingBatch) {
-        let newest = match self.entries.last() {
-            Some(&(last, _)) => last < batch,
-            None => true,
-        };
-        if newest {
-            self.entries.push((batch, pending));
-            return;
+        if self.slots.is_empty() {
+            self.base = batch;
         }
-        match self.position(batch) {
-            Ok(i) => self.entries[i].1 = pending,
-            Err(i) => self.entries.insert(i, (batch, pending)),
+        while batch < self.base {
+            self.slots.push_front(None);
+            self.base -= 1;
         }
+        let offset = (batch - self.base) as usize;
+        if offset >= self.slots.len() {
+            self.slots.resize_with(offset + 1, || None);
+        }
+        self.slots[offset] = Some(pending);
     }
 
     fn remove(&mut self, batch: &u32) {
-        if let Ok(i) = self.position(*batch) {
-            self.entries.remove(i);
+        if let Some(slot) = batch.checked_sub(self.base).and_then(|offset| self.slots.get_mut(offset as usize)) {
+            *slot = None;
+        }
+        while let Some(None) = self.slots.front() {
+            self.slots.pop_front();
+            self.base += 1;
         }
     }
 
     /// Batch ids in increasing order.
-    fn keys(&self) -> impl Iterator<Item = &u32> {
-        self.entries.iter().map(|(id, _)| id)
+    fn keys(&self) -> impl Iterator<Item = u32> + '_ {
+        self.slots.iter().enumerate().filter(|(_, slot)| slot.is_some()).map(|(offset, _)| self.base + offset as u32)
     }
 }
 
@@ -289,6 +299,7 @@ impl Producer {
             ready: false,
             last_created: NONE_U32,
             round_robin: index,
+            key_partitions: Vec::new(),
             next_seq: vec![0; partitions as usize],
             open: (0..partitions).map(|_| OpenBatch::default()).collect(),
             queues: Queues::new(partitions as usize),
@@ -328,7 +339,14 @@ impl Producer {
         let world = &*ctx.shared;
         let partitions = world.layout.partitions;
         if world.scenario.producer.partitioner == Partitioner::Key {
-            key_partition(&world.catalog.entity_prefix, entity, partitions)
+            let index = entity as usize;
+            if index >= self.key_partitions.len() {
+                self.key_partitions.resize(index + 1, NONE_U32);
+            }
+            if self.key_partitions[index] == NONE_U32 {
+                self.key_partitions[index] = key_partition(&world.catalog.entity_prefix, entity, partitions);
+            }
+            self.key_partitions[index]
         } else {
             self.round_robin = (self.round_robin + 1) % partitions;
             self.round_robin
@@ -455,7 +473,7 @@ impl Producer {
     /// outside the process and survives.
     pub fn on_crash(&mut self, world: &mut super::World) {
         let mut unacknowledged: Vec<u32> = std::mem::take(&mut self.resend);
-        for &batch in self.pending.keys() {
+        for batch in self.pending.keys() {
             unacknowledged.extend_from_slice(world.catalog.batch_events(batch));
         }
         for open in &self.open {
@@ -650,7 +668,7 @@ impl Producer {
     /// the broker accepts a higher epoch starting at sequence 0.
     fn maybe_bump_epoch(&mut self, ctx: &mut ModelCtx<'_>) {
         let batches = &ctx.shared.catalog.batches;
-        if self.pending.keys().any(|&b| batches[b as usize].seq != NONE_U32) {
+        if self.pending.keys().any(|b| batches[b as usize].seq != NONE_U32) {
             return;
         }
         self.bump_epoch = false;
@@ -789,7 +807,7 @@ impl Producer {
     fn earlier_unresolved(&self, ctx: &ModelCtx<'_>, batch: u32) -> bool {
         let batches = &ctx.shared.catalog.batches;
         let info = batches[batch as usize];
-        self.pending.keys().any(|&other| {
+        self.pending.keys().any(|other| {
             other != batch
                 && batches[other as usize].partition == info.partition
                 && batches[other as usize].seq < info.seq
