@@ -38,8 +38,24 @@ pub(super) struct Encoder {
 // ---- varints: unsigned fields are stored plus one, so the `NONE` sentinels (u32::MAX,
 // u64::MAX) take one byte; signed ones zigzag-encoded ----
 
+/// One record's bytes, assembled on the stack and appended to the history at once (a
+/// `Vec::push` per byte costs a capacity check each). The largest record, `send`, is a tag
+/// and nine fields of at most 10 bytes.
+struct Out {
+    bytes: [u8; 128],
+    len: usize,
+}
+
+impl Out {
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        self.bytes[self.len] = byte;
+        self.len += 1;
+    }
+}
+
 #[inline]
-fn put(out: &mut Vec<u8>, mut value: u64) {
+fn put(out: &mut Out, mut value: u64) {
     while value >= 0x80 {
         out.push(value as u8 | 0x80);
         value >>= 7;
@@ -48,12 +64,12 @@ fn put(out: &mut Vec<u8>, mut value: u64) {
 }
 
 #[inline]
-fn put_u(out: &mut Vec<u8>, value: u64) {
+fn put_u(out: &mut Out, value: u64) {
     put(out, value.wrapping_add(1));
 }
 
 #[inline]
-fn put_i(out: &mut Vec<u8>, value: i64) {
+fn put_i(out: &mut Out, value: i64) {
     put(out, ((value << 1) ^ (value >> 63)) as u64);
 }
 
@@ -147,8 +163,9 @@ impl Encoder {
             Rec::End { reason, .. } => self.string(reason),
             _ => 0,
         };
-        let out = &mut self.history.bytes;
-        let u = |out: &mut Vec<u8>, v: u64| put_u(out, v);
+        let mut record = Out { bytes: [0; 128], len: 0 };
+        let out = &mut record;
+        let u = |out: &mut Out, v: u64| put_u(out, v);
         match *rec {
             Rec::ProducerInit { node, pid, epoch, .. } => {
                 out.push(0);
@@ -344,6 +361,7 @@ impl Encoder {
                 u(out, events);
             }
         }
+        self.history.bytes.extend_from_slice(&record.bytes[..record.len]);
     }
 
     pub(super) fn finish(self) -> CompactHistory {

@@ -1,0 +1,58 @@
+//! Runs a scenario (default `benches/standard.toml`) ROUNDS times in one history mode and
+//! prints one JSON line per round (engine events, wall time, events per second, history
+//! bytes): a loop to profile the engine under (`perf record`, callgrind) and the way to time
+//! the compact history, which the `ordo` command line does not offer (sweeps use it).
+//!
+//! `cargo run --release --example run_standard -- MODE [ROUNDS] [SCENARIO]`, MODE one of
+//! `off`, `compact`, `fingerprint` (JSONL formatted and hashed on the writer thread) and
+//! `memory` (the same, kept in memory).
+
+use std::path::Path;
+
+use ordo::history::HistoryMode;
+use ordo::run::{run, RunSpec};
+use ordo::scenario::Scenario;
+use ordo::strategy::StrategySet;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (mode, keep) = match args.first().map(String::as_str) {
+        Some("off") => (HistoryMode::Off, false),
+        Some("compact") => (HistoryMode::Compact, false),
+        Some("fingerprint") => (HistoryMode::On, false),
+        Some("memory") => (HistoryMode::On, true),
+        _ => {
+            eprintln!("usage: run_standard off|compact|fingerprint|memory [ROUNDS] [SCENARIO]");
+            std::process::exit(2);
+        }
+    };
+    let rounds: u32 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let path = args.get(2).cloned().unwrap_or_else(|| "benches/standard.toml".to_string());
+    let scenario = Scenario::load(Path::new(&path)).unwrap_or_else(|error| {
+        eprintln!("{error}");
+        std::process::exit(2)
+    });
+    for _ in 0..rounds {
+        let strategy = StrategySet::parse(&scenario.strategy).expect("the scenario's strategy exists");
+        let spec = RunSpec {
+            seed: scenario.seed,
+            scenario: scenario.clone(),
+            scenario_path: Path::new(&path),
+            strategy,
+            history_mode: mode,
+            history_file: None,
+            keep_history: keep,
+        };
+        let result = run(spec).expect("the scenario runs");
+        let events = result.outcome.stats.events;
+        let bytes = match &result.history.compact {
+            Some(compact) => compact.memory_bytes() as u64,
+            None => result.history.jsonl.as_ref().map_or(0, |jsonl| jsonl.len() as u64),
+        };
+        println!(
+            "{{\"events\":{events},\"wall_ms\":{:.3},\"events_per_second\":{:.0},\"history_bytes\":{bytes}}}",
+            result.wall_ns as f64 / 1e6,
+            events as f64 * 1e9 / result.wall_ns as f64
+        );
+    }
+}
