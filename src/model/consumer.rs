@@ -917,17 +917,22 @@ impl Consumer {
         if !self.causal_held.is_empty() {
             self.drain_causal(ctx);
         }
-        if !self.held.is_empty() {
-            let mut entities: Vec<u32> = self.held.keys().map(|&(entity, _)| entity).collect();
-            entities.dedup();
-            for entity in entities {
-                let next = ctx.shared.next_seq[entity as usize];
-                // Held copies of sequence numbers the group passed meanwhile are late.
-                while let Some((&key, _)) = self.held.range((entity, 0)..(entity, next)).next() {
-                    let (partition, offset, event) = self.held.remove(&key).expect("present");
-                    self.discard(ctx, partition, offset, event, "late");
-                }
-                self.drain(ctx, entity);
+        // Each entity with held events, in order (a cursor, not a list: no allocation per
+        // poll).
+        let mut from = 0u32;
+        while let Some((&(entity, _), _)) = self.held.range((from, 0)..).next() {
+            let next = ctx.shared.next_seq[entity as usize];
+            // Held copies of sequence numbers the group passed meanwhile: a copy of an
+            // event the group applied is a duplicate, else it came too late.
+            while let Some((&key, _)) = self.held.range((entity, 0)..(entity, next)).next() {
+                let (partition, offset, event) = self.held.remove(&key).expect("present");
+                let reason = if ctx.shared.applied[event as usize] > 0 { "duplicate" } else { "late" };
+                self.discard(ctx, partition, offset, event, reason);
+            }
+            self.drain(ctx, entity);
+            match entity.checked_add(1) {
+                Some(after) => from = after,
+                None => break,
             }
         }
     }
