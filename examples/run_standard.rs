@@ -50,9 +50,10 @@ fn main() {
             None => result.history.jsonl.as_ref().map_or(0, |jsonl| jsonl.len() as u64),
         };
         println!(
-            "{{\"events\":{events},\"wall_ms\":{:.3},\"events_per_second\":{:.0},\"history_bytes\":{bytes}}}",
+            "{{\"events\":{events},\"wall_ms\":{:.3},\"events_per_second\":{:.0},\"history_bytes\":{bytes},\"stop_reason\":\"{}\"}}",
             result.wall_ns as f64 / 1e6,
-            events as f64 * 1e9 / result.wall_ns as f64
+            events as f64 * 1e9 / result.wall_ns as f64,
+            result.outcome.reason.as_str()
         );
     }
 }
