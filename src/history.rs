@@ -359,7 +359,7 @@ pub enum HistoryMode {
     Off,
     /// Record, fingerprint, and stream to the configured sinks.
     On,
-    /// Record into memory only, as a [`CompactHistory`] (about 13 bytes a record): no
+    /// Record into memory only, as a [`CompactHistory`] (about 11 bytes a record): no
     /// JSONL, no fingerprint, no writer thread. Sweeps check these directly.
     Compact,
 }
@@ -699,7 +699,7 @@ pub struct Finished {
     pub records: u64,
     pub bytes: u64,
     pub jsonl: Option<Vec<u8>>,
-    /// [`HistoryMode::Compact`]: the history (its catalog is set by `run::run`).
+    /// [`HistoryMode::Compact`]: the history, with the catalog `finish` moved into it.
     pub compact: Option<CompactHistory>,
 }
 

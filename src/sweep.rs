@@ -2,7 +2,7 @@
 //! checker judges every run and the sweep summarises its verdicts.
 //!
 //! Each worker runs one seed with the history kept in memory as a compact history
-//! ([`crate::history::CompactHistory`], about 13 bytes a record), hands it to the
+//! ([`crate::history::CompactHistory`], about 11 bytes a record), hands it to the
 //! checker, and keeps only a [`SeedOutcome`] (counts and a few integers); the history is
 //! dropped before the next seed starts. The seed range is cut into chunks of
 //! [`CHUNK_SEEDS`]; a chunk runs on the rayon pool and its outcomes come back in seed

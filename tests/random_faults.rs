@@ -185,6 +185,18 @@ fn a_saved_schedule_keeps_set_overrides() {
     assert_eq!(random["history_sha256"], replay["history_sha256"], "the copy replays the run with the overrides");
     let plain = json_run(&[SWARM, "--seed", "5"]);
     assert_ne!(plain["history_sha256"], random["history_sha256"], "the overrides changed the run");
+
+    // Overrides of what the copy pins anyway (the drawn faults, the seed) are not folded in
+    // again: the copy still replays the run.
+    let saved = scratch("saved-with-set-2.toml", "");
+    let saved = saved.to_str().unwrap();
+    let set = ["--set", "random_faults.crash_per_min=10", "--set", "seed=6", "--set", "consumer.max_poll_records=9"];
+    let random = json_run(&[&[SWARM, "--save-scenario", saved][..], &set[..]].concat());
+    let text = std::fs::read_to_string(saved).unwrap();
+    assert!(text.contains("with --set consumer.max_poll_records=9:"), "{text}");
+    assert_eq!(load(saved).seed, 6);
+    let replay = json_run(&[saved]);
+    assert_eq!(random["history_sha256"], replay["history_sha256"], "{text}");
 }
 
 #[test]

@@ -324,8 +324,10 @@ pub(crate) struct Ingest<'s> {
     pub entities: Names,
     pub fields: Names,
     part_ids: FxHashMap<Box<str>, FxHashMap<u32, u32>>,
-    /// The topic looked up last and its partitions' ids by number (NONE: not seen yet), so
-    /// that the usual one-topic history finds a partition without hashing.
+    /// The first topic looked up and its partitions' ids by number (NONE: not seen yet), so
+    /// that the usual one-topic history finds a partition without hashing. Only the first:
+    /// switching it to the latest topic would cost a rebuild per record on a history whose
+    /// records alternate topics.
     part_cache: (Box<str>, Vec<u32>),
     pub parts: Vec<PartLog>,
     consumer_ids: FxHashMap<(u32, u32), u32>,
@@ -518,6 +520,9 @@ impl<'s> Ingest<'s> {
 
     /// Every line after the header.
     pub fn record(&mut self, bytes: &[u8]) -> Result<(), CheckError> {
+        if self.line > u64::from(u32::MAX - 1) {
+            return Err(self.err("history too long: more than 4294967294 lines".into()));
+        }
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(self.err("empty line; expected one JSON object per line".into()));
         }
@@ -685,8 +690,11 @@ impl<'s> Ingest<'s> {
         if partition >= 1 << 16 {
             return;
         }
+        if self.part_cache.0.is_empty() && self.part_cache.1.is_empty() {
+            self.part_cache.0 = Box::from(topic);
+        }
         if &*self.part_cache.0 != topic {
-            self.part_cache = (Box::from(topic), Vec::new());
+            return;
         }
         let ids = &mut self.part_cache.1;
         if ids.len() <= partition as usize {

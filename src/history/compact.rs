@@ -2,8 +2,8 @@
 //!
 //! Each [`Rec`] is stored as one tag byte and its fields as LEB128 varints, with the time
 //! as the difference from the previous record's and a local clock as its offset from true
-//! time, so most fields take one or two bytes: the standard scenario's history takes about
-//! 13 bytes per record (the JSONL takes about 150). Together with the run's [`Catalog`]
+//! time, so most fields take one or two bytes: the standard scenario's records take about
+//! 11 bytes each, 22 bytes per engine event with the catalog (the JSONL takes about 170). Together with the run's [`Catalog`]
 //! (event contents, batches, names) it is the whole history: [`CompactHistory::write_jsonl`]
 //! writes exactly the bytes the JSONL recorder writes, and [`CompactHistory::check`] hands
 //! the records to the checker already split into fields, without the text in between.
@@ -599,8 +599,11 @@ impl CompactHistory {
         Ok(())
     }
 
-    /// The JSONL lines with these numbers (sorted, the header is line 1), without `\n`.
+    /// The JSONL lines with these numbers (the header is line 1), without `\n`.
     pub fn lines(&self, wanted: &[u64]) -> std::collections::BTreeMap<u64, String> {
+        let mut wanted = wanted.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
         let mut found = std::collections::BTreeMap::new();
         let mut next = 0;
         if wanted.first() == Some(&1) {

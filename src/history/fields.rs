@@ -12,10 +12,19 @@ use crate::checker::fields::{CowStr, IdRef, Meta, Pairs, Raw};
 use crate::checker::{CheckError, Guarantee, Report};
 use crate::scenario::ClockKind;
 
-/// Names of entities (`order-17`), made once per check.
+/// Names of entities (`order-17`) that created events, made once per check. (A run cut
+/// short by a limit also writes `state` records of entities that never started: `fill`
+/// names those on the spot.)
 pub(super) fn entity_names(catalog: &Catalog) -> Vec<String> {
     let count = catalog.events.iter().map(|e| e.entity as usize + 1).max().unwrap_or(0);
     (0..count).map(|n| format!("{}-{n}", catalog.entity_prefix)).collect()
+}
+
+fn entity_name<'c>(catalog: &Catalog, entities: &'c [String], entity: u32) -> Cow<'c, str> {
+    match entities.get(entity as usize) {
+        Some(name) => Cow::Borrowed(name.as_str()),
+        None => Cow::Owned(format!("{}-{entity}", catalog.entity_prefix)),
+    }
 }
 
 /// Fills `raw` (a `Raw::default()`) with the fields of `rec`'s JSONL line. `batches` holds
@@ -50,9 +59,9 @@ pub(super) fn fill<'c>(
         Rec::Create { t, node: n, clock, event } => {
             let info = catalog.events[event as usize];
             (raw.ty, raw.t, raw.node, raw.clock, raw.id) = (s("create"), Some(t), node(n), Some(clock), id(event));
-            let entity = entities[info.entity as usize].as_str();
-            raw.entity = s(entity);
-            raw.key = info.keyed.then_some(IdRef::Str(Cow::Borrowed(entity)));
+            let entity = entity_name(catalog, entities, info.entity);
+            raw.key = info.keyed.then(|| IdRef::Str(entity.clone()));
+            raw.entity = Some(CowStr(entity));
             raw.deps = Some(catalog.deps(event).iter().map(|&d| IdRef::Int(u64::from(d))).collect());
             let kind = catalog.kinds[usize::from(info.kind)].as_str();
             raw.writes = Some(Pairs(vec![(Cow::Borrowed("status"), CowStr(Cow::Borrowed(kind)))]));
@@ -190,7 +199,7 @@ pub(super) fn fill<'c>(
         }
         Rec::State { t, entity, kind } => {
             (raw.ty, raw.t, raw.group, raw.entity) =
-                (s("state"), Some(t), group, s(entities[entity as usize].as_str()));
+                (s("state"), Some(t), group, Some(CowStr(entity_name(catalog, entities, entity))));
             let mut fields = Vec::new();
             if kind != u16::MAX {
                 fields
@@ -241,8 +250,12 @@ mod tests {
     use crate::strategy::StrategySet;
 
     fn record(path: &str, strategy: Option<&str>, seed: u64, mode: HistoryMode) -> Finished {
+        record_with(path, strategy, seed, mode, &[])
+    }
+
+    fn record_with(path: &str, strategy: Option<&str>, seed: u64, mode: HistoryMode, set: &[String]) -> Finished {
         let path = Path::new(path);
-        let scenario = Scenario::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let scenario = Scenario::load_with(path, set).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let strategy = StrategySet::parse(strategy.unwrap_or(&scenario.strategy)).expect("known strategy");
         let spec = RunSpec {
             scenario,
@@ -258,18 +271,24 @@ mod tests {
 
     /// Every bundled scenario with its own strategy, and the strategies that write
     /// metadata (clocks, sequence numbers, timestamps) on a few of them.
-    fn cases() -> Vec<(String, Option<&'static str>)> {
+    fn cases() -> Vec<(String, Option<&'static str>, Vec<String>)> {
         let mut paths: Vec<String> = std::fs::read_dir("scenarios")
             .expect("scenarios/ exists")
             .map(|entry| entry.expect("readable").path().display().to_string())
             .filter(|p| p.ends_with(".toml"))
             .collect();
         paths.sort();
-        let mut cases: Vec<(String, Option<&'static str>)> = paths.into_iter().map(|p| (p, None)).collect();
+        // Each scenario as it is, and cut short by an event limit (a run that stops early
+        // still writes a state record for every planned entity, started or not).
+        let mut cases: Vec<(String, Option<&'static str>, Vec<String>)> = Vec::new();
+        for path in paths {
+            cases.push((path.clone(), None, vec![]));
+            cases.push((path, None, vec!["run.max_events=300".to_string()]));
+        }
         for strategy in ["key+lamport", "key+hlc", "key+vector-clock", "key+versioned", "key+lww", "key+reorder-buffer"]
         {
             for path in ["scenarios/quickstart.toml", "scenarios/lww-clock-skew.toml", "scenarios/swarm.toml"] {
-                cases.push((path.into(), Some(strategy)));
+                cases.push((path.into(), Some(strategy), vec![]));
             }
         }
         cases
@@ -279,10 +298,10 @@ mod tests {
     /// fields record by record as the parser reads from each line, and the same report.
     #[test]
     fn every_record_gives_the_fields_its_line_parses_to() {
-        for (path, strategy) in cases() {
-            let what = format!("{path} {strategy:?}");
-            let jsonl = record(&path, strategy, 1, HistoryMode::On).jsonl.expect("kept in memory");
-            let finished = record(&path, strategy, 1, HistoryMode::Compact);
+        for (path, strategy, set) in cases() {
+            let what = format!("{path} {strategy:?} {set:?}");
+            let jsonl = record_with(&path, strategy, 1, HistoryMode::On, &set).jsonl.expect("kept in memory");
+            let finished = record_with(&path, strategy, 1, HistoryMode::Compact, &set);
             let compact = finished.compact.expect("compact mode keeps it");
             assert_eq!(finished.records, compact.record_count());
             let mut written = Vec::new();

@@ -883,12 +883,22 @@ pub fn scripted_text(
         text.push('\n');
         text.push_str(&fault_toml(fault));
     }
-    if !scenario.overrides.is_empty() {
-        // `--set` overrides are folded in through the TOML table, which drops the comments
-        // (apart from the lesson at the top, kept as it was): say so in the file.
+    // `--set` overrides are folded in through the TOML table, which drops the comments
+    // (apart from the lesson at the top, kept as it was): say so in the file. Overrides of
+    // `random_faults` are already in the drawn faults, and `name`, `seed` and `strategy`
+    // are pinned above to what the run used: those are not folded in again.
+    let folded: Vec<&String> = scenario
+        .overrides
+        .iter()
+        .filter(|assignment| {
+            let field = assignment.split(['=', '.']).next().unwrap_or("").trim();
+            !["random_faults", "name", "seed", "strategy"].contains(&field)
+        })
+        .collect();
+    if !folded.is_empty() {
         let mut table: toml::Table =
             toml::from_str(&text).map_err(|error| fail(&format!("the copy does not parse ({error})")))?;
-        for assignment in &scenario.overrides {
+        for assignment in &folded {
             crate::scenario::apply_override(&mut table, assignment)?;
         }
         let lesson: String = original
@@ -900,7 +910,7 @@ pub fn scripted_text(
         text = format!(
             "{lesson}# Saved by --save-scenario with --set {}: the overrides are folded in and the\n\
              # file was written anew from its settings, so its other comments are gone.\n\n{body}",
-            scenario.overrides.join(" --set ")
+            folded.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" --set ")
         );
     }
     let mut expected = scenario.clone();
