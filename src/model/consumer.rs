@@ -829,8 +829,10 @@ impl Consumer {
                 let (key, (partition, offset, event)) = entry.remove_entry();
                 let stamp = (key.0, key.1, key.2);
                 if stamp <= ctx.shared.released {
-                    // Another member of the group released a later stamp meanwhile.
-                    self.discard(ctx, partition, offset, event, "late");
+                    // Another member of the group released a later stamp meanwhile (or
+                    // this very event: then this copy is a duplicate).
+                    let reason = if ctx.shared.applied[event as usize] > 0 { "duplicate" } else { "late" };
+                    self.discard(ctx, partition, offset, event, reason);
                 } else {
                     ctx.shared.released = stamp;
                     self.apply(ctx, partition, offset, event);
