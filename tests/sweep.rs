@@ -148,3 +148,14 @@ fn bad_input_exits_2_and_names_the_flag_or_file() {
     assert_bad_input(&["sweep", quickstart, "--threads", "many"], &["--threads"]);
     assert_bad_input(&["sweep", "scenarios/does-not-exist.toml"], &["does-not-exist.toml", "cannot read"]);
 }
+
+#[test]
+fn runs_cut_short_by_a_limit_are_checked_like_any_other() {
+    // A run stopped by a limit still records a state for every planned entity, started
+    // or not; the sweep's compact check must take those as `ordo check` does.
+    for (limit, reason) in [("run.max_time_ms=20", "time_limit"), ("run.max_events=3", "event_limit")] {
+        let sweep = sweep_json("scenarios/quickstart.toml", &["--seeds", "3", "--set", limit]);
+        assert_eq!(sweep["seeds"]["count"], 3, "{limit}: {sweep}");
+        assert_eq!(sweep["stop_reasons"][reason], 3, "{limit}: {sweep}");
+    }
+}
