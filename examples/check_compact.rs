@@ -9,17 +9,9 @@
 #[path = "../benches/support/scaled.rs"]
 mod scaled;
 
-fn parse_count(s: &str) -> Option<u64> {
-    if let Some((m, e)) = s.split_once(['e', 'E']) {
-        let (m, e): (u64, u32) = (m.parse().ok()?, e.parse().ok()?);
-        return m.checked_mul(10u64.checked_pow(e)?);
-    }
-    s.replace('_', "").parse().ok()
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(records) = args.first().and_then(|s| parse_count(s)) else {
+    let Some(records) = args.first().and_then(|s| scaled::parse_count(s)) else {
         eprintln!("usage: check_compact RECORDS [ROUNDS]   (RECORDS: 100000, 1e6, 1e7, ...)");
         std::process::exit(2);
     };

@@ -32,8 +32,12 @@ fn main() {
         eprintln!("{error}");
         std::process::exit(2)
     });
+    let strategy = StrategySet::parse(&scenario.strategy).unwrap_or_else(|error| {
+        eprintln!("{path}: {error}");
+        std::process::exit(2)
+    });
     for _ in 0..rounds {
-        let strategy = StrategySet::parse(&scenario.strategy).expect("the scenario's strategy exists");
+        let strategy = StrategySet { members: strategy.members.clone() };
         let spec = RunSpec {
             seed: scenario.seed,
             scenario: scenario.clone(),

@@ -55,3 +55,13 @@ fn scaled_run_mode(records: u64, file: Option<&Path>, history_mode: HistoryMode,
     assert_eq!(result.outcome.reason.as_str(), "done", "the scaled scenario finishes its workload");
     result
 }
+
+/// A record count as the examples take it: `100000`, `1_000_000`, `1e6`.
+#[allow(dead_code)] // not every bench or example that includes this file uses it
+pub fn parse_count(s: &str) -> Option<u64> {
+    if let Some((m, e)) = s.split_once(['e', 'E']) {
+        let (m, e): (u64, u32) = (m.parse().ok()?, e.parse().ok()?);
+        return m.checked_mul(10u64.checked_pow(e)?);
+    }
+    s.replace('_', "").parse().ok()
+}

@@ -98,12 +98,7 @@ pub fn check_reader<R: BufRead>(
         return Err(ingest
             .err("the history is empty; expected a header line {\"format\":\"ordo-history\",\"version\":1,…}".into()));
     }
-    ingest.finish_input()?;
-    ingest.analyze();
-    let mut report = std::mem::replace(&mut ingest.report, Report::new(source_name));
-    report.lines = ingest.line;
-    report.finish();
-    Ok(report)
+    conclude(ingest, source_name)
 }
 
 /// Checks a history whose records arrive already split into fields: `next` fills a
@@ -127,6 +122,11 @@ pub(crate) fn check_fields<'c>(
         ingest.line += 1;
         ingest.fields(&raw)?;
     }
+    conclude(ingest, source_name)
+}
+
+/// After the last record: the whole-history checks and the finished report.
+fn conclude(mut ingest: ingest::Ingest<'_>, source_name: &str) -> Result<Report, CheckError> {
     ingest.finish_input()?;
     ingest.analyze();
     let mut report = std::mem::replace(&mut ingest.report, Report::new(source_name));

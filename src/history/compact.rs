@@ -151,7 +151,7 @@ impl Encoder {
     }
 
     fn one(&mut self, rec: &Rec) {
-        let t = rec_time(rec);
+        let (tag, t) = head(rec);
         let dt = t.wrapping_sub(self.prev_t) as i64;
         self.prev_t = t;
         let clock_off = |clock: i64| clock.wrapping_sub(t as i64);
@@ -165,25 +165,21 @@ impl Encoder {
         };
         let mut record = Out { bytes: [0; 128], len: 0 };
         let out = &mut record;
+        out.push(tag);
+        put_i(out, dt);
         let u = |out: &mut Out, v: u64| put_u(out, v);
         match *rec {
             Rec::ProducerInit { node, pid, epoch, .. } => {
-                out.push(0);
-                put_i(out, dt);
                 u(out, node.into());
                 u(out, pid);
                 u(out, epoch.into());
             }
             Rec::Create { node, clock, event, .. } => {
-                out.push(1);
-                put_i(out, dt);
                 u(out, node.into());
                 put_i(out, clock_off(clock));
                 u(out, event.into());
             }
             Rec::Send { node, clock, batch, attempt, acks, pid, epoch, seq, .. } => {
-                out.push(2);
-                put_i(out, dt);
                 u(out, node.into());
                 put_i(out, clock_off(clock));
                 u(out, batch.into());
@@ -194,8 +190,6 @@ impl Encoder {
                 u(out, seq.into());
             }
             Rec::Ack { node, clock, batch, attempt, offset, .. } => {
-                out.push(3);
-                put_i(out, dt);
                 u(out, node.into());
                 put_i(out, clock_off(clock));
                 u(out, batch.into());
@@ -203,8 +197,6 @@ impl Encoder {
                 u(out, offset);
             }
             Rec::Fail { node, batch, attempt, reason, retry, .. } => {
-                out.push(4);
-                put_i(out, dt);
                 u(out, node.into());
                 u(out, batch.into());
                 u(out, attempt.into());
@@ -212,8 +204,6 @@ impl Encoder {
                 u(out, retry.into());
             }
             Rec::Append { node, partition, offset, event, batch, attempt, seq, epoch, .. } => {
-                out.push(5);
-                put_i(out, dt);
                 u(out, node.into());
                 u(out, partition.into());
                 u(out, offset);
@@ -224,39 +214,29 @@ impl Encoder {
                 u(out, epoch.into());
             }
             Rec::Dedup { node, batch, attempt, offset, .. } => {
-                out.push(6);
-                put_i(out, dt);
                 u(out, node.into());
                 u(out, batch.into());
                 u(out, attempt.into());
                 u(out, offset);
             }
             Rec::Reject { node, batch, attempt, reason, .. } => {
-                out.push(7);
-                put_i(out, dt);
                 u(out, node.into());
                 u(out, batch.into());
                 u(out, attempt.into());
                 u(out, fail_code(reason));
             }
             Rec::Assign { node, generation, partition, .. } | Rec::Revoke { node, generation, partition, .. } => {
-                out.push(if matches!(rec, Rec::Assign { .. }) { 8 } else { 9 });
-                put_i(out, dt);
                 u(out, node.into());
                 u(out, generation.into());
                 u(out, partition.into());
             }
             Rec::Seek { node, partition, offset, committed, .. } => {
-                out.push(10);
-                put_i(out, dt);
                 u(out, node.into());
                 u(out, partition.into());
                 u(out, offset);
                 u(out, committed.into());
             }
             Rec::Deliver { node, clock, generation, partition, offset, event, .. } => {
-                out.push(11);
-                put_i(out, dt);
                 u(out, node.into());
                 put_i(out, clock_off(clock));
                 u(out, generation.into());
@@ -265,8 +245,6 @@ impl Encoder {
                 u(out, event.into());
             }
             Rec::Apply { node, clock, partition, offset, event, .. } => {
-                out.push(12);
-                put_i(out, dt);
                 u(out, node.into());
                 put_i(out, clock_off(clock));
                 u(out, partition.into());
@@ -274,8 +252,6 @@ impl Encoder {
                 u(out, event.into());
             }
             Rec::QueueDeliver { node, clock, offset, event, receive, .. } => {
-                out.push(13);
-                put_i(out, dt);
                 u(out, node.into());
                 put_i(out, clock_off(clock));
                 u(out, offset);
@@ -283,8 +259,6 @@ impl Encoder {
                 u(out, receive.into());
             }
             Rec::QueueSettle { node, offset, event, ok, nack, .. } => {
-                out.push(14);
-                put_i(out, dt);
                 u(out, node.into());
                 u(out, offset);
                 u(out, event.into());
@@ -293,8 +267,6 @@ impl Encoder {
                 u(out, nack.into());
             }
             Rec::Discard { node, clock, partition, offset, event, .. } => {
-                out.push(15);
-                put_i(out, dt);
                 u(out, node.into());
                 put_i(out, clock_off(clock));
                 u(out, partition.into());
@@ -303,8 +275,6 @@ impl Encoder {
                 u(out, string);
             }
             Rec::Commit { node, generation, partition, offset, ok, .. } => {
-                out.push(16);
-                put_i(out, dt);
                 u(out, node.into());
                 u(out, generation.into());
                 u(out, partition.into());
@@ -313,50 +283,32 @@ impl Encoder {
                 u(out, string);
             }
             Rec::State { entity, kind, .. } => {
-                out.push(17);
-                put_i(out, dt);
                 u(out, entity.into());
                 u(out, kind.into());
             }
             Rec::Crash { node, .. } | Rec::Restart { node, .. } | Rec::Pause { node, .. } => {
-                out.push(match rec {
-                    Rec::Crash { .. } => 18,
-                    Rec::Restart { .. } => 19,
-                    _ => 20,
-                });
-                put_i(out, dt);
                 u(out, node.into());
             }
             Rec::ClockStep { node, delta_ns, .. } => {
-                out.push(21);
-                put_i(out, dt);
                 u(out, node.into());
                 put_i(out, delta_ns);
             }
             Rec::Leader { node, partition, epoch, .. } => {
-                out.push(22);
-                put_i(out, dt);
                 u(out, node.into());
                 u(out, partition.into());
                 u(out, epoch.into());
             }
             Rec::Truncate { node, partition, offset, .. } => {
-                out.push(23);
-                put_i(out, dt);
                 u(out, node.into());
                 u(out, partition.into());
                 u(out, offset);
             }
             Rec::NetLinks { from, to, cut, .. } => {
-                out.push(24);
-                put_i(out, dt);
                 u(out, from.into());
                 u(out, to.into());
                 u(out, cut.into());
             }
             Rec::End { events, .. } => {
-                out.push(25);
-                put_i(out, dt);
                 u(out, string);
                 u(out, events);
             }
@@ -369,35 +321,35 @@ impl Encoder {
     }
 }
 
-/// A record's true time.
-fn rec_time(rec: &Rec) -> u64 {
+/// A record's tag (its variant, as `Records::next` reads it back) and true time.
+fn head(rec: &Rec) -> (u8, u64) {
     match *rec {
-        Rec::ProducerInit { t, .. }
-        | Rec::Create { t, .. }
-        | Rec::Send { t, .. }
-        | Rec::Ack { t, .. }
-        | Rec::Fail { t, .. }
-        | Rec::Append { t, .. }
-        | Rec::Dedup { t, .. }
-        | Rec::Reject { t, .. }
-        | Rec::Assign { t, .. }
-        | Rec::Revoke { t, .. }
-        | Rec::Seek { t, .. }
-        | Rec::Deliver { t, .. }
-        | Rec::Apply { t, .. }
-        | Rec::QueueDeliver { t, .. }
-        | Rec::QueueSettle { t, .. }
-        | Rec::Discard { t, .. }
-        | Rec::Commit { t, .. }
-        | Rec::State { t, .. }
-        | Rec::Crash { t, .. }
-        | Rec::Restart { t, .. }
-        | Rec::Pause { t, .. }
-        | Rec::ClockStep { t, .. }
-        | Rec::Leader { t, .. }
-        | Rec::Truncate { t, .. }
-        | Rec::NetLinks { t, .. }
-        | Rec::End { t, .. } => t,
+        Rec::ProducerInit { t, .. } => (0, t),
+        Rec::Create { t, .. } => (1, t),
+        Rec::Send { t, .. } => (2, t),
+        Rec::Ack { t, .. } => (3, t),
+        Rec::Fail { t, .. } => (4, t),
+        Rec::Append { t, .. } => (5, t),
+        Rec::Dedup { t, .. } => (6, t),
+        Rec::Reject { t, .. } => (7, t),
+        Rec::Assign { t, .. } => (8, t),
+        Rec::Revoke { t, .. } => (9, t),
+        Rec::Seek { t, .. } => (10, t),
+        Rec::Deliver { t, .. } => (11, t),
+        Rec::Apply { t, .. } => (12, t),
+        Rec::QueueDeliver { t, .. } => (13, t),
+        Rec::QueueSettle { t, .. } => (14, t),
+        Rec::Discard { t, .. } => (15, t),
+        Rec::Commit { t, .. } => (16, t),
+        Rec::State { t, .. } => (17, t),
+        Rec::Crash { t, .. } => (18, t),
+        Rec::Restart { t, .. } => (19, t),
+        Rec::Pause { t, .. } => (20, t),
+        Rec::ClockStep { t, .. } => (21, t),
+        Rec::Leader { t, .. } => (22, t),
+        Rec::Truncate { t, .. } => (23, t),
+        Rec::NetLinks { t, .. } => (24, t),
+        Rec::End { t, .. } => (25, t),
     }
 }
 
