@@ -164,7 +164,7 @@ pub fn main() -> i32 {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", cut_long_words(&format!("{error:#}")));
             if error.downcast_ref::<InputError>().is_some()
                 || error.downcast_ref::<crate::scenario::ScenarioError>().is_some()
             {
@@ -271,9 +271,15 @@ fn command_check(path: &Path, json_output: bool, expect: Option<&str>, show: usi
         ),
         None => None,
     };
-    let report = crate::checker::check_path(path, expect.as_deref()).map_err(|error| InputError(error.to_string()))?;
+    let report = crate::checker::check_path(path, expect.as_deref()).map_err(|error| match error {
+        // Line 0 is "the input as a whole" (it could not be opened): no line to name.
+        crate::checker::CheckError::Io { source_name, line: 0, error } => {
+            InputError(format!("{source_name}: cannot read: {error}"))
+        }
+        other => InputError(other.to_string()),
+    })?;
     if json_output {
-        emit(&format!("{}\n", serde_json::to_string_pretty(&report.to_json())?));
+        emit(&format!("{}\n", serde_json::to_string_pretty(&check_json(&report))?));
     } else {
         emit(&report.render_text(show));
     }
@@ -423,6 +429,31 @@ fn resolve_strategy(path: &Path, scenario: &Scenario, flag: Option<String>) -> R
     })
 }
 
+/// An error message with every run of more than 120 non-blank characters cut to its first
+/// 100 (a `--set` value or a scenario value can be megabytes long; the message names the
+/// field, the start of the value is enough to recognise it).
+pub fn cut_long_words(message: &str) -> String {
+    const LONG: usize = 120;
+    const KEEP: usize = 100;
+    let mut out = String::with_capacity(message.len().min(4096));
+    let mut rest = message;
+    while !rest.is_empty() {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(end);
+        match word.char_indices().nth(LONG) {
+            Some(_) => {
+                let cut = word.char_indices().nth(KEEP).map_or(word.len(), |(i, _)| i);
+                out.push_str(&format!("{}… ({} bytes in all)", &word[..cut], word.len()));
+            }
+            None => out.push_str(word),
+        }
+        let blank = after.find(|c: char| !c.is_whitespace()).unwrap_or(after.len());
+        out.push_str(&after[..blank]);
+        rest = &after[blank..];
+    }
+    out
+}
+
 /// Writes to stdout and flushes; a reader that went away (`ordo … | head`) ends the
 /// process quietly instead of panicking as `print!` would.
 pub fn emit(text: &str) {
@@ -436,92 +467,90 @@ pub fn emit(text: &str) {
     }
 }
 
-/// The `--json` summary of a run.
+/// The version of every `--json` object and of `matrix.json` (`schema_version`), documented
+/// in docs/json.md. Raise it when a field is renamed, removed or changes type.
+pub const JSON_SCHEMA_VERSION: u64 = 1;
+
+/// The `--json` summary of a run (docs/json.md). Its counters are [`crate::counters::of`],
+/// the list `ordo sweep` also reads.
 pub fn run_json(result: &RunResult, report: Option<&crate::checker::Report>) -> serde_json::Value {
-    let stats = &result.stats;
-    let engine = &result.outcome.stats;
-    let mut workload = json!({
-        "created": stats.created,
-        "batches": stats.batches,
-        "send_attempts": stats.send_attempts,
-        "retries": stats.retries,
-        "acked": stats.acked,
-        "failed_batches": stats.failed_batches,
-        "appended": stats.appended,
-        "dedups": stats.dedups,
-        "rejects": stats.rejects,
-        "out_of_order_appends": stats.out_of_order_appends,
-        "deliveries": stats.deliveries,
-        "duplicate_deliveries": stats.duplicate_deliveries,
-        "applies": stats.applies,
-        "duplicate_applies": stats.duplicate_applies,
-        "commits": stats.commits,
-        "rejected_commits": stats.rejected_commits,
-        "assignments": stats.assignments,
-        "rebalance_pause_ms": stats.rebalance_pause_ns as f64 / 1e6,
-        "partition_pauses": stats.partition_pauses,
-        "unmoved_pauses": stats.unmoved_pauses,
-        "resent": stats.resent,
-        "elections": stats.elections,
-        "unclean_elections": stats.unclean_elections,
-        "truncated_records": stats.truncated_records,
-        "unflushed_lost": stats.unflushed_lost,
-        "lost_in_producer_crash": stats.lost_in_crash,
-        "chains_cut_by_crash": stats.chains_cut,
-        "discarded": stats.discarded,
-        "held_max": stats.held_max,
-        "skipped_gaps": stats.skipped_gaps,
-        "dead_lettered": stats.dead_lettered,
-        "held_at_end": stats.held_at_end,
-        "conflicts": stats.conflicts,
-        "latency_mean_ms": result.mean_latency_ms(),
-        "latency_p50_ms": stats.latency_p50_ns as f64 / 1e6,
-        "latency_p99_ms": stats.latency_p99_ns as f64 / 1e6,
-        "latency_max_ms": stats.latency_max_ns as f64 / 1e6,
-        "throughput_per_sec": result.throughput_per_sec(),
-    });
-    // Queue mode's counters (zero on a log), added apart: one json! of everything exceeds
-    // the macro's recursion limit.
-    let queue = [
-        ("queue_acks", stats.queue_acks),
-        ("refused_queue_acks", stats.refused_acks),
-        ("redeliveries", stats.redeliveries),
-        ("visibility_expired", stats.visibility_expired),
-        ("nacks", stats.nacks),
-        ("failed_auto_acked", stats.failed_auto_acked),
-        ("queue_dead_lettered", stats.queue_dead_lettered),
-    ];
-    if let Some(fields) = workload.as_object_mut() {
-        for (name, value) in queue {
-            fields.insert(name.to_string(), json!(value));
-        }
+    use crate::counters::Group;
+    let mut top = serde_json::Map::new();
+    let mut workload = serde_json::Map::new();
+    let mut network = serde_json::Map::new();
+    let mut put = |group: Group, name: &str, value: serde_json::Value| {
+        let object = match group {
+            Group::Run => &mut top,
+            Group::Workload => &mut workload,
+            Group::Network => &mut network,
+        };
+        object.insert(name.to_string(), value);
+    };
+    put(Group::Run, "schema_version", json!(JSON_SCHEMA_VERSION));
+    put(Group::Run, "scenario", json!(result.scenario));
+    put(Group::Run, "strategy", json!(result.strategy));
+    put(Group::Run, "seed", json!(result.seed));
+    put(Group::Run, "stop_reason", json!(result.outcome.reason.as_str()));
+    for counter in crate::counters::of(result) {
+        put(counter.group, counter.name, json!(counter.value));
     }
-    json!({
-        "scenario": result.scenario,
-        "strategy": result.strategy,
-        "seed": result.seed,
-        "stop_reason": result.outcome.reason.as_str(),
-        "events": engine.events,
-        "sim_time_ms": result.sim_time_ms(),
-        "wall_ms": result.wall_ns as f64 / 1e6,
-        "events_per_sec": result.events_per_sec(),
-        "history_sha256": result.history.sha256,
-        "history_records": result.history.records,
-        "workload": workload,
-        "network": {
-            "messages": engine.messages_sent,
-            "lost": engine.dropped_loss,
-            "lost_on_broken_connections": engine.dropped_broken,
-            "cut": engine.dropped_cut,
-            "duplicated": engine.duplicated,
-        },
-        "expect": result.expect,
-        "random_faults": result.random_faults.as_ref().map(|drawn| drawn.to_json()),
-        "violations": report.map(|r| r.counts_json()).unwrap_or_else(|| json!({})),
-        "allowed": report.map(|r| r.to_json()["allowed"].clone()).unwrap_or_else(|| json!({})),
-        "verdict": report.map(|r| if r.exit_code() == 0 { "ok" } else { "violated" }).unwrap_or("not checked"),
-        "reproduce": result.reproduce,
-    })
+    put(Group::Run, "sim_time_ms", json!(result.sim_time_ms()));
+    put(Group::Run, "wall_ms", json!(result.wall_ns as f64 / 1e6));
+    put(Group::Run, "events_per_sec", json!(result.events_per_sec()));
+    put(Group::Run, "history_sha256", json!(result.history.sha256));
+    top.insert("workload".into(), serde_json::Value::Object(workload));
+    top.insert("network".into(), serde_json::Value::Object(network));
+    top.insert("expect".into(), json!(result.expect));
+    top.insert(
+        "random_faults".into(),
+        result.random_faults.as_ref().map(|drawn| drawn.to_json()).unwrap_or(json!(null)),
+    );
+    top.insert("violations".into(), report.map(|r| r.counts_json()).unwrap_or_else(|| json!({})));
+    top.insert("allowed".into(), report.map(|r| r.to_json()["allowed"].clone()).unwrap_or_else(|| json!({})));
+    top.insert(
+        "verdict".into(),
+        json!(report.map(|r| if r.exit_code() == 0 { "ok" } else { "violated" }).unwrap_or("not checked")),
+    );
+    top.insert("reproduce".into(), json!(result.reproduce));
+    serde_json::Value::Object(top)
+}
+
+/// The `--json` report of `ordo check` (docs/json.md): the checker's report in the
+/// vocabulary every command shares (`violations` and `allowed` are counts per kind, the
+/// seed is a number, `verdict` is `ok` or `violated`; the anomalies with their witness
+/// lines are `witnesses` and `allowed_witnesses`).
+pub fn check_json(report: &crate::checker::Report) -> serde_json::Value {
+    let mut raw = match report.to_json() {
+        serde_json::Value::Object(map) => map,
+        other => return other,
+    };
+    let mut take = |key: &str| raw.remove(key).unwrap_or(serde_json::Value::Null);
+    let run = take("run");
+    let header = |key: &str| run.get(key).cloned().unwrap_or(serde_json::Value::Null);
+    let seed = match header("seed") {
+        serde_json::Value::String(text) => text.parse::<u64>().map(|n| json!(n)).unwrap_or(json!(text)),
+        other => other,
+    };
+    let mut out = serde_json::Map::new();
+    out.insert("schema_version".into(), json!(JSON_SCHEMA_VERSION));
+    out.insert("source".into(), take("source"));
+    out.insert("lines".into(), take("lines"));
+    out.insert("scenario".into(), header("scenario"));
+    out.insert("strategy".into(), header("strategy"));
+    out.insert("seed".into(), seed);
+    out.insert("expect".into(), take("expected"));
+    out.insert("expect_from".into(), take("expected_from"));
+    out.insert("violations".into(), take("counts"));
+    out.insert("allowed".into(), take("allowed"));
+    out.insert("omitted".into(), take("omitted"));
+    out.insert("verdict".into(), json!(if report.exit_code() == 0 { "ok" } else { "violated" }));
+    out.insert("witnesses".into(), take("violations"));
+    out.insert("allowed_witnesses".into(), take("allowed_violations"));
+    out.insert("unknown".into(), take("unknown"));
+    drop(take("violated"));
+    // A key the checker adds later is kept (and the docs test then asks for its entry).
+    out.extend(raw);
+    serde_json::Value::Object(out)
 }
 
 /// The readable summary of a run (after the seed line).

@@ -8,6 +8,7 @@
 
 pub mod checker;
 pub mod cli;
+pub mod counters;
 pub mod history;
 pub mod matrix;
 pub mod model;

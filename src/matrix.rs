@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::scenario::Scenario;
 use crate::strategy::{self, StrategySet};
-use crate::sweep::{sweep, Metric, SeedRange, Sweep, SweepSpec};
+use crate::sweep::{sweep, SeedRange, Sweep, SweepSpec};
 
 /// One strategy's figures across the matrix (see [`Matrix::per_strategy`]).
 struct StrategyStats {
@@ -63,21 +63,21 @@ pub struct Cell {
 
 impl Cell {
     fn of(sweep: &Sweep) -> Cell {
-        let metric = |m: Metric| sweep.metrics.get(&m).map(|d| d.p50).unwrap_or(0);
+        let metric = |name: &str| sweep.metric(name).map(|d| d.p50).unwrap_or(0);
         Cell {
             scenario: sweep.scenario.clone(),
             strategy: sweep.strategy.clone(),
             seeds: sweep.seeds.count(),
             failing: sweep.failing.len() as u64,
             violated: sweep.violated.iter().map(|(kind, tally)| (kind.name(), tally.seeds)).collect(),
-            latency_mean_p50_ns: metric(Metric::LatencyMean),
-            latency_max_p50_ns: metric(Metric::LatencyMax),
-            duplicate_applies_p50: metric(Metric::DuplicateApplies),
-            latency_p99_p50_ns: metric(Metric::LatencyP99),
-            throughput_p50: metric(Metric::Throughput),
-            dead_lettered_p50: metric(Metric::DeadLettered),
-            conflicts_p50: metric(Metric::Conflicts),
-            held_at_end_p50: metric(Metric::HeldAtEnd),
+            latency_mean_p50_ns: metric("latency_mean_ns"),
+            latency_max_p50_ns: metric("latency_max_ns"),
+            duplicate_applies_p50: metric("duplicate_applies"),
+            latency_p99_p50_ns: metric("latency_p99_ns"),
+            throughput_p50: metric("throughput_per_sec"),
+            dead_lettered_p50: metric("dead_lettered"),
+            conflicts_p50: metric("conflicts"),
+            held_at_end_p50: metric("held_at_end"),
         }
     }
 

@@ -519,20 +519,34 @@ impl Scenario {
         let text =
             std::fs::read_to_string(path).map_err(|reason| ScenarioError::Read { file: file.clone(), reason })?;
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
-        let scenario = Scenario::parse(&text, &file, stem)?;
+        Scenario::parse_with(&text, &file, stem, overrides)
+    }
+
+    /// [`Scenario::parse`] with `--set FIELD=VALUE` overrides, as [`Scenario::load_with`]
+    /// (for scenarios that are not files, such as the ones bundled in the binary).
+    pub fn parse_with(
+        text: &str,
+        file: &str,
+        default_name: &str,
+        overrides: &[String],
+    ) -> Result<Scenario, ScenarioError> {
+        let scenario = Scenario::parse(text, file, default_name)?;
         if overrides.is_empty() {
             return Ok(scenario);
         }
-        let mut table: toml::Table = toml::from_str(&text)
-            .map_err(|error| ScenarioError::Parse { file: file.clone(), message: error.to_string() })?;
+        let table: toml::Table = toml::from_str(text)
+            .map_err(|error| ScenarioError::Parse { file: file.to_string(), message: error.to_string() })?;
+        let mut all = table.clone();
         for assignment in overrides {
-            apply_override(&mut table, assignment)?;
+            apply_override(&mut all, assignment)?;
         }
-        let raw = RawScenario::deserialize(toml::Value::Table(table)).map_err(|error| ScenarioError::Parse {
-            file: "--set".into(),
-            message: error.message().trim().to_string(),
-        })?;
-        let mut scenario = Validator { file: &format!("{file} with --set") }.scenario(raw, stem)?;
+        let raw = match RawScenario::deserialize(toml::Value::Table(all)) {
+            Ok(raw) => raw,
+            // Serde's error has no path: find the override that fails on its own, and name
+            // its field.
+            Err(error) => return Err(override_error(&table, overrides, &error)),
+        };
+        let mut scenario = Validator { file: &format!("{file} with --set") }.scenario(raw, default_name)?;
         scenario.overrides = overrides.to_vec();
         Ok(scenario)
     }
@@ -548,16 +562,97 @@ impl Scenario {
     }
 }
 
+/// The error of the first override that the scenario's own table refuses on its own: it
+/// names `--set`, the field, the value (cut when long) and what was expected, in words
+/// rather than serde's type names.
+fn override_error(table: &toml::Table, overrides: &[String], all_together: &toml::de::Error) -> ScenarioError {
+    for assignment in overrides {
+        let mut alone = table.clone();
+        if apply_override(&mut alone, assignment).is_err() {
+            continue;
+        }
+        if let Err(error) = RawScenario::deserialize(toml::Value::Table(alone)) {
+            return ScenarioError::Parse {
+                file: format!("--set {}", shorten(assignment.trim())),
+                message: humanize_serde(error.message()),
+            };
+        }
+    }
+    let shown: Vec<String> = overrides.iter().map(|o| shorten(o.trim())).collect();
+    ScenarioError::Parse {
+        file: format!("--set {}", shown.join(" --set ")),
+        message: humanize_serde(all_together.message()),
+    }
+}
+
+/// A value or name cut to its first 60 characters when longer, saying how long it was.
+fn shorten(text: &str) -> String {
+    const KEEP: usize = 60;
+    match text.char_indices().nth(KEEP) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}… ({} bytes in all)", &text[..end], text.len()),
+    }
+}
+
+/// Serde's deserialization message in the words a scenario author uses: no Rust type names
+/// (`u64`, `struct RawTopology`, `sequence`), no echo of the value (the caller shows it, cut).
+fn humanize_serde(message: &str) -> String {
+    fn expected(what: &str) -> String {
+        let what = what.trim();
+        match what {
+            "u8" => "a whole number from 0 to 255".into(),
+            "u16" => "a whole number from 0 to 65535".into(),
+            "u32" => "a whole number from 0 to 4294967295".into(),
+            "u64" => "a whole number from 0 to 18446744073709551615".into(),
+            "i64" => "a whole number".into(),
+            "a boolean" | "bool" => "true or false".into(),
+            "a string" | "string" => "a quoted text value".into(),
+            "a sequence" | "sequence" => "a list such as [1, 2]".into(),
+            _ if what.starts_with("struct ") => "a table of settings (FIELD.SUBFIELD=VALUE)".into(),
+            _ if what.starts_with("enum ") => "one of the documented names (docs/scenario-format.md)".into(),
+            _ => shorten(what),
+        }
+    }
+    fn got(what: &str) -> String {
+        let what = what.trim();
+        let kind = what.split_once(' ').map_or(what, |(kind, _)| kind);
+        match kind {
+            "string" => "a text value".into(),
+            "integer" | "float" => format!("the number {}", shorten(what[kind.len()..].trim().trim_matches('`'))),
+            "boolean" => format!("the boolean {}", what[kind.len()..].trim().trim_matches('`')),
+            "sequence" => "a list".into(),
+            "map" => "a table".into(),
+            _ => shorten(what),
+        }
+    }
+    let message = message.trim();
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some((found, wanted)) = message.strip_prefix(prefix).and_then(|rest| rest.rsplit_once(", expected ")) {
+            return format!("got {}, expected {}", got(found), expected(wanted));
+        }
+    }
+    // `unknown field`, `unknown variant`, `missing field`: already in the user's words, but
+    // may quote a long name.
+    let word = |word: &str| match word.strip_suffix(',') {
+        Some(stem) if stem.len() > 60 => format!("{},", shorten(stem)),
+        _ => shorten(word),
+    };
+    message.split(' ').map(word).collect::<Vec<_>>().join(" ")
+}
+
 /// Sets `a.b.c = value` in a scenario's TOML table. The value is read as TOML (`50`,
 /// `true`, `"all"`, `[1, 2]`); a bare word that is not valid TOML is taken as a string.
 pub(crate) fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), ScenarioError> {
-    let bad = |message: String| ScenarioError::Parse { file: "--set".into(), message };
+    let shown = shorten(assignment.trim());
+    let bad = |message: String| ScenarioError::Parse { file: format!("--set {shown}"), message };
     let Some((path, value)) = assignment.split_once('=') else {
-        return Err(bad(format!("{assignment:?}: expected FIELD=VALUE, e.g. consumer.clock_window_ms=50")));
+        return Err(bad("expected FIELD=VALUE, e.g. consumer.clock_window_ms=50".to_string()));
     };
     let path: Vec<&str> = path.trim().split('.').map(str::trim).collect();
     if path.iter().any(|part| part.is_empty()) {
-        return Err(bad(format!("{assignment:?}: the field name has an empty part")));
+        return Err(bad(
+            "the field name has an empty part; expected FIELD=VALUE, e.g. consumer.clock_window_ms=50".into()
+        ));
     }
     let value = match toml::from_str::<toml::Table>(&format!("v = {}", value.trim())) {
         Ok(mut parsed) => parsed.remove("v").expect("parsed the key v"),
@@ -569,7 +664,7 @@ pub(crate) fn apply_override(table: &mut toml::Table, assignment: &str) -> Resul
         let entry = current.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         current = entry
             .as_table_mut()
-            .ok_or_else(|| bad(format!("{assignment:?}: `{}` is not a table of settings", path[..=depth].join("."))))?;
+            .ok_or_else(|| bad(format!("`{}` is not a table of settings", shorten(&path[..=depth].join(".")))))?;
     }
     current.insert(last.to_string(), value);
     Ok(())

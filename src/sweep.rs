@@ -20,10 +20,13 @@
 //! maximum, and every reported percentile is a value some run actually had.
 //!
 //! # Memory
-//! Per seed, the summary keeps the five metric values (40 bytes) for the distributions;
-//! per failing seed, its seed and a bit set of its violated kinds (16 bytes). Per-kind
-//! counts are running sums. At the limit of [`MAX_SEEDS`] seeds that is at most ~560 MB;
-//! a chunk's full outcomes are held only until they are folded in.
+//! The distributions cover every counter `ordo run --json` prints ([`crate::counters::of`],
+//! the one list both use). Each is a histogram (value → runs), exact, in memory
+//! proportional to its distinct values: counters that take a handful of values across
+//! seeds cost a few entries; latencies and times can take one value per seed (about 40
+//! bytes each in the map). Per failing seed, the summary keeps its seed and a bit set of
+//! its violated kinds (16 bytes). Per-kind counts are running sums. A chunk's full outcomes
+//! are held only until they are folded in.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -121,87 +124,9 @@ pub struct SweepSpec<'a> {
     pub progress: bool,
 }
 
-/// A per-run figure whose distribution across seeds the sweep reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Metric {
-    /// Mean produce-to-apply latency of the run (integer ns; runs with no apply have none).
-    LatencyMean,
-    /// The run's median and 99th-percentile produce-to-apply latency (over its applies).
-    LatencyP50,
-    LatencyP99,
-    /// Largest produce-to-apply latency of the run (runs with no apply have none).
-    LatencyMax,
-    /// First-time applies per simulated second, first create to last apply.
-    Throughput,
-    /// Producer retries (send attempts beyond the first of a batch).
-    Retries,
-    /// Expected-version appends refused because the stream had moved on.
-    Conflicts,
-    /// Events applied more than once by the group.
-    DuplicateApplies,
-    /// Events a consumer strategy dropped as late or stale (dead-lettered).
-    DeadLettered,
-    /// Gaps a reorder buffer gave up waiting for (skipped).
-    SkippedGaps,
-    /// Most events one consumer held at once, and events still held at the end.
-    HeldMax,
-    HeldAtEnd,
-    /// Time partitions stood unowned during rebalances, summed over partitions.
-    RebalancePause,
-    /// Simulated time at which the run ended.
-    SimTime,
-}
-
-impl Metric {
-    pub const ALL: [Metric; 14] = [
-        Metric::LatencyMean,
-        Metric::LatencyP50,
-        Metric::LatencyP99,
-        Metric::LatencyMax,
-        Metric::Throughput,
-        Metric::Retries,
-        Metric::Conflicts,
-        Metric::DuplicateApplies,
-        Metric::DeadLettered,
-        Metric::SkippedGaps,
-        Metric::HeldMax,
-        Metric::HeldAtEnd,
-        Metric::RebalancePause,
-        Metric::SimTime,
-    ];
-
-    /// The JSON name (unit last).
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::LatencyMean => "latency_mean_ns",
-            Metric::LatencyP50 => "latency_p50_ns",
-            Metric::LatencyP99 => "latency_p99_ns",
-            Metric::LatencyMax => "latency_max_ns",
-            Metric::Throughput => "throughput_per_sec",
-            Metric::Retries => "retries",
-            Metric::Conflicts => "conflicts",
-            Metric::DuplicateApplies => "duplicate_applies",
-            Metric::DeadLettered => "dead_lettered",
-            Metric::SkippedGaps => "skipped_gaps",
-            Metric::HeldMax => "held_max",
-            Metric::HeldAtEnd => "held_at_end",
-            Metric::RebalancePause => "rebalance_pause_ns",
-            Metric::SimTime => "sim_time_ns",
-        }
-    }
-
-    /// Whether the value is nanoseconds (shown as milliseconds in text).
-    fn is_ns(self) -> bool {
-        matches!(
-            self,
-            Metric::LatencyMean
-                | Metric::LatencyP50
-                | Metric::LatencyP99
-                | Metric::LatencyMax
-                | Metric::RebalancePause
-                | Metric::SimTime
-        )
-    }
+/// Whether a counter's value is nanoseconds (shown as milliseconds in text).
+fn is_ns(name: &str) -> bool {
+    name.ends_with("_ns")
 }
 
 /// Everything the sweep keeps of one seed's run.
@@ -214,8 +139,9 @@ pub struct SeedOutcome {
     pub stop_reason: &'static str,
     /// Every anomaly kind the checker found, with its status and count, in `Kind` order.
     pub anomalies: Vec<(Kind, Status, u64)>,
-    /// The values of [`Metric::ALL`], in that order (`None`: the run has no such value).
-    pub metrics: [Option<u64>; Metric::ALL.len()],
+    /// Every counter of the run ([`crate::counters::of`]), in that order (`None`: the run
+    /// has no such value).
+    pub metrics: Vec<(&'static str, Option<u64>)>,
 }
 
 impl SeedOutcome {
@@ -252,6 +178,8 @@ pub struct Tally {
 pub struct Distribution {
     /// How many runs had a value.
     pub runs: u64,
+    /// How many of them had a value other than zero.
+    pub nonzero: u64,
     pub min: u64,
     pub p50: u64,
     pub p90: u64,
@@ -260,19 +188,59 @@ pub struct Distribution {
 }
 
 impl Distribution {
-    /// The distribution of `values` (sorted here); all zeros when there are none.
-    pub fn of(mut values: Vec<u64>) -> Distribution {
-        if values.is_empty() {
-            return Distribution::default();
+    /// The distribution of `values`; all zeros when there are none.
+    pub fn of(values: Vec<u64>) -> Distribution {
+        let mut histogram = Histogram::default();
+        for value in values {
+            histogram.add(value);
         }
-        values.sort_unstable();
+        histogram.distribution()
+    }
+}
+
+/// How many runs had each value: exact nearest-rank percentiles in memory proportional to
+/// the number of distinct values (most counters take a handful across seeds).
+#[derive(Clone, Debug, Default)]
+pub struct Histogram {
+    counts: BTreeMap<u64, u64>,
+    runs: u64,
+}
+
+impl Histogram {
+    pub fn add(&mut self, value: u64) {
+        *self.counts.entry(value).or_insert(0) += 1;
+        self.runs += 1;
+    }
+
+    /// The value at 1-based `rank` in ascending order (`1 ≤ rank ≤ runs`).
+    fn at_rank(&self, rank: u64) -> u64 {
+        let mut seen = 0u64;
+        for (&value, &count) in &self.counts {
+            seen += count;
+            if seen >= rank {
+                return value;
+            }
+        }
+        unreachable!("rank {rank} beyond {} runs", self.runs)
+    }
+
+    /// Nearest rank, as [`nearest_rank`].
+    fn percentile(&self, percent: u64) -> u64 {
+        self.at_rank((percent * self.runs).div_ceil(100).max(1))
+    }
+
+    pub fn distribution(&self) -> Distribution {
+        let (Some((&min, _)), Some((&max, _))) = (self.counts.first_key_value(), self.counts.last_key_value()) else {
+            return Distribution::default();
+        };
         Distribution {
-            runs: values.len() as u64,
-            min: values[0],
-            p50: nearest_rank(&values, 50),
-            p90: nearest_rank(&values, 90),
-            p99: nearest_rank(&values, 99),
-            max: values[values.len() - 1],
+            runs: self.runs,
+            nonzero: self.runs - self.counts.get(&0).copied().unwrap_or(0),
+            min,
+            p50: self.percentile(50),
+            p90: self.percentile(90),
+            p99: self.percentile(99),
+            max,
         }
     }
 }
@@ -309,8 +277,8 @@ pub struct Sweep {
     /// Per kind (most serious first), violated and allowed.
     pub violated: BTreeMap<Kind, Tally>,
     pub allowed: BTreeMap<Kind, Tally>,
-    /// Per metric, across runs.
-    pub metrics: BTreeMap<Metric, Distribution>,
+    /// Per counter of the run ([`crate::counters::of`], in that order), across runs.
+    pub metrics: Vec<(&'static str, Distribution)>,
     /// Every failing seed, ascending.
     pub failing: Vec<FailingSeed>,
     pub timing: Timing,
@@ -350,29 +318,12 @@ pub fn run_seed(spec: &SweepSpec<'_>, seed: u64) -> Result<SeedOutcome, SweepErr
         .filter_map(|&kind| counts.get(kind.name()).map(|&n| (kind, report.status_of(kind), n)))
         .filter(|&(_, _, n)| n > 0)
         .collect();
-    let stats = &result.stats;
-    let applied = stats.applies > 0;
     let outcome = SeedOutcome {
         seed,
         events: result.outcome.stats.events,
         stop_reason: result.outcome.reason.as_str(),
         anomalies,
-        metrics: [
-            applied.then(|| stats.latency_sum_ns / stats.applies),
-            applied.then_some(stats.latency_p50_ns),
-            applied.then_some(stats.latency_p99_ns),
-            applied.then_some(stats.latency_max_ns),
-            applied.then(|| result.throughput_per_sec()),
-            Some(stats.retries),
-            Some(stats.conflicts),
-            Some(stats.duplicate_applies),
-            Some(stats.dead_lettered),
-            Some(stats.skipped_gaps),
-            Some(stats.held_max),
-            Some(stats.held_at_end),
-            Some(stats.rebalance_pause_ns),
-            Some(result.outcome.end_ns),
-        ],
+        metrics: crate::counters::of(&result).into_iter().map(|c| (c.name, c.value)).collect(),
     };
     debug_assert_eq!(outcome.is_failing(), report.exit_code() == 1, "seed {seed}");
     // The summary rebuilds each failing seed's command instead of keeping the string.
@@ -389,19 +340,19 @@ struct Accumulator {
     stop_reasons: BTreeMap<&'static str, u64>,
     violated: BTreeMap<Kind, Tally>,
     allowed: BTreeMap<Kind, Tally>,
-    values: [Vec<u64>; Metric::ALL.len()],
+    /// Per counter, in [`crate::counters::of`] order: its name and values.
+    values: Vec<(&'static str, Histogram)>,
     failing: Vec<FailingSeed>,
 }
 
 impl Accumulator {
-    fn new(seeds: u64) -> Accumulator {
-        let capacity = seeds.min(CHUNK_SEEDS * 16) as usize;
+    fn new() -> Accumulator {
         Accumulator {
             events: 0,
             stop_reasons: BTreeMap::new(),
             violated: BTreeMap::new(),
             allowed: BTreeMap::new(),
-            values: std::array::from_fn(|_| Vec::with_capacity(capacity)),
+            values: Vec::new(),
             failing: Vec::new(),
         }
     }
@@ -426,8 +377,15 @@ impl Accumulator {
         if failing_kinds != 0 {
             self.failing.push(FailingSeed { seed: outcome.seed, kinds: failing_kinds });
         }
-        for (values, value) in self.values.iter_mut().zip(outcome.metrics) {
-            values.extend(value);
+        if self.values.is_empty() {
+            self.values = outcome.metrics.iter().map(|&(name, _)| (name, Histogram::default())).collect();
+        }
+        assert_eq!(self.values.len(), outcome.metrics.len(), "every run has the same counters");
+        for ((name, values), &(same, value)) in self.values.iter_mut().zip(&outcome.metrics) {
+            debug_assert_eq!(*name, same);
+            if let Some(value) = value {
+                values.add(value);
+            }
         }
     }
 }
@@ -443,7 +401,7 @@ pub fn sweep(spec: &SweepSpec<'_>) -> Result<Sweep, SweepError> {
         .build()
         .map_err(|error| SweepError::Pool { threads: spec.threads, reason: error.to_string() })?;
     let bar = progress_bar(spec);
-    let mut accumulator = Accumulator::new(spec.seeds.count());
+    let mut accumulator = Accumulator::new();
     let mut first = spec.seeds.first;
     loop {
         let last = spec.seeds.last.min(first.saturating_add(CHUNK_SEEDS - 1));
@@ -477,7 +435,7 @@ fn summarise(spec: &SweepSpec<'_>, accumulator: Accumulator, timing: Timing) -> 
     let mut configured = spec.scenario.clone();
     spec.strategy.configure(&mut configured);
     let Accumulator { events, stop_reasons, violated, allowed, values, failing } = accumulator;
-    let metrics = Metric::ALL.into_iter().zip(values).map(|(m, v)| (m, Distribution::of(v))).collect();
+    let metrics = values.iter().map(|(name, histogram)| (*name, histogram.distribution())).collect();
     Sweep {
         scenario: configured.name,
         scenario_path: spec.scenario_path.to_path_buf(),
@@ -510,6 +468,11 @@ fn progress_bar(spec: &SweepSpec<'_>) -> indicatif::ProgressBar {
 }
 
 impl Sweep {
+    /// The distribution of the counter `name` (as `ordo run --json` names it).
+    pub fn metric(&self, name: &str) -> Option<&Distribution> {
+        self.metrics.iter().find(|(m, _)| *m == name).map(|(_, d)| d)
+    }
+
     /// Seeds run.
     pub fn runs(&self) -> u64 {
         self.seeds.count()
@@ -549,10 +512,17 @@ impl Sweep {
         let metrics: serde_json::Map<String, Value> = self
             .metrics
             .iter()
-            .map(|(m, d)| {
-                let value =
-                    json!({"runs": d.runs, "min": d.min, "p50": d.p50, "p90": d.p90, "p99": d.p99, "max": d.max});
-                (m.name().to_string(), value)
+            .map(|(name, d)| {
+                let value = json!({
+                    "runs": d.runs,
+                    "nonzero": d.nonzero,
+                    "min": d.min,
+                    "p50": d.p50,
+                    "p90": d.p90,
+                    "p99": d.p99,
+                    "max": d.max,
+                });
+                (name.to_string(), value)
             })
             .collect();
         let failing: Vec<Value> = self
@@ -560,10 +530,11 @@ impl Sweep {
             .iter()
             .map(|f| {
                 let kinds: Vec<&str> = f.kinds().map(Kind::name).collect();
-                json!({"seed": f.seed, "violated": kinds, "reproduce": self.reproduce(f.seed)})
+                json!({"seed": f.seed, "violated_kinds": kinds, "reproduce": self.reproduce(f.seed)})
             })
             .collect();
         json!({
+            "schema_version": crate::cli::JSON_SCHEMA_VERSION,
             "scenario": self.scenario,
             "scenario_path": self.scenario_path.display().to_string(),
             "strategy": self.strategy,
@@ -573,7 +544,7 @@ impl Sweep {
             "stop_reasons": self.stop_reasons,
             "failing_seeds": self.failing.len(),
             "violation_rate": self.violation_rate(),
-            "violated": tallies(&self.violated),
+            "violations": tallies(&self.violated),
             "allowed": tallies(&self.allowed),
             "metrics": metrics,
             "failing": failing,
@@ -640,13 +611,18 @@ impl Sweep {
     fn render_metrics(&self, s: &mut String) {
         let _ = writeln!(
             s,
-            "per run (nearest rank) {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}",
-            "runs", "min", "p50", "p90", "p99", "max"
+            "per run (nearest rank)       {:>6} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "runs", "nonzero", "min", "p50", "p90", "p99", "max"
         );
-        for (metric, d) in &self.metrics {
-            let name = metric.name().strip_suffix("_ns").map(|n| format!("{n}_ms")).unwrap_or(metric.name().into());
+        let mut zero = Vec::new();
+        for &(metric, d) in &self.metrics {
+            if d.runs > 0 && d.max == 0 {
+                zero.push(metric);
+                continue;
+            }
+            let name = metric.strip_suffix("_ns").map(|n| format!("{n}_ms")).unwrap_or(metric.into());
             let cell = |value: u64| {
-                if metric.is_ns() {
+                if is_ns(metric) {
                     format!("{:.3}", value as f64 / 1e6)
                 } else {
                     value.to_string()
@@ -654,14 +630,18 @@ impl Sweep {
             };
             let _ = writeln!(
                 s,
-                "  {name:<20} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                "  {name:<26} {:>6} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10}",
                 d.runs,
+                d.nonzero,
                 cell(d.min),
                 cell(d.p50),
                 cell(d.p90),
                 cell(d.p99),
                 cell(d.max)
             );
+        }
+        if !zero.is_empty() {
+            let _ = writeln!(s, "  zero in every run: {}", zero.join(", "));
         }
     }
 
@@ -712,7 +692,15 @@ mod tests {
         assert_eq!(nearest_rank(&values, 100), 10);
         assert_eq!(nearest_rank(&[42], 50), 42);
         let d = Distribution::of(vec![30, 10, 20, 40]);
-        assert_eq!((d.runs, d.min, d.p50, d.p90, d.p99, d.max), (4, 10, 20, 40, 40, 40));
+        assert_eq!((d.runs, d.nonzero, d.min, d.p50, d.p90, d.p99, d.max), (4, 4, 10, 20, 40, 40, 40));
+        // The histogram gives what sorting every value gives, repeated values included.
+        let values: Vec<u64> = (0..1000u64).map(|i| (i * 7919) % 37 / 5).collect();
+        let mut sorted = values.clone();
+        sorted.sort_unstable();
+        let d = Distribution::of(values);
+        let expected = [0, 50, 90, 99, 100].map(|p| nearest_rank(&sorted, p));
+        assert_eq!([d.min, d.p50, d.p90, d.p99, d.max], expected);
+        assert_eq!(d.nonzero, sorted.iter().filter(|&&v| v != 0).count() as u64);
         assert_eq!(Distribution::of(Vec::new()), Distribution::default());
     }
 

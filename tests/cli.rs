@@ -186,7 +186,7 @@ fn check_exits_0_1_2_and_names_the_line_of_bad_input() {
     assert_eq!(ordo(&["check", violating.to_str().unwrap(), "--expect", "no_loss"]).status.code(), Some(0));
     let json = ordo(&["check", violating.to_str().unwrap(), "--json"]);
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(value["violated"], true);
+    assert_eq!(value["verdict"], "violated");
 
     let clean = scratch("clean.jsonl", "");
     assert!(ordo(&["run", "scenarios/idempotent-producer.toml", "--history", clean.to_str().unwrap()])

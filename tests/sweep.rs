@@ -89,11 +89,11 @@ fn every_failing_seed_reproduces_with_ordo_run() {
         assert!(!violations.is_empty(), "{command}: {run}");
         let mut run_kinds: Vec<String> = violations.keys().cloned().collect();
         run_kinds.sort();
-        assert_eq!(run_kinds, kinds(&entry["violated"]), "{command}");
+        assert_eq!(run_kinds, kinds(&entry["violated_kinds"]), "{command}");
     }
     // Every violated kind's seed count adds up with the failing list.
-    for (kind, tally) in sweep["violated"].as_object().unwrap() {
-        let seeds = failing.iter().filter(|f| kinds(&f["violated"]).contains(kind)).count() as u64;
+    for (kind, tally) in sweep["violations"].as_object().unwrap() {
+        let seeds = failing.iter().filter(|f| kinds(&f["violated_kinds"]).contains(kind)).count() as u64;
         assert_eq!(tally["seeds"].as_u64().unwrap(), seeds, "{kind}");
     }
 }
@@ -104,7 +104,7 @@ fn the_idempotent_producer_violates_nothing_over_twenty_seeds() {
     assert_eq!(sweep["seeds"]["count"], 20);
     assert_eq!(sweep["violation_rate"], 0.0, "{sweep}");
     assert_eq!(sweep["failing"], serde_json::json!([]));
-    assert_eq!(sweep["violated"], serde_json::json!({}));
+    assert_eq!(sweep["violations"], serde_json::json!({}));
     // Retries happen, and the broker deduplicates them: no duplicate applies.
     assert!(sweep["metrics"]["retries"]["max"].as_u64().unwrap() > 0, "{sweep}");
     assert_eq!(sweep["metrics"]["duplicate_applies"]["max"], 0);

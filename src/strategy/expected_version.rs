@@ -18,7 +18,8 @@
 //! Source: EventStoreDB/Kurrent docs, "Optimistic concurrency and idempotence"
 //! (`expectedRevision`); shared/domain.md §3–4 ("event sourcing, expected version").
 
-use super::Strategy;
+use super::Side::Producer;
+use super::{Setting, Strategy};
 use crate::scenario::{Acks, Partitioner, Scenario};
 
 pub struct ExpectedVersion;
@@ -29,6 +30,16 @@ impl Strategy for ExpectedVersion {
     }
     fn summary(&self) -> &'static str {
         "event-sourcing appends with an expected stream version: in order at the source, conflicts retried"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        const SETTINGS: &[Setting] = &[
+            Setting::set(Producer, "producer.expected_version", "true"),
+            Setting::set(Producer, "producer.idempotence", "false"),
+            Setting::set(Producer, "producer.acks", "all"),
+            Setting::set(Producer, "producer.partitioner", "key"),
+            Setting::set(Producer, "producer.batch_size", "1"),
+        ];
+        SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.producer.expected_version = true;

@@ -11,7 +11,8 @@
 //! than the window still makes a fast clock's events hold back a slow one's. Source:
 //! Kulkarni, Demirbas et al., "Logical Physical Clocks" (OPODIS 2014); shared/domain.md §3.
 
-use super::Strategy;
+use super::Side::{Consumer, Producer};
+use super::{Setting, Strategy};
 use crate::scenario::{ClockKind, ConsumerPolicy, Scenario};
 
 pub struct HybridLogicalClock;
@@ -22,6 +23,13 @@ impl Strategy for HybridLogicalClock {
     }
     fn summary(&self) -> &'static str {
         "hybrid logical clocks, released in stamp order after a window: causal, close to physical time"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        const SETTINGS: &[Setting] = &[
+            Setting::set(Producer, "producer.clock", "hybrid"),
+            Setting::set(Consumer, "consumer.policy", "clock-ordered"),
+        ];
+        SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.producer.clock = ClockKind::Hybrid;

@@ -6,7 +6,8 @@
 //! stream (here unbounded); it does nothing for order. Source: shared/domain.md §3
 //! ("idempotent consumer"); microservices.io, "Idempotent consumer".
 
-use super::Strategy;
+use super::Side::Consumer;
+use super::{Setting, Strategy};
 use crate::scenario::{ConsumerPolicy, Scenario};
 
 pub struct IdempotentConsumer;
@@ -17,6 +18,10 @@ impl Strategy for IdempotentConsumer {
     }
     fn summary(&self) -> &'static str {
         "consumer keeps a processed-id store: duplicates are discarded, order is not fixed"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        const SETTINGS: &[Setting] = &[Setting::set(Consumer, "consumer.policy", "idempotent-consumer")];
+        SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.consumer.policy = ConsumerPolicy::IdempotentConsumer;

@@ -6,7 +6,8 @@
 //! resends (new PID or new sequence numbers). Source: KIP-98; apache/kafka
 //! `ProducerStateEntry.java`, `ProducerAppendInfo.java`; shared/domain.md §2.
 
-use super::Strategy;
+use super::Side::Producer;
+use super::{Setting, Strategy};
 use crate::scenario::{Acks, Scenario};
 
 pub struct IdempotentProducer;
@@ -17,6 +18,14 @@ impl Strategy for IdempotentProducer {
     }
     fn summary(&self) -> &'static str {
         "idempotent producer (PID + sequence numbers): no duplicates or reorders within a session"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        const SETTINGS: &[Setting] = &[
+            Setting::set(Producer, "producer.idempotence", "true"),
+            Setting::set(Producer, "producer.acks", "all"),
+            Setting::at_most(Producer, "producer.max_in_flight", 5),
+        ];
+        SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.producer.idempotence = true;

@@ -5,7 +5,8 @@
 //! cannot reorder (see `single-inflight`, `idempotent`). Costs: hot keys make hot
 //! partitions. Source: Kafka producer docs (partitioner); shared/domain.md §3.
 
-use super::Strategy;
+use super::Side::Producer;
+use super::{Setting, Strategy};
 use crate::scenario::{Partitioner, Scenario};
 
 pub struct KeyPartitioning;
@@ -16,6 +17,10 @@ impl Strategy for KeyPartitioning {
     }
     fn summary(&self) -> &'static str {
         "key = entity: per-key order in one partition, unless retries or several producers reorder"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        const SETTINGS: &[Setting] = &[Setting::set(Producer, "producer.partitioner", "key")];
+        SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.producer.partitioner = Partitioner::Key;

@@ -12,7 +12,8 @@
 //! lost update or a gap. Source: Lamport, "Time, Clocks, and the Ordering of Events in a
 //! Distributed System" (CACM 1978); shared/domain.md §3–4 ("Lamport order").
 
-use super::Strategy;
+use super::Side::{Consumer, Producer};
+use super::{Setting, Strategy};
 use crate::scenario::{ClockKind, ConsumerPolicy, Scenario};
 
 pub struct LamportClock;
@@ -23,6 +24,13 @@ impl Strategy for LamportClock {
     }
     fn summary(&self) -> &'static str {
         "Lamport clocks, consumer releases in clock order after a window: never inverts causality, drops late events"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        const SETTINGS: &[Setting] = &[
+            Setting::set(Producer, "producer.clock", "lamport"),
+            Setting::set(Consumer, "consumer.policy", "clock-ordered"),
+        ];
+        SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.producer.clock = ClockKind::Lamport;

@@ -5,9 +5,16 @@
 //! Each lives in its own file whose doc comment states what it promises, what it costs,
 //! and its source. Producer-side ones set producer options; consumer-side ones choose the
 //! consumer's policy (`ConsumerPolicy`), which decides for each processed event whether it
-//! is applied now, held for later, or discarded (and records which). Strategies on the
-//! same side replace each other (the later one wins); one producer-side and one
-//! consumer-side strategy compose.
+//! is applied now, held for later, or discarded (and records which).
+//!
+//! # Composition
+//! Each strategy declares the settings it changes ([`Strategy::settings`]), each on the
+//! producer or the consumer side, either setting a value or capping a number. Joined with
+//! `+`, strategies compose when no two of them set the same setting to different values;
+//! two caps on one setting keep the smaller, and a set and a cap on one setting conflict.
+//! So a set either applies every member in full, whatever their order, or is refused
+//! ([`StrategySet::parse`]): `lamport+vector-clock` would have the later clock overwrite
+//! the earlier one's, and is an error. A name given twice is an error too.
 
 mod expected_version;
 mod hybrid_logical_clock;
@@ -32,9 +39,81 @@ pub trait Strategy: Sync {
     fn name(&self) -> &'static str;
     /// One line: what it does and what it promises.
     fn summary(&self) -> &'static str;
+    /// Every setting [`Strategy::configure`] changes, and how (a test holds the two equal).
+    fn settings(&self) -> &'static [Setting];
     /// Applies the strategy to a scenario's configuration.
     fn configure(&self, scenario: &mut Scenario);
 }
+
+/// Which side of the stream a setting is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The producer (and the application feeding it).
+    Producer,
+    /// The consumer group.
+    Consumer,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Producer => "producer",
+            Side::Consumer => "consumer",
+        }
+    }
+}
+
+/// What a strategy does to a setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Sets it to this value (in the scenario file's spelling).
+    Set(&'static str),
+    /// Lowers it to at most this number (leaves a smaller value alone).
+    AtMost(u32),
+}
+
+/// One setting a strategy changes. `field` is the scenario field (`producer.acks`), or for
+/// the two settings only strategies choose, `producer.clock` and `consumer.policy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Setting {
+    pub side: Side,
+    pub field: &'static str,
+    pub effect: Effect,
+}
+
+impl Setting {
+    pub const fn set(side: Side, field: &'static str, value: &'static str) -> Setting {
+        Setting { side, field, effect: Effect::Set(value) }
+    }
+    pub const fn at_most(side: Side, field: &'static str, limit: u32) -> Setting {
+        Setting { side, field, effect: Effect::AtMost(limit) }
+    }
+}
+
+impl std::fmt::Display for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.effect {
+            Effect::Set(value) => write!(f, "{} = {value}", self.field),
+            Effect::AtMost(limit) => write!(f, "{} ≤ {limit}", self.field),
+        }
+    }
+}
+
+/// The sides a strategy's settings are on, as `ordo list` shows them: `producer`,
+/// `consumer` or `producer+consumer`.
+pub fn sides(strategy: &dyn Strategy) -> String {
+    let on = |side| strategy.settings().iter().any(|s| s.side == side);
+    match (on(Side::Producer), on(Side::Consumer)) {
+        (true, true) => "producer+consumer".into(),
+        (false, true) => "consumer".into(),
+        _ => "producer".into(),
+    }
+}
+
+/// The composition rule in one sentence, for `ordo --help`, `ordo list` and errors.
+pub const COMPOSITION_RULE: &str = "strategies joined with + compose when no two set the same setting to different \
+values (two caps keep the smaller; a value and a cap on one setting conflict); anything else is refused, so every \
+strategy named takes effect in full, in any order";
 
 /// Every strategy ordo knows, in the order `ordo list` shows them.
 pub fn all() -> &'static [&'static dyn Strategy] {
@@ -56,13 +135,15 @@ pub fn all() -> &'static [&'static dyn Strategy] {
     ]
 }
 
-/// A strategy name that is not in the registry.
+/// A strategy name that is not in the registry, or strategies that cannot compose.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown strategy {name:?} in {spec:?}; expected one or more of {known} joined with `+`")]
-pub struct UnknownStrategy {
-    pub name: String,
-    pub spec: String,
-    pub known: String,
+pub enum UnknownStrategy {
+    #[error("unknown strategy {name:?} in {spec:?}; expected one or more of {known} joined with `+`")]
+    Unknown { name: String, spec: String, known: String },
+    #[error("{spec:?} names {name:?} twice; name each strategy once")]
+    Twice { name: String, spec: String },
+    #[error("{spec:?} cannot compose: {conflicts}; only one of each pair could take effect, so drop one (the rule: {COMPOSITION_RULE})")]
+    Conflict { spec: String, conflicts: String },
 }
 
 /// A resolved combination, e.g. `key+idempotent`.
@@ -77,21 +158,45 @@ impl std::fmt::Debug for StrategySet {
 }
 
 impl StrategySet {
-    /// Parses `a+b+c`. Order matters only where two strategies set the same option: the
-    /// later one wins.
+    /// Parses `a+b+c` and enforces the composition rule (see the module doc): a set is
+    /// refused when two members set one setting to different values, or one sets it and
+    /// another caps it, so that every member applies in full, in any order.
     pub fn parse(spec: &str) -> Result<StrategySet, UnknownStrategy> {
-        let mut members = Vec::new();
+        let mut members: Vec<&'static dyn Strategy> = Vec::new();
         for name in spec.split('+').map(str::trim) {
+            if members.iter().any(|m| m.name() == name) {
+                return Err(UnknownStrategy::Twice { name: name.to_string(), spec: spec.to_string() });
+            }
             match all().iter().find(|s| s.name() == name) {
                 Some(strategy) => members.push(*strategy),
                 None => {
-                    return Err(UnknownStrategy {
+                    return Err(UnknownStrategy::Unknown {
                         name: name.to_string(),
                         spec: spec.to_string(),
                         known: all().iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
                     })
                 }
             }
+        }
+        let mut conflicts = Vec::new();
+        for (i, a) in members.iter().enumerate() {
+            for b in &members[i + 1..] {
+                for x in a.settings() {
+                    for y in b.settings().iter().filter(|y| y.field == x.field) {
+                        let clash = match (x.effect, y.effect) {
+                            (Effect::Set(p), Effect::Set(q)) => p != q,
+                            (Effect::AtMost(_), Effect::AtMost(_)) => false,
+                            _ => true,
+                        };
+                        if clash {
+                            conflicts.push(format!("`{}` sets {x} but `{}` sets {y}", a.name(), b.name()));
+                        }
+                    }
+                }
+            }
+        }
+        if !conflicts.is_empty() {
+            return Err(UnknownStrategy::Conflict { spec: spec.to_string(), conflicts: conflicts.join("; ") });
         }
         Ok(StrategySet { members })
     }
@@ -120,6 +225,151 @@ mod tests {
         assert_eq!(sorted.len(), names.len());
         for name in names {
             assert_eq!(StrategySet::parse(name).unwrap().name(), name);
+        }
+    }
+
+    /// The value of a setting a strategy may change, and a way to put it back.
+    fn probe(scenario: &Scenario, field: &str) -> String {
+        let (p, c) = (&scenario.producer, &scenario.consumer);
+        match field {
+            "producer.partitioner" => format!("{:?}", p.partitioner),
+            "producer.max_in_flight" => p.max_in_flight.to_string(),
+            "producer.idempotence" => p.idempotence.to_string(),
+            "producer.acks" => format!("{:?}", p.acks),
+            "producer.expected_version" => p.expected_version.to_string(),
+            "producer.batch_size" => p.batch_size.to_string(),
+            "producer.clock" => format!("{:?}", p.clock),
+            "workload.durable_source" => scenario.workload.durable_source.to_string(),
+            "consumer.policy" => format!("{:?}", c.policy),
+            "consumer.parallel_partitions" => c.parallel_partitions.to_string(),
+            "consumer.retry_whole_batch" => c.retry_whole_batch.to_string(),
+            "consumer.commit" => format!("{:?}", c.commit),
+            other => panic!("no probe for {other}: add one"),
+        }
+    }
+
+    fn restore(scenario: &mut Scenario, from: &Scenario, field: &str) {
+        let (p, c) = (&mut scenario.producer, &mut scenario.consumer);
+        match field {
+            "producer.partitioner" => p.partitioner = from.producer.partitioner,
+            "producer.max_in_flight" => p.max_in_flight = from.producer.max_in_flight,
+            "producer.idempotence" => p.idempotence = from.producer.idempotence,
+            "producer.acks" => p.acks = from.producer.acks,
+            "producer.expected_version" => p.expected_version = from.producer.expected_version,
+            "producer.batch_size" => p.batch_size = from.producer.batch_size,
+            "producer.clock" => p.clock = from.producer.clock,
+            "workload.durable_source" => scenario.workload.durable_source = from.workload.durable_source,
+            "consumer.policy" => c.policy = from.consumer.policy,
+            "consumer.parallel_partitions" => c.parallel_partitions = from.consumer.parallel_partitions,
+            "consumer.retry_whole_batch" => c.retry_whole_batch = from.consumer.retry_whole_batch,
+            "consumer.commit" => c.commit = from.consumer.commit,
+            other => panic!("no probe for {other}: add one"),
+        }
+    }
+
+    fn normal(text: &str) -> String {
+        text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    }
+
+    fn bases() -> Vec<Scenario> {
+        let texts = [
+            "",
+            "[producer]\nidempotence = false\nacks = 1\nmax_in_flight = 3\nbatch_size = 8\npartitioner = \"round_robin\"\n[consumer]\ncommit = \"before\"\n",
+            "[producer]\nidempotence = false\nmax_in_flight = 20\n",
+        ];
+        texts.iter().map(|text| Scenario::parse(text, "t.toml", "t").unwrap()).collect()
+    }
+
+    #[test]
+    fn every_strategy_changes_exactly_the_settings_it_declares() {
+        for strategy in all() {
+            for base in bases() {
+                let mut after = base.clone();
+                strategy.configure(&mut after);
+                for setting in strategy.settings() {
+                    let value = probe(&after, setting.field);
+                    match setting.effect {
+                        Effect::Set(want) => assert_eq!(normal(&value), normal(want), "{}: {setting}", strategy.name()),
+                        Effect::AtMost(limit) => {
+                            let before: u32 = probe(&base, setting.field).parse().unwrap();
+                            assert_eq!(value, before.min(limit).to_string(), "{}: {setting}", strategy.name());
+                        }
+                    }
+                    assert_eq!(
+                        setting.side.name(),
+                        if setting.field.starts_with("consumer.") { "consumer" } else { "producer" },
+                        "{}: {setting} is on the side its field says",
+                        strategy.name()
+                    );
+                    restore(&mut after, &base, setting.field);
+                }
+                assert_eq!(after, base, "{} changes a setting it does not declare", strategy.name());
+            }
+        }
+    }
+
+    #[test]
+    fn accepted_sets_apply_in_full_in_any_order_and_the_rest_are_refused() {
+        let mut accepted = 0;
+        for a in all() {
+            for b in all().iter().filter(|b| b.name() != a.name()) {
+                let spec = format!("{}+{}", a.name(), b.name());
+                let Ok(set) = StrategySet::parse(&spec) else {
+                    // Refused: some setting would depend on the order.
+                    let clash = a.settings().iter().any(|x| {
+                        b.settings().iter().any(|y| {
+                            x.field == y.field
+                                && !matches!((x.effect, y.effect), (Effect::AtMost(_), Effect::AtMost(_)))
+                                && x.effect != y.effect
+                        })
+                    });
+                    assert!(clash, "{spec} was refused without a clash");
+                    continue;
+                };
+                accepted += 1;
+                let reverse = StrategySet::parse(&format!("{}+{}", b.name(), a.name())).unwrap();
+                for base in bases() {
+                    let (mut one, mut two) = (base.clone(), base.clone());
+                    set.configure(&mut one);
+                    reverse.configure(&mut two);
+                    assert_eq!(one, two, "{spec}: the order matters");
+                    // Each member's settings all hold in the result.
+                    for member in &set.members {
+                        let mut alone = base.clone();
+                        member.configure(&mut alone);
+                        for setting in member.settings() {
+                            if let Effect::Set(_) = setting.effect {
+                                assert_eq!(
+                                    probe(&one, setting.field),
+                                    probe(&alone, setting.field),
+                                    "{spec}: {setting}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(accepted > 50, "most pairs compose ({accepted})");
+    }
+
+    #[test]
+    fn conflicting_and_repeated_strategies_are_refused() {
+        let error = StrategySet::parse("lamport+vector-clock+reorder-buffer").unwrap_err().to_string();
+        assert!(
+            error.contains("`lamport` sets producer.clock = lamport but `vector-clock` sets producer.clock = vector"),
+            "{error}"
+        );
+        assert!(error.contains("consumer.policy"), "{error}");
+        assert!(StrategySet::parse("idempotent+expected-version")
+            .unwrap_err()
+            .to_string()
+            .contains("producer.idempotence"));
+        assert!(StrategySet::parse("key+unkeyed").is_err());
+        assert!(StrategySet::parse("key+key").unwrap_err().to_string().contains("twice"));
+        // Caps compose, and so do equal values.
+        for ok in ["single-inflight+idempotent", "outbox+single-inflight", "key+expected-version", "key+outbox"] {
+            assert!(StrategySet::parse(ok).is_ok(), "{ok}");
         }
     }
 

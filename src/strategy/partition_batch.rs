@@ -12,7 +12,8 @@
 //! after batch"); Confluent parallel-consumer and Spring Kafka batch listeners
 //! (`BatchListenerFailedException` retries the batch).
 
-use super::Strategy;
+use super::Side::Consumer;
+use super::{Setting, Strategy};
 use crate::scenario::{CommitMode, Scenario};
 
 pub struct PartitionBatch;
@@ -23,6 +24,14 @@ impl Strategy for PartitionBatch {
     }
     fn summary(&self) -> &'static str {
         "partition-aware batches in parallel, commit after, retry the whole batch: order kept, duplicates on retry"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        const SETTINGS: &[Setting] = &[
+            Setting::set(Consumer, "consumer.parallel_partitions", "true"),
+            Setting::set(Consumer, "consumer.retry_whole_batch", "true"),
+            Setting::set(Consumer, "consumer.commit", "after"),
+        ];
+        SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.consumer.parallel_partitions = true;

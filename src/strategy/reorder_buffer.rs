@@ -9,7 +9,8 @@
 //! arrives later than that is dropped. Buffered events die with the consumer. Source:
 //! Camel Resequencer EIP (timeout, late arrivals); shared/domain.md §3–4.
 
-use super::Strategy;
+use super::Side::Consumer;
+use super::{Setting, Strategy};
 use crate::scenario::{ConsumerPolicy, Scenario};
 
 pub struct ReorderBuffer;
@@ -20,6 +21,10 @@ impl Strategy for ReorderBuffer {
     }
     fn summary(&self) -> &'static str {
         "sequence numbers + consumer reorder buffer: in order or a visible gap after a timeout"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        const SETTINGS: &[Setting] = &[Setting::set(Consumer, "consumer.policy", "reorder-buffer")];
+        SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.consumer.policy = ConsumerPolicy::ReorderBuffer;

@@ -5,7 +5,8 @@
 //! when an ack is lost and idempotence is off. Source: Kafka producer config docs
 //! (`max.in.flight.requests.per.connection`); shared/domain.md §3–4.
 
-use super::Strategy;
+use super::Side::Producer;
+use super::{Setting, Strategy};
 use crate::scenario::Scenario;
 
 pub struct SingleInFlight;
@@ -16,6 +17,10 @@ impl Strategy for SingleInFlight {
     }
     fn summary(&self) -> &'static str {
         "max.in.flight = 1: retries cannot reorder; duplicates still can happen"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        const SETTINGS: &[Setting] = &[Setting::at_most(Producer, "producer.max_in_flight", 1)];
+        SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.producer.max_in_flight = 1;

@@ -8,7 +8,8 @@
 //! updates), and the applied order can invert causality. Source: shared/domain.md §3–4
 //! ("timestamp / last-write-wins"); Kleppmann, DDIA ch. 8 (unreliable clocks).
 
-use super::Strategy;
+use super::Side::Consumer;
+use super::{Setting, Strategy};
 use crate::scenario::{ConsumerPolicy, Scenario};
 
 pub struct TimestampLww;
@@ -19,6 +20,10 @@ impl Strategy for TimestampLww {
     }
     fn summary(&self) -> &'static str {
         "last write wins by producer timestamp: fine with synced clocks, skew loses updates"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        const SETTINGS: &[Setting] = &[Setting::set(Consumer, "consumer.policy", "last-write-wins")];
+        SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.consumer.policy = ConsumerPolicy::LastWriteWins;

@@ -13,7 +13,8 @@
 //! service's outbox. Source: microservices.io, "Transactional outbox"; shared/domain.md
 //! §3–4 ("outbox + single relay, key = aggregate").
 
-use super::Strategy;
+use super::Side::Producer;
+use super::{Setting, Strategy};
 use crate::scenario::{Partitioner, Scenario};
 
 pub struct TransactionalOutbox;
@@ -24,6 +25,14 @@ impl Strategy for TransactionalOutbox {
     }
     fn summary(&self) -> &'static str {
         "transactional outbox, single relay publishing in commit order: order per aggregate, duplicates on relay restart"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        const SETTINGS: &[Setting] = &[
+            Setting::set(Producer, "workload.durable_source", "true"),
+            Setting::at_most(Producer, "producer.max_in_flight", 1),
+            Setting::set(Producer, "producer.partitioner", "key"),
+        ];
+        SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.workload.durable_source = true;

@@ -4,7 +4,8 @@
 //! baseline that shows why keys exist. Source: Kafka producer docs (partitioner);
 //! shared/domain.md §3.
 
-use super::Strategy;
+use super::Side::Producer;
+use super::{Setting, Strategy};
 use crate::scenario::{Partitioner, Scenario};
 
 pub struct Unkeyed;
@@ -15,6 +16,10 @@ impl Strategy for Unkeyed {
     }
     fn summary(&self) -> &'static str {
         "no key, round-robin over partitions: no order across partitions"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        const SETTINGS: &[Setting] = &[Setting::set(Producer, "producer.partitioner", "round_robin")];
+        SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.producer.partitioner = Partitioner::RoundRobin;

@@ -14,7 +14,8 @@
 //! Schiper, Stephenson, "Lightweight causal and atomic group multicast" (TOCS 1991);
 //! shared/domain.md §3–4.
 
-use super::Strategy;
+use super::Side::{Consumer, Producer};
+use super::{Setting, Strategy};
 use crate::scenario::{ClockKind, ConsumerPolicy, Scenario};
 
 pub struct VectorClock;
@@ -25,6 +26,13 @@ impl Strategy for VectorClock {
     }
     fn summary(&self) -> &'static str {
         "vector clocks with causal delivery: never inverts causality; a lost event stalls its producer's successors"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        const SETTINGS: &[Setting] = &[
+            Setting::set(Producer, "producer.clock", "vector"),
+            Setting::set(Consumer, "consumer.policy", "causal-delivery"),
+        ];
+        SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.producer.clock = ClockKind::Vector;

@@ -7,7 +7,8 @@
 //! (Full-state events that may skip ahead are a variant ordo does not model yet: its
 //! events are partial updates.) Source: shared/domain.md §3 ("versioned consumer").
 
-use super::Strategy;
+use super::Side::Consumer;
+use super::{Setting, Strategy};
 use crate::scenario::{ConsumerPolicy, Scenario};
 
 pub struct VersionedConsumer;
@@ -18,6 +19,10 @@ impl Strategy for VersionedConsumer {
     }
     fn summary(&self) -> &'static str {
         "apply only version = current + 1, hold later ones: never out of order, stalls on a loss"
+    }
+    fn settings(&self) -> &'static [Setting] {
+        const SETTINGS: &[Setting] = &[Setting::set(Consumer, "consumer.policy", "versioned")];
+        SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.consumer.policy = ConsumerPolicy::Versioned;
