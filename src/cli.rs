@@ -20,7 +20,8 @@ use crate::strategy::StrategySet;
 #[command(
     name = "ordo",
     version,
-    about = "A deterministic simulator for event-stream ordering: in which order will your consumers see your events, and what breaks it?"
+    about = "A deterministic simulator for event-stream ordering: in which order will your consumers see your events, and what breaks it?",
+    after_help = AFTER_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -31,8 +32,9 @@ struct Cli {
 enum Command {
     /// Run one scenario with one strategy and seed, and report what happened.
     Run {
-        /// The scenario file (TOML), e.g. scenarios/quickstart.toml.
-        scenario: PathBuf,
+        /// A scenario file (TOML), or the name of a bundled one: `quickstart`,
+        /// `scenarios/quickstart.toml` (`ordo list` names them).
+        scenario: String,
         /// Seed of the run (default: the scenario's `seed`, else 1).
         #[arg(long)]
         seed: Option<u64>,
@@ -77,8 +79,9 @@ enum Command {
     /// the command that reproduces every failing seed. Exit 0 when the sweep ran, whatever
     /// it found (1 with --fail-on-violation if a seed violates what the scenario expects).
     Sweep {
-        /// The scenario file (TOML), e.g. scenarios/quickstart.toml. Its `seed` is not used.
-        scenario: PathBuf,
+        /// A scenario file (TOML) or the name of a bundled one, e.g. quickstart. Its `seed`
+        /// is not used.
+        scenario: String,
         /// Ordering strategy, several joined with `+` (default: the scenario's `strategy`, else `key`).
         #[arg(long)]
         strategy: Option<String>,
@@ -102,37 +105,65 @@ enum Command {
         #[arg(long = "set", value_name = "FIELD=VALUE")]
         set: Vec<String>,
     },
-    /// Run every scenario × every strategy over the same seeds and write the trade-off
-    /// report (matrix.md, matrix.json); the same inputs regenerate it byte for byte.
+    /// Run every scenario × every strategy over the same seeds and print the trade-off
+    /// table (matrix.md) on stdout; with --out DIR, write matrix.md, matrix.json and three
+    /// SVG charts there instead. Nothing is written without --out. The same inputs give the
+    /// same bytes.
     Matrix {
         /// Seeds per cell: a count N (seeds 1..N) or an inclusive range A..B.
         #[arg(long, default_value = "50")]
         seeds: String,
-        /// Where the report goes.
-        #[arg(long, default_value = "reports/matrix")]
-        out: PathBuf,
-        /// Where the scenarios are.
-        #[arg(long, default_value = "scenarios")]
-        scenarios: PathBuf,
+        /// Write the report files into this directory (created if needed; files of the same
+        /// names are replaced), e.g. --out reports/matrix to regenerate the committed one.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print matrix.json on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// A folder of your own scenarios to use instead of the bundled ones [env: ORDO_SCENARIOS].
+        #[arg(long, value_name = "DIR")]
+        scenarios: Option<PathBuf>,
         /// Worker threads [default: all cores].
         #[arg(long)]
         threads: Option<usize>,
     },
     /// List the bundled scenarios and the strategies, with a one-line summary each.
     List {
-        /// Where the scenarios are.
-        #[arg(long, default_value = "scenarios")]
-        dir: PathBuf,
-        /// Print {"scenarios": [...], "strategies": [...]}.
+        /// A folder of your own scenarios to list instead of the bundled ones [env: ORDO_SCENARIOS].
+        #[arg(long, alias = "dir", value_name = "DIR")]
+        scenarios: Option<PathBuf>,
+        /// Print one JSON object (docs/json.md).
         #[arg(long)]
         json: bool,
     },
     /// Print a scenario's lesson: the story, what to predict, what to look for.
     Explain {
-        /// A scenario file, or the name of one in `scenarios/`.
+        /// A scenario file, or the name of a bundled one (or of one in --scenarios DIR).
         scenario: String,
+        /// A folder of your own scenarios to look the name up in first [env: ORDO_SCENARIOS].
+        #[arg(long, value_name = "DIR")]
+        scenarios: Option<PathBuf>,
     },
 }
+
+/// The end of `ordo --help`: how strategies compose, where scenarios come from, and how to
+/// get the `ordo` command the printed commands use.
+const AFTER_HELP: &str = "\
+Strategies (--strategy a+b; `ordo list` shows each one's side and settings): each sets \
+producer-side or consumer-side settings. Joined with +, they compose when no two set the \
+same setting to different values (two caps keep the smaller; a value and a cap on one \
+setting conflict); anything else is refused, so every strategy named takes effect in full.
+
+Scenarios are bundled in the binary: `ordo run quickstart` and `ordo run \
+scenarios/quickstart.toml` work from any directory. A path to a file runs that file; \
+ORDO_SCENARIOS=DIR (or --scenarios DIR for list, explain and matrix) adds a folder of \
+your own.
+
+JSON: every --json output and matrix.json carry schema_version; docs/json.md lists the \
+fields.
+
+The commands ordo prints start with `ordo`: install it with `cargo install --path .` \
+from the repository, or type `cargo run --release --` in its place.";
 
 /// An error the user can fix; exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -157,9 +188,11 @@ pub fn main() -> i32 {
         Command::Sweep { scenario, strategy, seeds, threads, json, show_failing, fail_on_violation, set } => {
             command_sweep(&scenario, &set, strategy, seeds.as_deref(), threads, json, show_failing, fail_on_violation)
         }
-        Command::Matrix { seeds, out, scenarios, threads } => command_matrix(&seeds, &out, &scenarios, threads),
-        Command::List { dir, json } => command_list(&dir, json),
-        Command::Explain { scenario } => command_explain(&scenario),
+        Command::Matrix { seeds, out, json, scenarios, threads } => {
+            command_matrix(&seeds, out.as_deref(), json, scenarios.as_deref(), threads)
+        }
+        Command::List { scenarios, json } => command_list(scenarios.as_deref(), json),
+        Command::Explain { scenario, scenarios } => command_explain(&scenario, scenarios.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -178,7 +211,7 @@ pub fn main() -> i32 {
 
 #[allow(clippy::too_many_arguments)]
 fn command_run(
-    path: &Path,
+    scenario: &str,
     overrides: &[String],
     seed: Option<u64>,
     strategy: Option<String>,
@@ -187,7 +220,9 @@ fn command_run(
     json_output: bool,
     save_scenario: Option<&Path>,
 ) -> anyhow::Result<i32> {
-    let scenario = Scenario::load_with(path, overrides)?;
+    let source = crate::bundled::resolve(scenario, crate::bundled::user_folder(None).as_deref())?;
+    let path = source.path.as_path();
+    let scenario = source.load(overrides)?;
     let seed_source = if seed.is_some() {
         "--seed"
     } else if scenario.seed_in_file {
@@ -197,10 +232,11 @@ fn command_run(
     };
     let seed = seed.unwrap_or(scenario.seed);
     let strategy = resolve_strategy(path, &scenario, strategy)?;
+    let queue = scenario.queue.is_some();
     if !json_output {
         emit(&format!("seed {seed} ({seed_source})\n"));
     }
-    random_faults_before_run(path, &scenario, seed, &strategy.name(), json_output, save_scenario)?;
+    random_faults_before_run(&source, &scenario, seed, &strategy.name(), json_output, save_scenario)?;
     let result = run(RunSpec {
         scenario,
         scenario_path: path,
@@ -221,7 +257,8 @@ fn command_run(
     if json_output {
         emit(&format!("{}\n", serde_json::to_string_pretty(&run_json(&result, report.as_ref()))?));
     } else {
-        emit(&run_text(&result, history.as_deref(), report.as_ref()));
+        emit(&run_text(&result, queue, history.as_deref(), report.as_ref()));
+        not_installed_note();
     }
     Ok(0)
 }
@@ -230,13 +267,14 @@ fn command_run(
 /// scripted copy `--save-scenario` asks for, both before the run, so that a run that goes
 /// wrong can still be replayed.
 fn random_faults_before_run(
-    path: &Path,
+    source: &crate::bundled::Source,
     scenario: &Scenario,
     seed: u64,
     strategy: &str,
     json_output: bool,
     save_scenario: Option<&Path>,
 ) -> anyhow::Result<()> {
+    let path = source.path.as_path();
     let drawn = crate::scenario::random::draw(scenario, seed);
     if let (Some(drawn), false) = (&drawn, json_output) {
         emit(&drawn.render_text(100));
@@ -249,10 +287,8 @@ fn random_faults_before_run(
         ))
         .into());
     };
-    let original = std::fs::read_to_string(path)
-        .map_err(|error| InputError(format!("{}: cannot read: {error}", path.display())))?;
     let text =
-        crate::scenario::random::scripted_text(&original, &path.display().to_string(), scenario, strategy, &drawn)?;
+        crate::scenario::random::scripted_text(&source.text, &path.display().to_string(), scenario, strategy, &drawn)?;
     std::fs::write(out, text)
         .map_err(|error| InputError(format!("--save-scenario {}: cannot write: {error}", out.display())))?;
     if !json_output {
@@ -286,7 +322,13 @@ fn command_check(path: &Path, json_output: bool, expect: Option<&str>, show: usi
     Ok(report.exit_code())
 }
 
-fn command_matrix(seeds: &str, out: &Path, scenarios: &Path, threads: Option<usize>) -> anyhow::Result<i32> {
+fn command_matrix(
+    seeds: &str,
+    out: Option<&Path>,
+    json_output: bool,
+    scenarios: Option<&Path>,
+    threads: Option<usize>,
+) -> anyhow::Result<i32> {
     use crate::sweep::{SeedRange, MAX_THREADS};
     let seeds = SeedRange::parse(seeds).map_err(|error| InputError(format!("--seeds {seeds}: {error}")))?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -294,26 +336,37 @@ fn command_matrix(seeds: &str, out: &Path, scenarios: &Path, threads: Option<usi
     if threads == 0 || threads > MAX_THREADS {
         return Err(InputError(format!("--threads {threads}: expected 1 to {MAX_THREADS}")).into());
     }
-    let spec = crate::matrix::MatrixSpec { scenarios_dir: scenarios.to_path_buf(), seeds, threads, progress: false };
+    let scenarios = crate::bundled::catalog(crate::bundled::user_folder(scenarios).as_deref())?;
+    let spec = crate::matrix::MatrixSpec { scenarios, seeds, threads, progress: false };
     let matrix = crate::matrix::matrix(&spec).map_err(|error| match error {
         crate::matrix::MatrixError::Sweep(error) => anyhow::anyhow!(error),
         other => InputError(other.to_string()).into(),
     })?;
-    matrix.write(out).map_err(|error| InputError(format!("{}: cannot write the report: {error}", out.display())))?;
-    emit(&format!(
-        "wrote {} and {} ({} scenarios × {} strategies × {} seeds)\n",
-        out.join("matrix.md").display(),
-        out.join("matrix.json").display(),
-        matrix.scenarios.len(),
-        matrix.strategies.len(),
-        seeds.count()
-    ));
+    if let Some(out) = out {
+        matrix
+            .write(out)
+            .map_err(|error| InputError(format!("--out {}: cannot write the report: {error}", out.display())))?;
+    }
+    if json_output {
+        emit(&format!("{}\n", serde_json::to_string_pretty(&matrix.to_json())?));
+    } else if let Some(out) = out {
+        emit(&format!(
+            "wrote {} and {} and three SVG charts ({} scenarios × {} strategies × {} seeds)\n",
+            out.join("matrix.md").display(),
+            out.join("matrix.json").display(),
+            matrix.scenarios.len(),
+            matrix.strategies.len(),
+            seeds.count()
+        ));
+    } else {
+        emit(&matrix.to_markdown());
+    }
     Ok(0)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn command_sweep(
-    path: &Path,
+    scenario: &str,
     overrides: &[String],
     strategy: Option<String>,
     seeds: Option<&str>,
@@ -335,7 +388,9 @@ fn command_sweep(
         ))
         .into());
     }
-    let scenario = Scenario::load_with(path, overrides)?;
+    let source = crate::bundled::resolve(scenario, crate::bundled::user_folder(None).as_deref())?;
+    let path = source.path.as_path();
+    let scenario = source.load(overrides)?;
     let strategy = resolve_strategy(path, &scenario, strategy)?;
     let spec = SweepSpec { scenario, scenario_path: path, strategy, seeds, threads, progress: true };
     let sweep = crate::sweep::sweep(&spec)?;
@@ -343,62 +398,67 @@ fn command_sweep(
         emit(&format!("{}\n", serde_json::to_string_pretty(&sweep.to_json())?));
     } else {
         emit(&sweep.render_text(show_failing));
+        not_installed_note();
     }
     Ok(sweep.exit_code(fail_on_violation))
 }
 
-fn command_list(dir: &Path, json_output: bool) -> anyhow::Result<i32> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|error| InputError(format!("{}: cannot list scenarios: {error}", dir.display())))?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
+fn command_list(folder: Option<&Path>, json_output: bool) -> anyhow::Result<i32> {
+    let folder = crate::bundled::user_folder(folder);
+    let sources = crate::bundled::catalog(folder.as_deref())?;
     let mut scenarios = Vec::new();
-    for path in &paths {
-        let scenario = Scenario::load(path)?;
-        scenarios.push(json!({"name": scenario.name, "summary": scenario.summary, "path": path.display().to_string()}));
+    for source in &sources {
+        let scenario = source.load(&[])?;
+        scenarios.push(json!({
+            "name": scenario.name,
+            "summary": scenario.summary,
+            "path": source.path.display().to_string(),
+            "bundled": source.bundled,
+        }));
     }
-    let strategies: Vec<_> =
-        crate::strategy::all().iter().map(|s| json!({"name": s.name(), "summary": s.summary()})).collect();
+    let strategies: Vec<_> = crate::strategy::all()
+        .iter()
+        .map(|s| {
+            let settings: Vec<String> = s.settings().iter().map(ToString::to_string).collect();
+            json!({"name": s.name(), "summary": s.summary(), "sides": crate::strategy::sides(*s), "settings": settings})
+        })
+        .collect();
     if json_output {
-        emit(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&json!({"scenarios": scenarios, "strategies": strategies}))?
-        ));
+        let value = json!({
+            "schema_version": JSON_SCHEMA_VERSION,
+            "scenarios": scenarios,
+            "strategies": strategies,
+            "composition": crate::strategy::COMPOSITION_RULE,
+        });
+        emit(&format!("{}\n", serde_json::to_string_pretty(&value)?));
         return Ok(0);
     }
-    let mut out = format!("scenarios ({}):\n", dir.display());
+    let origin = match &folder {
+        Some(folder) => folder.display().to_string(),
+        None => "bundled; run one by name, e.g. ordo run quickstart".to_string(),
+    };
+    let mut out = format!("scenarios ({origin}):\n");
     let width = scenarios.iter().map(|s| s["name"].as_str().unwrap_or("").len()).max().unwrap_or(0);
     for scenario in &scenarios {
         let (name, summary) = (scenario["name"].as_str().unwrap_or(""), scenario["summary"].as_str().unwrap_or(""));
         out.push_str(&format!("  {name:<width$}  {summary}\n"));
     }
-    out.push_str("strategies (combine with +):\n");
-    let width = strategies.iter().map(|s| s["name"].as_str().unwrap_or("").len()).max().unwrap_or(0);
-    for strategy in &strategies {
-        let (name, summary) = (strategy["name"].as_str().unwrap_or(""), strategy["summary"].as_str().unwrap_or(""));
-        out.push_str(&format!("  {name:<width$}  {summary}\n"));
+    out.push_str("strategies (each with its side and settings; join them with +, they compose unless two set one setting to different values: see ordo --help):\n");
+    let width = crate::strategy::all().iter().map(|s| s.name().len()).max().unwrap_or(0);
+    for strategy in crate::strategy::all() {
+        let settings: Vec<String> = strategy.settings().iter().map(ToString::to_string).collect();
+        out.push_str(&format!("  {:<width$}  {}\n", strategy.name(), strategy.summary()));
+        out.push_str(&format!("  {:<width$}    {}: {}\n", "", crate::strategy::sides(*strategy), settings.join(", ")));
     }
     emit(&out);
     Ok(0)
 }
 
-/// Resolves `name` to a scenario file: a path as given, else `scenarios/NAME.toml`.
-fn scenario_path(name: &str) -> PathBuf {
-    let given = PathBuf::from(name);
-    if given.exists() {
-        return given;
-    }
-    PathBuf::from("scenarios").join(format!("{name}.toml"))
-}
-
-fn command_explain(name: &str) -> anyhow::Result<i32> {
-    let path = scenario_path(name);
-    let scenario = Scenario::load(&path)?;
-    let text = std::fs::read_to_string(&path)?;
-    let lesson: Vec<&str> = text
+fn command_explain(name: &str, folder: Option<&Path>) -> anyhow::Result<i32> {
+    let source = crate::bundled::resolve(name, crate::bundled::user_folder(folder).as_deref())?;
+    let scenario = source.load(&[])?;
+    let lesson: Vec<&str> = source
+        .text
         .lines()
         .take_while(|line| line.starts_with('#') || line.trim().is_empty())
         .map(|line| line.strip_prefix('#').map(|l| l.strip_prefix(' ').unwrap_or(l)).unwrap_or(""))
@@ -407,7 +467,7 @@ fn command_explain(name: &str) -> anyhow::Result<i32> {
     out.push_str(lesson.join("\n").trim());
     out.push_str(&format!(
         "\n\nRun it: ordo run {} (seed {}, strategy {})\n",
-        path.display(),
+        source.path.display(),
         scenario.seed,
         scenario.strategy
     ));
@@ -452,6 +512,19 @@ pub fn cut_long_words(message: &str) -> String {
         rest = &after[blank..];
     }
     out
+}
+
+/// Says once, on stderr, what `ordo` in the printed commands means when this binary runs
+/// from a cargo target directory (not installed): `cargo run --release --` in its place.
+fn not_installed_note() {
+    let from_target = std::env::current_exe().ok().is_some_and(|exe| {
+        exe.parent().and_then(|dir| dir.file_name()).is_some_and(|name| name == "debug" || name == "release")
+    });
+    if from_target {
+        eprintln!(
+            "note: `ordo` in the commands above is this program; install it with `cargo install --path .`, or type `cargo run --release --` in its place"
+        );
+    }
 }
 
 /// Writes to stdout and flushes; a reader that went away (`ordo … | head`) ends the
@@ -553,8 +626,13 @@ pub fn check_json(report: &crate::checker::Report) -> serde_json::Value {
     serde_json::Value::Object(out)
 }
 
-/// The readable summary of a run (after the seed line).
-pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<&crate::checker::Report>) -> String {
+/// The readable summary of a run (after the seed line); `queue`: the scenario is in queue mode.
+pub fn run_text(
+    result: &RunResult,
+    queue: bool,
+    history_file: Option<&Path>,
+    report: Option<&crate::checker::Report>,
+) -> String {
     let stats = &result.stats;
     let engine = &result.outcome.stats;
     let mut out = String::new();
@@ -569,16 +647,22 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<
         result.wall_ns as f64 / 1e6,
         engine.events,
         result.events_per_sec(),
-        stop_words(result.outcome.reason)
+        stop_words(result.outcome.reason, queue)
     ));
     line(format!(
         "  produced {} events in {} batches: {} send attempts ({} retries), {} events acknowledged, {} batches given up",
         stats.created, stats.batches, stats.send_attempts, stats.retries, stats.acked, stats.failed_batches
     ));
     line(format!(
-        "  brokers appended {} records ({} retried batches deduplicated, {} rejected); {} appended after a later event of their entity",
+        "  brokers appended {} records ({} retried batches deduplicated, {} rejected); {} of those appends landed after a later event of their entity in the log",
         stats.appended, stats.dedups, stats.rejects, stats.out_of_order_appends
     ));
+    if stats.out_of_order_appends > 0 {
+        line(
+            "    (counted per append, retried copies included; the checker's per_key_reorder below counts each event a group applied after a later event of its entity, once)"
+                .to_string(),
+        );
+    }
     line(format!(
         "  consumers got {} deliveries ({} duplicates) and applied {} ({} duplicates), {} events per simulated second",
         stats.deliveries,
@@ -664,9 +748,10 @@ pub fn run_text(result: &RunResult, history_file: Option<&Path>, report: Option<
     out
 }
 
-fn stop_words(reason: ordo_sim::StopReason) -> &'static str {
+fn stop_words(reason: ordo_sim::StopReason, queue: bool) -> &'static str {
     match reason {
-        ordo_sim::StopReason::Stopped => "everything produced was consumed and committed (on a queue: settled)",
+        ordo_sim::StopReason::Stopped if queue => "every message was settled (acknowledged or dead-lettered)",
+        ordo_sim::StopReason::Stopped => "everything produced was consumed and committed",
         ordo_sim::StopReason::Quiescent => "nothing left to do",
         ordo_sim::StopReason::TimeLimit => "time limit (run.max_time_ms) reached before the work was done",
         ordo_sim::StopReason::EventLimit => "event limit (run.max_events) reached before the work was done",

@@ -6,6 +6,7 @@
 //! history), `run` (one run end to end), `sweep` (one scenario over many seeds, in
 //! parallel), `cli`.
 
+pub mod bundled;
 pub mod checker;
 pub mod cli;
 pub mod counters;

@@ -12,11 +12,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::json;
 
-use crate::scenario::Scenario;
 use crate::strategy::{self, StrategySet};
 use crate::sweep::{sweep, SeedRange, Sweep, SweepSpec};
 
@@ -34,7 +33,8 @@ struct StrategyStats {
 
 /// What to run.
 pub struct MatrixSpec {
-    pub scenarios_dir: PathBuf,
+    /// The scenarios, in row order (`crate::bundled::catalog`).
+    pub scenarios: Vec<crate::bundled::Source>,
     pub seeds: SeedRange,
     pub threads: usize,
     pub progress: bool,
@@ -104,24 +104,10 @@ pub struct Matrix {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MatrixError {
-    #[error("{dir}: cannot list scenarios: {reason}")]
-    List { dir: String, reason: std::io::Error },
     #[error(transparent)]
     Scenario(#[from] crate::scenario::ScenarioError),
     #[error(transparent)]
     Sweep(#[from] crate::sweep::SweepError),
-}
-
-/// The scenario files of `dir`, sorted.
-pub fn scenario_files(dir: &Path) -> Result<Vec<PathBuf>, MatrixError> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|reason| MatrixError::List { dir: dir.display().to_string(), reason })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
-    Ok(paths)
 }
 
 /// Runs every scenario × strategy cell.
@@ -129,14 +115,15 @@ pub fn matrix(spec: &MatrixSpec) -> Result<Matrix, MatrixError> {
     let strategies = strategy::all();
     let mut scenarios = Vec::new();
     let mut cells = Vec::new();
-    for path in scenario_files(&spec.scenarios_dir)? {
-        let scenario = Scenario::load(&path)?;
+    for source in &spec.scenarios {
+        let scenario = source.load(&[])?;
+        let path = &source.path;
         scenarios.push((scenario.name.clone(), scenario.summary.clone()));
         for strategy in strategies {
             let set = StrategySet::parse(strategy.name()).expect("registered names parse");
             let sweep_spec = SweepSpec {
                 scenario: scenario.clone(),
-                scenario_path: &path,
+                scenario_path: path,
                 strategy: set,
                 seeds: spec.seeds,
                 threads: spec.threads,
@@ -242,8 +229,9 @@ impl Matrix {
     /// `matrix.json`: everything, for tools.
     pub fn to_json(&self) -> serde_json::Value {
         json!({
+            "schema_version": crate::cli::JSON_SCHEMA_VERSION,
             "ordo": env!("CARGO_PKG_VERSION"),
-            "seeds": {"first": self.seeds.first, "last": self.seeds.last},
+            "seeds": {"first": self.seeds.first, "last": self.seeds.last, "count": self.seeds.count()},
             "scenarios": self.scenarios.iter().map(|(name, summary)| json!({"name": name, "summary": summary})).collect::<Vec<_>>(),
             "strategies": self.strategies.iter().map(|(name, summary)| json!({"name": name, "summary": summary})).collect::<Vec<_>>(),
             "cells": self.cells.iter().map(|c| json!({

@@ -242,3 +242,123 @@ fn bad_overrides_are_clear_errors_with_exit_code_2() {
     assert_bad_input(&["run", q, "--set", "seed.x=1"], &["--set", "`seed` is not a table"]);
     assert_bad_input(&["sweep", q, "--seeds", "2", "--set", "consumer.nope=1"], &["--set", "nope"]);
 }
+
+#[test]
+fn set_type_errors_name_the_field_in_words_and_cut_long_values() {
+    let q = "scenarios/quickstart.toml";
+    let error = |args: &[&str]| {
+        let output = ordo(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        stderr(&output)
+    };
+    let abc = error(&["run", q, "--set", "consumer.clock_window_ms=abc"]);
+    assert!(abc.contains("--set consumer.clock_window_ms=abc") && abc.contains("a whole number"), "{abc}");
+    assert!(!abc.contains("u64"), "no Rust type names: {abc}");
+    let table = error(&["run", q, "--set", "topology=5"]);
+    assert!(table.contains("--set topology=5") && table.contains("a table of settings"), "{table}");
+    assert!(!table.contains("Raw") && !table.contains("struct"), "no serde internals: {table}");
+    let huge = "x".repeat(100_000); // one argument holds at most 128 KiB on Linux
+    for assignment in [format!("producer.acks={huge}"), format!("name={huge}"), format!("consumer.{huge}=1")] {
+        let long = error(&["run", q, "--set", &assignment]);
+        assert!(long.len() < 2000, "a 100 kB value is cut: {} bytes on stderr", long.len());
+        assert!(long.contains("bytes in all"), "{long}");
+    }
+    let missing = error(&["check", "no/such/history.jsonl"]);
+    assert!(missing.contains("no/such/history.jsonl: cannot read"), "{missing}");
+    assert!(!missing.contains(":0:"), "no line 0 for a file that cannot be opened: {missing}");
+}
+
+#[test]
+fn two_strategies_setting_one_thing_are_refused_and_list_says_the_rule() {
+    for spec in ["lamport+vector-clock+reorder-buffer", "idempotent+expected-version", "key+unkeyed", "key+key"] {
+        assert_bad_input(&["run", "scenarios/quickstart.toml", "--strategy", spec], &["--strategy", spec]);
+    }
+    assert_bad_input(
+        &["run", "scenarios/quickstart.toml", "--strategy", "lamport+vector-clock"],
+        &["producer.clock = lamport", "producer.clock = vector"],
+    );
+    // Sets whose members touch different settings, or cap the same number, run.
+    let fine = json_run(&["--strategy", "unkeyed+single-inflight+idempotent+idempotent-consumer"]);
+    assert_eq!(fine["strategy"], "unkeyed+single-inflight+idempotent+idempotent-consumer");
+    let list = stdout(&ordo(&["list"]));
+    assert!(
+        list.contains("producer: producer.clock = lamport") || list.contains("consumer.policy = clock-ordered"),
+        "{list}"
+    );
+    assert!(list.contains("compose unless two set one setting to different values"), "{list}");
+    let help = stdout(&ordo(&["--help"]));
+    assert!(help.contains("compose when no two set the") && help.contains("cargo install --path ."), "{help}");
+}
+
+#[test]
+fn bundled_scenarios_run_from_any_directory_with_the_repository_history() {
+    let elsewhere = std::env::temp_dir().join(format!("ordo-elsewhere-{}", std::process::id()));
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let in_dir = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_ordo"))
+            .args(args)
+            .current_dir(&elsewhere)
+            .env_remove("ORDO_SCENARIOS")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        stdout(&output)
+    };
+    let here = json_run(&[])["history_sha256"].clone();
+    for name in ["quickstart", "scenarios/quickstart.toml"] {
+        let value: serde_json::Value = serde_json::from_str(&in_dir(&["run", name, "--json"])).unwrap();
+        assert_eq!(value["history_sha256"], here, "{name} from {}", elsewhere.display());
+        assert!(value["reproduce"].as_str().unwrap().starts_with("ordo run scenarios/quickstart.toml "));
+    }
+    let list = in_dir(&["list"]);
+    let files = std::fs::read_dir("scenarios")
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "toml"))
+        .count();
+    let listed: serde_json::Value = serde_json::from_str(&in_dir(&["list", "--json"])).unwrap();
+    assert_eq!(listed["scenarios"].as_array().unwrap().len(), files, "every scenarios/*.toml is bundled");
+    assert!(list.contains("quickstart"));
+    assert!(in_dir(&["explain", "commit-before-crash"]).contains("Run it: ordo run scenarios/commit-before-crash.toml"));
+    assert!(in_dir(&["sweep", "quickstart", "--seeds", "2", "--json"]).contains("\"scenario\": \"quickstart\""));
+    // A folder of one's own: --scenarios DIR or ORDO_SCENARIOS.
+    let own = elsewhere.join("mine");
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::write(own.join("tiny.toml"), "name = \"tiny\"\nsummary = \"mine\"\n[workload]\nentities = 2\n").unwrap();
+    assert!(in_dir(&["list", "--scenarios", own.to_str().unwrap()]).contains("tiny"));
+    let output = Command::new(env!("CARGO_BIN_EXE_ordo"))
+        .args(["run", "tiny", "--json"])
+        .current_dir(&elsewhere)
+        .env("ORDO_SCENARIOS", &own)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_bad_input(&["run", "no-such-scenario"], &["no-such-scenario", "bundled"]);
+}
+
+#[test]
+fn matrix_writes_nothing_without_out() {
+    let dir = std::env::temp_dir().join(format!("ordo-matrix-default-{}", std::process::id()));
+    let own = dir.join("scenarios");
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::copy("scenarios/quickstart.toml", own.join("quickstart.toml")).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_ordo"))
+        .args(["matrix", "--seeds", "1", "--threads", "1", "--scenarios", "scenarios"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("# The trade-off matrix"), "the table goes to stdout");
+    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(entries, vec![std::ffi::OsString::from("scenarios")], "nothing written without --out");
+    assert!(!dir.join("reports").exists());
+}
+
+#[test]
+fn run_summary_explains_its_counts() {
+    let text = stdout(&ordo(&["run", "scenarios/quickstart.toml"]));
+    assert!(text.contains("stopped: everything produced was consumed and committed\n"), "{text}");
+    assert!(!text.contains("on a queue"), "{text}");
+    assert!(text.contains("counted per append, retried copies included; the checker's per_key_reorder"), "{text}");
+    let queue = stdout(&ordo(&["run", "scenarios/queue-single-consumer.toml"]));
+    assert!(queue.contains("stopped: every message was settled"), "{queue}");
+}
