@@ -362,3 +362,141 @@ fn run_summary_explains_its_counts() {
     let queue = stdout(&ordo(&["run", "scenarios/queue-single-consumer.toml"]));
     assert!(queue.contains("stopped: every message was settled"), "{queue}");
 }
+
+/// The documented fields of one section of docs/json.md: the first column of its table.
+fn documented_fields(section: &str) -> Vec<String> {
+    let docs = std::fs::read_to_string("docs/json.md").unwrap();
+    let start =
+        docs.find(&format!("## `{section}`")).unwrap_or_else(|| panic!("docs/json.md has no {section} section"));
+    let body = &docs[start..];
+    let body = &body[3..body[3..].find("\n## ").map_or(body.len(), |i| i + 3)];
+    body.lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|line| line.split_once('`').map(|(field, _)| field.to_string()))
+        .collect()
+}
+
+/// The paths of `value` as docs/json.md writes them: descends into an object or a list only
+/// where the docs list fields under it, and into a map's keys where they write `.UPPER`.
+fn printed_fields(
+    value: &serde_json::Value,
+    prefix: &str,
+    docs: &[String],
+    out: &mut std::collections::BTreeSet<String>,
+) {
+    let under =
+        |path: &str| docs.iter().any(|d| d.starts_with(&format!("{path}.")) || d.starts_with(&format!("{path}[].")));
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map {
+                let placeholder = docs.iter().find_map(|d| {
+                    let rest = d.strip_prefix(prefix)?.split(['.', '[']).next()?;
+                    (rest.chars().all(|c| c.is_ascii_uppercase()) && !rest.is_empty()).then(|| rest.to_string())
+                });
+                let path = format!("{prefix}{}", placeholder.unwrap_or_else(|| key.clone()));
+                if under(&path) {
+                    printed_fields(child, &format!("{path}."), docs, out);
+                } else {
+                    out.insert(path);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            let path = prefix.trim_end_matches('.');
+            for item in items {
+                printed_fields(item, &format!("{path}[]."), docs, out);
+            }
+        }
+        _ => {
+            out.insert(prefix.trim_end_matches('.').to_string());
+        }
+    }
+}
+
+fn assert_documented(section: &str, value: &serde_json::Value) {
+    assert_eq!(value["schema_version"], 1, "{section}");
+    let docs = documented_fields(section);
+    let mut printed = std::collections::BTreeSet::new();
+    printed_fields(value, "", &docs, &mut printed);
+    let documented: std::collections::BTreeSet<String> = docs.iter().cloned().collect();
+    let undocumented: Vec<&String> = printed.difference(&documented).collect();
+    assert!(undocumented.is_empty(), "{section} prints fields docs/json.md does not list: {undocumented:?}");
+    // Every documented field is printed, unless it lies under a map key (KIND…) or a list
+    // that this output leaves empty, or under a null.
+    for field in &docs {
+        let mut node = Some(value);
+        let mut reachable = true;
+        for part in field.split('.') {
+            let (name, list) = part.strip_suffix("[]").map_or((part, false), |name| (name, true));
+            if name.chars().all(|c| c.is_ascii_uppercase()) {
+                reachable = false;
+                break;
+            }
+            node = node.and_then(|n| n.get(name));
+            match node {
+                Some(serde_json::Value::Null) if field.split('.').count() > 1 => reachable = false,
+                Some(serde_json::Value::Array(items)) if list => match items.first() {
+                    Some(first) => node = Some(first),
+                    None => reachable = false,
+                },
+                _ => {}
+            }
+            if node.is_none() || !reachable {
+                break;
+            }
+        }
+        if reachable {
+            assert!(node.is_some(), "{section}: docs/json.md lists {field}, which is not printed");
+        }
+    }
+}
+
+#[test]
+fn json_fields_match_docs_json_md() {
+    let run = json_run(&[]);
+    assert_documented("ordo run --json", &run);
+    assert_documented("ordo run --json", &json_run(&["--no-history"]));
+    let swarm = ordo(&["run", "scenarios/swarm.toml", "--json"]);
+    assert_documented("ordo run --json", &serde_json::from_slice(&swarm.stdout).unwrap());
+
+    let history = scratch("documented.jsonl", "");
+    assert!(ordo(&["run", "scenarios/quickstart.toml", "--history", history.to_str().unwrap()]).status.success());
+    let check: serde_json::Value =
+        serde_json::from_slice(&ordo(&["check", history.to_str().unwrap(), "--json"]).stdout).unwrap();
+    assert_documented("ordo check --json", &check);
+    // The vocabulary the commands share.
+    assert_eq!(check["seed"], run["seed"], "the seed is a number in both");
+    assert_eq!(check["violations"], run["violations"], "violations: the same counts map");
+    assert_eq!(check["verdict"], run["verdict"]);
+    assert_eq!(check["expect"], run["expect"]);
+
+    let sweep: serde_json::Value = serde_json::from_slice(
+        &ordo(&["sweep", "scenarios/quickstart.toml", "--seeds", "3", "--threads", "1", "--json"]).stdout,
+    )
+    .unwrap();
+    assert_documented("ordo sweep --json", &sweep);
+    let list: serde_json::Value = serde_json::from_slice(&ordo(&["list", "--json"]).stdout).unwrap();
+    assert_documented("ordo list --json", &list);
+
+    let dir = std::env::temp_dir().join(format!("ordo-json-matrix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy("scenarios/quickstart.toml", dir.join("quickstart.toml")).unwrap();
+    let out = dir.join("out");
+    let output = ordo(&[
+        "matrix",
+        "--seeds",
+        "1",
+        "--threads",
+        "1",
+        "--scenarios",
+        dir.to_str().unwrap(),
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_documented("ordo matrix --json", &printed);
+    let file: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("matrix.json")).unwrap()).unwrap();
+    assert_eq!(printed, file, "--json prints what matrix.json holds");
+}

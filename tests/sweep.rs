@@ -159,3 +159,58 @@ fn runs_cut_short_by_a_limit_are_checked_like_any_other() {
         assert_eq!(sweep["stop_reasons"][reason], 3, "{limit}: {sweep}");
     }
 }
+
+#[test]
+fn every_run_counter_has_a_distribution_in_the_sweep() {
+    let sweep = sweep_json("scenarios/quickstart.toml", &["--seeds", "4", "--threads", "2"]);
+    let metrics = sweep["metrics"].as_object().unwrap();
+    let runs: Vec<Value> = (1..=4)
+        .map(|seed| {
+            let output = ordo(&["run", "scenarios/quickstart.toml", "--seed", &seed.to_string(), "--json"]);
+            assert!(output.status.success(), "{}", stderr(&output));
+            serde_json::from_slice(&output.stdout).unwrap()
+        })
+        .collect();
+    // The run's counters: everything in `workload` and `network`, and the integer counters
+    // at the top level (events, simulated time, history records).
+    let mut counters: Vec<(String, Vec<Option<u64>>)> = Vec::new();
+    for object in ["workload", "network"] {
+        for key in runs[0][object].as_object().unwrap().keys() {
+            counters.push((key.clone(), runs.iter().map(|run| run[object][key].as_u64()).collect()));
+        }
+    }
+    for key in ["events", "sim_time_ns", "history_records"] {
+        counters.push((key.to_string(), runs.iter().map(|run| run[key].as_u64()).collect()));
+    }
+    let mut run_names: Vec<&str> = counters.iter().map(|(name, _)| name.as_str()).collect();
+    let mut sweep_names: Vec<&str> = metrics.keys().map(String::as_str).collect();
+    run_names.sort_unstable();
+    sweep_names.sort_unstable();
+    assert_eq!(run_names, sweep_names, "the sweep's counters are exactly the run's");
+    // The counters the fidelity issue named, among them.
+    for key in [
+        "rejects",
+        "unclean_elections",
+        "rejected_commits",
+        "failed_batches",
+        "out_of_order_appends",
+        "dead_lettered",
+        "conflicts",
+        "held_at_end",
+    ] {
+        assert!(metrics.contains_key(key), "{key}");
+    }
+    // Each distribution is the one of the four runs' values.
+    for (name, values) in &counters {
+        let mut present: Vec<u64> = values.iter().flatten().copied().collect();
+        present.sort_unstable();
+        let d = &metrics[name.as_str()];
+        assert_eq!(d["runs"].as_u64().unwrap(), present.len() as u64, "{name}");
+        assert_eq!(d["nonzero"].as_u64().unwrap(), present.iter().filter(|&&v| v != 0).count() as u64, "{name}");
+        if let (Some(min), Some(max)) = (present.first(), present.last()) {
+            assert_eq!(d["min"].as_u64(), Some(*min), "{name}");
+            assert_eq!(d["max"].as_u64(), Some(*max), "{name}");
+            assert_eq!(d["p50"].as_u64(), Some(present[1]), "{name}: nearest rank 2 of 4");
+        }
+    }
+}
