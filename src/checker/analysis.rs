@@ -191,14 +191,15 @@ impl Ingest<'_> {
     }
 
     /// A producer's batches to one partition must land in the order it first sent them.
+    /// Where a batch landed is read from the log as it ended (an append later truncated
+    /// away is not a landing); without append records, from its ack offset.
     fn producer_order(&mut self) {
+        // (node, partition) → the highest landing so far: (offset, line, send line, batch).
         let mut running: BTreeMap<(u32, u32), (u64, Line, Line, u32)> = BTreeMap::new();
         for b in 0..self.batches.len() {
             let bt = self.batches[b];
-            let (lo, lo_line, hi) = match (bt.appended, bt.ack) {
-                (Some(a), _) => a,
-                (None, Some((l, Some(o)))) => (o, l, o.saturating_add(u64::from(bt.events.1.saturating_sub(1)))),
-                _ => continue,
+            let Some(((lo, lo_line), (hi, hi_line))) = self.landing(b as u32) else {
+                continue;
             };
             let key = (bt.node, bt.part);
             if let Some(&(max, max_line, max_send, _)) = running.get(&key) {
@@ -218,11 +219,50 @@ impl Ingest<'_> {
                     );
                 }
             }
-            let entry = running.entry(key).or_insert((hi, lo_line, bt.send_line, b as u32));
-            if hi > entry.0 || entry.3 == b as u32 {
-                *entry = (hi, lo_line, bt.send_line, b as u32);
+            let entry = running.entry(key).or_insert((hi, hi_line, bt.send_line, b as u32));
+            if hi > entry.0 {
+                *entry = (hi, hi_line, bt.send_line, b as u32);
             }
         }
+    }
+
+    /// Where a batch's records are in the log as it ended: the lowest and highest offset,
+    /// each with the line of the record there (the append, or the ack when the partition
+    /// has no append records and the ack names a base offset). `None` when no record of
+    /// the batch is in the final log.
+    fn landing(&self, b: u32) -> Option<((u64, Line), (u64, Line))> {
+        let bt = &self.batches[b as usize];
+        let pl = &self.parts[bt.part as usize];
+        let (s, n) = bt.events;
+        let ack_offset = bt.ack.and_then(|(line, o)| Some((line, o?)));
+        if !pl.has_appends {
+            let (ack_line, o) = ack_offset?;
+            return Some(((o, ack_line), (o.saturating_add(u64::from(n.saturating_sub(1))), ack_line)));
+        }
+        let mut out: Option<((u64, Line), (u64, Line))> = None;
+        for (i, &e) in self.batch_events[s as usize..(s + n) as usize].iter().enumerate() {
+            // The event's first append, if this batch (or no named batch) put it there;
+            // else (an application resend, whose events an earlier batch appended first)
+            // where its ack says, if the log holds it there.
+            let (p, o, _) = self.ev.first_append[e as usize];
+            let first = (p == bt.part)
+                .then(|| {
+                    pl.log.get(o).filter(|x| x.event == e && (x.batch == b || x.batch == NONE)).map(|x| (o, x.line))
+                })
+                .flatten();
+            let acked = || {
+                let o = ack_offset?.1.checked_add(i as u64)?;
+                pl.log.get(o).filter(|x| x.event == e).map(|x| (o, x.line))
+            };
+            let Some((o, line)) = first.or_else(acked) else {
+                continue;
+            };
+            out = Some(match out {
+                None => ((o, line), (o, line)),
+                Some((lo, hi)) => (if o < lo.0 { (o, line) } else { lo }, if o > hi.0 { (o, line) } else { hi }),
+            });
+        }
+        out
     }
 
     /// Per group: duplicate applies, reorders and inversions, sequence gaps, final state.

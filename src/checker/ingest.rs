@@ -17,6 +17,9 @@ use super::tables::{Col, FxHashMap, Ids, Names, OffsetMap, NONE};
 /// stays bounded when a strategy violates something on every record.
 pub(crate) const KEPT_PER_KIND: u32 = 1000;
 
+/// The `end` reasons of format v1.
+pub(crate) const END_REASONS: &[&str] = &["quiescent", "time_limit", "event_limit"];
+
 /// Lines are stored as `u32`; longer histories are rejected with an error.
 pub(crate) type Line = u32;
 
@@ -69,8 +72,8 @@ pub(crate) struct Batch {
     pub send_line: Line,
     pub events: (u32, u32),
     pub ack: Option<(Line, Option<u64>)>,
-    /// Appends that name this batch: (lowest offset, its line, highest offset).
-    pub appended: Option<(u64, Line, u64)>,
+    /// The highest attempt sent so far, and the line of that send.
+    pub attempt: (u64, Line),
 }
 
 /// A new owner starting above the committed offset, judged at the end of the history.
@@ -407,6 +410,16 @@ impl<'s> Ingest<'s> {
         CheckError::Invalid { source_name: self.source.to_string(), line: self.line, message }
     }
 
+    /// A UTF-8 byte order mark is not JSON; say so rather than "expected value".
+    fn no_bom(&self, bytes: &[u8]) -> Result<(), CheckError> {
+        if bytes.starts_with(b"\xEF\xBB\xBF") {
+            return Err(self.err(
+                "the line starts with a UTF-8 byte order mark (bytes EF BB BF); expected plain UTF-8 JSON without a BOM (save the file as UTF-8 without BOM)".into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn err_at(&self, line: Line, message: String) -> CheckError {
         CheckError::Invalid { source_name: self.source.to_string(), line: u64::from(line), message }
     }
@@ -452,6 +465,7 @@ impl<'s> Ingest<'s> {
 
     /// Line 1.
     pub fn header(&mut self, bytes: &[u8], expect: Option<&[Guarantee]>) -> Result<(), CheckError> {
+        self.no_bom(bytes)?;
         let h: Header<'_> = serde_json::from_slice(bytes).map_err(|e| {
             self.err(format!(
                 "{}; expected the header {{\"format\":\"ordo-history\",\"version\":1,…}}",
@@ -475,6 +489,11 @@ impl<'s> Ingest<'s> {
             self.report.expected = e;
             self.report.expected_from = "argument";
         } else if let Some(list) = &h.expect {
+            if list.is_empty() {
+                return Err(self.err(
+                    "header expect is an empty list; expected one or more of per_key_order, exactly_once, causal, no_loss (omit the field to expect all four)".into(),
+                ));
+            }
             let mut e = Vec::new();
             for name in list {
                 e.push(Guarantee::parse(&name.0).map_err(|m| self.err(format!("header expect: {m}")))?);
@@ -487,7 +506,12 @@ impl<'s> Ingest<'s> {
         if let Some(topics) = &h.topics {
             let mut m = BTreeMap::new();
             for t in topics {
-                m.insert(t.name.0.to_string(), t.partitions);
+                if m.insert(t.name.0.to_string(), t.partitions).is_some() {
+                    return Err(self.err(format!(
+                        "header topics list {:?} twice; expected each topic once, with its partitions and kind",
+                        t.name.0
+                    )));
+                }
                 match t.kind.as_ref().map(|k| k.0.as_ref()) {
                     None | Some("log") => {}
                     Some("queue") => {
@@ -526,6 +550,7 @@ impl<'s> Ingest<'s> {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(self.err("empty line; expected one JSON object per line".into()));
         }
+        self.no_bom(bytes)?;
         let mut raw = Raw::default();
         raw.parse_into(bytes).map_err(|e| self.err(describe_json_error(&e)))?;
         self.fields(&raw)
@@ -608,6 +633,14 @@ impl<'s> Ingest<'s> {
             }
             "end" => {
                 let reason = req!(self, raw, ty, reason).0.to_string();
+                // The reason decides whether unread writes are judged (`quiescent` only), so
+                // a reason the checker does not know would silently turn those checks off.
+                if !END_REASONS.contains(&reason.as_str()) {
+                    return Err(self.err(format!(
+                        "end reason {reason:?} is unknown; expected one of {} (quiescent: everything produced was acknowledged or given up and consumed as far as it will be; the others: the run was cut short)",
+                        END_REASONS.join(", ")
+                    )));
+                }
                 self.end = Some((self.cur(), reason));
                 Ok(())
             }
@@ -931,9 +964,18 @@ impl<'s> Ingest<'s> {
         let ty = "send";
         let node = req!(self, raw, ty, node).0.clone();
         let batch = req!(self, raw, ty, batch).clone();
-        req!(self, raw, ty, attempt);
+        let attempt = *req!(self, raw, ty, attempt);
         let events = req!(self, raw, ty, events);
         let part = self.part(raw, ty)?;
+        if let Some(b) = self.batch_ids.lookup(&batch) {
+            let (prev, prev_line) = self.batches[b as usize].attempt;
+            if attempt <= prev {
+                let what = if attempt == prev { "the same attempt" } else { "a higher attempt" };
+                return Err(self.err(format!(
+                    "send of batch {batch} attempt {attempt}, but line {prev_line} already sent it with {what} ({prev}); a retry of a batch must have a higher attempt"
+                )));
+            }
+        }
         let start = self.batch_events.len() as u32;
         for id in events {
             let e = self.event_ref(id, "send");
@@ -943,11 +985,21 @@ impl<'s> Ingest<'s> {
         let node = self.nodes.intern(&node);
         let (b, new) = self.batch_ids.intern(&batch);
         if new {
-            self.batches.push(Batch { node, part, send_line: self.cur(), events: range, ack: None, appended: None });
+            let line = self.cur();
+            self.batches.push(Batch {
+                node,
+                part,
+                send_line: line,
+                events: range,
+                ack: None,
+                attempt: (attempt, line),
+            });
         } else {
+            let line = self.cur();
             let bt = &mut self.batches[b as usize];
             bt.events = range;
             bt.part = part;
+            bt.attempt = (attempt, line);
         }
         Ok(())
     }
@@ -1059,17 +1111,6 @@ impl<'s> Ingest<'s> {
         } else if fp == NONE || (fp == p && first.is_none()) {
             // First append, or a re-append after the first was truncated away.
             self.ev.first_append[e as usize] = (p, offset, line);
-        }
-        // A batch's landing offsets come from its events' first appends only.
-        if batch != NONE && self.ev.first_append[e as usize] == (p, offset, line) {
-            let b = &mut self.batches[batch as usize];
-            if b.part == p {
-                b.appended = Some(match b.appended {
-                    None => (offset, line, offset),
-                    Some((lo, _, hi)) if offset < lo => (offset, line, hi),
-                    Some((lo, ll, hi)) => (lo, ll, hi.max(offset)),
-                });
-            }
         }
         let pl = &mut self.parts[p as usize];
         pl.has_appends = true;
