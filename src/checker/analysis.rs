@@ -290,6 +290,7 @@ impl Ingest<'_> {
             handled.iter_mut().for_each(|x| *x = false);
             let gname = self.groups.name(g as u32).to_string();
             let mut applied: Vec<Recv> = Vec::new();
+            let mut reapplies: Vec<Recv> = Vec::new();
             for a in recs {
                 if a.discard {
                     handled[a.event as usize] = true;
@@ -301,6 +302,7 @@ impl Ingest<'_> {
                     applied.push(Recv { t: a.t, node: a.node, line: a.line, event: a.event });
                     at[e] = applied.len() as u32;
                 } else {
+                    reapplies.push(Recv { t: a.t, node: a.node, line: a.line, event: a.event });
                     let first = applied[at[e] as usize - 1];
                     let en = self.ev.name(a.event);
                     self.violate(
@@ -316,8 +318,77 @@ impl Ingest<'_> {
             }
             self.rebalance_skips(g as u32, &handled, !recs.is_empty());
             self.hb_pass(&applied, &at, &mut late, &mut late_ent, &format!("group {gname}"), true);
+            self.reapply_reorders(&applied, &at, &reapplies, &gname);
             self.sequence_gaps(&applied, &gname, &seq_index);
             self.final_state(g as u32, &at, &handled, &applied);
+        }
+    }
+
+    /// Side effects see every apply, not only the first: a re-apply of `x` (a redelivery, a
+    /// zombie finishing its batch) after the group applied a same-entity successor `y` of
+    /// `x` shows the old event after the newer one. Reported once per re-applied event, on
+    /// its first such re-apply, unless `y` was applied before `x`'s first apply already
+    /// (that is a `per_key_reorder`). `y` is the successor applied first (a reverse pass
+    /// over create order keeps, per event, the earliest first-apply position among its
+    /// same-entity descendants); when that one is at the re-apply's `t` on another node
+    /// (unordered), a later successor applied strictly before could be missed (never
+    /// invented).
+    fn reapply_reorders(&mut self, applied: &[Recv], at: &[u32], reapplies: &[Recv], gname: &str) {
+        if reapplies.is_empty() {
+            return;
+        }
+        let before = |a: &Recv, b: &Recv| a.line < b.line && (a.t < b.t || a.node == b.node);
+        // earliest[e]: the earliest first-apply position among e's strict same-entity
+        // descendants (0: none applied).
+        let mut earliest = vec![u32::MAX; self.ev.len()];
+        for &e in self.ev.create_order.iter().rev() {
+            let ent = self.ev.entity[e as usize];
+            if ent == NONE {
+                continue;
+            }
+            let own = if at[e as usize] > 0 { at[e as usize] } else { u32::MAX };
+            let v = own.min(earliest[e as usize]);
+            if v == u32::MAX {
+                continue;
+            }
+            for &d in self.ev.deps_of(e) {
+                if self.ev.entity[d as usize] == ent && v < earliest[d as usize] {
+                    earliest[d as usize] = v;
+                }
+            }
+        }
+        let mut reported = std::collections::BTreeSet::new();
+        for r in reapplies {
+            let x = r.event;
+            let pos = earliest[x as usize];
+            if pos == u32::MAX || reported.contains(&x) {
+                continue;
+            }
+            let (first, newer) = (applied[at[x as usize] as usize - 1], applied[pos as usize - 1]);
+            if before(&newer, &first) || !before(&newer, r) {
+                continue;
+            }
+            reported.insert(x);
+            let (xn, yn) = (self.ev.name(x), self.ev.name(newer.event));
+            let ent = self.entities.name(self.ev.entity[x as usize]).to_string();
+            let deps: Vec<String> = self.ev.deps_of(newer.event).iter().map(|&d| self.ev.name(d)).collect();
+            self.violate(
+                Kind::ReapplyReorder,
+                format!("group {gname}, entity {ent}"),
+                format!(
+                    "event {xn} of {ent} applied again by {} after group {gname} had applied {yn}, which it precedes: the side effects see {xn} after {yn}",
+                    self.nodes.name(r.node)
+                ),
+                vec![
+                    w(first.line, format!("first apply of {xn} by {}", self.nodes.name(first.node))),
+                    w(newer.line, format!("apply of {yn} by {}", self.nodes.name(newer.node))),
+                    w(r.line, format!("{xn} applied again by {}", self.nodes.name(r.node))),
+                    w(
+                        self.ev.create_line[newer.event as usize],
+                        format!("create {yn} deps [{}] (a same-entity successor of {xn})", deps.join(", ")),
+                    ),
+                ],
+            );
         }
     }
 
@@ -421,19 +492,32 @@ impl Ingest<'_> {
         for i in candidates {
             let c = &self.rebalance_skips[i];
             let pl = &self.parts[c.part as usize];
-            let to = c.to.min(c.from.saturating_add(1 << 20));
-            let missed: Vec<u64> = (c.from..to)
-                .filter(|&o| {
-                    let event = pl.log.get(o).map(|x| x.event).or_else(|| pl.seen.get(o).map(|x| x.event));
-                    event.is_some_and(|e| !processed[e as usize])
+            let Some(from) = c.from.or(pl.min_offset) else {
+                continue;
+            };
+            let to = c.to.min(from.saturating_add(1 << 20));
+            // Each skipped offset with the line that shows its record.
+            let missed: Vec<(u64, Line, u32)> = (from..to)
+                .filter_map(|o| {
+                    let (event, line) = pl
+                        .log
+                        .get(o)
+                        .map(|x| (x.event, x.line))
+                        .or_else(|| pl.seen.get(o).map(|x| (x.event, x.line)))?;
+                    (!processed[event as usize]).then_some((o, line, event))
                 })
                 .collect();
             if missed.is_empty() {
                 continue;
             }
-            let shown: Vec<String> = missed.iter().take(5).map(u64::to_string).collect();
+            let shown: Vec<String> = missed.iter().take(5).map(|m| m.0.to_string()).collect();
             let more = if missed.len() > 5 { format!(" and {} more", missed.len() - 5) } else { String::new() };
-            let (scope, message, witness) = (
+            let mut witness = c.witness.clone();
+            for &(o, line, event) in missed.iter().take(3) {
+                witness
+                    .push(w(line, format!("{} at {}@{o}, never processed by the group", self.ev.name(event), pl.name)));
+            }
+            let (scope, message) = (
                 format!("group {}, {}", self.groups.name(g), pl.name),
                 format!(
                     "{}: {} {}{more} {} never processed by the group",
@@ -442,7 +526,6 @@ impl Ingest<'_> {
                     shown.join(", "),
                     if missed.len() == 1 { "is" } else { "are" }
                 ),
-                c.witness.clone(),
             );
             self.violate(Kind::RebalanceSkip, scope, message, witness);
         }

@@ -76,12 +76,14 @@ pub(crate) struct Batch {
     pub attempt: (u64, Line),
 }
 
-/// A new owner starting above the committed offset, judged at the end of the history.
+/// A new owner starting above the committed offset (or, when the group has no commit for
+/// the partition, above its first record), judged at the end of the history.
 #[derive(Debug)]
 pub(crate) struct SkipCandidate {
     pub group: u32,
     pub part: u32,
-    pub from: u64,
+    /// The committed offset; `None`: no commit, so from the partition's first record.
+    pub from: Option<u64>,
     pub to: u64,
     pub message: String,
     pub witness: Vec<Witness>,
@@ -136,6 +138,8 @@ pub(crate) struct PartLog {
     /// the partition's log: they matter only if someone reads them (judged on deliveries).
     pub stale_appends: u64,
     pub max_delivered: Option<(u64, Line)>,
+    /// The lowest offset appended (by a current leader) or delivered.
+    pub min_offset: Option<u64>,
     pub divergent_reported: std::collections::BTreeSet<u64>,
 }
 
@@ -1113,6 +1117,7 @@ impl<'s> Ingest<'s> {
             self.ev.first_append[e as usize] = (p, offset, line);
         }
         let pl = &mut self.parts[p as usize];
+        pl.min_offset = Some(pl.min_offset.map_or(offset, |m| m.min(offset)));
         pl.has_appends = true;
         if !pl.leader_recorded {
             pl.leader = Some(leader_node);
@@ -1173,19 +1178,34 @@ impl<'s> Ingest<'s> {
         Ok(())
     }
 
-    /// A new owner's first position (seek or delivery) compared with the committed offset.
+    /// A new owner's first position (seek or delivery) compared with the committed offset;
+    /// with no commit, any start may skip records from the partition's first one (the
+    /// `auto.offset.reset = latest` loss), judged at the end.
     fn classify_start(&mut self, (g, n, p): (u32, u32, u32), t: u64, start: u64, what: &str) {
         let Some(assign_line) = self.positions.get_mut(&(g, n, p)).and_then(|pos| pos.start_pending.take()) else {
             return;
         };
+        let (gn, nn, pn) =
+            (self.groups.name(g).to_string(), self.nodes.name(n).to_string(), self.parts[p as usize].name.clone());
         let Some((committed, commit_line)) = self.commits.get(&(g, p)).and_then(|c| c.committed(t, n)) else {
+            if start > 0 {
+                self.rebalance_skips.push(SkipCandidate {
+                    group: g,
+                    part: p,
+                    from: None,
+                    to: start,
+                    message: format!("{nn} starts {pn} at {start} and group {gn} has no commit for it"),
+                    witness: vec![
+                        w(assign_line, format!("assign {pn} to {nn}")),
+                        w(self.cur(), format!("{what} at {start}, with no commit by group {gn}")),
+                    ],
+                });
+            }
             return;
         };
         if start == committed {
             return;
         }
-        let (gn, nn, pn) =
-            (self.groups.name(g).to_string(), self.nodes.name(n).to_string(), self.parts[p as usize].name.clone());
         let witness = vec![
             w(commit_line, format!("commit {committed} for {pn} in {gn}")),
             w(assign_line, format!("assign {pn} to {nn}")),
@@ -1196,7 +1216,7 @@ impl<'s> Ingest<'s> {
             self.rebalance_skips.push(SkipCandidate {
                 group: g,
                 part: p,
-                from: committed,
+                from: Some(committed),
                 to: start,
                 message: format!("new owner {nn} starts {pn} at {start} but group {gn} had committed {committed}"),
                 witness,
@@ -1285,6 +1305,7 @@ impl<'s> Ingest<'s> {
             }
         }
         let pl = &mut self.parts[p as usize];
+        pl.min_offset = Some(pl.min_offset.map_or(offset, |m| m.min(offset)));
         if pl.max_delivered.map_or(true, |(m, _)| offset > m) {
             pl.max_delivered = Some((offset, line));
         }

@@ -134,12 +134,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
     }
 }
 
-/// Strategy metadata the checker understands; other keys are ignored.
+/// Strategy metadata the checker understands; other keys (such as the `version` ordo
+/// writes for the versioned strategy) are ignored.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Meta<'a> {
     pub seq: Option<i64>,
-    #[allow(dead_code)]
-    pub version: Option<i64>,
     pub ts: Option<i64>,
     pub lamport: Option<i64>,
     #[serde(borrow)]
