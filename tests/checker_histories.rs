@@ -115,7 +115,6 @@ fn every_kind_has_a_history() {
 fn bad_input_messages_name_the_problem() {
     let cases = [
         ("error_send_same_attempt.jsonl", 4, "already sent it with the same attempt"),
-        ("error_expect_empty.jsonl", 1, "header expect is an empty list"),
         ("error_duplicate_topic.jsonl", 1, "header topics list \"t\" twice"),
         ("error_id_too_large.jsonl", 3, "a number id must be an integer from 0 to 18446744073709551615"),
         ("error_bom.jsonl", 1, "byte order mark"),

@@ -493,11 +493,6 @@ impl<'s> Ingest<'s> {
             self.report.expected = e;
             self.report.expected_from = "argument";
         } else if let Some(list) = &h.expect {
-            if list.is_empty() {
-                return Err(self.err(
-                    "header expect is an empty list; expected one or more of per_key_order, exactly_once, causal, no_loss (omit the field to expect all four)".into(),
-                ));
-            }
             let mut e = Vec::new();
             for name in list {
                 e.push(Guarantee::parse(&name.0).map_err(|m| self.err(format!("header expect: {m}")))?);
