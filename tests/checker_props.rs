@@ -57,6 +57,9 @@ struct Params {
     /// Benign noise: idempotent retries answered by dedup, sends given up for good,
     /// consumer crash and restart. Off for injections (they pick their own records).
     noise: bool,
+    /// With noise: the failover's retries land in the other order (a real
+    /// `nonmonotonic_send`, judged on the final landings).
+    reorder_failover: bool,
     seed: u64,
 }
 
@@ -69,6 +72,7 @@ fn params() -> impl Strategy<Value = Params> {
             consumers,
             rebalance,
             noise,
+            reorder_failover: false,
             seed,
         },
     )
@@ -144,12 +148,14 @@ struct Model {
 /// them; the new leader appends the other producer's records at `o`, `o+1`, and P's
 /// retries at `o+2`, `o+3`, in P's order. The first landings are truncated away: nothing
 /// here is an anomaly (comparing them with the final ones would be a false
-/// `nonmonotonic_send`).
+/// `nonmonotonic_send`). With `reorder`, P's two events are unrelated and their retries
+/// land in the other order (`i+1` at `o+2`, `i` at `o+3`): one real `nonmonotonic_send`.
 fn plan_failover(
     evs: &mut [Ev],
     rebalance_at: Option<usize>,
     crash_at: Option<(usize, usize)>,
     rng: &mut Rng,
+    reorder: bool,
 ) -> Option<usize> {
     let n = evs.len();
     let producer = |e: &Ev| e.entity % 2;
@@ -169,6 +175,7 @@ fn plan_failover(
             && producer(&w[0]) != producer(&w[2])
             && !related(i + 2)
             && !related(i + 3)
+            && (!reorder || (w[0].entity != w[1].entity && !w[1].deps.contains(&i)))
             && rebalance_at.map_or(true, |k| k < i || k > i + 4)
             && crash_at.map_or(true, |(k, _)| k < i || k > i + 4)
     };
@@ -180,9 +187,11 @@ fn plan_failover(
     let o = evs[i].offset;
     let late = evs[i + 3].t + 1_000;
     for (j, k) in [(i, 0u64), (i + 1, 1)] {
+        // The order P's retries land in: P's order, or the other with `reorder`.
+        let landing = if reorder { 1 - k } else { k };
         evs[j].phantom = Some(o + k);
-        evs[j].offset = o + 2 + k;
-        evs[j].late_t = Some(late + 10 * k);
+        evs[j].offset = o + 2 + landing;
+        evs[j].late_t = Some(late + 10 * landing);
     }
     evs[i + 2].offset = o;
     evs[i + 3].offset = o + 1;
@@ -241,7 +250,8 @@ impl Model {
         let crash_at = (p.noise && p.events > 1 && rng.chance(50))
             .then(|| (1 + rng.below(p.events - 1), rng.below(p.consumers)))
             .filter(|&(k, _)| Some(k) != rebalance_at);
-        let failover = if p.noise { plan_failover(&mut evs, rebalance_at, crash_at, &mut rng) } else { None };
+        let failover =
+            if p.noise { plan_failover(&mut evs, rebalance_at, crash_at, &mut rng, p.reorder_failover) } else { None };
         let mut m = Model { p, evs, recs: Vec::new(), order: 0, owner, rebalance_at, crash_at, failover };
         m.emit();
         m
@@ -1599,6 +1609,7 @@ fn every_injection_is_exercised() {
                 consumers: 1 + rng.below(3),
                 rebalance: rng.chance(60),
                 noise: false,
+                reorder_failover: false,
                 seed,
             };
             let mut m = Model::build(p);
@@ -1636,6 +1647,7 @@ fn failovers_are_exercised_and_clean() {
             consumers: 1 + rng.below(3),
             rebalance: rng.chance(50),
             noise: true,
+            reorder_failover: false,
             seed,
         };
         let m = Model::build(p);
@@ -1649,4 +1661,40 @@ fn failovers_are_exercised_and_clean() {
         assert!(r.all_counts().is_empty(), "seed {seed}\n{}\n{text}", r.render_text(10));
     }
     assert!(with_failover >= 30, "only {with_failover} of 400 noisy models have a failover");
+}
+
+/// A failover whose retries land out of P's order is one `nonmonotonic_send`, and its
+/// witness quotes the final landings (the appends on the new leader), never the truncated
+/// first ones at the offsets below.
+#[test]
+fn a_reorder_after_a_failover_is_found_on_the_final_landings() {
+    let mut found = 0;
+    for seed in 0..800u64 {
+        let mut rng = Rng(seed);
+        let p = Params {
+            events: 6 + rng.below(14),
+            entities: 3 + rng.below(2),
+            partitions: 1,
+            consumers: 1 + rng.below(3),
+            rebalance: rng.chance(50),
+            noise: true,
+            reorder_failover: true,
+            seed,
+        };
+        let mut m = Model::build(p);
+        let Some(i) = m.failover else { continue };
+        found += 1;
+        m.mark(Tag::Append(i));
+        m.mark(Tag::Append(i + 1));
+        let (text, key_lines) = m.render();
+        let r = check(&text);
+        let expected = BTreeMap::from([("nonmonotonic_send".to_string(), 1)]);
+        assert_eq!(counts(&r), expected, "seed {seed}\n{}\n{text}", r.render_text(10));
+        let landings: Vec<_> = r.violations[0].witness.iter().filter(|w| w.what.contains(" batch at ")).collect();
+        assert_eq!(landings.len(), 2, "{landings:?}");
+        for w in landings {
+            assert!(key_lines.contains(&w.line), "seed {seed}: {w:?} is not a final landing {key_lines:?}\n{text}");
+        }
+    }
+    assert!(found >= 40, "only {found} of 800 models have a failover to reorder");
 }
