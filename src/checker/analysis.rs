@@ -496,14 +496,16 @@ impl Ingest<'_> {
                 continue;
             };
             let to = c.to.min(from.saturating_add(1 << 20));
-            // Each skipped offset with the line that shows its record.
+            // Each skipped offset with the line that shows its record: the log as it ended
+            // (a record truncated away was lost, not skipped) or, without append records,
+            // what was delivered there.
             let missed: Vec<(u64, Line, u32)> = (from..to)
                 .filter_map(|o| {
-                    let (event, line) = pl
-                        .log
-                        .get(o)
-                        .map(|x| (x.event, x.line))
-                        .or_else(|| pl.seen.get(o).map(|x| (x.event, x.line)))?;
+                    let (event, line) = if pl.has_appends {
+                        pl.log.get(o).map(|x| (x.event, x.line))?
+                    } else {
+                        pl.seen.get(o).map(|x| (x.event, x.line))?
+                    };
                     (!processed[event as usize]).then_some((o, line, event))
                 })
                 .collect();

@@ -340,3 +340,29 @@ fn bad_input_is_named_with_its_line() {
     assert_eq!(r.exit_code(), 0);
     assert!(r.render_text(5).contains("expected guarantees (header): none"), "{}", r.render_text(5));
 }
+
+#[test]
+fn a_first_position_skip_counts_records_of_the_final_log_only() {
+    // Group h read offsets 0 and 1 from the old leader; the new leader's log ends at 1
+    // (its truncation removed B). Group g starts at 1 with no commit: it skipped A at 0,
+    // but B was lost with the truncation, not skipped.
+    let text = history(&[
+        r#"{"type":"create","t":1,"node":"p0","id":"A","deps":[]}"#,
+        r#"{"type":"create","t":1,"node":"p0","id":"B","deps":[]}"#,
+        r#"{"type":"leader","t":1,"node":"b0","topic":"t","partition":0,"leader_epoch":1}"#,
+        r#"{"type":"append","t":2,"node":"b0","topic":"t","partition":0,"offset":0,"id":"A","leader_epoch":1}"#,
+        r#"{"type":"append","t":2,"node":"b0","topic":"t","partition":0,"offset":1,"id":"B","leader_epoch":1}"#,
+        r#"{"type":"deliver","t":3,"node":"c9","group":"h","topic":"t","partition":0,"offset":0,"id":"A"}"#,
+        r#"{"type":"deliver","t":3,"node":"c9","group":"h","topic":"t","partition":0,"offset":1,"id":"B"}"#,
+        r#"{"type":"leader","t":4,"node":"b1","topic":"t","partition":0,"leader_epoch":2}"#,
+        r#"{"type":"truncate","t":4,"node":"b1","topic":"t","partition":0,"offset":1}"#,
+        r#"{"type":"assign","t":5,"node":"c0","group":"g","generation":1,"topic":"t","partitions":[0]}"#,
+        r#"{"type":"seek","t":5,"node":"c0","group":"g","topic":"t","partition":0,"offset":1,"reason":"reset"}"#,
+        r#"{"type":"end","t":6,"reason":"time_limit"}"#,
+    ]);
+    let r = run(&text).unwrap();
+    assert_eq!(kinds(&r), ["rebalance_skip"], "{}", r.render_text(5));
+    let v = &r.violations[0];
+    assert!(v.message.ends_with("offset 0 is never processed by the group"), "{}", v.message);
+    assert!(v.witness.iter().any(|w| w.line == 5 && w.what.contains("t/0@0")), "{:?}", v.witness);
+}
