@@ -109,32 +109,92 @@ fn every_kind_has_a_history() {
     }
 }
 
-/// Debug helper: `ORDO_SHOW=file.jsonl cargo test --test checker_histories show -- --nocapture`
-/// prints the text report of one history (does nothing without the variable).
+/// Bad input is named: each error history's message says what is wrong (not a generic
+/// JSON error), with the file and line.
 #[test]
-fn show() {
-    if let Ok(file) = std::env::var("ORDO_SHOW") {
-        match check_path(&Path::new("tests/histories").join(&file), None) {
-            Ok(r) => println!("{}\n{}", r.render_text(50), serde_json::to_string_pretty(&r.to_json()).unwrap()),
-            Err(e) => println!("error: {e}"),
-        }
+fn bad_input_messages_name_the_problem() {
+    let cases = [
+        ("error_send_same_attempt.jsonl", 4, "already sent it with the same attempt"),
+        ("error_duplicate_topic.jsonl", 1, "header topics list \"t\" twice"),
+        ("error_id_too_large.jsonl", 3, "a number id must be an integer from 0 to 18446744073709551615"),
+        ("error_bom.jsonl", 1, "byte order mark"),
+        ("error_end_reason.jsonl", 3, "end reason \"done\" is unknown"),
+        ("error_version.jsonl", 1, "version 2 is not supported"),
+    ];
+    for (file, line, text) in cases {
+        let path = Path::new("tests/histories").join(file);
+        let err = check_path(&path, None).expect_err(file);
+        let message = err.to_string();
+        assert_eq!(err.line(), line, "{message}");
+        assert!(message.starts_with(&format!("{}:{line}: ", path.display())), "{message}");
+        assert!(message.contains(text), "{file}: {message:?} should contain {text:?}");
+        assert!(!message.contains("floating point") && !message.contains("expected value"), "{message}");
     }
 }
 
-/// Scale helper: `ORDO_CHECK_PATH=/abs/file.jsonl cargo test --release --test
-/// checker_histories check_path_from_env -- --nocapture` checks any history file and prints
-/// the counts (does nothing without the variable; used to measure large histories with
-/// /usr/bin/time, never timed inside the test).
+/// A witness that names an offset (`… at topic/p@o`) quotes a record at that offset: the
+/// append there (or, without append records, the ack of the batch that starts there or
+/// before), never a record at another offset, such as an append later truncated away.
 #[test]
-fn check_path_from_env() {
-    if let Ok(path) = std::env::var("ORDO_CHECK_PATH") {
-        match ordo::checker::check_path(Path::new(&path), None) {
-            Ok(r) => println!(
-                "{} violations, counts {}",
-                r.violations.len(),
-                serde_json::to_string(&r.to_json()["counts"]).unwrap()
-            ),
-            Err(e) => println!("error: {e}"),
+fn offset_witnesses_quote_the_record_at_that_offset() {
+    let mut checked = 0;
+    for (file, expected) in table() {
+        if !matches!(expected, Expected::Kinds(_)) {
+            continue;
+        }
+        let report = check_path(&Path::new("tests/histories").join(&file), None).expect(&file);
+        for v in report.violations.iter().filter(|v| v.kind.name() == "nonmonotonic_send") {
+            for w in v.witness.iter().filter(|w| w.what.contains(" batch at ")) {
+                let offset: u64 = w.what.rsplit('@').next().and_then(|o| o.parse().ok()).expect(&w.what);
+                let record: serde_json::Value = serde_json::from_str(w.record.as_deref().expect("record")).unwrap();
+                let at = record["offset"].as_u64().expect("offset");
+                match record["type"].as_str() {
+                    Some("append") => assert_eq!(at, offset, "{file}: {} quotes {record}", w.what),
+                    Some("ack") => assert!(at <= offset, "{file}: {} quotes {record}", w.what),
+                    other => panic!("{file}: {} quotes a {other:?} record", w.what),
+                }
+                checked += 1;
+            }
         }
     }
+    assert!(checked >= 4, "only {checked} offset witnesses checked");
+}
+
+/// docs/checker.md's table of kinds lists every kind of the code, in the code's order,
+/// with its class (always a bug, breaks a guarantee, observation of one), so the two
+/// cannot drift apart.
+#[test]
+fn the_documented_kinds_are_the_code_kinds() {
+    use ordo::checker::{Class, Kind};
+    let doc = std::fs::read_to_string("docs/checker.md").expect("docs/checker.md");
+    let start = doc.find("| kind | class |").expect("the kinds table");
+    let rows: Vec<(String, String)> = doc[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells[1].trim_matches('`').to_string(), cells[2].to_string())
+        })
+        .collect();
+    let code: Vec<(String, String)> = Kind::ALL
+        .iter()
+        .map(|k| {
+            let class = match k.class() {
+                Class::Bug => "always a bug".to_string(),
+                Class::Breaks(g) => g.name().to_string(),
+                Class::Observation(g) => format!("observation ({})", g.name()),
+            };
+            (k.name().to_string(), class)
+        })
+        .collect();
+    assert_eq!(rows, code, "docs/checker.md's kinds table differs from Kind::ALL");
+    // The README's count of kinds, too.
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    assert!(
+        readme.contains(&format!("It finds {}\nkinds of anomaly", Kind::ALL.len()))
+            || readme.contains(&format!("It finds {} kinds of anomaly", Kind::ALL.len())),
+        "README.md's checker paragraph does not say {} kinds",
+        Kind::ALL.len()
+    );
 }

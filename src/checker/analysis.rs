@@ -191,14 +191,15 @@ impl Ingest<'_> {
     }
 
     /// A producer's batches to one partition must land in the order it first sent them.
+    /// Where a batch landed is read from the log as it ended (an append later truncated
+    /// away is not a landing); without append records, from its ack offset.
     fn producer_order(&mut self) {
+        // (node, partition) → the highest landing so far: (offset, line, send line, batch).
         let mut running: BTreeMap<(u32, u32), (u64, Line, Line, u32)> = BTreeMap::new();
         for b in 0..self.batches.len() {
             let bt = self.batches[b];
-            let (lo, lo_line, hi) = match (bt.appended, bt.ack) {
-                (Some(a), _) => a,
-                (None, Some((l, Some(o)))) => (o, l, o.saturating_add(u64::from(bt.events.1.saturating_sub(1)))),
-                _ => continue,
+            let Some(((lo, lo_line), (hi, hi_line))) = self.landing(b as u32) else {
+                continue;
             };
             let key = (bt.node, bt.part);
             if let Some(&(max, max_line, max_send, _)) = running.get(&key) {
@@ -218,11 +219,50 @@ impl Ingest<'_> {
                     );
                 }
             }
-            let entry = running.entry(key).or_insert((hi, lo_line, bt.send_line, b as u32));
-            if hi > entry.0 || entry.3 == b as u32 {
-                *entry = (hi, lo_line, bt.send_line, b as u32);
+            let entry = running.entry(key).or_insert((hi, hi_line, bt.send_line, b as u32));
+            if hi > entry.0 {
+                *entry = (hi, hi_line, bt.send_line, b as u32);
             }
         }
+    }
+
+    /// Where a batch's records are in the log as it ended: the lowest and highest offset,
+    /// each with the line of the record there (the append, or the ack when the partition
+    /// has no append records and the ack names a base offset). `None` when no record of
+    /// the batch is in the final log.
+    fn landing(&self, b: u32) -> Option<((u64, Line), (u64, Line))> {
+        let bt = &self.batches[b as usize];
+        let pl = &self.parts[bt.part as usize];
+        let (s, n) = bt.events;
+        let ack_offset = bt.ack.and_then(|(line, o)| Some((line, o?)));
+        if !pl.has_appends {
+            let (ack_line, o) = ack_offset?;
+            return Some(((o, ack_line), (o.saturating_add(u64::from(n.saturating_sub(1))), ack_line)));
+        }
+        let mut out: Option<((u64, Line), (u64, Line))> = None;
+        for (i, &e) in self.batch_events[s as usize..(s + n) as usize].iter().enumerate() {
+            // The event's first append, if this batch (or no named batch) put it there;
+            // else (an application resend, whose events an earlier batch appended first)
+            // where its ack says, if the log holds it there.
+            let (p, o, _) = self.ev.first_append[e as usize];
+            let first = (p == bt.part)
+                .then(|| {
+                    pl.log.get(o).filter(|x| x.event == e && (x.batch == b || x.batch == NONE)).map(|x| (o, x.line))
+                })
+                .flatten();
+            let acked = || {
+                let o = ack_offset?.1.checked_add(i as u64)?;
+                pl.log.get(o).filter(|x| x.event == e).map(|x| (o, x.line))
+            };
+            let Some((o, line)) = first.or_else(acked) else {
+                continue;
+            };
+            out = Some(match out {
+                None => ((o, line), (o, line)),
+                Some((lo, hi)) => (if o < lo.0 { (o, line) } else { lo }, if o > hi.0 { (o, line) } else { hi }),
+            });
+        }
+        out
     }
 
     /// Per group: duplicate applies, reorders and inversions, sequence gaps, final state.
@@ -250,6 +290,7 @@ impl Ingest<'_> {
             handled.iter_mut().for_each(|x| *x = false);
             let gname = self.groups.name(g as u32).to_string();
             let mut applied: Vec<Recv> = Vec::new();
+            let mut reapplies: Vec<Recv> = Vec::new();
             for a in recs {
                 if a.discard {
                     handled[a.event as usize] = true;
@@ -261,6 +302,7 @@ impl Ingest<'_> {
                     applied.push(Recv { t: a.t, node: a.node, line: a.line, event: a.event });
                     at[e] = applied.len() as u32;
                 } else {
+                    reapplies.push(Recv { t: a.t, node: a.node, line: a.line, event: a.event });
                     let first = applied[at[e] as usize - 1];
                     let en = self.ev.name(a.event);
                     self.violate(
@@ -276,8 +318,77 @@ impl Ingest<'_> {
             }
             self.rebalance_skips(g as u32, &handled, !recs.is_empty());
             self.hb_pass(&applied, &at, &mut late, &mut late_ent, &format!("group {gname}"), true);
+            self.reapply_reorders(&applied, &at, &reapplies, &gname);
             self.sequence_gaps(&applied, &gname, &seq_index);
             self.final_state(g as u32, &at, &handled, &applied);
+        }
+    }
+
+    /// Side effects see every apply, not only the first: a re-apply of `x` (a redelivery, a
+    /// zombie finishing its batch) after the group applied a same-entity successor `y` of
+    /// `x` shows the old event after the newer one. Reported once per re-applied event, on
+    /// its first such re-apply, unless `y` was applied before `x`'s first apply already
+    /// (that is a `per_key_reorder`). `y` is the successor applied first (a reverse pass
+    /// over create order keeps, per event, the earliest first-apply position among its
+    /// same-entity descendants); when that one is at the re-apply's `t` on another node
+    /// (unordered), a later successor applied strictly before could be missed (never
+    /// invented).
+    fn reapply_reorders(&mut self, applied: &[Recv], at: &[u32], reapplies: &[Recv], gname: &str) {
+        if reapplies.is_empty() {
+            return;
+        }
+        let before = |a: &Recv, b: &Recv| a.line < b.line && (a.t < b.t || a.node == b.node);
+        // earliest[e]: the earliest first-apply position among e's strict same-entity
+        // descendants (0: none applied).
+        let mut earliest = vec![u32::MAX; self.ev.len()];
+        for &e in self.ev.create_order.iter().rev() {
+            let ent = self.ev.entity[e as usize];
+            if ent == NONE {
+                continue;
+            }
+            let own = if at[e as usize] > 0 { at[e as usize] } else { u32::MAX };
+            let v = own.min(earliest[e as usize]);
+            if v == u32::MAX {
+                continue;
+            }
+            for &d in self.ev.deps_of(e) {
+                if self.ev.entity[d as usize] == ent && v < earliest[d as usize] {
+                    earliest[d as usize] = v;
+                }
+            }
+        }
+        let mut reported = std::collections::BTreeSet::new();
+        for r in reapplies {
+            let x = r.event;
+            let pos = earliest[x as usize];
+            if pos == u32::MAX || reported.contains(&x) {
+                continue;
+            }
+            let (first, newer) = (applied[at[x as usize] as usize - 1], applied[pos as usize - 1]);
+            if before(&newer, &first) || !before(&newer, r) {
+                continue;
+            }
+            reported.insert(x);
+            let (xn, yn) = (self.ev.name(x), self.ev.name(newer.event));
+            let ent = self.entities.name(self.ev.entity[x as usize]).to_string();
+            let deps: Vec<String> = self.ev.deps_of(newer.event).iter().map(|&d| self.ev.name(d)).collect();
+            self.violate(
+                Kind::ReapplyReorder,
+                format!("group {gname}, entity {ent}"),
+                format!(
+                    "event {xn} of {ent} applied again by {} after group {gname} had applied {yn}, which it precedes: the side effects see {xn} after {yn}",
+                    self.nodes.name(r.node)
+                ),
+                vec![
+                    w(first.line, format!("first apply of {xn} by {}", self.nodes.name(first.node))),
+                    w(newer.line, format!("apply of {yn} by {}", self.nodes.name(newer.node))),
+                    w(r.line, format!("{xn} applied again by {}", self.nodes.name(r.node))),
+                    w(
+                        self.ev.create_line[newer.event as usize],
+                        format!("create {yn} deps [{}] (a same-entity successor of {xn})", deps.join(", ")),
+                    ),
+                ],
+            );
         }
     }
 
@@ -381,19 +492,34 @@ impl Ingest<'_> {
         for i in candidates {
             let c = &self.rebalance_skips[i];
             let pl = &self.parts[c.part as usize];
-            let to = c.to.min(c.from.saturating_add(1 << 20));
-            let missed: Vec<u64> = (c.from..to)
-                .filter(|&o| {
-                    let event = pl.log.get(o).map(|x| x.event).or_else(|| pl.seen.get(o).map(|x| x.event));
-                    event.is_some_and(|e| !processed[e as usize])
+            let Some(from) = c.from.or(pl.min_offset) else {
+                continue;
+            };
+            let to = c.to.min(from.saturating_add(1 << 20));
+            // Each skipped offset with the line that shows its record: the log as it ended
+            // (a record truncated away was lost, not skipped) or, without append records,
+            // what was delivered there.
+            let missed: Vec<(u64, Line, u32)> = (from..to)
+                .filter_map(|o| {
+                    let (event, line) = if pl.has_appends {
+                        pl.log.get(o).map(|x| (x.event, x.line))?
+                    } else {
+                        pl.seen.get(o).map(|x| (x.event, x.line))?
+                    };
+                    (!processed[event as usize]).then_some((o, line, event))
                 })
                 .collect();
             if missed.is_empty() {
                 continue;
             }
-            let shown: Vec<String> = missed.iter().take(5).map(u64::to_string).collect();
+            let shown: Vec<String> = missed.iter().take(5).map(|m| m.0.to_string()).collect();
             let more = if missed.len() > 5 { format!(" and {} more", missed.len() - 5) } else { String::new() };
-            let (scope, message, witness) = (
+            let mut witness = c.witness.clone();
+            for &(o, line, event) in missed.iter().take(3) {
+                witness
+                    .push(w(line, format!("{} at {}@{o}, never processed by the group", self.ev.name(event), pl.name)));
+            }
+            let (scope, message) = (
                 format!("group {}, {}", self.groups.name(g), pl.name),
                 format!(
                     "{}: {} {}{more} {} never processed by the group",
@@ -402,7 +528,6 @@ impl Ingest<'_> {
                     shown.join(", "),
                     if missed.len() == 1 { "is" } else { "are" }
                 ),
-                c.witness.clone(),
             );
             self.violate(Kind::RebalanceSkip, scope, message, witness);
         }

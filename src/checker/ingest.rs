@@ -17,6 +17,9 @@ use super::tables::{Col, FxHashMap, Ids, Names, OffsetMap, NONE};
 /// stays bounded when a strategy violates something on every record.
 pub(crate) const KEPT_PER_KIND: u32 = 1000;
 
+/// The `end` reasons of format v1.
+pub(crate) const END_REASONS: &[&str] = &["quiescent", "time_limit", "event_limit"];
+
 /// Lines are stored as `u32`; longer histories are rejected with an error.
 pub(crate) type Line = u32;
 
@@ -69,16 +72,18 @@ pub(crate) struct Batch {
     pub send_line: Line,
     pub events: (u32, u32),
     pub ack: Option<(Line, Option<u64>)>,
-    /// Appends that name this batch: (lowest offset, its line, highest offset).
-    pub appended: Option<(u64, Line, u64)>,
+    /// The highest attempt sent so far, and the line of that send.
+    pub attempt: (u64, Line),
 }
 
-/// A new owner starting above the committed offset, judged at the end of the history.
+/// A new owner starting above the committed offset (or, when the group has no commit for
+/// the partition, above its first record), judged at the end of the history.
 #[derive(Debug)]
 pub(crate) struct SkipCandidate {
     pub group: u32,
     pub part: u32,
-    pub from: u64,
+    /// The committed offset; `None`: no commit, so from the partition's first record.
+    pub from: Option<u64>,
     pub to: u64,
     pub message: String,
     pub witness: Vec<Witness>,
@@ -133,6 +138,8 @@ pub(crate) struct PartLog {
     /// the partition's log: they matter only if someone reads them (judged on deliveries).
     pub stale_appends: u64,
     pub max_delivered: Option<(u64, Line)>,
+    /// The lowest offset appended (by a current leader) or delivered.
+    pub min_offset: Option<u64>,
     pub divergent_reported: std::collections::BTreeSet<u64>,
 }
 
@@ -407,6 +414,16 @@ impl<'s> Ingest<'s> {
         CheckError::Invalid { source_name: self.source.to_string(), line: self.line, message }
     }
 
+    /// A UTF-8 byte order mark is not JSON; say so rather than "expected value".
+    fn no_bom(&self, bytes: &[u8]) -> Result<(), CheckError> {
+        if bytes.starts_with(b"\xEF\xBB\xBF") {
+            return Err(self.err(
+                "the line starts with a UTF-8 byte order mark (bytes EF BB BF); expected plain UTF-8 JSON without a BOM (save the file as UTF-8 without BOM)".into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn err_at(&self, line: Line, message: String) -> CheckError {
         CheckError::Invalid { source_name: self.source.to_string(), line: u64::from(line), message }
     }
@@ -452,6 +469,7 @@ impl<'s> Ingest<'s> {
 
     /// Line 1.
     pub fn header(&mut self, bytes: &[u8], expect: Option<&[Guarantee]>) -> Result<(), CheckError> {
+        self.no_bom(bytes)?;
         let h: Header<'_> = serde_json::from_slice(bytes).map_err(|e| {
             self.err(format!(
                 "{}; expected the header {{\"format\":\"ordo-history\",\"version\":1,…}}",
@@ -487,7 +505,12 @@ impl<'s> Ingest<'s> {
         if let Some(topics) = &h.topics {
             let mut m = BTreeMap::new();
             for t in topics {
-                m.insert(t.name.0.to_string(), t.partitions);
+                if m.insert(t.name.0.to_string(), t.partitions).is_some() {
+                    return Err(self.err(format!(
+                        "header topics list {:?} twice; expected each topic once, with its partitions and kind",
+                        t.name.0
+                    )));
+                }
                 match t.kind.as_ref().map(|k| k.0.as_ref()) {
                     None | Some("log") => {}
                     Some("queue") => {
@@ -526,6 +549,7 @@ impl<'s> Ingest<'s> {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(self.err("empty line; expected one JSON object per line".into()));
         }
+        self.no_bom(bytes)?;
         let mut raw = Raw::default();
         raw.parse_into(bytes).map_err(|e| self.err(describe_json_error(&e)))?;
         self.fields(&raw)
@@ -608,6 +632,14 @@ impl<'s> Ingest<'s> {
             }
             "end" => {
                 let reason = req!(self, raw, ty, reason).0.to_string();
+                // The reason decides whether unread writes are judged (`quiescent` only), so
+                // a reason the checker does not know would silently turn those checks off.
+                if !END_REASONS.contains(&reason.as_str()) {
+                    return Err(self.err(format!(
+                        "end reason {reason:?} is unknown; expected one of {} (quiescent: everything produced was acknowledged or given up and consumed as far as it will be; the others: the run was cut short)",
+                        END_REASONS.join(", ")
+                    )));
+                }
                 self.end = Some((self.cur(), reason));
                 Ok(())
             }
@@ -931,9 +963,18 @@ impl<'s> Ingest<'s> {
         let ty = "send";
         let node = req!(self, raw, ty, node).0.clone();
         let batch = req!(self, raw, ty, batch).clone();
-        req!(self, raw, ty, attempt);
+        let attempt = *req!(self, raw, ty, attempt);
         let events = req!(self, raw, ty, events);
         let part = self.part(raw, ty)?;
+        if let Some(b) = self.batch_ids.lookup(&batch) {
+            let (prev, prev_line) = self.batches[b as usize].attempt;
+            if attempt <= prev {
+                let what = if attempt == prev { "the same attempt" } else { "a higher attempt" };
+                return Err(self.err(format!(
+                    "send of batch {batch} attempt {attempt}, but line {prev_line} already sent it with {what} ({prev}); a retry of a batch must have a higher attempt"
+                )));
+            }
+        }
         let start = self.batch_events.len() as u32;
         for id in events {
             let e = self.event_ref(id, "send");
@@ -943,11 +984,21 @@ impl<'s> Ingest<'s> {
         let node = self.nodes.intern(&node);
         let (b, new) = self.batch_ids.intern(&batch);
         if new {
-            self.batches.push(Batch { node, part, send_line: self.cur(), events: range, ack: None, appended: None });
+            let line = self.cur();
+            self.batches.push(Batch {
+                node,
+                part,
+                send_line: line,
+                events: range,
+                ack: None,
+                attempt: (attempt, line),
+            });
         } else {
+            let line = self.cur();
             let bt = &mut self.batches[b as usize];
             bt.events = range;
             bt.part = part;
+            bt.attempt = (attempt, line);
         }
         Ok(())
     }
@@ -1060,18 +1111,8 @@ impl<'s> Ingest<'s> {
             // First append, or a re-append after the first was truncated away.
             self.ev.first_append[e as usize] = (p, offset, line);
         }
-        // A batch's landing offsets come from its events' first appends only.
-        if batch != NONE && self.ev.first_append[e as usize] == (p, offset, line) {
-            let b = &mut self.batches[batch as usize];
-            if b.part == p {
-                b.appended = Some(match b.appended {
-                    None => (offset, line, offset),
-                    Some((lo, _, hi)) if offset < lo => (offset, line, hi),
-                    Some((lo, ll, hi)) => (lo, ll, hi.max(offset)),
-                });
-            }
-        }
         let pl = &mut self.parts[p as usize];
+        pl.min_offset = Some(pl.min_offset.map_or(offset, |m| m.min(offset)));
         pl.has_appends = true;
         if !pl.leader_recorded {
             pl.leader = Some(leader_node);
@@ -1132,19 +1173,34 @@ impl<'s> Ingest<'s> {
         Ok(())
     }
 
-    /// A new owner's first position (seek or delivery) compared with the committed offset.
+    /// A new owner's first position (seek or delivery) compared with the committed offset;
+    /// with no commit, any start may skip records from the partition's first one (the
+    /// `auto.offset.reset = latest` loss), judged at the end.
     fn classify_start(&mut self, (g, n, p): (u32, u32, u32), t: u64, start: u64, what: &str) {
         let Some(assign_line) = self.positions.get_mut(&(g, n, p)).and_then(|pos| pos.start_pending.take()) else {
             return;
         };
+        let (gn, nn, pn) =
+            (self.groups.name(g).to_string(), self.nodes.name(n).to_string(), self.parts[p as usize].name.clone());
         let Some((committed, commit_line)) = self.commits.get(&(g, p)).and_then(|c| c.committed(t, n)) else {
+            if start > 0 {
+                self.rebalance_skips.push(SkipCandidate {
+                    group: g,
+                    part: p,
+                    from: None,
+                    to: start,
+                    message: format!("{nn} starts {pn} at {start} and group {gn} has no commit for it"),
+                    witness: vec![
+                        w(assign_line, format!("assign {pn} to {nn}")),
+                        w(self.cur(), format!("{what} at {start}, with no commit by group {gn}")),
+                    ],
+                });
+            }
             return;
         };
         if start == committed {
             return;
         }
-        let (gn, nn, pn) =
-            (self.groups.name(g).to_string(), self.nodes.name(n).to_string(), self.parts[p as usize].name.clone());
         let witness = vec![
             w(commit_line, format!("commit {committed} for {pn} in {gn}")),
             w(assign_line, format!("assign {pn} to {nn}")),
@@ -1155,7 +1211,7 @@ impl<'s> Ingest<'s> {
             self.rebalance_skips.push(SkipCandidate {
                 group: g,
                 part: p,
-                from: committed,
+                from: Some(committed),
                 to: start,
                 message: format!("new owner {nn} starts {pn} at {start} but group {gn} had committed {committed}"),
                 witness,
@@ -1244,6 +1300,7 @@ impl<'s> Ingest<'s> {
             }
         }
         let pl = &mut self.parts[p as usize];
+        pl.min_offset = Some(pl.min_offset.map_or(offset, |m| m.min(offset)));
         if pl.max_delivered.map_or(true, |(m, _)| offset > m) {
             pl.max_delivered = Some((offset, line));
         }

@@ -50,6 +50,13 @@ impl<'de> Visitor<'de> for IdVisitor {
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
         Ok(IdRef::Int(v))
     }
+    /// serde_json reads an integer above `u64::MAX` (and any fraction or exponent) as a
+    /// float: name the real problem instead of "floating point".
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Err(E::custom(
+            "a number id must be an integer from 0 to 18446744073709551615, and this one is larger or has a fraction or exponent; write such ids as strings",
+        ))
+    }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
         if v >= 0 {
             Ok(IdRef::Int(v as u64))
@@ -127,12 +134,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
     }
 }
 
-/// Strategy metadata the checker understands; other keys are ignored.
+/// Strategy metadata the checker understands; other keys (such as the `version` ordo
+/// writes for the versioned strategy) are ignored.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Meta<'a> {
     pub seq: Option<i64>,
-    #[allow(dead_code)]
-    pub version: Option<i64>,
     pub ts: Option<i64>,
     pub lamport: Option<i64>,
     #[serde(borrow)]

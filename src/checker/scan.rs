@@ -429,12 +429,11 @@ impl<'a> Scan<'a> {
     }
 
     fn meta(&mut self) -> Option<Meta<'a>> {
-        let (mut seq, mut version, mut ts, mut lamport, mut vc) = (None, None, None, None, None);
+        let (mut seq, mut ts, mut lamport, mut vc) = (None, None, None, None);
         let mut seen = 0u32;
         self.object(|s, key| {
             let bit = match key.packed {
                 K_SEQ => 1,
-                K_VERSION => 2,
                 K_TS => 4,
                 K_LAMPORT => 8,
                 K_VC => 16,
@@ -450,14 +449,13 @@ impl<'a> Scan<'a> {
             }
             match bit {
                 1 => seq = Some(s.num()?.i64()?),
-                2 => version = Some(s.num()?.i64()?),
                 4 => ts = Some(s.num()?.i64()?),
                 8 => lamport = Some(s.num()?.i64()?),
                 _ => vc = Some(s.pairs(|s| s.num()?.i64())?),
             }
             Some(())
         })?;
-        Some(Meta { seq, version, ts, lamport, vc, hlc: None })
+        Some(Meta { seq, ts, lamport, vc, hlc: None })
     }
 
     fn record(&mut self, r: &mut Raw<'a>) -> Option<()> {
@@ -580,7 +578,6 @@ const K_FIELDS: u64 = pack(b"fields");
 const K_CLOCK: u64 = pack(b"clock");
 const K_META: u64 = pack(b"meta");
 const K_DELTA: u64 = pack(b"delta");
-const K_VERSION: u64 = pack(b"version");
 const K_TS: u64 = pack(b"ts");
 const K_LAMPORT: u64 = pack(b"lamport");
 const K_VC: u64 = pack(b"vc");

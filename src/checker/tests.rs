@@ -285,3 +285,84 @@ fn unknown_reasons_are_listed_once() {
     assert_eq!(r.unknown.len(), 1, "{:?}", r.unknown);
     assert!(r.unknown[0].reason.contains("line 2"));
 }
+
+#[test]
+fn bad_input_is_named_with_its_line() {
+    let send = |t: u64, attempt: u64| {
+        format!(
+            r#"{{"type":"send","t":{t},"node":"p0","batch":"b","attempt":{attempt},"topic":"t","partition":0,"events":[1]}}"#
+        )
+    };
+    let create = r#"{"type":"create","t":1,"node":"p0","id":1,"deps":[]}"#;
+    // Attempts of one batch must grow: the same one again, or a lower one, is an error.
+    let e = error(&history(&[create, &send(2, 2), &send(3, 2)]));
+    assert!(
+        e.starts_with(
+            "history.jsonl:4: send of batch \"b\" attempt 2, but line 3 already sent it with the same attempt (2)"
+        ),
+        "{e}"
+    );
+    let e = error(&history(&[create, &send(2, 2), &send(3, 1)]));
+    assert!(
+        e.starts_with(
+            "history.jsonl:4: send of batch \"b\" attempt 1, but line 3 already sent it with a higher attempt (2)"
+        ),
+        "{e}"
+    );
+    assert!(run(&history(&[create, &send(2, 1), &send(3, 2), &send(4, 3)])).is_ok());
+    // Ids beyond u64, or with a fraction, are named as such (not "floating point").
+    for id in ["18446744073709551616", "1.5", "1e3"] {
+        let e = error(&history(&[&format!(r#"{{"type":"create","t":1,"node":"p0","id":{id},"deps":[]}}"#)]));
+        assert!(e.contains("a number id must be an integer from 0 to 18446744073709551615"), "{e}");
+        assert!(!e.contains("floating point"), "{e}");
+    }
+    // A byte order mark, on the header or on a record line.
+    let e = error(&format!("\u{feff}{}", history(&[create])));
+    assert!(e.starts_with("history.jsonl:1: the line starts with a UTF-8 byte order mark"), "{e}");
+    let e = error(&history(&[&format!("\u{feff}{create}")]));
+    assert!(e.starts_with("history.jsonl:2: the line starts with a UTF-8 byte order mark"), "{e}");
+    // A topic declared twice; an end reason the format does not have.
+    let e = error(
+        r#"{"format":"ordo-history","version":1,"topics":[{"name":"t","partitions":1},{"name":"t","partitions":1,"kind":"queue"}]}"#,
+    );
+    assert!(e.starts_with("history.jsonl:1: header topics list \"t\" twice"), "{e}");
+    for reason in ["done", "finished", ""] {
+        let e = error(&history(&[create, &format!(r#"{{"type":"end","t":2,"reason":"{reason}"}}"#)]));
+        assert!(e.starts_with(&format!("history.jsonl:3: end reason {reason:?} is unknown")), "{e}");
+    }
+    for reason in ["quiescent", "time_limit", "event_limit"] {
+        assert!(run(&history(&[create, &format!(r#"{{"type":"end","t":2,"reason":"{reason}"}}"#)])).is_ok());
+    }
+    // An empty expect list expects nothing: only always-a-bug kinds count.
+    let text = history(REORDER).replacen(HEADER, r#"{"format":"ordo-history","version":1,"expect":[]}"#, 1);
+    let r = run(&text).unwrap();
+    assert_eq!(kinds(&r), ["per_key_reorder"]);
+    assert_eq!(r.exit_code(), 0);
+    assert!(r.render_text(5).contains("expected guarantees (header): none"), "{}", r.render_text(5));
+}
+
+#[test]
+fn a_first_position_skip_counts_records_of_the_final_log_only() {
+    // Group h read offsets 0 and 1 from the old leader; the new leader's log ends at 1
+    // (its truncation removed B). Group g starts at 1 with no commit: it skipped A at 0,
+    // but B was lost with the truncation, not skipped.
+    let text = history(&[
+        r#"{"type":"create","t":1,"node":"p0","id":"A","deps":[]}"#,
+        r#"{"type":"create","t":1,"node":"p0","id":"B","deps":[]}"#,
+        r#"{"type":"leader","t":1,"node":"b0","topic":"t","partition":0,"leader_epoch":1}"#,
+        r#"{"type":"append","t":2,"node":"b0","topic":"t","partition":0,"offset":0,"id":"A","leader_epoch":1}"#,
+        r#"{"type":"append","t":2,"node":"b0","topic":"t","partition":0,"offset":1,"id":"B","leader_epoch":1}"#,
+        r#"{"type":"deliver","t":3,"node":"c9","group":"h","topic":"t","partition":0,"offset":0,"id":"A"}"#,
+        r#"{"type":"deliver","t":3,"node":"c9","group":"h","topic":"t","partition":0,"offset":1,"id":"B"}"#,
+        r#"{"type":"leader","t":4,"node":"b1","topic":"t","partition":0,"leader_epoch":2}"#,
+        r#"{"type":"truncate","t":4,"node":"b1","topic":"t","partition":0,"offset":1}"#,
+        r#"{"type":"assign","t":5,"node":"c0","group":"g","generation":1,"topic":"t","partitions":[0]}"#,
+        r#"{"type":"seek","t":5,"node":"c0","group":"g","topic":"t","partition":0,"offset":1,"reason":"reset"}"#,
+        r#"{"type":"end","t":6,"reason":"time_limit"}"#,
+    ]);
+    let r = run(&text).unwrap();
+    assert_eq!(kinds(&r), ["rebalance_skip"], "{}", r.render_text(5));
+    let v = &r.violations[0];
+    assert!(v.message.ends_with("offset 0 is never processed by the group"), "{}", v.message);
+    assert!(v.witness.iter().any(|w| w.line == 5 && w.what.contains("t/0@0")), "{:?}", v.witness);
+}

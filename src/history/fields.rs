@@ -69,7 +69,7 @@ pub(super) fn fill<'c>(
                 let mut meta = Meta::default();
                 if catalog.meta_seq {
                     let seq = i64::from(info.step) + 1;
-                    (meta.seq, meta.version) = (Some(seq), Some(seq));
+                    meta.seq = Some(seq);
                 }
                 if catalog.meta_ts {
                     meta.ts = Some(clock);
