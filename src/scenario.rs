@@ -790,6 +790,15 @@ impl Validator<'_> {
         };
         let random_faults = raw.random_faults.map(|r| self.random_faults(r, &topology, run.max_time_ms)).transpose()?;
         let expect = raw.expect.unwrap_or_else(|| GUARANTEES.iter().map(|g| g.to_string()).collect());
+        if expect.is_empty() {
+            return Err(self.invalid(
+                "expect",
+                format!(
+                    "an empty list expects nothing, so no run could fail; expected one or more of {} (leave `expect` out to expect them all)",
+                    GUARANTEES.join(", ")
+                ),
+            ));
+        }
         for (index, guarantee) in expect.iter().enumerate() {
             if !GUARANTEES.contains(&guarantee.as_str()) {
                 return Err(self.invalid(
@@ -1209,6 +1218,7 @@ mod tests {
             ("[[link]]\nfrom = \"p9\"\nto = \"b0\"\n", "link[0].from"),
             ("[[clock]]\nnode = \"b0\"\ndrift_ppm = 900000\n", "clock[0].drift_ppm"),
             ("[workload]\nthink_min_us = 5\nthink_max_us = 1\n", "workload.think_max_us"),
+            ("expect = []\n", "expect"),
         ];
         for (text, field) in cases {
             let error = parse(text).unwrap_err().to_string();

@@ -202,7 +202,7 @@ fn header(scenario: &Scenario) -> Header {
         scenario: scenario.name.clone(),
         strategy: scenario.strategy.clone(),
         seed: 0,
-        expect: vec![],
+        expect: ordo::scenario::GUARANTEES.to_vec(),
         partitions: scenario.topology.partitions,
         queue: scenario.queue.is_some(),
     }

@@ -493,6 +493,12 @@ impl<'s> Ingest<'s> {
             self.report.expected = e;
             self.report.expected_from = "argument";
         } else if let Some(list) = &h.expect {
+            if list.is_empty() {
+                return Err(self.err(format!(
+                    "header expect is []: a history that expects nothing can never be judged violated; expected one or more of {} (leave `expect` out to expect them all, or pass --expect)",
+                    Guarantee::ALL.iter().map(|g| g.name()).collect::<Vec<_>>().join(", ")
+                )));
+            }
             let mut e = Vec::new();
             for name in list {
                 e.push(Guarantee::parse(&name.0).map_err(|m| self.err(format!("header expect: {m}")))?);

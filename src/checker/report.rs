@@ -107,7 +107,7 @@ kinds! {
     DivergentLog => "divergent_log", Breaks(NoLoss), "One offset of a partition holding different events (reused offset, overwritten record).";
     FinalState => "final_state", Breaks(PerKeyOrder), "A final projection that no causal order of the entity's events produces (stale or lost update).";
     PerKeyReorder => "per_key_reorder", Breaks(PerKeyOrder), "An event applied before an event of the same entity that truly precedes it.";
-    ReapplyReorder => "reapply_reorder", Breaks(PerKeyOrder), "An event applied again (a redelivery, a zombie) after an event of the same entity it precedes had been applied: the side effects see the old event after the newer one.";
+    ReapplyReorder => "reapply_reorder", Breaks(ExactlyOnce), "An event applied again (a redelivery, a zombie) after an event of the same entity it precedes had been applied: the side effects see the old event after the newer one.";
     CausalityInversion => "causality_inversion", Breaks(Causal), "An effect applied before its cause of another entity, in one group.";
     ObservedCycle => "observed_cycle", Observation(Causal), "A cycle in happens-before plus the partition logs' order.";
     DuplicateApply => "duplicate_apply", Breaks(ExactlyOnce), "An event applied more than once by one group.";
