@@ -104,6 +104,13 @@ enum Command {
         /// `--set producer.acks=1` (strategy parameters included); repeatable.
         #[arg(long = "set", value_name = "FIELD=VALUE")]
         set: Vec<String>,
+        /// Shrink the first K failing seeds (`ordo shrink`, on each one's first violated
+        /// kind) and list the minimal scenarios, written into --shrink-out.
+        #[arg(long, value_name = "K")]
+        shrink: Option<usize>,
+        /// Where --shrink writes the minimal scenarios (created if needed).
+        #[arg(long, value_name = "DIR", default_value = "shrunk", requires = "shrink")]
+        shrink_out: PathBuf,
     },
     /// Run every scenario × every strategy over the same seeds and print the trade-off
     /// table (matrix.md) on stdout; with --out DIR, write matrix.md, matrix.json and three
@@ -143,6 +150,41 @@ enum Command {
         /// A folder of your own scenarios to look the name up in first [env: ORDO_SCENARIOS].
         #[arg(long, value_name = "DIR")]
         scenarios: Option<PathBuf>,
+    },
+    /// Shrink a failing seed to the smallest scenario that still violates the same kind
+    /// (delta debugging, judged by the checker alone; docs/shrinking.md). Exit 0: shrunk;
+    /// 1: the run violates nothing (or not --kind): nothing to shrink; 2: bad input.
+    Shrink {
+        /// A scenario file (TOML) or the name of a bundled one, e.g. swarm.
+        scenario: String,
+        /// The failing seed (default: the scenario's `seed`, else 1).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Ordering strategy, several joined with `+` (default: the scenario's `strategy`).
+        #[arg(long)]
+        strategy: Option<String>,
+        /// Override a scenario setting before shrinking (folded into the result); repeatable.
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        set: Vec<String>,
+        /// The kind to keep (default: the first violated kind, most serious first).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Write the minimal scenario here (default: print it).
+        #[arg(short = 'o', long = "out", value_name = "FILE.toml")]
+        out: Option<PathBuf>,
+        /// Stop after this much wall time with the best result so far, e.g. 60s, 5m, 500ms.
+        #[arg(long, default_value = "60s")]
+        budget: String,
+        /// Stop after this many candidate runs with the best result so far (deterministic).
+        #[arg(long, default_value_t = 2000)]
+        max_runs: u64,
+        /// Seeds tried per candidate: its own and the next ones (the first that still fails
+        /// is pinned in the result).
+        #[arg(long, default_value_t = 4)]
+        tries: u64,
+        /// Print one JSON object (docs/json.md).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -185,14 +227,36 @@ pub fn main() -> i32 {
             command_run(&scenario, &set, seed, strategy, history, mode, json, save_scenario.as_deref())
         }
         Command::Check { history, json, expect, show } => command_check(&history, json, expect.as_deref(), show),
-        Command::Sweep { scenario, strategy, seeds, threads, json, show_failing, fail_on_violation, set } => {
-            command_sweep(&scenario, &set, strategy, seeds.as_deref(), threads, json, show_failing, fail_on_violation)
-        }
+        Command::Sweep {
+            scenario,
+            strategy,
+            seeds,
+            threads,
+            json,
+            show_failing,
+            fail_on_violation,
+            set,
+            shrink,
+            shrink_out,
+        } => command_sweep(
+            &scenario,
+            &set,
+            strategy,
+            seeds.as_deref(),
+            threads,
+            json,
+            show_failing,
+            fail_on_violation,
+            shrink.map(|k| (k, shrink_out)),
+        ),
         Command::Matrix { seeds, out, json, scenarios, threads } => {
             command_matrix(&seeds, out.as_deref(), json, scenarios.as_deref(), threads)
         }
         Command::List { scenarios, json } => command_list(scenarios.as_deref(), json),
         Command::Explain { scenario, scenarios } => command_explain(&scenario, scenarios.as_deref()),
+        Command::Shrink { scenario, seed, strategy, set, kind, out, budget, max_runs, tries, json } => {
+            command_shrink(&scenario, &set, seed, strategy, kind, out.as_deref(), &budget, (max_runs, tries), json)
+        }
     };
     match result {
         Ok(code) => code,
@@ -374,6 +438,7 @@ fn command_sweep(
     json_output: bool,
     show_failing: usize,
     fail_on_violation: bool,
+    shrink: Option<(usize, PathBuf)>,
 ) -> anyhow::Result<i32> {
     use crate::sweep::{SeedRange, SweepSpec, DEFAULT_SEEDS, MAX_THREADS};
     let seeds = match seeds {
@@ -392,15 +457,148 @@ fn command_sweep(
     let path = source.path.as_path();
     let scenario = source.load(overrides)?;
     let strategy = resolve_strategy(path, &scenario, strategy)?;
+    let strategy_name = strategy.name();
     let spec = SweepSpec { scenario, scenario_path: path, strategy, seeds, threads, progress: true };
     let sweep = crate::sweep::sweep(&spec)?;
+    let shrunk = match shrink {
+        Some((k, dir)) => Some(shrink_failing(&source, overrides, &strategy_name, &sweep, k, &dir)?),
+        None => None,
+    };
     if json_output {
-        emit(&format!("{}\n", serde_json::to_string_pretty(&sweep.to_json())?));
+        let mut value = sweep.to_json();
+        if let Some(object) = value.as_object_mut() {
+            let list: Vec<_> = shrunk.iter().flatten().map(|(s, p)| s.to_json(Some(p))).collect();
+            object.insert("shrunk".into(), json!(list));
+        }
+        emit(&format!("{}\n", serde_json::to_string_pretty(&value)?));
     } else {
         emit(&sweep.render_text(show_failing));
+        if let Some(shrunk) = &shrunk {
+            emit(&shrunk_listing(shrunk));
+        }
         not_installed_note();
     }
     Ok(sweep.exit_code(fail_on_violation))
+}
+
+/// `sweep --shrink K`: shrinks the first K failing seeds, each on its first violated kind,
+/// and writes the minimal scenarios into `dir` as `NAME-seedN.toml`.
+fn shrink_failing(
+    source: &crate::bundled::Source,
+    overrides: &[String],
+    strategy: &str,
+    sweep: &crate::sweep::Sweep,
+    k: usize,
+    dir: &Path,
+) -> anyhow::Result<Vec<(crate::shrink::Shrunk, PathBuf)>> {
+    let mut out = Vec::new();
+    for failing in sweep.failing.iter().take(k) {
+        let spec = crate::shrink::ShrinkSpec {
+            source,
+            overrides,
+            strategy: Some(strategy.to_string()),
+            seed: Some(failing.seed),
+            kind: None,
+            max_runs: 2000,
+            tries: 4,
+            budget: Some(std::time::Duration::from_secs(60)),
+            progress: true,
+        };
+        let shrunk = crate::shrink::shrink(&spec).map_err(|error| InputError(format!("--shrink: {error}")))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|error| InputError(format!("--shrink-out {}: cannot create: {error}", dir.display())))?;
+        let file = dir.join(format!("{}-seed{}.toml", sweep.scenario, failing.seed));
+        std::fs::write(&file, &shrunk.text)
+            .map_err(|error| InputError(format!("--shrink-out {}: cannot write: {error}", file.display())))?;
+        out.push((shrunk, file));
+    }
+    Ok(out)
+}
+
+fn shrunk_listing(shrunk: &[(crate::shrink::Shrunk, PathBuf)]) -> String {
+    let mut s = format!("\nshrunk {} failing seed(s):\n", shrunk.len());
+    for (one, file) in shrunk {
+        s.push_str(&format!(
+            "  seed {} {}: {} ({} runs{})\n    ordo run {}\n",
+            one.seed,
+            one.kind.name(),
+            one.summary_line(),
+            one.runs,
+            if one.cut_short.is_some() { ", cut short" } else { "" },
+            file.display()
+        ));
+    }
+    s
+}
+
+/// `--budget 60s`: a whole number with `ms`, `s` or `m`.
+fn parse_budget(text: &str) -> Result<std::time::Duration, InputError> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number.parse().map_err(|_| {
+        InputError(format!("--budget {text:?}: expected a whole number with ms, s or m, e.g. 60s or 5m"))
+    })?;
+    match unit {
+        "ms" => Ok(std::time::Duration::from_millis(n)),
+        "s" => Ok(std::time::Duration::from_secs(n)),
+        "m" => Ok(std::time::Duration::from_secs(n.saturating_mul(60))),
+        _ => Err(InputError(format!("--budget {text:?}: unit {unit:?} unknown; expected ms, s or m, e.g. 60s"))),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn command_shrink(
+    scenario: &str,
+    overrides: &[String],
+    seed: Option<u64>,
+    strategy: Option<String>,
+    kind: Option<String>,
+    out: Option<&Path>,
+    budget: &str,
+    (max_runs, tries): (u64, u64),
+    json_output: bool,
+) -> anyhow::Result<i32> {
+    let budget = parse_budget(budget)?;
+    if max_runs == 0 {
+        return Err(InputError("--max-runs 0: expected at least 1 candidate run".into()).into());
+    }
+    if !(1..=1000).contains(&tries) {
+        return Err(InputError(format!("--tries {tries}: expected 1 to 1000 seeds per candidate")).into());
+    }
+    let source = crate::bundled::resolve(scenario, crate::bundled::user_folder(None).as_deref())?;
+    let spec = crate::shrink::ShrinkSpec {
+        source: &source,
+        overrides,
+        strategy,
+        seed,
+        kind,
+        max_runs,
+        tries,
+        budget: Some(budget),
+        progress: !json_output,
+    };
+    let shrunk = match crate::shrink::shrink(&spec) {
+        Ok(shrunk) => shrunk,
+        Err(crate::shrink::ShrinkError::NothingToShrink(message)) => {
+            eprintln!("{message}");
+            return Ok(1);
+        }
+        Err(crate::shrink::ShrinkError::Input(message)) => return Err(InputError(message).into()),
+    };
+    if let Some(path) = out {
+        std::fs::write(path, &shrunk.text)
+            .map_err(|error| InputError(format!("-o {}: cannot write: {error}", path.display())))?;
+    }
+    if json_output {
+        emit(&format!("{}\n", serde_json::to_string_pretty(&shrunk.to_json(out))?));
+    } else {
+        emit(&shrunk.render_text(out));
+        not_installed_note();
+    }
+    Ok(0)
 }
 
 fn command_list(folder: Option<&Path>, json_output: bool) -> anyhow::Result<i32> {

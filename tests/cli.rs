@@ -475,6 +475,33 @@ fn json_fields_match_docs_json_md() {
     )
     .unwrap();
     assert_documented("ordo sweep --json", &sweep);
+    let shrunk_dir = std::env::temp_dir().join(format!("ordo-json-shrunk-{}", std::process::id()));
+    let sweep: serde_json::Value = serde_json::from_slice(
+        &ordo(&[
+            "sweep",
+            "scenarios/quickstart.toml",
+            "--seeds",
+            "3",
+            "--threads",
+            "1",
+            "--json",
+            "--shrink",
+            "1",
+            "--shrink-out",
+            shrunk_dir.to_str().unwrap(),
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(sweep["shrunk"].as_array().map(Vec::len), Some(1));
+    assert_documented("ordo sweep --json", &sweep);
+    assert_documented("ordo shrink --json", &sweep["shrunk"][0]);
+    let _ = std::fs::remove_dir_all(&shrunk_dir);
+    let shrink: serde_json::Value = serde_json::from_slice(
+        &ordo(&["shrink", "scenarios/swarm.toml", "--seed", "28", "--strategy", "lww", "--json"]).stdout,
+    )
+    .unwrap();
+    assert_documented("ordo shrink --json", &shrink);
     let list: serde_json::Value = serde_json::from_slice(&ordo(&["list", "--json"]).stdout).unwrap();
     assert_documented("ordo list --json", &list);
 
