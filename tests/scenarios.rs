@@ -424,3 +424,18 @@ fn cooperative_never_pauses_unmoved_partitions_and_eager_does() {
     }
     assert!(eager_unmoved > 0);
 }
+
+/// Runs on four threads of one process at once give the bytes they give one at a time
+/// (nothing in a run depends on another run, a global, or the thread it runs on).
+#[test]
+fn histories_do_not_depend_on_threads_in_one_process() {
+    let history = |seed: u64| run_scenario("swarm", seed).history.jsonl.expect("kept in memory");
+    let alone: Vec<Vec<u8>> = (1..=4).map(history).collect();
+    let together: Vec<Vec<u8>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..=4).map(|seed| scope.spawn(move || history(seed))).collect();
+        handles.into_iter().map(|h| h.join().expect("a run never panics")).collect()
+    });
+    assert!(alone.iter().all(|h| !h.is_empty()));
+    assert_ne!(alone[0], alone[1], "different seeds, different histories");
+    assert!(alone == together, "a history changed when runs shared the process");
+}
