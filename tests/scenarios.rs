@@ -248,8 +248,11 @@ struct Seen {
 }
 
 fn observe(name: &str, seed: u64) -> Seen {
+    observe_result(name, run_scenario(name, seed))
+}
+
+fn observe_result(name: &str, result: ordo::run::RunResult) -> Seen {
     let path = format!("scenarios/{name}.toml");
-    let result = run_scenario(name, seed);
     let mut found: BTreeMap<String, u64> = BTreeMap::new();
     for counter in ordo::counters::of(&result) {
         if let Some(value) = counter.value.filter(|v| *v > 0) {
@@ -438,4 +441,52 @@ fn histories_do_not_depend_on_threads_in_one_process() {
     assert!(alone.iter().all(|h| !h.is_empty()));
     assert_ne!(alone[0], alone[1], "different seeds, different histories");
     assert!(alone == together, "a history changed when runs shared the process");
+}
+
+/// The rows' work check catches a run that did not do its work: the quickstart stopped at
+/// 30 ms (before most events exist) and one whose workload never reaches the consumers.
+#[test]
+fn a_run_that_did_not_do_its_work_is_caught() {
+    let path = "scenarios/quickstart.toml";
+    let with = |change: &dyn Fn(&mut Scenario)| {
+        let mut scenario = Scenario::load(Path::new(path)).unwrap();
+        change(&mut scenario);
+        let strategy = StrategySet::parse(&scenario.strategy).unwrap();
+        let result = run(RunSpec {
+            scenario,
+            scenario_path: Path::new(path),
+            strategy,
+            seed: 1,
+            history_mode: HistoryMode::On,
+            history_file: None,
+            keep_history: true,
+        })
+        .unwrap();
+        observe_result("quickstart", result).not_done
+    };
+    assert!(with(&|_| {}).is_empty(), "the quickstart does its work");
+    let cut_short = with(&|s| s.run.max_time_ms = 30);
+    assert!(cut_short.iter().any(|r| r.contains("not done")), "{cut_short:?}");
+}
+
+/// The known-outcomes doc names a scenario for each row; every one exists, and every
+/// bundled scenario is in the table (or, for `swarm`, in the note below it).
+#[test]
+fn the_known_outcomes_table_names_every_scenario() {
+    let doc = std::fs::read_to_string("docs/known-outcomes.md").unwrap();
+    let table = &doc[doc.find("## The table").unwrap()..];
+    let table = &table[..table[3..].find("\n## ").unwrap()];
+    let mut named = std::collections::BTreeSet::new();
+    for line in table.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| config")) {
+        let last = line.trim_end_matches('|').rsplit('|').next().unwrap();
+        named.extend(last.split('`').skip(1).step_by(2).map(String::from));
+    }
+    if table.contains("`swarm` is not a row") {
+        named.insert("swarm".to_string());
+    }
+    let files: std::collections::BTreeSet<String> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(String::from))
+        .collect();
+    assert_eq!(named, files, "docs/known-outcomes.md's scenario column against scenarios/");
 }
