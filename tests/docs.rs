@@ -228,6 +228,23 @@ fn the_readme_lists_every_strategy() {
     assert_eq!(rows, code.len(), "docs/known-outcomes.md: one row per strategy");
 }
 
+/// README.md names the strategies that set both sides (a producer clock and a consumer
+/// policy); the list is the registry's, by the settings each declares.
+#[test]
+fn the_readme_names_the_strategies_that_set_both_sides() {
+    let readme = read("README.md");
+    let at = readme.find("set both sides").expect("README.md says which strategies set both sides");
+    let before = &readme[..at];
+    let said: BTreeSet<String> = backticked(&before[before.rfind('(').expect("a parenthesis")..]);
+    let code: BTreeSet<String> = ordo::strategy::all()
+        .iter()
+        .filter(|s| ordo::strategy::sides(**s) == "producer+consumer")
+        .map(|s| s.name().to_string())
+        .collect();
+    assert_eq!(said, code, "README.md's \"set both sides\" list against Strategy::settings");
+    assert!(readme.contains("no two of them set the same setting to different values"), "README.md states the rule");
+}
+
 #[test]
 fn the_checker_docs_list_every_kind_and_guarantee() {
     let code: BTreeSet<String> = ordo::Kind::ALL.iter().map(|k| k.name().to_string()).collect();
