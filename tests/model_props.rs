@@ -331,7 +331,7 @@ fn read_history(jsonl: &[u8]) -> Seen {
             }
             "discard" => {
                 seen.discarded.insert(id.expect("discard has an id"));
-                if r["reason"].as_str().is_none_or(str::is_empty) {
+                if !r["reason"].as_str().is_some_and(|reason| !reason.is_empty()) {
                     seen.broken.push(format!("line {}: a discard without a reason", n + 1));
                 }
             }
