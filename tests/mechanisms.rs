@@ -1,5 +1,5 @@
 //! The producer/broker mechanisms on small hand-built cases, checked against the broker's
-//! actual log (shared/domain.md §2 and the first rows of §4).
+//! actual log (docs/known-outcomes.md, the first rows of the table).
 //!
 //! Every case: one producer `p0` (node 0), one broker `b0` (node 1), one consumer `c0`
 //! (node 2), one partition; one entity whose three events are created at t = 0, 0.1 and

@@ -1,6 +1,16 @@
-//! The scenario library against shared/domain.md §4: for each bundled scenario, every
+//! The scenario library against docs/known-outcomes.md: for each bundled scenario, every
 //! "can" outcome shows up within a few seeds, and no "never" outcome shows up across many.
-//! The judge is the checker, reading the history the run wrote (nothing else).
+//! The judge is the checker, reading the history the run wrote (nothing else), and for
+//! outcomes that are not anomalies (a producer told of a failure, a partition standing
+//! still, conflicts) the run's counters (`ordo::counters`, the list `ordo run --json`
+//! prints) and the history's own records.
+//!
+//! A run that did nothing shows no anomaly, so every row also checks that each run did its
+//! work: it ended `done` (the model's own stop: everything produced was applied and
+//! committed, or settled on a queue), it created and applied events, and every event it
+//! created is accounted for in the history: applied, discarded with a reason, given up
+//! (its batch failed with `retry:false`), lost with its producer's crash, or, when none of
+//! those, reported by the checker as a loss.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,7 +26,10 @@ const NEVER_SEEDS: u64 = 40;
 
 struct Row {
     scenario: &'static str,
-    /// Kinds that must appear in at least one of `CAN_SEEDS` seeds.
+    /// What must appear in at least one of `CAN_SEEDS` seeds: a checker kind
+    /// (`per_key_reorder`), a run counter that must not be zero (`counter.retries`), or a
+    /// fact read from the history with its least value (`append_stall_ms>=800`: the
+    /// longest time between two appends to a partition).
     can: &'static [&'static str],
     /// Kinds that must appear in none of `NEVER_SEEDS` seeds.
     never: &'static [&'static str],
@@ -32,11 +45,18 @@ const ROWS: &[Row] = &[
         never: &["per_key_reorder", "nonmonotonic_send"],
     },
     // retries = 0: L (a gap the producer reports), never D.
-    Row { scenario: "retries-zero", can: &[], never: &["duplicate_append", "duplicate_apply"] },
+    // The gap: batches given up (the producer is told), so the group never applies some
+    // step of an entity (`unapplied_steps`).
+    Row {
+        scenario: "retries-zero",
+        can: &["counter.failed_batches", "unapplied_steps"],
+        never: &["duplicate_append", "duplicate_apply"],
+    },
     // idempotent, acks=all, in-flight <= 5: never D or R within a session.
     Row {
         scenario: "idempotent-producer",
-        can: &[],
+        // The losses do cause retries, and the broker answers repeats from its cache.
+        can: &["counter.retries", "counter.dedups"],
         never: &["duplicate_append", "duplicate_apply", "per_key_reorder", "nonmonotonic_send", "lost_write"],
     },
     // idempotent, producer restart with resend from a durable source: D.
@@ -65,11 +85,16 @@ const ROWS: &[Row] = &[
     },
     // eager rebalance (commit after processing, committed on revocation): whole-group
     // pauses (see below), never a loss.
-    Row { scenario: "eager-rebalance", can: &[], never: &["lost_write", "poll_skip", "unseen_write", "zombie_commit"] },
+    Row {
+        scenario: "eager-rebalance",
+        can: &["counter.partition_pauses", "counter.unmoved_pauses"],
+        never: &["lost_write", "poll_skip", "unseen_write", "zombie_commit"],
+    },
     // cooperative-sticky rebalance: pauses of moved partitions only (see below), never a loss.
     Row {
         scenario: "cooperative-rebalance",
-        can: &[],
+        // The moved partitions pause (whatever the protocol's rounds look like).
+        can: &["counter.partition_pauses"],
         never: &["lost_write", "poll_skip", "unseen_write", "zombie_commit"],
     },
     // zombie consumer (pause > session timeout): D, concurrent processing; its commits are
@@ -86,7 +111,13 @@ const ROWS: &[Row] = &[
     },
     // acks=all, min.insync=1: the ISR shrinks to the leader, then it dies; unclean off:
     // unavailability, never L of acknowledged writes.
-    Row { scenario: "isr-shrinks-leader-dies", can: &[], never: &["lost_write", "unseen_write", "divergent_log"] },
+    // The partition has no leader from b0's crash (650 ms) until it returns (1.5 s): no
+    // append for most of that time, and the producers retry.
+    Row {
+        scenario: "isr-shrinks-leader-dies",
+        can: &["append_stall_ms>=700", "counter.retries"],
+        never: &["lost_write", "unseen_write", "divergent_log"],
+    },
     // fsync off (flush interval), single replica, broker crash: the unflushed tail is lost.
     Row { scenario: "fsync-off-broker-crash", can: &["unseen_write"], never: &[] },
     // unclean election: L of acknowledged writes, divergent logs, reused offsets.
@@ -119,7 +150,7 @@ const ROWS: &[Row] = &[
     // tests/strategies.rs asserts from the run's counts), never CI.
     Row {
         scenario: "lamport-late-producer",
-        can: &[],
+        can: &["counter.dead_lettered"],
         never: &["causality_inversion", "per_key_reorder", "clock_condition"],
     },
     // Vector clocks, causal delivery, any fault: never CI (the transport's disorder stays
@@ -133,7 +164,7 @@ const ROWS: &[Row] = &[
     // tests/strategies.rs), never a lost update or an out-of-order append at the source.
     Row {
         scenario: "expected-version-writers",
-        can: &[],
+        can: &["counter.conflicts"],
         never: &["per_key_reorder", "final_state", "duplicate_append", "duplicate_apply", "causality_inversion"],
     },
     // Partition-aware batch, commit after, batch retried on failure: order per key under
@@ -169,10 +200,11 @@ const ROWS: &[Row] = &[
         can: &["duplicate_apply", "per_key_reorder", "final_state"],
         never: &["ack_ahead", "poll_skip", "nonmonotonic_poll", "lost_write", "unseen_write"],
     },
-    // One consumer, prefetch 1, no redelivery: per-key order holds.
+    // One consumer, prefetch 1, no redelivery: per-key order holds. What the lesson shows
+    // can happen is the plain path: every message acknowledged once processed.
     Row {
         scenario: "queue-single-consumer",
-        can: &[],
+        can: &["counter.queue_acks"],
         never: &["per_key_reorder", "final_state", "duplicate_apply", "ack_ahead", "lost_write", "unseen_write"],
     },
     // Auto-ack and a consumer crash: acknowledged before processing, L; never D.
@@ -203,13 +235,136 @@ fn run_scenario(name: &str, seed: u64) -> ordo::run::RunResult {
     .unwrap()
 }
 
-/// Every anomaly kind the checker found in one run, violated or allowed.
-fn anomalies(name: &str, seed: u64) -> BTreeMap<&'static str, u64> {
+/// Kinds that say an event was lost (so an event nobody applied is accounted for).
+const LOSS_KINDS: &[&str] =
+    &["lost_write", "unseen_write", "commit_ahead", "ack_ahead", "poll_skip", "rebalance_skip", "sequence_gap"];
+
+/// What one run showed: every anomaly kind the checker found (violated or allowed), every
+/// counter as `counter.NAME`, and facts read from the history; and the reasons the run
+/// did not do its work, if any.
+struct Seen {
+    found: BTreeMap<String, u64>,
+    not_done: Vec<String>,
+}
+
+fn observe(name: &str, seed: u64) -> Seen {
+    observe_result(name, run_scenario(name, seed))
+}
+
+fn observe_result(name: &str, result: ordo::run::RunResult) -> Seen {
     let path = format!("scenarios/{name}.toml");
-    let result = run_scenario(name, seed);
-    let jsonl = result.history.jsonl.expect("kept in memory");
+    let mut found: BTreeMap<String, u64> = BTreeMap::new();
+    for counter in ordo::counters::of(&result) {
+        if let Some(value) = counter.value.filter(|v| *v > 0) {
+            found.insert(format!("counter.{}", counter.name), value);
+        }
+    }
+    let stop = result.outcome.reason.as_str();
+    let jsonl = result.history.jsonl.as_ref().expect("kept in memory");
     let report = ordo::checker::check_reader(jsonl.as_slice(), &path, None).unwrap_or_else(|e| panic!("{e}"));
-    report.all_counts()
+    for (kind, count) in report.all_counts() {
+        found.insert(kind.to_string(), count);
+    }
+    let history = History::read(jsonl);
+    found.insert("append_stall_ms".into(), history.longest_append_gap_ns / 1_000_000);
+    found.insert("unapplied_steps".into(), history.unapplied);
+
+    let mut not_done = Vec::new();
+    if stop != "done" {
+        not_done.push(format!("stopped {stop}, not done"));
+    }
+    if result.stats.created == 0 || result.stats.applies == 0 {
+        not_done.push(format!("created {} and applied {}", result.stats.created, result.stats.applies));
+    }
+    let reported_loss = LOSS_KINDS.iter().any(|kind| found.contains_key(*kind));
+    if history.unaccounted > 0 && !reported_loss {
+        not_done.push(format!(
+            "{} created events neither applied, discarded, given up nor lost in a crash, and no loss reported",
+            history.unaccounted
+        ));
+    }
+    Seen { found, not_done }
+}
+
+/// Facts read from a history's records.
+struct History {
+    /// Created events the group never applied (discarded, given up, lost).
+    unapplied: u64,
+    /// Created events with no explanation: not applied, not discarded, not in a batch the
+    /// producer gave up, not created by a producer that later crashed.
+    unaccounted: u64,
+    /// The longest time between two consecutive appends to one partition.
+    longest_append_gap_ns: u64,
+}
+
+impl History {
+    fn read(jsonl: &[u8]) -> History {
+        use std::collections::BTreeSet;
+        let mut created: BTreeMap<u64, String> = BTreeMap::new();
+        let (mut applied, mut discarded, mut given_up) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        let mut batches: BTreeMap<(String, u64), Vec<u64>> = BTreeMap::new();
+        let mut crashed: BTreeSet<String> = BTreeSet::new();
+        let mut last_append: BTreeMap<(String, u64), u64> = BTreeMap::new();
+        let mut longest_append_gap_ns = 0;
+        for line in jsonl.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let r: serde_json::Value = serde_json::from_slice(line).expect("ordo writes JSON lines");
+            let node = r["node"].as_str().unwrap_or_default().to_string();
+            let id = r["id"].as_u64();
+            match r["type"].as_str().unwrap_or_default() {
+                "create" => {
+                    created.insert(id.expect("create has an id"), node);
+                }
+                "apply" => {
+                    applied.insert(id.expect("apply has an id"));
+                }
+                "discard" => {
+                    discarded.insert(id.expect("discard has an id"));
+                }
+                "send" => {
+                    let events = r["events"].as_array().expect("send lists its events");
+                    batches
+                        .entry((node, r["batch"].as_u64().expect("send has a batch")))
+                        .or_insert_with(|| events.iter().filter_map(|e| e.as_u64()).collect());
+                }
+                "fail" if r["retry"] == false => {
+                    if let Some(events) = batches.get(&(node, r["batch"].as_u64().expect("fail has a batch"))) {
+                        given_up.extend(events.iter().copied());
+                    }
+                }
+                "crash" => {
+                    crashed.insert(node);
+                }
+                "append" => {
+                    let t = r["t"].as_u64().expect("a record has a time");
+                    let partition =
+                        (r["topic"].as_str().unwrap_or_default().to_string(), r["partition"].as_u64().unwrap_or(0));
+                    if let Some(before) = last_append.insert(partition, t) {
+                        longest_append_gap_ns = longest_append_gap_ns.max(t.saturating_sub(before));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let unapplied = created.keys().filter(|id| !applied.contains(*id)).count() as u64;
+        let unaccounted = created
+            .iter()
+            .filter(|(id, producer)| {
+                !applied.contains(*id)
+                    && !discarded.contains(*id)
+                    && !given_up.contains(*id)
+                    && !crashed.contains(*producer)
+            })
+            .count() as u64;
+        History { unapplied, unaccounted, longest_append_gap_ns }
+    }
+}
+
+/// Whether a `can` entry shows up in what a run found.
+fn shows(entry: &str, found: &BTreeMap<String, u64>) -> bool {
+    match entry.split_once(">=") {
+        Some((name, least)) => found.get(name).is_some_and(|v| *v >= least.parse::<u64>().expect("a number")),
+        None => found.get(entry).is_some_and(|v| *v > 0),
+    }
 }
 
 #[test]
@@ -218,12 +373,18 @@ fn every_row_shows_what_it_can_and_never_what_it_must_not() {
     for row in ROWS {
         let mut missing: Vec<&str> = row.can.to_vec();
         for seed in 1..=NEVER_SEEDS.max(CAN_SEEDS) {
-            let found = anomalies(row.scenario, seed);
+            let Seen { found, not_done } = observe(row.scenario, seed);
+            for reason in not_done {
+                failures.push(format!(
+                    "{}: seed {seed} did not do its work ({reason}): ordo run scenarios/{}.toml --seed {seed}",
+                    row.scenario, row.scenario
+                ));
+            }
             if seed <= CAN_SEEDS {
-                missing.retain(|kind| !found.contains_key(kind));
+                missing.retain(|entry| !shows(entry, &found));
             }
             for kind in row.never {
-                if let Some(count) = found.get(kind) {
+                if let Some(count) = found.get(*kind) {
                     failures.push(format!(
                         "{}: {kind} ×{count} with seed {seed} (never allowed): ordo run scenarios/{}.toml --seed {seed}",
                         row.scenario, row.scenario
@@ -234,6 +395,7 @@ fn every_row_shows_what_it_can_and_never_what_it_must_not() {
         for kind in missing {
             failures.push(format!("{}: {kind} never showed up in seeds 1..={CAN_SEEDS}", row.scenario));
         }
+        assert!(!row.can.is_empty() || !row.never.is_empty(), "{}: a row asserts something", row.scenario);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -251,7 +413,7 @@ fn every_bundled_scenario_has_a_row() {
 }
 
 /// Eager rebalancing stops partitions that end up where they were; cooperative-sticky never
-/// does (shared/domain.md §4: "pause of unmoved partitions" is a "never" for it).
+/// does (docs/known-outcomes.md: "pause of unmoved partitions" is a "never" for it).
 #[test]
 fn cooperative_never_pauses_unmoved_partitions_and_eager_does() {
     let mut eager_unmoved = 0;
@@ -264,4 +426,67 @@ fn cooperative_never_pauses_unmoved_partitions_and_eager_does() {
         }
     }
     assert!(eager_unmoved > 0);
+}
+
+/// Runs on four threads of one process at once give the bytes they give one at a time
+/// (nothing in a run depends on another run, a global, or the thread it runs on).
+#[test]
+fn histories_do_not_depend_on_threads_in_one_process() {
+    let history = |seed: u64| run_scenario("swarm", seed).history.jsonl.expect("kept in memory");
+    let alone: Vec<Vec<u8>> = (1..=4).map(history).collect();
+    let together: Vec<Vec<u8>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..=4).map(|seed| scope.spawn(move || history(seed))).collect();
+        handles.into_iter().map(|h| h.join().expect("a run never panics")).collect()
+    });
+    assert!(alone.iter().all(|h| !h.is_empty()));
+    assert_ne!(alone[0], alone[1], "different seeds, different histories");
+    assert!(alone == together, "a history changed when runs shared the process");
+}
+
+/// The rows' work check catches a run that did not do its work: the quickstart stopped at
+/// 30 ms (before most events exist) and one whose workload never reaches the consumers.
+#[test]
+fn a_run_that_did_not_do_its_work_is_caught() {
+    let path = "scenarios/quickstart.toml";
+    let with = |change: &dyn Fn(&mut Scenario)| {
+        let mut scenario = Scenario::load(Path::new(path)).unwrap();
+        change(&mut scenario);
+        let strategy = StrategySet::parse(&scenario.strategy).unwrap();
+        let result = run(RunSpec {
+            scenario,
+            scenario_path: Path::new(path),
+            strategy,
+            seed: 1,
+            history_mode: HistoryMode::On,
+            history_file: None,
+            keep_history: true,
+        })
+        .unwrap();
+        observe_result("quickstart", result).not_done
+    };
+    assert!(with(&|_| {}).is_empty(), "the quickstart does its work");
+    let cut_short = with(&|s| s.run.max_time_ms = 30);
+    assert!(cut_short.iter().any(|r| r.contains("not done")), "{cut_short:?}");
+}
+
+/// The known-outcomes doc names a scenario for each row; every one exists, and every
+/// bundled scenario is in the table (or, for `swarm`, in the note below it).
+#[test]
+fn the_known_outcomes_table_names_every_scenario() {
+    let doc = std::fs::read_to_string("docs/known-outcomes.md").unwrap();
+    let table = &doc[doc.find("## The table").unwrap()..];
+    let table = &table[..table[3..].find("\n## ").unwrap()];
+    let mut named = std::collections::BTreeSet::new();
+    for line in table.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| config")) {
+        let last = line.trim_end_matches('|').rsplit('|').next().unwrap();
+        named.extend(last.split('`').skip(1).step_by(2).map(String::from));
+    }
+    if table.contains("`swarm` is not a row") {
+        named.insert("swarm".to_string());
+    }
+    let files: std::collections::BTreeSet<String> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(String::from))
+        .collect();
+    assert_eq!(named, files, "docs/known-outcomes.md's scenario column against scenarios/");
 }

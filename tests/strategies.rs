@@ -32,10 +32,19 @@ fn run_with(path: &str, strategy: &str, seed: u64) -> (RunResult, BTreeMap<&'sta
     (result, counts)
 }
 
-/// Over `SEEDS` seeds of `path` with `strategy`, none of `never` appears.
+/// Over `SEEDS` seeds of `path` with `strategy`, none of `never` appears, and each run did
+/// its work (a run that applied nothing would show no anomaly): it ended `done` (everything
+/// produced applied and committed), applied events, and holds none back at the end.
 fn assert_never(path: &str, strategy: &str, never: &[&str]) {
     for seed in 1..=SEEDS {
-        let (_, found) = run_with(path, strategy, seed);
+        let (result, found) = run_with(path, strategy, seed);
+        let stats = &result.stats;
+        assert_eq!(result.outcome.reason.as_str(), "done", "{strategy} on {path}, seed {seed}: the run did not finish");
+        assert!(
+            stats.created > 0 && stats.applies > 0,
+            "{strategy} on {path}, seed {seed}: nothing applied ({stats:?})"
+        );
+        assert_eq!(stats.held_at_end, 0, "{strategy} on {path}, seed {seed}: events held back at the end");
         for kind in never {
             assert!(!found.contains_key(kind), "{strategy} on {path}, seed {seed}: {kind} ({found:?})");
         }

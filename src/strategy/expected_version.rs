@@ -16,7 +16,7 @@
 //! arrives before its predecessor, the more the hotter the stream; an event whose
 //! predecessor is lost for good conflicts until its delivery timeout and is given up.
 //! Source: EventStoreDB/Kurrent docs, "Optimistic concurrency and idempotence"
-//! (`expectedRevision`); shared/domain.md §3–4 ("event sourcing, expected version").
+//! (`expectedRevision`); docs/known-outcomes.md ("event sourcing, expected version").
 
 use super::Side::Producer;
 use super::{Setting, Strategy};

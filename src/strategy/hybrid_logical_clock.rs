@@ -9,7 +9,7 @@
 //! events from producers with unequal rates are ordered roughly by when they happened,
 //! and far fewer arrive "late" than with a plain counter. Costs: the window; skew larger
 //! than the window still makes a fast clock's events hold back a slow one's. Source:
-//! Kulkarni, Demirbas et al., "Logical Physical Clocks" (OPODIS 2014); shared/domain.md §3.
+//! Kulkarni, Demirbas et al., "Logical Physical Clocks" (OPODIS 2014); docs/known-outcomes.md.
 
 use super::Side::{Consumer, Producer};
 use super::{Setting, Strategy};

@@ -3,7 +3,7 @@
 //!
 //! Promises: duplicates, from producer retries, resends or consumer redeliveries, become
 //! harmless: every event is applied at most once. Costs: an id store that grows with the
-//! stream (here unbounded); it does nothing for order. Source: shared/domain.md §3
+//! stream (here unbounded); it does nothing for order. Source: docs/known-outcomes.md
 //! ("idempotent consumer"); microservices.io, "Idempotent consumer".
 
 use super::Side::Consumer;

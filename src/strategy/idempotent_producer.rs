@@ -4,7 +4,7 @@
 //! broker deduplicates the last five batches per producer id and rejects sequence gaps.
 //! Costs: at most 5 requests in flight; nothing across producer restarts or application
 //! resends (new PID or new sequence numbers). Source: KIP-98; apache/kafka
-//! `ProducerStateEntry.java`, `ProducerAppendInfo.java`; shared/domain.md §2.
+//! `ProducerStateEntry.java`, `ProducerAppendInfo.java`; docs/known-outcomes.md.
 
 use super::Side::Producer;
 use super::{Setting, Strategy};

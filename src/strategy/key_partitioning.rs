@@ -3,7 +3,7 @@
 //!
 //! Promises: per-key order in the log *if* one producer session writes the key and retries
 //! cannot reorder (see `single-inflight`, `idempotent`). Costs: hot keys make hot
-//! partitions. Source: Kafka producer docs (partitioner); shared/domain.md §3.
+//! partitions. Source: Kafka producer docs (partitioner); docs/known-outcomes.md.
 
 use super::Side::Producer;
 use super::{Setting, Strategy};

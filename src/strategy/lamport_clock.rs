@@ -10,7 +10,7 @@
 //! a busy producer's counter runs ahead of a quiet one's, and the quiet one's events then
 //! look "old"); every event waits the window; a late event is dropped, which shows as a
 //! lost update or a gap. Source: Lamport, "Time, Clocks, and the Ordering of Events in a
-//! Distributed System" (CACM 1978); shared/domain.md §3–4 ("Lamport order").
+//! Distributed System" (CACM 1978); docs/known-outcomes.md ("Lamport order").
 
 use super::Side::{Consumer, Producer};
 use super::{Setting, Strategy};

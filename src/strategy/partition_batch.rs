@@ -8,7 +8,7 @@
 //! nothing of a partition is applied before what precedes it, and nothing committed is
 //! unprocessed. Costs: a retried batch applies its already-applied records again
 //! (duplicates: compose with `idempotent-consumer`), and a poll finishes only when its
-//! slowest partition does. Source: shared/domain.md §3 ("partition-aware batch + commit
+//! slowest partition does. Source: docs/known-outcomes.md ("partition-aware batch + commit
 //! after batch"); Confluent parallel-consumer and Spring Kafka batch listeners
 //! (`BatchListenerFailedException` retries the batch).
 

@@ -7,7 +7,7 @@
 //! Promises: per-entity order of what is applied, or a visible gap. Costs: latency up to
 //! the timeout, buffer memory; a lost event is skipped after the timeout, and one that
 //! arrives later than that is dropped. Buffered events die with the consumer. Source:
-//! Camel Resequencer EIP (timeout, late arrivals); shared/domain.md §3–4.
+//! Camel Resequencer EIP (timeout, late arrivals); docs/known-outcomes.md.
 
 use super::Side::Consumer;
 use super::{Setting, Strategy};

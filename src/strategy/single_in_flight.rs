@@ -3,7 +3,7 @@
 //! Promises: a retry can never overtake a later batch, so retries do not reorder. Costs:
 //! throughput (one request per broker connection at a time); duplicates remain possible
 //! when an ack is lost and idempotence is off. Source: Kafka producer config docs
-//! (`max.in.flight.requests.per.connection`); shared/domain.md §3–4.
+//! (`max.in.flight.requests.per.connection`); docs/known-outcomes.md.
 
 use super::Side::Producer;
 use super::{Setting, Strategy};

@@ -5,7 +5,7 @@
 //! Promises: with synchronised clocks, the projection converges to the latest write
 //! whatever the delivery order. Costs: nothing to buffer, but a producer whose clock runs
 //! behind writes "old" timestamps: its genuinely later updates are discarded (lost
-//! updates), and the applied order can invert causality. Source: shared/domain.md §3–4
+//! updates), and the applied order can invert causality. Source: docs/known-outcomes.md
 //! ("timestamp / last-write-wins"); Kleppmann, DDIA ch. 8 (unreliable clocks).
 
 use super::Side::Consumer;

@@ -10,7 +10,7 @@
 //! Promises: per-aggregate order (rows go out in commit order, one at a time), no event
 //! lost when the relay dies. Costs: relay latency (one request at a time); duplicates
 //! after a relay restart (rows published but not yet marked); order only within one
-//! service's outbox. Source: microservices.io, "Transactional outbox"; shared/domain.md
+//! service's outbox. Source: microservices.io, "Transactional outbox"; docs/known-outcomes.md
 //! §3–4 ("outbox + single relay, key = aggregate").
 
 use super::Side::Producer;

@@ -2,7 +2,7 @@
 //!
 //! Promises: nothing across partitions, so nothing per entity. Costs: none; it is the
 //! baseline that shows why keys exist. Source: Kafka producer docs (partitioner);
-//! shared/domain.md §3.
+//! docs/known-outcomes.md.
 
 use super::Side::Producer;
 use super::{Setting, Strategy};

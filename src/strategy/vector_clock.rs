@@ -12,7 +12,7 @@
 //! given up after retries) blocks every later event of its producer for ever, which
 //! shows as events still held at the end. Source: Fidge 1988, Mattern 1988; Birman,
 //! Schiper, Stephenson, "Lightweight causal and atomic group multicast" (TOCS 1991);
-//! shared/domain.md §3–4.
+//! docs/known-outcomes.md.
 
 use super::Side::{Consumer, Producer};
 use super::{Setting, Strategy};

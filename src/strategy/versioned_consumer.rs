@@ -5,7 +5,7 @@
 //! Promises: no out-of-order or repeated partial update, ever. Costs: an entity stalls for
 //! good on a lost version (its later events wait for ever), and held events use memory.
 //! (Full-state events that may skip ahead are a variant ordo does not model yet: its
-//! events are partial updates.) Source: shared/domain.md §3 ("versioned consumer").
+//! events are partial updates.) Source: docs/known-outcomes.md ("versioned consumer").
 
 use super::Side::Consumer;
 use super::{Setting, Strategy};
