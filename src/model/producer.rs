@@ -17,7 +17,7 @@
 //! makes its retry append it twice. With `max_in_flight = 1` nothing is behind a failed
 //! batch on the wire, and its backoff at the head of the queue holds the rest back.
 //!
-//! The idempotent producer (shared/domain.md §2) first gets a producer id (PID) and epoch
+//! The idempotent producer (docs/known-outcomes.md) first gets a producer id (PID) and epoch
 //! from the coordinator; each batch gets the partition's next sequence numbers when it is
 //! first sent and keeps them on every retry. Retries are queued in sequence order, and a
 //! partition whose next batch is a retry sends nothing else until its in-flight requests
@@ -91,7 +91,7 @@ pub struct Producer {
     /// KIP-360: a batch was given up under this epoch; once no batch of the epoch is
     /// unresolved, bump the epoch and restart every partition's sequence at 0.
     bump_epoch: bool,
-    /// The process's logical clock (shared/domain.md §3: Lamport, HLC, vector), kept in
+    /// The process's logical clock (Lamport, HLC, vector; docs/known-outcomes.md), kept in
     /// the application's durable state: it survives a crash, so stamps never go back.
     clock: LogicalClock,
 }
