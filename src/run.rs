@@ -41,6 +41,8 @@ pub struct RunResult {
     pub random_faults: Option<crate::scenario::Drawn>,
     /// When the first event was created (the start of the throughput span).
     pub first_create_ns: u64,
+    /// When the run stopped as a livelock: which node spun on what, in words.
+    pub livelock: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,10 +169,17 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
             sim.network_mut().set_link(NodeId(from), NodeId(to), reliable);
         }
     }
+    // Links between two producers stay reliable whatever `[[link]]` and `[[fault]]` select
+    // (`*` included): a lost handoff would end a chain silently, a duplicated one would
+    // create a step twice.
+    let application = |from: NodeId, to: NodeId| from.0 < layout.producers && to.0 < layout.producers;
     for link in &links {
         let spec = link_spec(&link.network);
         for from in select(&link.from, &names, &layout) {
             for to in select(&link.to, &names, &layout) {
+                if application(from, to) {
+                    continue;
+                }
                 sim.network_mut().set_link(from, to, spec);
                 if link.both {
                     sim.network_mut().set_link(to, from, spec);
@@ -206,15 +215,17 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
             FaultKind::Links { pairs, cut } => {
                 for (from, to) in pairs {
                     let (from, to) = (id(&from), id(&to));
-                    sim.schedule_fault(at_ns, if cut { Fault::Cut { from, to } } else { Fault::Heal { from, to } });
+                    if !application(from, to) {
+                        sim.schedule_fault(at_ns, if cut { Fault::Cut { from, to } } else { Fault::Heal { from, to } });
+                    }
                 }
             }
             FaultKind::Network { pairs, network } => {
                 for (from, to) in pairs {
-                    sim.schedule_fault(
-                        at_ns,
-                        Fault::SetLink { from: id(&from), to: id(&to), spec: link_spec(&network) },
-                    );
+                    let (from, to) = (id(&from), id(&to));
+                    if !application(from, to) {
+                        sim.schedule_fault(at_ns, Fault::SetLink { from, to, spec: link_spec(&network) });
+                    }
                 }
             }
         }
@@ -294,10 +305,12 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
     }
     // In the history, a run that finished its work is `quiescent`: nothing it produced is
     // still unacknowledged or unconsumed (consumers idling on empty polls do not count).
+    // A livelock, like a limit, cuts the run short: work may still be in flight.
     let end_reason = match outcome.reason {
         ordo_sim::StopReason::Stopped | ordo_sim::StopReason::Quiescent => "quiescent",
         other => other.as_str(),
     };
+    let livelock = outcome.livelock.map(|l| describe_livelock(&l, &world.catalog.node_names));
     world.record(Rec::End { t, reason: end_reason, events: outcome.stats.events });
     let history = world.recorder.finish(&mut world.catalog).map_err(|reason| RunError::History {
         path: spec.history_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
@@ -315,7 +328,21 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         expect,
         random_faults,
         first_create_ns: world.created_ns.first().copied().unwrap_or(0),
+        livelock,
     })
+}
+
+/// A livelock in words: "p0's start timer fired again and again: 1004096 events without
+/// progress from 6.395 ms on".
+pub fn describe_livelock(livelock: &ordo_sim::Livelock, names: &[String]) -> String {
+    let name = |node: NodeId| names.get(node.index()).map_or("?", String::as_str);
+    let what = match livelock.spin {
+        ordo_sim::Spin::Timer(kind) => format!("{}'s {kind} timer fired again and again", name(livelock.node)),
+        ordo_sim::Spin::Message(kind, from) => {
+            format!("{} got {kind} messages from {} again and again", name(livelock.node), name(from))
+        }
+    };
+    format!("{what}: {} events without progress from {:.3} ms on", livelock.events, livelock.since_ns as f64 / 1e6)
 }
 
 /// Nearest-rank 50th and 99th percentiles (0 for no values); reorders `values`. Two

@@ -138,6 +138,20 @@ pub trait Node {
     fn on_control(&mut self, _ctx: &mut Ctx<'_, Self::Msg, Self::Shared>, _tag: u64) {}
     /// Sees every fault as it is applied (to record it), before the node hooks run.
     fn observe_fault(_shared: &mut Self::Shared, _now_ns: u64, _fault: &Fault) {}
+    /// A measure of the model's progress (work done: events created, appended, applied…)
+    /// that grows whenever the model gets anywhere. The livelock guard (see [`Guard`])
+    /// reads it; the default never grows, so any dense burst of events counts as a stall.
+    fn progress(_shared: &Self::Shared) -> u64 {
+        0
+    }
+    /// A name for a timer's kind (from its tag), to name a livelock's culprit.
+    fn timer_kind(&self, _tag: u64) -> &'static str {
+        "timer"
+    }
+    /// A name for a message's kind, to name a livelock's culprit.
+    fn message_kind(_msg: &Self::Msg) -> &'static str {
+        "message"
+    }
 }
 
 /// When a run stops.
@@ -163,6 +177,9 @@ pub enum StopReason {
     Stopped,
     TimeLimit,
     EventLimit,
+    /// The run made no progress while handling events densely in time (see [`Guard`]);
+    /// [`Outcome::livelock`] names the culprit.
+    Livelock,
 }
 
 impl StopReason {
@@ -172,6 +189,7 @@ impl StopReason {
             StopReason::Stopped => "done",
             StopReason::TimeLimit => "time_limit",
             StopReason::EventLimit => "event_limit",
+            StopReason::Livelock => "livelock",
         }
     }
 }
@@ -182,6 +200,62 @@ pub struct Outcome {
     pub reason: StopReason,
     pub end_ns: u64,
     pub stats: Stats,
+    /// Set when `reason` is [`StopReason::Livelock`].
+    pub livelock: Option<Livelock>,
+}
+
+/// The livelock guard: a run that handles `stall_events` events in a row without any
+/// [`Node::progress`] within less than `stall_span_ns` of true time (that is, more than
+/// `stall_events / stall_span_ns` events per nanosecond of simulated time, every one of
+/// them in vain) is spinning: it stops with [`StopReason::Livelock`] rather than burning
+/// its event budget. Many events at one instant are the extreme case (a span of 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Guard {
+    pub stall_events: u64,
+    pub stall_span_ns: u64,
+}
+
+impl Default for Guard {
+    /// 1,000,000 events without progress within 10 ms of simulated time (100 events per
+    /// simulated microsecond, all in vain): far beyond any real system's background work.
+    fn default() -> Self {
+        Guard { stall_events: 1_000_000, stall_span_ns: 10_000_000 }
+    }
+}
+
+/// What kind of event a livelock spun on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spin {
+    /// A timer ([`Node::timer_kind`] names it).
+    Timer(&'static str),
+    /// A message ([`Node::message_kind`] names it), from this node.
+    Message(&'static str, NodeId),
+}
+
+/// The culprit of a livelock: the node and event kind handled most often in the
+/// [`DIAGNOSIS_EVENTS`] events after the stall was detected (ties: the first seen).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Livelock {
+    pub node: NodeId,
+    pub spin: Spin,
+    /// When the stalled stretch began, and how many events it had when the guard stopped it.
+    pub since_ns: u64,
+    pub events: u64,
+}
+
+/// How many events the guard watches, after it detects a stall, to name the culprit.
+pub const DIAGNOSIS_EVENTS: u64 = 4_096;
+
+/// The guard's bookkeeping.
+#[derive(Clone, Default)]
+struct Watch {
+    /// Where the current stretch started: events handled, true time, progress.
+    events: u64,
+    since_ns: u64,
+    progress: u64,
+    /// After a stall is detected: (node, spin, count) of the events handled since.
+    diagnosis: Option<Vec<(NodeId, Spin, u64)>>,
+    diagnosed_from: u64,
 }
 
 /// Engine counters.
@@ -277,6 +351,17 @@ const FAULT: u32 = 2;
 
 fn slot_index(index: usize) -> u32 {
     u32::try_from(index).ok().filter(|&i| i <= INDEX_MASK).expect("fewer than 2^30 pending events of a kind")
+}
+
+/// The node and event kind a diagnosis counted most often (ties: the first seen).
+fn culprit(tally: &[(NodeId, Spin, u64)]) -> (NodeId, Spin) {
+    let mut best: Option<&(NodeId, Spin, u64)> = None;
+    for entry in tally {
+        if best.map_or(true, |b| entry.2 > b.2) {
+            best = Some(entry);
+        }
+    }
+    best.map_or((NodeId(0), Spin::Timer("nothing")), |&(node, spin, _)| (node, spin))
 }
 
 struct NodeState {
@@ -513,6 +598,8 @@ pub struct Sim<N: Node> {
     core: Core<N::Msg>,
     pub shared: N::Shared,
     started: bool,
+    guard: Guard,
+    watch: Watch,
 }
 
 impl<N: Node> Sim<N> {
@@ -556,6 +643,8 @@ impl<N: Node> Sim<N> {
             },
             shared,
             started: false,
+            guard: Guard::default(),
+            watch: Watch::default(),
         }
     }
 
@@ -581,6 +670,11 @@ impl<N: Node> Sim<N> {
 
     pub fn set_clock(&mut self, node: NodeId, clock: Clock) {
         self.core.states[node.index()].clock = clock;
+    }
+
+    /// Replaces the livelock guard's thresholds (see [`Guard`]).
+    pub fn set_guard(&mut self, guard: Guard) {
+        self.guard = guard;
     }
 
     /// Marks a node as not started: it starts when a [`Fault::Restart`] for it is applied.
@@ -616,6 +710,7 @@ impl<N: Node> Sim<N> {
                 }
             }
         }
+        let mut livelock = None;
         let reason = loop {
             if self.core.stop_requested {
                 break StopReason::Stopped;
@@ -632,9 +727,72 @@ impl<N: Node> Sim<N> {
             }
             self.core.heap.advance();
             self.core.now_ns = next.time;
+            if self.watch.diagnosis.is_some() {
+                self.tally(next);
+            }
             self.dispatch(next);
+            if self.watch.diagnosis.is_some() || self.core.stats.events - self.watch.events >= self.guard.stall_events {
+                if let Some(found) = self.check_stall() {
+                    livelock = Some(found);
+                    break StopReason::Livelock;
+                }
+            }
         };
-        Outcome { reason, end_ns: self.core.now_ns, stats: self.core.stats }
+        Outcome { reason, end_ns: self.core.now_ns, stats: self.core.stats, livelock }
+    }
+
+    /// Called every `stall_events` events of a stretch (and on every event of a diagnosis): a stretch
+    /// with progress, or spread over enough time, starts a new one; a stalled dense one
+    /// starts a diagnosis, and a diagnosis that saw no progress names the livelock.
+    fn check_stall(&mut self) -> Option<Livelock> {
+        let progress = N::progress(&self.shared);
+        let events = self.core.stats.events;
+        let stalled = progress == self.watch.progress;
+        let dense = self.core.now_ns - self.watch.since_ns < self.guard.stall_span_ns;
+        match self.watch.diagnosis.take() {
+            // The diagnosis only watches for progress: the stretch was dense when found.
+            Some(tally) if stalled => {
+                if events - self.watch.diagnosed_from < DIAGNOSIS_EVENTS {
+                    self.watch.diagnosis = Some(tally);
+                    return None;
+                }
+                let (node, spin) = culprit(&tally);
+                Some(Livelock { node, spin, since_ns: self.watch.since_ns, events: events - self.watch.events })
+            }
+            None if stalled && dense => {
+                self.watch.diagnosis = Some(Vec::new());
+                self.watch.diagnosed_from = events;
+                None
+            }
+            _ => {
+                self.watch = Watch { events, since_ns: self.core.now_ns, progress, diagnosis: None, diagnosed_from: 0 };
+                None
+            }
+        }
+    }
+
+    /// Counts the event about to be handled for the diagnosis (its node and kind).
+    fn tally(&mut self, entry: Entry) {
+        let index = entry.slot & INDEX_MASK;
+        let (node, spin) = match entry.slot >> KIND_SHIFT {
+            MESSAGE => {
+                let delivery = self.core.messages.get(index);
+                (delivery.to, Spin::Message(N::message_kind(&delivery.msg), delivery.from))
+            }
+            TIMER => {
+                let slot = &self.core.timers[index as usize];
+                if slot.state != TimerState::Armed {
+                    return;
+                }
+                (slot.node, Spin::Timer(self.nodes[slot.node.index()].timer_kind(slot.tag)))
+            }
+            _ => return,
+        };
+        let Some(tally) = self.watch.diagnosis.as_mut() else { return };
+        match tally.iter_mut().find(|(n, s, _)| *n == node && *s == spin) {
+            Some(entry) => entry.2 += 1,
+            None => tally.push((node, spin, 1)),
+        }
     }
 
     fn with_ctx<R>(&mut self, index: usize, f: impl FnOnce(&mut N, &mut Ctx<'_, N::Msg, N::Shared>) -> R) -> R {

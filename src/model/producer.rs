@@ -438,7 +438,18 @@ impl Producer {
                     }
                 }
             }
-            BACKOFF => self.try_send(ctx),
+            BACKOFF => {
+                self.try_send(ctx);
+                // The backoff is due at a true time; a fast clock's timer fires a little
+                // before it. Wait for the rest (at least 1 ns: the engine guarantees it).
+                let batch = payload as u32;
+                if let Some(pending) = self.pending.get(&batch) {
+                    let now = ctx.now_ns();
+                    if !pending.in_flight && pending.retry_at_ns > now {
+                        ctx.set_timer(pending.retry_at_ns - now, timer_tag);
+                    }
+                }
+            }
             METADATA_RETRY => {
                 self.metadata_timer = false;
                 if self.metadata_pending {
