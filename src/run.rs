@@ -112,6 +112,10 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
 
     let partitions = layout.partitions as usize;
     let total_events = u64::from(scenario.workload.entities) * u64::from(scenario.workload.events_per_entity);
+    // Per-event tables grow with the events the run creates (which `run.max_events` bounds),
+    // never reserved for all the scenario could create: a large planned workload cut short
+    // by a limit costs only what it did.
+    let reserve = total_events.min(1 << 16) as usize;
     let catalog = Catalog {
         node_names: names.clone(),
         topic: topology.topic.clone(),
@@ -137,19 +141,19 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
             .into_iter()
             .map(|holder| EntityState { last_event: NONE_U32, max_step_appended: NONE_U32, status: u16::MAX, holder })
             .collect(),
-        created_ns: Vec::with_capacity(total_events as usize),
-        delivered: Vec::with_capacity(total_events as usize),
-        applied: Vec::with_capacity(total_events as usize),
-        appended: Vec::with_capacity(total_events as usize),
-        fate: Vec::with_capacity(total_events as usize),
+        created_ns: Vec::with_capacity(reserve),
+        delivered: Vec::with_capacity(reserve),
+        applied: Vec::with_capacity(reserve),
+        appended: Vec::with_capacity(reserve),
+        fate: Vec::with_capacity(reserve),
         log_end: vec![0; partitions],
         committed: vec![0; partitions],
         processed: vec![0; partitions],
         revoked_at: vec![u64::MAX; partitions],
         revoked_by: vec![u32::MAX; partitions],
-        created_clock: Vec::with_capacity(total_events as usize),
-        created_by: Vec::with_capacity(total_events as usize),
-        latencies: Vec::with_capacity(total_events as usize),
+        created_clock: Vec::with_capacity(reserve),
+        created_by: Vec::with_capacity(reserve),
+        latencies: Vec::with_capacity(reserve),
         next_seq: vec![1; scenario.workload.entities as usize],
         last_ts: vec![i64::MIN; scenario.workload.entities as usize],
         released: (i64::MIN, 0, 0),

@@ -803,7 +803,9 @@ impl Producer {
         };
         let t = ctx.now_ns();
         let expired = t + backoff_ns >= pending.created_ns + delivery_timeout_ns;
-        let retry = retriable && u32::from(attempt) <= retries && !expired;
+        // Attempts are numbered in 16 bits (as the history's `attempt`): the 65,535th
+        // failure gives the batch up, whatever `retries` allows.
+        let retry = retriable && u32::from(attempt) <= retries && attempt < u16::MAX && !expired;
         let reason = if retriable && !retry && expired { FailReason::DeliveryTimeout } else { reason };
         ctx.shared.record(Rec::Fail { t, node: self.index, batch, attempt, reason, retry });
         if retry {
