@@ -399,6 +399,53 @@ mod tests {
     use super::percentiles;
     use crate::sweep::nearest_rank;
 
+    /// The backquoted words of the first line of `doc` that contains `marker`.
+    fn listed(doc: &str, marker: &str) -> Vec<String> {
+        let path = format!("{}/docs/{doc}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let line = text.lines().find(|l| l.contains(marker)).unwrap_or_else(|| panic!("{doc}: no {marker:?}"));
+        line.split('`').skip(1).step_by(2).map(str::to_string).collect()
+    }
+
+    #[test]
+    fn stop_and_end_reasons_match_their_docs() {
+        let mut stop: Vec<&str> = ordo_sim::StopReason::ALL.iter().map(|r| r.as_str()).collect();
+        let mut json = listed("json.md", "| `stop_reason` |");
+        json.retain(|word| word != "stop_reason" && !word.starts_with('['));
+        json.sort();
+        stop.sort();
+        assert_eq!(json, stop, "docs/json.md's stop_reason row");
+        // The history's end reasons: the checker's list, in docs/checker.md and as the
+        // bullets of docs/history-format.md.
+        let ends = crate::checker::END_REASONS;
+        let mut checker = listed("checker.md", "reasons are `quiescent`");
+        checker.retain(|word| word != "end");
+        assert_eq!(checker, ends, "docs/checker.md");
+        let path = format!("{}/docs/history-format.md", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut bullets: Vec<String> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("`end`:"))
+            .take_while(|l| !l.starts_with("Any other reason"))
+            .filter(|l| l.starts_with("- `"))
+            .flat_map(|l| {
+                l.split(':').next().unwrap().split('`').skip(1).step_by(2).map(str::to_string).collect::<Vec<_>>()
+            })
+            .collect();
+        bullets.sort();
+        let mut sorted: Vec<String> = ends.iter().map(|e| e.to_string()).collect();
+        sorted.sort();
+        assert_eq!(bullets, sorted, "docs/history-format.md's end bullets");
+        // Every stop reason maps to an end reason the checker accepts.
+        for reason in ordo_sim::StopReason::ALL {
+            let end = match reason {
+                ordo_sim::StopReason::Stopped | ordo_sim::StopReason::Quiescent => "quiescent",
+                other => other.as_str(),
+            };
+            assert!(ends.contains(&end), "{end}");
+        }
+    }
+
     #[test]
     fn percentiles_select_what_a_sort_would() {
         let mut state = 0x2545_F491_4F6C_DD1Du64;

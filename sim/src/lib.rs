@@ -183,6 +183,15 @@ pub enum StopReason {
 }
 
 impl StopReason {
+    /// Every stop reason, in declaration order.
+    pub const ALL: [StopReason; 5] = [
+        StopReason::Quiescent,
+        StopReason::Stopped,
+        StopReason::TimeLimit,
+        StopReason::EventLimit,
+        StopReason::Livelock,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             StopReason::Quiescent => "quiescent",
