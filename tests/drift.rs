@@ -106,3 +106,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_livelock_guard_names_the_model_node_and_timer_or_message_kind() {
+    // With a guard far tighter than the default (200 events without progress within 10 s
+    // of simulated time), a run whose only broker is down from the start "spins": the
+    // producer retries and the consumer polls, in vain. The guard names a node and a kind
+    // in the model's own words.
+    use ordo::history::Recorder;
+    use ordo_sim::{Guard, Limits, Spin};
+    let (_, quickstart) = scenarios().into_iter().find(|(name, _)| name == "quickstart").unwrap();
+    let text = "[[fault]]\nat_ms = 0\nkind = \"crash\"\nnode = \"b0\"\n";
+    let crash = Scenario::parse(text, "crash.toml", "crash").unwrap();
+    let mut scenario = quickstart.clone();
+    scenario.faults = crash.faults;
+    let mut sim = ordo::run::build(scenario, 3, Recorder::new(HistoryMode::Off));
+    sim.set_guard(Guard { stall_events: 200, stall_span_ns: 10_000_000_000 });
+    let outcome = sim.run(Limits { max_time_ns: 600_000_000_000, max_events: 1_000_000 });
+    assert_eq!(outcome.reason, StopReason::Livelock, "{outcome:?}");
+    let livelock = outcome.livelock.unwrap();
+    let names = node_names(&quickstart.topology);
+    let kind = match livelock.spin {
+        Spin::Timer(kind) | Spin::Message(kind, _) => kind,
+    };
+    assert!(!["timer", "message"].contains(&kind), "a named kind, got {kind}");
+    let words = ordo::run::describe_livelock(&livelock, &names);
+    assert!(words.contains(&names[livelock.node.index()]) && words.contains(kind), "{words}");
+    // The default guard lets the same run go on to its time limit: waiting for a broker
+    // that never returns is slow, not dense.
+    let mut scenario = quickstart.clone();
+    scenario.faults = Scenario::parse(text, "crash.toml", "crash").unwrap().faults;
+    let mut sim = ordo::run::build(scenario, 3, Recorder::new(HistoryMode::Off));
+    let outcome = sim.run(Limits { max_time_ns: 60_000_000_000, max_events: 1_000_000 });
+    assert_eq!(outcome.reason, StopReason::TimeLimit, "{outcome:?}");
+}

@@ -648,7 +648,11 @@ impl Producer {
             from = partition + 1;
             let broker = self.leaders[partition] as usize;
             if broker >= self.in_flight.len() {
-                self.refresh_metadata(ctx); // offline: wait for a new leader
+                // Offline: wait for a new leader, asking again every retry_backoff_ms (the
+                // retry timer does), not on every answer that still says offline.
+                if !self.metadata_timer {
+                    self.refresh_metadata(ctx);
+                }
                 continue;
             }
             while let Some(batch) = self.queues.front(partition) {
