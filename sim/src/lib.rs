@@ -262,9 +262,12 @@ struct Watch {
     events: u64,
     since_ns: u64,
     progress: u64,
-    /// After a stall is detected: (node, spin, count) of the events handled since.
+    /// During a diagnosis: (node, spin, count) of the events handled since it began, which
+    /// began at `diagnosed_from` events.
     diagnosis: Option<Vec<(NodeId, Spin, u64)>>,
     diagnosed_from: u64,
+    /// The event count at which the stretch is checked.
+    next_check: u64,
 }
 
 /// Engine counters.
@@ -653,7 +656,7 @@ impl<N: Node> Sim<N> {
             shared,
             started: false,
             guard: Guard::default(),
-            watch: Watch::default(),
+            watch: Watch { next_check: Guard::default().stall_events, ..Watch::default() },
         }
     }
 
@@ -684,6 +687,7 @@ impl<N: Node> Sim<N> {
     /// Replaces the livelock guard's thresholds (see [`Guard`]).
     pub fn set_guard(&mut self, guard: Guard) {
         self.guard = guard;
+        self.watch.next_check = self.watch.events.saturating_add(guard.stall_events);
     }
 
     /// Marks a node as not started: it starts when a [`Fault::Restart`] for it is applied.
@@ -736,11 +740,8 @@ impl<N: Node> Sim<N> {
             }
             self.core.heap.advance();
             self.core.now_ns = next.time;
-            if self.watch.diagnosis.is_some() {
-                self.tally(next);
-            }
             self.dispatch(next);
-            if self.watch.diagnosis.is_some() || self.core.stats.events - self.watch.events >= self.guard.stall_events {
+            if self.core.stats.events >= self.watch.next_check {
                 if let Some(found) = self.check_stall() {
                     livelock = Some(found);
                     break StopReason::Livelock;
@@ -750,34 +751,53 @@ impl<N: Node> Sim<N> {
         Outcome { reason, end_ns: self.core.now_ns, stats: self.core.stats, livelock }
     }
 
-    /// Called every `stall_events` events of a stretch (and on every event of a diagnosis): a stretch
-    /// with progress, or spread over enough time, starts a new one; a stalled dense one
-    /// starts a diagnosis, and a diagnosis that saw no progress names the livelock.
+    /// Called when a stretch reaches `stall_events` events, and after every event of a
+    /// diagnosis. A stretch with progress, or spread over enough time, starts a new one. A
+    /// stalled dense one is diagnosed: the next [`DIAGNOSIS_EVENTS`] events are counted by
+    /// node and kind (each as it comes up next in the queue); progress among them ends the
+    /// diagnosis (no livelock), else the most frequent is the culprit.
+    #[cold]
+    #[inline(never)]
     fn check_stall(&mut self) -> Option<Livelock> {
         let progress = N::progress(&self.shared);
         let events = self.core.stats.events;
         let stalled = progress == self.watch.progress;
-        let dense = self.core.now_ns - self.watch.since_ns < self.guard.stall_span_ns;
-        match self.watch.diagnosis.take() {
-            // The diagnosis only watches for progress: the stretch was dense when found.
-            Some(tally) if stalled => {
-                if events - self.watch.diagnosed_from < DIAGNOSIS_EVENTS {
-                    self.watch.diagnosis = Some(tally);
-                    return None;
-                }
+        if self.watch.diagnosis.is_some() {
+            if !stalled {
+                self.new_stretch();
+                return None;
+            }
+            if events - self.watch.diagnosed_from >= DIAGNOSIS_EVENTS {
+                let tally = self.watch.diagnosis.take().unwrap_or_default();
                 let (node, spin) = culprit(&tally);
-                Some(Livelock { node, spin, since_ns: self.watch.since_ns, events: events - self.watch.events })
+                let events = events - self.watch.events;
+                return Some(Livelock { node, spin, since_ns: self.watch.since_ns, events });
             }
-            None if stalled && dense => {
-                self.watch.diagnosis = Some(Vec::new());
-                self.watch.diagnosed_from = events;
-                None
-            }
-            _ => {
-                self.watch = Watch { events, since_ns: self.core.now_ns, progress, diagnosis: None, diagnosed_from: 0 };
-                None
-            }
+        } else if stalled && self.core.now_ns - self.watch.since_ns < self.guard.stall_span_ns {
+            self.watch.diagnosis = Some(Vec::new());
+            self.watch.diagnosed_from = events;
+        } else {
+            self.new_stretch();
+            return None;
         }
+        if let Some(next) = self.core.heap.peek() {
+            self.tally(next);
+        }
+        self.watch.next_check = events + 1;
+        None
+    }
+
+    /// Starts a stretch of events at the current event, time and progress.
+    fn new_stretch(&mut self) {
+        let events = self.core.stats.events;
+        self.watch = Watch {
+            events,
+            since_ns: self.core.now_ns,
+            progress: N::progress(&self.shared),
+            diagnosis: None,
+            diagnosed_from: 0,
+            next_check: events.saturating_add(self.guard.stall_events),
+        };
     }
 
     /// Counts the event about to be handled for the diagnosis (its node and kind).
