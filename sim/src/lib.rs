@@ -367,13 +367,11 @@ fn slot_index(index: usize) -> u32 {
 
 /// The node and event kind a diagnosis counted most often (ties: the first seen).
 fn culprit(tally: &[(NodeId, Spin, u64)]) -> (NodeId, Spin) {
-    let mut best: Option<&(NodeId, Spin, u64)> = None;
-    for entry in tally {
-        if best.map_or(true, |b| entry.2 > b.2) {
-            best = Some(entry);
-        }
-    }
-    best.map_or((NodeId(0), Spin::Timer("nothing")), |&(node, spin, _)| (node, spin))
+    tally
+        .iter()
+        .enumerate()
+        .max_by_key(|&(index, &(_, _, count))| (count, std::cmp::Reverse(index)))
+        .map_or((NodeId(0), Spin::Timer("nothing")), |(_, &(node, spin, _))| (node, spin))
 }
 
 struct NodeState {

@@ -265,7 +265,7 @@ impl Node for Waiter {
     }
     fn on_timer(&mut self, ctx: &mut Ctx<'_, u8, u64>, _: TimerId, tag: u64) {
         self.fired += 1;
-        if self.progress_every > 0 && self.fired % self.progress_every == 0 {
+        if self.progress_every > 0 && self.fired.is_multiple_of(self.progress_every) {
             *ctx.shared += 1;
         }
         if let Some(spin) = self.spin_ns {
