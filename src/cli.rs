@@ -845,7 +845,7 @@ pub fn run_text(
         result.wall_ns as f64 / 1e6,
         engine.events,
         result.events_per_sec(),
-        stop_words(result.outcome.reason, queue)
+        stop_words(result, queue)
     ));
     line(format!(
         "  produced {} events in {} batches: {} send attempts ({} retries), {} events acknowledged, {} batches given up",
@@ -946,12 +946,17 @@ pub fn run_text(
     out
 }
 
-fn stop_words(reason: ordo_sim::StopReason, queue: bool) -> &'static str {
-    match reason {
+fn stop_words(result: &crate::run::RunResult, queue: bool) -> String {
+    let words = match result.outcome.reason {
         ordo_sim::StopReason::Stopped if queue => "every message was settled (acknowledged or dead-lettered)",
         ordo_sim::StopReason::Stopped => "everything produced was consumed and committed",
         ordo_sim::StopReason::Quiescent => "nothing left to do",
         ordo_sim::StopReason::TimeLimit => "time limit (run.max_time_ms) reached before the work was done",
         ordo_sim::StopReason::EventLimit => "event limit (run.max_events) reached before the work was done",
-    }
+        ordo_sim::StopReason::Livelock => {
+            let what = result.livelock.as_deref().unwrap_or("no progress");
+            return format!("livelock before the work was done ({what}); this is a bug in ordo's model, please report it with the reproduce command");
+        }
+    };
+    words.to_string()
 }

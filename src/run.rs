@@ -41,6 +41,8 @@ pub struct RunResult {
     pub random_faults: Option<crate::scenario::Drawn>,
     /// When the first event was created (the start of the throughput span).
     pub first_create_ns: u64,
+    /// When the run stopped as a livelock: which node spun on what, in words.
+    pub livelock: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +112,10 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
 
     let partitions = layout.partitions as usize;
     let total_events = u64::from(scenario.workload.entities) * u64::from(scenario.workload.events_per_entity);
+    // Per-event tables grow with the events the run creates (which `run.max_events` bounds),
+    // never reserved for all the scenario could create: a large planned workload cut short
+    // by a limit costs only what it did.
+    let reserve = total_events.min(1 << 16) as usize;
     let catalog = Catalog {
         node_names: names.clone(),
         topic: topology.topic.clone(),
@@ -135,19 +141,19 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
             .into_iter()
             .map(|holder| EntityState { last_event: NONE_U32, max_step_appended: NONE_U32, status: u16::MAX, holder })
             .collect(),
-        created_ns: Vec::with_capacity(total_events as usize),
-        delivered: Vec::with_capacity(total_events as usize),
-        applied: Vec::with_capacity(total_events as usize),
-        appended: Vec::with_capacity(total_events as usize),
-        fate: Vec::with_capacity(total_events as usize),
+        created_ns: Vec::with_capacity(reserve),
+        delivered: Vec::with_capacity(reserve),
+        applied: Vec::with_capacity(reserve),
+        appended: Vec::with_capacity(reserve),
+        fate: Vec::with_capacity(reserve),
         log_end: vec![0; partitions],
         committed: vec![0; partitions],
         processed: vec![0; partitions],
         revoked_at: vec![u64::MAX; partitions],
         revoked_by: vec![u32::MAX; partitions],
-        created_clock: Vec::with_capacity(total_events as usize),
-        created_by: Vec::with_capacity(total_events as usize),
-        latencies: Vec::with_capacity(total_events as usize),
+        created_clock: Vec::with_capacity(reserve),
+        created_by: Vec::with_capacity(reserve),
+        latencies: Vec::with_capacity(reserve),
         next_seq: vec![1; scenario.workload.entities as usize],
         last_ts: vec![i64::MIN; scenario.workload.entities as usize],
         released: (i64::MIN, 0, 0),
@@ -167,10 +173,17 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
             sim.network_mut().set_link(NodeId(from), NodeId(to), reliable);
         }
     }
+    // Links between two producers stay reliable whatever `[[link]]` and `[[fault]]` select
+    // (`*` included): a lost handoff would end a chain silently, a duplicated one would
+    // create a step twice.
+    let application = |from: NodeId, to: NodeId| from.0 < layout.producers && to.0 < layout.producers;
     for link in &links {
         let spec = link_spec(&link.network);
         for from in select(&link.from, &names, &layout) {
             for to in select(&link.to, &names, &layout) {
+                if application(from, to) {
+                    continue;
+                }
                 sim.network_mut().set_link(from, to, spec);
                 if link.both {
                     sim.network_mut().set_link(to, from, spec);
@@ -206,15 +219,17 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
             FaultKind::Links { pairs, cut } => {
                 for (from, to) in pairs {
                     let (from, to) = (id(&from), id(&to));
-                    sim.schedule_fault(at_ns, if cut { Fault::Cut { from, to } } else { Fault::Heal { from, to } });
+                    if !application(from, to) {
+                        sim.schedule_fault(at_ns, if cut { Fault::Cut { from, to } } else { Fault::Heal { from, to } });
+                    }
                 }
             }
             FaultKind::Network { pairs, network } => {
                 for (from, to) in pairs {
-                    sim.schedule_fault(
-                        at_ns,
-                        Fault::SetLink { from: id(&from), to: id(&to), spec: link_spec(&network) },
-                    );
+                    let (from, to) = (id(&from), id(&to));
+                    if !application(from, to) {
+                        sim.schedule_fault(at_ns, Fault::SetLink { from, to, spec: link_spec(&network) });
+                    }
                 }
             }
         }
@@ -294,10 +309,12 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
     }
     // In the history, a run that finished its work is `quiescent`: nothing it produced is
     // still unacknowledged or unconsumed (consumers idling on empty polls do not count).
+    // A livelock, like a limit, cuts the run short: work may still be in flight.
     let end_reason = match outcome.reason {
         ordo_sim::StopReason::Stopped | ordo_sim::StopReason::Quiescent => "quiescent",
         other => other.as_str(),
     };
+    let livelock = outcome.livelock.map(|l| describe_livelock(&l, &world.catalog.node_names));
     world.record(Rec::End { t, reason: end_reason, events: outcome.stats.events });
     let history = world.recorder.finish(&mut world.catalog).map_err(|reason| RunError::History {
         path: spec.history_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
@@ -315,7 +332,21 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         expect,
         random_faults,
         first_create_ns: world.created_ns.first().copied().unwrap_or(0),
+        livelock,
     })
+}
+
+/// A livelock in words: "p0's start timer fired again and again: 1004096 events without
+/// progress from 6.395 ms on".
+pub fn describe_livelock(livelock: &ordo_sim::Livelock, names: &[String]) -> String {
+    let name = |node: NodeId| names.get(node.index()).map_or("?", String::as_str);
+    let what = match livelock.spin {
+        ordo_sim::Spin::Timer(kind) => format!("{}'s {kind} timer fired again and again", name(livelock.node)),
+        ordo_sim::Spin::Message(kind, from) => {
+            format!("{} got {kind} messages from {} again and again", name(livelock.node), name(from))
+        }
+    };
+    format!("{what}: {} events without progress from {:.3} ms on", livelock.events, livelock.since_ns as f64 / 1e6)
 }
 
 /// Nearest-rank 50th and 99th percentiles (0 for no values); reorders `values`. Two
@@ -367,6 +398,53 @@ impl RunResult {
 mod tests {
     use super::percentiles;
     use crate::sweep::nearest_rank;
+
+    /// The backquoted words of the first line of `doc` that contains `marker`.
+    fn listed(doc: &str, marker: &str) -> Vec<String> {
+        let path = format!("{}/docs/{doc}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let line = text.lines().find(|l| l.contains(marker)).unwrap_or_else(|| panic!("{doc}: no {marker:?}"));
+        line.split('`').skip(1).step_by(2).map(str::to_string).collect()
+    }
+
+    #[test]
+    fn stop_and_end_reasons_match_their_docs() {
+        let mut stop: Vec<&str> = ordo_sim::StopReason::ALL.iter().map(|r| r.as_str()).collect();
+        let mut json = listed("json.md", "| `stop_reason` |");
+        json.retain(|word| word != "stop_reason" && !word.starts_with('['));
+        json.sort();
+        stop.sort();
+        assert_eq!(json, stop, "docs/json.md's stop_reason row");
+        // The history's end reasons: the checker's list, in docs/checker.md and as the
+        // bullets of docs/history-format.md.
+        let ends = crate::checker::END_REASONS;
+        let mut checker = listed("checker.md", "reasons are `quiescent`");
+        checker.retain(|word| word != "end");
+        assert_eq!(checker, ends, "docs/checker.md");
+        let path = format!("{}/docs/history-format.md", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut bullets: Vec<String> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("`end`:"))
+            .take_while(|l| !l.starts_with("Any other reason"))
+            .filter(|l| l.starts_with("- `"))
+            .flat_map(|l| {
+                l.split(':').next().unwrap().split('`').skip(1).step_by(2).map(str::to_string).collect::<Vec<_>>()
+            })
+            .collect();
+        bullets.sort();
+        let mut sorted: Vec<String> = ends.iter().map(|e| e.to_string()).collect();
+        sorted.sort();
+        assert_eq!(bullets, sorted, "docs/history-format.md's end bullets");
+        // Every stop reason maps to an end reason the checker accepts.
+        for reason in ordo_sim::StopReason::ALL {
+            let end = match reason {
+                ordo_sim::StopReason::Stopped | ordo_sim::StopReason::Quiescent => "quiescent",
+                other => other.as_str(),
+            };
+            assert!(ends.contains(&end), "{end}");
+        }
+    }
 
     #[test]
     fn percentiles_select_what_a_sort_would() {

@@ -502,6 +502,11 @@ pub const GUARANTEES: [&str; 4] = ["per_key_order", "exactly_once", "causal", "n
 
 /// The seed a scenario runs with when neither the file nor the command line names one.
 pub const DEFAULT_SEED: u64 = 1;
+/// The latest time any time field may name, and the longest run: 24 hours, in ms.
+pub const MAX_TIME_MS: u64 = 86_400_000;
+/// The most events a run may plan (`workload.entities × workload.events_per_entity`):
+/// event ids are `u32`, and every planned event costs memory (see docs/scenario-format.md).
+pub const MAX_EVENTS: u64 = 1_000_000_000;
 pub const DEFAULT_STRATEGY: &str = "key";
 
 impl Scenario {
@@ -974,14 +979,23 @@ impl Validator<'_> {
         for (index, kind) in kinds.iter().enumerate() {
             self.name(&format!("workload.kinds[{index}]"), kind.clone())?;
         }
+        let entities = self.range("workload.entities", raw.entities.unwrap_or(10), 1, 10_000_000)?;
+        let events_per_entity =
+            self.range("workload.events_per_entity", raw.events_per_entity.unwrap_or(4), 1, 1_000_000)?;
+        // Each field alone may be in range while their product is not: event ids are u32
+        // (and each event may add two causal links to the catalog's u32-indexed table).
+        let planned = u64::from(entities) * u64::from(events_per_entity);
+        if planned > MAX_EVENTS {
+            return Err(self.invalid(
+                "workload.entities × workload.events_per_entity",
+                format!(
+                    "expected at most {MAX_EVENTS} events in all, got {entities} × {events_per_entity} = {planned}: lower workload.entities or workload.events_per_entity"
+                ),
+            ));
+        }
         Ok(Workload {
-            entities: self.range("workload.entities", raw.entities.unwrap_or(10), 1, 10_000_000)?,
-            events_per_entity: self.range(
-                "workload.events_per_entity",
-                raw.events_per_entity.unwrap_or(4),
-                1,
-                1_000_000,
-            )?,
+            entities,
+            events_per_entity,
             entity_prefix: self.name("workload.entity_prefix", raw.entity_prefix.unwrap_or_else(|| "order".into()))?,
             start_window_ms: self.range(
                 "workload.start_window_ms",

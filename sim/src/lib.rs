@@ -138,6 +138,20 @@ pub trait Node {
     fn on_control(&mut self, _ctx: &mut Ctx<'_, Self::Msg, Self::Shared>, _tag: u64) {}
     /// Sees every fault as it is applied (to record it), before the node hooks run.
     fn observe_fault(_shared: &mut Self::Shared, _now_ns: u64, _fault: &Fault) {}
+    /// A measure of the model's progress (work done: events created, appended, applied…)
+    /// that grows whenever the model gets anywhere. The livelock guard (see [`Guard`])
+    /// reads it; the default never grows, so any dense burst of events counts as a stall.
+    fn progress(_shared: &Self::Shared) -> u64 {
+        0
+    }
+    /// A name for a timer's kind (from its tag), to name a livelock's culprit.
+    fn timer_kind(&self, _tag: u64) -> &'static str {
+        "timer"
+    }
+    /// A name for a message's kind, to name a livelock's culprit.
+    fn message_kind(_msg: &Self::Msg) -> &'static str {
+        "message"
+    }
 }
 
 /// When a run stops.
@@ -163,15 +177,28 @@ pub enum StopReason {
     Stopped,
     TimeLimit,
     EventLimit,
+    /// The run made no progress while handling events densely in time (see [`Guard`]);
+    /// [`Outcome::livelock`] names the culprit.
+    Livelock,
 }
 
 impl StopReason {
+    /// Every stop reason, in declaration order.
+    pub const ALL: [StopReason; 5] = [
+        StopReason::Quiescent,
+        StopReason::Stopped,
+        StopReason::TimeLimit,
+        StopReason::EventLimit,
+        StopReason::Livelock,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             StopReason::Quiescent => "quiescent",
             StopReason::Stopped => "done",
             StopReason::TimeLimit => "time_limit",
             StopReason::EventLimit => "event_limit",
+            StopReason::Livelock => "livelock",
         }
     }
 }
@@ -182,6 +209,65 @@ pub struct Outcome {
     pub reason: StopReason,
     pub end_ns: u64,
     pub stats: Stats,
+    /// Set when `reason` is [`StopReason::Livelock`].
+    pub livelock: Option<Livelock>,
+}
+
+/// The livelock guard: a run that handles `stall_events` events in a row without any
+/// [`Node::progress`] within less than `stall_span_ns` of true time (that is, more than
+/// `stall_events / stall_span_ns` events per nanosecond of simulated time, every one of
+/// them in vain) is spinning: it stops with [`StopReason::Livelock`] rather than burning
+/// its event budget. Many events at one instant are the extreme case (a span of 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Guard {
+    pub stall_events: u64,
+    pub stall_span_ns: u64,
+}
+
+impl Default for Guard {
+    /// 1,000,000 events without progress within 10 ms of simulated time (100 events per
+    /// simulated microsecond, all in vain): far beyond any real system's background work.
+    fn default() -> Self {
+        Guard { stall_events: 1_000_000, stall_span_ns: 10_000_000 }
+    }
+}
+
+/// What kind of event a livelock spun on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spin {
+    /// A timer ([`Node::timer_kind`] names it).
+    Timer(&'static str),
+    /// A message ([`Node::message_kind`] names it), from this node.
+    Message(&'static str, NodeId),
+}
+
+/// The culprit of a livelock: the node and event kind handled most often in the
+/// [`DIAGNOSIS_EVENTS`] events after the stall was detected (ties: the first seen).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Livelock {
+    pub node: NodeId,
+    pub spin: Spin,
+    /// When the stalled stretch began, and how many events it had when the guard stopped it.
+    pub since_ns: u64,
+    pub events: u64,
+}
+
+/// How many events the guard watches, after it detects a stall, to name the culprit.
+pub const DIAGNOSIS_EVENTS: u64 = 4_096;
+
+/// The guard's bookkeeping.
+#[derive(Clone, Default)]
+struct Watch {
+    /// Where the current stretch started: events handled, true time, progress.
+    events: u64,
+    since_ns: u64,
+    progress: u64,
+    /// During a diagnosis: (node, spin, count) of the events handled since it began, which
+    /// began at `diagnosed_from` events.
+    diagnosis: Option<Vec<(NodeId, Spin, u64)>>,
+    diagnosed_from: u64,
+    /// The event count at which the stretch is checked.
+    next_check: u64,
 }
 
 /// Engine counters.
@@ -277,6 +363,15 @@ const FAULT: u32 = 2;
 
 fn slot_index(index: usize) -> u32 {
     u32::try_from(index).ok().filter(|&i| i <= INDEX_MASK).expect("fewer than 2^30 pending events of a kind")
+}
+
+/// The node and event kind a diagnosis counted most often (ties: the first seen).
+fn culprit(tally: &[(NodeId, Spin, u64)]) -> (NodeId, Spin) {
+    tally
+        .iter()
+        .enumerate()
+        .max_by_key(|&(index, &(_, _, count))| (count, std::cmp::Reverse(index)))
+        .map_or((NodeId(0), Spin::Timer("nothing")), |(_, &(node, spin, _))| (node, spin))
 }
 
 struct NodeState {
@@ -513,6 +608,8 @@ pub struct Sim<N: Node> {
     core: Core<N::Msg>,
     pub shared: N::Shared,
     started: bool,
+    guard: Guard,
+    watch: Watch,
 }
 
 impl<N: Node> Sim<N> {
@@ -556,6 +653,8 @@ impl<N: Node> Sim<N> {
             },
             shared,
             started: false,
+            guard: Guard::default(),
+            watch: Watch { next_check: Guard::default().stall_events, ..Watch::default() },
         }
     }
 
@@ -581,6 +680,12 @@ impl<N: Node> Sim<N> {
 
     pub fn set_clock(&mut self, node: NodeId, clock: Clock) {
         self.core.states[node.index()].clock = clock;
+    }
+
+    /// Replaces the livelock guard's thresholds (see [`Guard`]).
+    pub fn set_guard(&mut self, guard: Guard) {
+        self.guard = guard;
+        self.watch.next_check = self.watch.events.saturating_add(guard.stall_events);
     }
 
     /// Marks a node as not started: it starts when a [`Fault::Restart`] for it is applied.
@@ -616,6 +721,7 @@ impl<N: Node> Sim<N> {
                 }
             }
         }
+        let mut livelock = None;
         let reason = loop {
             if self.core.stop_requested {
                 break StopReason::Stopped;
@@ -633,8 +739,87 @@ impl<N: Node> Sim<N> {
             self.core.heap.advance();
             self.core.now_ns = next.time;
             self.dispatch(next);
+            if self.core.stats.events >= self.watch.next_check {
+                if let Some(found) = self.check_stall() {
+                    livelock = Some(found);
+                    break StopReason::Livelock;
+                }
+            }
         };
-        Outcome { reason, end_ns: self.core.now_ns, stats: self.core.stats }
+        Outcome { reason, end_ns: self.core.now_ns, stats: self.core.stats, livelock }
+    }
+
+    /// Called when a stretch reaches `stall_events` events, and after every event of a
+    /// diagnosis. A stretch with progress, or spread over enough time, starts a new one. A
+    /// stalled dense one is diagnosed: the next [`DIAGNOSIS_EVENTS`] events are counted by
+    /// node and kind (each as it comes up next in the queue); progress among them ends the
+    /// diagnosis (no livelock), else the most frequent is the culprit.
+    #[cold]
+    #[inline(never)]
+    fn check_stall(&mut self) -> Option<Livelock> {
+        let progress = N::progress(&self.shared);
+        let events = self.core.stats.events;
+        let stalled = progress == self.watch.progress;
+        if self.watch.diagnosis.is_some() {
+            if !stalled {
+                self.new_stretch();
+                return None;
+            }
+            if events - self.watch.diagnosed_from >= DIAGNOSIS_EVENTS {
+                let tally = self.watch.diagnosis.take().unwrap_or_default();
+                let (node, spin) = culprit(&tally);
+                let events = events - self.watch.events;
+                return Some(Livelock { node, spin, since_ns: self.watch.since_ns, events });
+            }
+        } else if stalled && self.core.now_ns - self.watch.since_ns < self.guard.stall_span_ns {
+            self.watch.diagnosis = Some(Vec::new());
+            self.watch.diagnosed_from = events;
+        } else {
+            self.new_stretch();
+            return None;
+        }
+        if let Some(next) = self.core.heap.peek() {
+            self.tally(next);
+        }
+        self.watch.next_check = events + 1;
+        None
+    }
+
+    /// Starts a stretch of events at the current event, time and progress.
+    fn new_stretch(&mut self) {
+        let events = self.core.stats.events;
+        self.watch = Watch {
+            events,
+            since_ns: self.core.now_ns,
+            progress: N::progress(&self.shared),
+            diagnosis: None,
+            diagnosed_from: 0,
+            next_check: events.saturating_add(self.guard.stall_events),
+        };
+    }
+
+    /// Counts the event about to be handled for the diagnosis (its node and kind).
+    fn tally(&mut self, entry: Entry) {
+        let index = entry.slot & INDEX_MASK;
+        let (node, spin) = match entry.slot >> KIND_SHIFT {
+            MESSAGE => {
+                let delivery = self.core.messages.get(index);
+                (delivery.to, Spin::Message(N::message_kind(&delivery.msg), delivery.from))
+            }
+            TIMER => {
+                let slot = &self.core.timers[index as usize];
+                if slot.state != TimerState::Armed {
+                    return;
+                }
+                (slot.node, Spin::Timer(self.nodes[slot.node.index()].timer_kind(slot.tag)))
+            }
+            _ => return,
+        };
+        let Some(tally) = self.watch.diagnosis.as_mut() else { return };
+        match tally.iter_mut().find(|(n, s, _)| *n == node && *s == spin) {
+            Some(entry) => entry.2 += 1,
+            None => tally.push((node, spin, 1)),
+        }
     }
 
     fn with_ctx<R>(&mut self, index: usize, f: impl FnOnce(&mut N, &mut Ctx<'_, N::Msg, N::Shared>) -> R) -> R {

@@ -236,3 +236,130 @@ fn send_observed_tells_whether_the_network_delivers() {
     assert_eq!(sim.stats().dropped_loss, dropped as u64);
     assert!(sim.node(NodeId(2)).log.is_empty());
 }
+
+/// Waits for a deadline in true time by re-arming a timer for the time left (as a model
+/// that compares the true time with a plan does), or spins on purpose.
+struct Waiter {
+    deadline_ns: u64,
+    /// Re-arm with this fixed local delay forever (0: at the same instant).
+    spin_ns: Option<u64>,
+    /// Ping-pong a message with this peer forever (zero-latency link).
+    ping: Option<NodeId>,
+    progress_every: u64,
+    fired: u64,
+}
+
+impl Node for Waiter {
+    type Msg = u8;
+    type Shared = u64; // progress
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, u8, u64>) {
+        if let Some(peer) = self.ping {
+            ctx.send(peer, 1);
+        } else {
+            ctx.set_timer(self.deadline_ns, 7);
+        }
+    }
+    fn on_message(&mut self, ctx: &mut Ctx<'_, u8, u64>, from: NodeId, msg: u8) {
+        ctx.send(from, msg);
+    }
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, u8, u64>, _: TimerId, tag: u64) {
+        self.fired += 1;
+        if self.progress_every > 0 && self.fired.is_multiple_of(self.progress_every) {
+            *ctx.shared += 1;
+        }
+        if let Some(spin) = self.spin_ns {
+            ctx.set_timer(spin, tag);
+        } else if ctx.now_ns() < self.deadline_ns {
+            ctx.set_timer(self.deadline_ns - ctx.now_ns(), tag);
+        }
+    }
+    fn progress(shared: &u64) -> u64 {
+        *shared
+    }
+    fn timer_kind(&self, tag: u64) -> &'static str {
+        if tag == 7 {
+            "wait"
+        } else {
+            "other"
+        }
+    }
+    fn message_kind(_: &u8) -> &'static str {
+        "ping"
+    }
+}
+
+fn waiter(deadline_ns: u64, spin_ns: Option<u64>, progress_every: u64) -> Waiter {
+    Waiter { deadline_ns, spin_ns, ping: None, progress_every, fired: 0 }
+}
+
+#[test]
+fn a_fast_clock_reaches_a_true_deadline() {
+    // The timer for the time left fires a little early on a fast clock; the next one is
+    // for the few nanoseconds left, and one for 1 ns must still move time forward (it used
+    // to round to 0 ns and fire again at the same instant, forever).
+    for drift_ppm in [1, 20, 1_000, 500_000, -20, -500_000] {
+        let nodes = vec![("w".to_string(), waiter(1_000_000_007, None, 0))];
+        let mut sim = Sim::new(1, 0u64, nodes, LinkSpec::default());
+        sim.set_clock(NodeId(0), clock::Clock { offset_ns: 0, drift_ppm });
+        let outcome = sim.run(Limits { max_time_ns: u64::MAX, max_events: 10_000 });
+        assert_eq!(outcome.reason, StopReason::Quiescent, "{drift_ppm} ppm: {outcome:?}");
+        assert!(outcome.end_ns >= 1_000_000_007 && outcome.stats.timers_fired < 64, "{drift_ppm}: {outcome:?}");
+    }
+}
+
+#[test]
+fn a_spin_at_one_instant_is_a_livelock_naming_its_node_and_timer() {
+    let nodes = vec![("a".to_string(), waiter(5, None, 0)), ("spinner".to_string(), waiter(5, Some(0), 0))];
+    let mut sim = Sim::new(1, 0u64, nodes, LinkSpec::default());
+    let outcome = sim.run(Limits { max_time_ns: u64::MAX, max_events: 100_000_000 });
+    assert_eq!(outcome.reason, StopReason::Livelock, "{outcome:?}");
+    assert_eq!(outcome.reason.as_str(), "livelock");
+    let livelock = outcome.livelock.expect("named");
+    assert_eq!((livelock.node, livelock.spin), (NodeId(1), Spin::Timer("wait")));
+    assert_eq!(livelock.since_ns, 0, "the stalled stretch is the run's first");
+    assert_eq!(outcome.end_ns, 5);
+    let guard = Guard::default();
+    assert_eq!(livelock.events, guard.stall_events + DIAGNOSIS_EVENTS);
+    assert!(outcome.stats.events < 2 * guard.stall_events, "it stops soon after the stall: {outcome:?}");
+}
+
+#[test]
+fn a_dense_spin_in_time_and_a_message_ping_pong_are_livelocks() {
+    // 1 ns steps: time moves, nothing else does.
+    let nodes = vec![("w".to_string(), waiter(0, Some(1), 0))];
+    let mut sim = Sim::new(1, 0u64, nodes, LinkSpec::default());
+    let outcome = sim.run(Limits::default());
+    assert_eq!(outcome.reason, StopReason::Livelock);
+    assert_eq!(outcome.livelock.unwrap().spin, Spin::Timer("wait"));
+
+    let ping = |peer| Waiter { ping: Some(NodeId(peer)), ..waiter(0, None, 0) };
+    let nodes = vec![("x".to_string(), ping(1)), ("y".to_string(), ping(0))];
+    let mut sim = Sim::new(1, 0u64, nodes, constant_link(0));
+    let outcome = sim.run(Limits::default());
+    assert_eq!(outcome.reason, StopReason::Livelock);
+    let spin = outcome.livelock.unwrap().spin;
+    assert!(matches!(spin, Spin::Message("ping", _)), "{spin:?}");
+}
+
+#[test]
+fn dense_events_with_progress_or_spread_in_time_are_not_livelocks() {
+    // The same spin, but every 1,000th event makes progress: it runs into the event limit.
+    let nodes = vec![("w".to_string(), waiter(0, Some(0), 1_000))];
+    let mut sim = Sim::new(1, 0u64, nodes, LinkSpec::default());
+    let outcome = sim.run(Limits { max_time_ns: u64::MAX, max_events: 3_000_000 });
+    assert_eq!(outcome.reason, StopReason::EventLimit, "{outcome:?}");
+    // No progress at all, but one event every 100 ns (10 ms per 100,000 events): not dense
+    // for a guard of 100,000 events in 9 ms.
+    let nodes = vec![("w".to_string(), waiter(0, Some(100), 0))];
+    let mut sim = Sim::new(1, 0u64, nodes, LinkSpec::default());
+    sim.set_guard(Guard { stall_events: 100_000, stall_span_ns: 9_000_000 });
+    let outcome = sim.run(Limits { max_time_ns: u64::MAX, max_events: 3_000_000 });
+    assert_eq!(outcome.reason, StopReason::EventLimit, "{outcome:?}");
+    // The same with a tighter guard is one.
+    let nodes = vec![("w".to_string(), waiter(0, Some(100), 0))];
+    let mut sim = Sim::new(1, 0u64, nodes, LinkSpec::default());
+    sim.set_guard(Guard { stall_events: 100_000, stall_span_ns: 11_000_000 });
+    let outcome = sim.run(Limits { max_time_ns: u64::MAX, max_events: 3_000_000 });
+    assert_eq!(outcome.reason, StopReason::Livelock, "{outcome:?}");
+}

@@ -18,7 +18,7 @@ use super::tables::{Col, FxHashMap, Ids, Names, OffsetMap, NONE};
 pub(crate) const KEPT_PER_KIND: u32 = 1000;
 
 /// The `end` reasons of format v1.
-pub(crate) const END_REASONS: &[&str] = &["quiescent", "time_limit", "event_limit"];
+pub(crate) const END_REASONS: &[&str] = &["quiescent", "time_limit", "event_limit", "livelock"];
 
 /// Lines are stored as `u32`; longer histories are rejected with an error.
 pub(crate) type Line = u32;

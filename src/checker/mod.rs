@@ -51,6 +51,8 @@ use std::io::BufRead;
 use std::path::Path;
 
 pub use error::CheckError;
+#[cfg(test)]
+pub(crate) use ingest::END_REASONS;
 pub use report::{Class, Guarantee, Kind, Report, Status, Unknown, Violation, Witness};
 
 /// Checks a history read from `input`. `source_name` names it in errors and the report.

@@ -330,7 +330,7 @@ fn bad_input_is_named_with_its_line() {
         let e = error(&history(&[create, &format!(r#"{{"type":"end","t":2,"reason":"{reason}"}}"#)]));
         assert!(e.starts_with(&format!("history.jsonl:3: end reason {reason:?} is unknown")), "{e}");
     }
-    for reason in ["quiescent", "time_limit", "event_limit"] {
+    for reason in ["quiescent", "time_limit", "event_limit", "livelock"] {
         assert!(run(&history(&[create, &format!(r#"{{"type":"end","t":2,"reason":"{reason}"}}"#)])).is_ok());
     }
     // An empty expect list expects nothing, so no history could be judged violated: refused.

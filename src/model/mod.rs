@@ -196,6 +196,45 @@ pub enum Msg {
     },
 }
 
+impl Msg {
+    /// The message's kind, in snake case (for diagnostics such as a livelock's culprit).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Msg::InitProducerId => "init_producer_id",
+            Msg::InitProducerIdOk { .. } => "init_producer_id_ok",
+            Msg::Produce { .. } => "produce",
+            Msg::ProduceOk { .. } => "produce_ok",
+            Msg::ProduceError { .. } => "produce_error",
+            Msg::Fetch { .. } => "fetch",
+            Msg::FetchOk { .. } => "fetch_ok",
+            Msg::OffsetFetch { .. } => "offset_fetch",
+            Msg::OffsetFetchOk { .. } => "offset_fetch_ok",
+            Msg::OffsetCommit { .. } => "offset_commit",
+            Msg::OffsetCommitOk { .. } => "offset_commit_ok",
+            Msg::JoinGroup { .. } => "join_group",
+            Msg::JoinGroupOk { .. } => "join_group_ok",
+            Msg::Heartbeat { .. } => "heartbeat",
+            Msg::HeartbeatAnswer { .. } => "heartbeat_answer",
+            Msg::LeaveGroup { .. } => "leave_group",
+            Msg::FetchError { .. } => "fetch_error",
+            Msg::ReplicaFetch { .. } => "replica_fetch",
+            Msg::ReplicaFetchOk { .. } => "replica_fetch_ok",
+            Msg::ReplicaFetchDiverging { .. } => "replica_fetch_diverging",
+            Msg::ReplicaFetchError { .. } => "replica_fetch_error",
+            Msg::BrokerHeartbeat { .. } => "broker_heartbeat",
+            Msg::LeaderAndIsr { .. } => "leader_and_isr",
+            Msg::AlterPartition { .. } => "alter_partition",
+            Msg::AlterPartitionAnswer { .. } => "alter_partition_answer",
+            Msg::MetadataRequest => "metadata_request",
+            Msg::Metadata { .. } => "metadata",
+            Msg::Handoff { .. } => "handoff",
+            Msg::QueueReceive { .. } => "queue_receive",
+            Msg::QueueMessages { .. } => "queue_messages",
+            Msg::QueueSettle { .. } => "queue_settle",
+        }
+    }
+}
+
 /// Where each kind of node sits in the id space.
 #[derive(Clone, Copy, Debug)]
 pub struct Layout {
@@ -499,6 +538,63 @@ impl Node for Actor {
         if let (Actor::Consumer(consumer), control::LEAVE) = (self, tag) {
             consumer.leave(ctx);
         }
+    }
+
+    /// Work done: events created, appended, acknowledged or given up, applied, committed,
+    /// discarded, settled or cut short. Polls, heartbeats, retries and timeouts are not
+    /// progress (a stuck loop of them is what the engine's livelock guard catches).
+    fn progress(world: &World) -> u64 {
+        let s = &world.stats;
+        [
+            s.created,
+            s.appended,
+            s.acked,
+            s.failed_batches,
+            s.applies,
+            s.commits,
+            s.discarded,
+            s.dead_lettered,
+            s.queue_acks,
+            s.queue_dead_lettered,
+            s.chains_cut,
+            s.lost_in_crash,
+        ]
+        .iter()
+        .fold(0u64, |sum, &n| sum.saturating_add(n))
+    }
+
+    fn timer_kind(&self, tag: u64) -> &'static str {
+        let kind = tag::kind(tag);
+        // The kinds are each role's timer constants (`producer.rs`, `broker.rs`,
+        // `consumer.rs`, `queue.rs`); an unknown one is just a "timer".
+        let names: &[&str] = match self {
+            Actor::Producer(_) => {
+                &["", "start", "step", "linger", "request_timeout", "backoff", "init_retry", "metadata_retry"]
+            }
+            Actor::Broker(_) if kind == queue::LEASE_TIMER => return "lease",
+            Actor::Broker(_) => {
+                &["", "group_tick", "heartbeat", "isr_check", "replica_fetch", "replica_fetch_timeout", "flush"]
+            }
+            Actor::Consumer(_) => &[
+                "",
+                "offset_retry",
+                "poll",
+                "fetch_timeout",
+                "process",
+                "commit_timeout",
+                "heartbeat",
+                "join_retry",
+                "metadata_retry",
+                "reorder_timeout",
+                "clock_release",
+            ],
+            Actor::Controller(_) => &["", "tick"],
+        };
+        names.get(kind as usize).copied().filter(|name| !name.is_empty()).unwrap_or("timer")
+    }
+
+    fn message_kind(msg: &Msg) -> &'static str {
+        msg.kind()
     }
 
     fn observe_fault(world: &mut World, now_ns: u64, fault: &Fault) {

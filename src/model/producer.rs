@@ -438,7 +438,18 @@ impl Producer {
                     }
                 }
             }
-            BACKOFF => self.try_send(ctx),
+            BACKOFF => {
+                self.try_send(ctx);
+                // The backoff is due at a true time; a fast clock's timer fires a little
+                // before it. Wait for the rest (at least 1 ns: the engine guarantees it).
+                let batch = payload as u32;
+                if let Some(pending) = self.pending.get(&batch) {
+                    let now = ctx.now_ns();
+                    if !pending.in_flight && pending.retry_at_ns > now {
+                        ctx.set_timer(pending.retry_at_ns - now, timer_tag);
+                    }
+                }
+            }
             METADATA_RETRY => {
                 self.metadata_timer = false;
                 if self.metadata_pending {
@@ -637,7 +648,11 @@ impl Producer {
             from = partition + 1;
             let broker = self.leaders[partition] as usize;
             if broker >= self.in_flight.len() {
-                self.refresh_metadata(ctx); // offline: wait for a new leader
+                // Offline: wait for a new leader, asking again every retry_backoff_ms (the
+                // retry timer does), not on every answer that still says offline.
+                if !self.metadata_timer {
+                    self.refresh_metadata(ctx);
+                }
                 continue;
             }
             while let Some(batch) = self.queues.front(partition) {
@@ -792,7 +807,9 @@ impl Producer {
         };
         let t = ctx.now_ns();
         let expired = t + backoff_ns >= pending.created_ns + delivery_timeout_ns;
-        let retry = retriable && u32::from(attempt) <= retries && !expired;
+        // Attempts are numbered in 16 bits (as the history's `attempt`): the 65,535th
+        // failure gives the batch up, whatever `retries` allows.
+        let retry = retriable && u32::from(attempt) <= retries && attempt < u16::MAX && !expired;
         let reason = if retriable && !retry && expired { FailReason::DeliveryTimeout } else { reason };
         ctx.shared.record(Rec::Fail { t, node: self.index, batch, attempt, reason, retry });
         if retry {

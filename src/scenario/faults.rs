@@ -129,6 +129,9 @@ impl Validator<'_> {
         let Some(at_ms) = raw.at_ms else {
             return Err(self.invalid(&format!("{field}.at_ms"), "expected the time of the fault in milliseconds"));
         };
+        // Times are nanoseconds in the run: bounded like run.max_time_ms (24 h), so that
+        // `at_ms × 10⁶` (and a pause's end) cannot wrap.
+        let at_ms = self.range(&format!("{field}.at_ms"), at_ms, 0, super::MAX_TIME_MS)?;
         let Some(kind) = raw.kind.clone() else {
             return Err(self.invalid(&format!("{field}.kind"), format!("expected one of {KINDS}")));
         };
@@ -242,6 +245,7 @@ impl Validator<'_> {
                 let pairs = links(self)?;
                 let cut = kind == "partition";
                 if let Some(heal_at_ms) = raw.heal_at_ms {
+                    self.range(&format!("{field}.heal_at_ms"), heal_at_ms, 0, super::MAX_TIME_MS)?;
                     if heal_at_ms <= at_ms {
                         return Err(self.invalid(
                             &format!("{field}.heal_at_ms"),
