@@ -16,7 +16,7 @@ export ORDO_BIN
 python3 - <<'PY'
 import json, os, subprocess, statistics
 m = json.load(open("reports/matrix/matrix.json"))
-seeds = m["seeds"] if isinstance(m["seeds"], str) else str(m["seeds"])
+seeds = "%d..%d" % (m["seeds"]["first"], m["seeds"]["last"])
 cells = [c for c in m["cells"] if c["failing_seeds"] > 0]
 limit = int(os.environ.get("CELLS", "0") or 0)
 if limit:
@@ -24,7 +24,7 @@ if limit:
 rows = []
 for c in cells:
     out = subprocess.run([os.environ["ORDO_BIN"], "sweep", c["scenario"], "--strategy", c["strategy"],
-                          "--seeds", seeds if ".." in seeds else "1..%s" % seeds, "--threads", "1",
+                          "--seeds", seeds, "--threads", "1",
                           "--shrink", "1", "--shrink-out", "/tmp/ordo-shrink-bench", "--json"],
                          capture_output=True, text=True)
     if out.returncode != 0:
@@ -38,6 +38,8 @@ for c in cells:
     print(f'{c["scenario"]:32} {c["strategy"]:22} {s["kind"]:20} events {a["events"]}→{b["events"]} '
           f'faults {a["faults"]}→{b["faults"]} nodes {nodes(a)}→{nodes(b)} runs {s["runs"]}'
           + (f' (cut short: {s["cut_short"]})' if s["cut_short"] else ""))
+if not rows:
+    raise SystemExit("no failing cell was shrunk")
 def med(i, j):
     return statistics.median(r[i] for r in rows), statistics.median(r[j] for r in rows)
 def ratio(i, j):

@@ -762,6 +762,7 @@ pub fn run_json(result: &RunResult, report: Option<&crate::checker::Report>) -> 
     put(Group::Run, "strategy", json!(result.strategy));
     put(Group::Run, "seed", json!(result.seed));
     put(Group::Run, "stop_reason", json!(result.outcome.reason.as_str()));
+    put(Group::Run, "livelock", json!(result.livelock));
     for counter in crate::counters::of(result) {
         put(counter.group, counter.name, json!(counter.value));
     }
