@@ -95,6 +95,9 @@ pub struct Consumer {
     lanes: Vec<Lane>,
     lanes_busy: usize,
     processing: bool,
+    /// `commit = "before"`: the poll's records wait for their commit's answers
+    /// (`commitSync()` returns) before they are processed.
+    committing: bool,
     last_auto_commit_ns: u64,
     /// Left the group for good (a scripted `leave`), or asked to at the next poll.
     left: bool,
@@ -152,6 +155,7 @@ impl Consumer {
             lanes: Vec::new(),
             lanes_busy: 0,
             processing: false,
+            committing: false,
             last_auto_commit_ns: 0,
             left: false,
             leave_requested: false,
@@ -171,14 +175,30 @@ impl Consumer {
     /// The process died: positions, fetched records, membership and commit bookkeeping are
     /// gone. It restarts from the group's committed offsets, so what it had processed but not
     /// committed is delivered again, and what it committed but had not processed is skipped.
-    pub fn on_crash(&mut self, world: &mut super::World) {
+    pub fn on_crash(&mut self, world: &mut super::World, now_ns: u64) {
         if let Some(queue) = &self.queue {
             queue.crashed(world, self.node);
+        }
+        world.in_hand -= self.in_hand();
+        for owned in &self.owned {
+            world.fetch_stopped(now_ns, owned.partition, self.node);
         }
         let incarnation = self.incarnation + 1;
         *self = Consumer::new(self.index, NodeId(self.node));
         self.incarnation = incarnation;
         self.member = (self.index << 16) | (incarnation & 0xffff);
+    }
+
+    /// Records fetched and not processed yet: a batch waiting for its commit, or what its
+    /// lanes have still to process.
+    fn in_hand(&self) -> u64 {
+        if self.committing {
+            self.fetched.len() as u64
+        } else if self.processing {
+            self.lanes.iter().map(|lane| (lane.end - lane.next) as u64).sum()
+        } else {
+            0
+        }
     }
 
     fn assignment(ctx: &ModelCtx<'_>) -> Assignment {
@@ -264,13 +284,41 @@ impl Consumer {
             let revoked_at = &mut ctx.shared.revoked_at[partition as usize];
             *revoked_at = (*revoked_at).min(t);
             ctx.shared.revoked_by[partition as usize] = self.node;
+            ctx.shared.fetch_stopped(t, partition, self.node);
         }
         self.owned.retain(|o| !partitions.contains(&o.partition));
+        if self.committing {
+            // Records of these partitions whose commit is not confirmed: processing them
+            // could apply what their next owner reads again (its start is the last
+            // confirmed commit). Dropped: at most once.
+            let before = self.fetched.len();
+            self.fetched.retain(|r| !partitions.contains(&r.0));
+            let dropped = (before - self.fetched.len()) as u64;
+            ctx.shared.in_hand -= dropped;
+            ctx.shared.stats.dropped_unprocessed += dropped;
+            if self.fetched.is_empty() {
+                self.committing = false;
+            }
+        }
     }
 
-    /// Starts polling again if the loop is idle (not polling, not processing a batch).
+    /// Whether the loop keeps polling while its rejoin is outstanding: a cooperative member
+    /// keeps fetching what it owns (KIP-429); an eager one gave everything up.
+    fn polls_while_joining(ctx: &ModelCtx<'_>) -> bool {
+        Self::assignment(ctx) == Assignment::Cooperative
+    }
+
+    /// Starts polling again if the loop is idle (not polling, not processing a batch, not
+    /// waiting for a commit before processing).
     fn resume(&mut self, ctx: &mut ModelCtx<'_>) {
-        if !self.polling && !self.processing && !self.joining {
+        if self.committing && self.owned.iter().all(|o| o.commit_sent == o.commit_acked) {
+            // The commit's partitions that are still ours all answered (the others were
+            // revoked, and their records dropped).
+            self.committing = false;
+            self.start_processing(ctx);
+            return;
+        }
+        if !self.polling && !self.processing && !self.committing && (!self.joining || Self::polls_while_joining(ctx)) {
             self.start_poll(ctx);
         }
     }
@@ -311,6 +359,7 @@ impl Consumer {
                 let rec =
                     Rec::Seek { t: ctx.now_ns(), node, partition, offset: owned.position, committed: offset.is_some() };
                 ctx.shared.record(rec);
+                ctx.shared.fetch_started(ctx.now_ns(), partition, node);
                 if self.owned.iter().all(|o| o.ready) {
                     self.last_auto_commit_ns = ctx.now_ns();
                     self.resume(ctx);
@@ -338,13 +387,29 @@ impl Consumer {
                 if let Some(owned) = self.owned_mut(partition) {
                     owned.commit_acked = Some(offset);
                 }
-                if self.owned.iter().all(|o| o.commit_sent == o.commit_acked) {
+                let settled = self.owned.iter().all(|o| o.commit_sent == o.commit_acked);
+                if settled {
                     if let Some(timer) = self.commit_timer.take() {
                         ctx.cancel_timer(timer);
                     }
                 }
+                if error.is_some() && self.committing {
+                    // `commitSync()` threw CommitFailedException: the application does not
+                    // process what this poll returned; the records are fetched again.
+                    self.committing = false;
+                    let dropped = self.fetched.len() as u64;
+                    self.fetched.clear();
+                    ctx.shared.in_hand -= dropped;
+                    ctx.shared.stats.dropped_unprocessed += dropped;
+                }
                 if matches!(error, Some(GroupError::UnknownMember | GroupError::IllegalGeneration)) {
                     self.fenced(ctx);
+                } else if error.is_some() {
+                    self.resume(ctx);
+                } else if settled && self.committing {
+                    // `commitSync()` returned: now the records are processed.
+                    self.committing = false;
+                    self.start_processing(ctx);
                 }
             }
             Msg::FetchError { poll, partition, reason } => {
@@ -418,7 +483,7 @@ impl Consumer {
             return;
         }
         self.leave_requested = true;
-        if !self.polling && !self.processing {
+        if !self.polling && !self.processing && !self.committing {
             self.leave_now(ctx);
         }
     }
@@ -440,11 +505,16 @@ impl Consumer {
     /// The coordinator no longer counts this member: its partitions are lost (no commit, as
     /// `onPartitionsLost`), and it rejoins as a new member at its next poll.
     fn fenced(&mut self, ctx: &mut ModelCtx<'_>) {
-        if self.joining || self.left {
+        if self.left {
             return;
         }
         let lost: Vec<u32> = self.owned.iter().map(|o| o.partition).collect();
         self.revoke(ctx, &lost);
+        if self.joining {
+            // The join under way gets this member a new assignment; whatever it gets
+            // starts from the committed offsets.
+            return;
+        }
         self.incarnation += 1;
         self.member = (self.index << 16) | (self.incarnation & 0xffff);
         self.rejoin_needed = true;
@@ -544,7 +614,7 @@ impl Consumer {
     }
 
     fn start_poll(&mut self, ctx: &mut ModelCtx<'_>) {
-        if self.polling || self.processing || self.left {
+        if self.polling || self.processing || self.committing || self.left {
             return; // a stale idle-poll timer (the loop is already running), or gone
         }
         if self.leave_requested {
@@ -559,12 +629,12 @@ impl Consumer {
             // when no position moved.)
             self.commit_positions(ctx, None);
         }
-        if self.joining {
-            return; // the join answer resumes the loop
-        }
+        let cooperative = Self::polls_while_joining(ctx);
         if self.rejoin_needed {
             self.prepare_rejoin(ctx);
-            return;
+        }
+        if self.joining && (!cooperative || self.owned.is_empty()) {
+            return; // the join answer resumes the loop
         }
         if self.owned.iter().any(|o| !o.ready) {
             return; // an offset answer resumes the loop
@@ -641,8 +711,14 @@ impl Consumer {
             let generation = self.generation;
             world.record(Rec::Deliver { t, node: self.node, clock, generation, partition, offset, event });
         }
-        if ctx.shared.scenario.consumer.commit == CommitMode::Before {
+        ctx.shared.in_hand += self.fetched.len() as u64;
+        if ctx.shared.scenario.consumer.commit == CommitMode::Before && !self.fetched.is_empty() {
+            // `commitSync()`, then process: the records wait for the commit's answers.
             self.commit_positions(ctx, None);
+            if self.owned.iter().any(|o| o.commit_sent != o.commit_acked) {
+                self.committing = true;
+                return;
+            }
         }
         if self.fetched.is_empty() {
             // Nothing new: the work may be over (the last outstanding event can be settled
@@ -654,6 +730,17 @@ impl Consumer {
             let idle_ns = ctx.shared.scenario.consumer.poll_idle_ms * 1_000_000;
             ctx.set_timer(idle_ns, tag::make(POLL, 0));
         } else {
+            self.start_processing(ctx);
+        }
+    }
+
+    /// Processes the poll's records (in one lane, or per partition side by side).
+    fn start_processing(&mut self, ctx: &mut ModelCtx<'_>) {
+        if self.fetched.is_empty() {
+            self.resume(ctx);
+            return;
+        }
+        {
             self.lanes.clear();
             if ctx.shared.scenario.consumer.parallel_partitions {
                 // Records of one partition stay in their order; partitions go side by side.
@@ -697,7 +784,9 @@ impl Consumer {
             let consumer = &ctx.shared.scenario.consumer;
             let retry_ns = consumer.processing_retry_ms * 1_000_000;
             if consumer.retry_whole_batch {
-                self.lanes[lane].next = self.lanes[lane].start;
+                let lane = &mut self.lanes[lane];
+                ctx.shared.in_hand += (lane.next - lane.start) as u64;
+                lane.next = lane.start;
             }
             ctx.shared.stats.processing_failures += 1;
             self.schedule_processing(ctx, lane, retry_ns);
@@ -705,6 +794,7 @@ impl Consumer {
         }
         let (partition, offset, event) = self.fetched[self.lanes[lane].next];
         self.lanes[lane].next += 1;
+        ctx.shared.in_hand -= 1;
         self.admit(ctx, partition, offset, event);
         let processed = &mut ctx.shared.processed[partition as usize];
         *processed = (*processed).max(offset + 1);

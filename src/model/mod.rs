@@ -278,6 +278,18 @@ pub struct ModelStats {
     /// Pauses of partitions that went back to the member that gave them up: avoidable
     /// stops (eager rebalancing makes them; cooperative must not).
     pub unmoved_pauses: u64,
+    /// Availability: time partitions had no member fetching them (from the moment their
+    /// fetcher revoked or lost them, or crashed, until a member had a starting offset for
+    /// them), summed over partitions whose next fetcher was another member (moved) or the
+    /// same one (unmoved); such gaps; and the largest total of one partition.
+    pub unfetched_moved_ns: u64,
+    pub unfetched_unmoved_ns: u64,
+    pub unfetched_gaps: u64,
+    pub unfetched_max_ns: u64,
+    /// Fetched records a consumer dropped unprocessed: its commit before processing was
+    /// refused (they are fetched again), or its partitions were lost while that commit was
+    /// outstanding.
+    pub dropped_unprocessed: u64,
     /// Entity chains cut short by a producer crash.
     pub chains_cut: u64,
     /// Events lost because their producer crashed before they were acknowledged.
@@ -359,6 +371,16 @@ pub struct World {
     pub revoked_at: Vec<u64>,
     /// Per partition: the consumer node that revoked it last.
     pub revoked_by: Vec<u32>,
+    /// Per partition: the consumer node fetching it (`u32::MAX`: nobody), since when nobody
+    /// has fetched it (`u64::MAX`: somebody does, or nobody ever did), the node that fetched
+    /// it last, and its summed time unfetched (see [`World::fetch_started`]).
+    pub fetcher: Vec<u32>,
+    pub unfetched_since: Vec<u64>,
+    pub last_fetcher: Vec<u32>,
+    pub unfetched_total: Vec<u64>,
+    /// Records consumers hold, fetched and not processed yet (a batch waiting for its
+    /// commit, or in processing): the run is not over while one may still be applied.
+    pub in_hand: u64,
     /// Per event: the creating producer's local clock (a timestamp strategy's `ts`).
     pub created_clock: Vec<i64>,
     /// Per event: the producer (index) that created it.
@@ -428,7 +450,39 @@ impl World {
                 .log_end
                 .iter()
                 .zip(self.committed.iter().zip(&self.processed))
-                .all(|(end, (committed, processed))| committed >= end && processed >= end)
+                .all(|(end, (committed, processed))| committed >= end && (processed >= end || self.in_hand == 0))
+    }
+
+    /// `node` starts fetching `partition` (it owns it and knows where to start): a pause
+    /// since its previous fetcher stopped ends, counted as moved or unmoved.
+    pub fn fetch_started(&mut self, now_ns: u64, partition: u32, node: u32) {
+        let p = partition as usize;
+        self.fetcher[p] = node;
+        let since = std::mem::replace(&mut self.unfetched_since[p], u64::MAX);
+        if since != u64::MAX {
+            let gap = now_ns.saturating_sub(since);
+            let stats = &mut self.stats;
+            if self.last_fetcher[p] == node {
+                stats.unfetched_unmoved_ns = stats.unfetched_unmoved_ns.saturating_add(gap);
+            } else {
+                stats.unfetched_moved_ns = stats.unfetched_moved_ns.saturating_add(gap);
+            }
+            stats.unfetched_gaps = stats.unfetched_gaps.saturating_add(1);
+            let total = &mut self.unfetched_total[p];
+            *total = total.saturating_add(gap);
+            stats.unfetched_max_ns = stats.unfetched_max_ns.max(*total);
+        }
+        self.last_fetcher[p] = node;
+    }
+
+    /// `node` stops fetching `partition` (revoked, lost, or its process crashed); nothing
+    /// changes if another member fetches it already.
+    pub fn fetch_stopped(&mut self, now_ns: u64, partition: u32, node: u32) {
+        let p = partition as usize;
+        if self.fetcher[p] == node {
+            self.fetcher[p] = u32::MAX;
+            self.unfetched_since[p] = now_ns;
+        }
     }
 }
 
@@ -490,7 +544,7 @@ impl Node for Actor {
         match self {
             Actor::Producer(producer) => producer.on_crash(world),
             Actor::Broker(broker) => broker.on_crash(world, now_ns),
-            Actor::Consumer(consumer) => consumer.on_crash(world),
+            Actor::Consumer(consumer) => consumer.on_crash(world, now_ns),
             Actor::Controller(_) => {}
         }
     }
