@@ -86,6 +86,8 @@ pub fn of(result: &RunResult) -> Vec<Counter> {
         w("processing_failures", s.processing_failures),
         w("commits", s.commits),
         w("rejected_commits", s.rejected_commits),
+        w("coordinator_elections", s.coordinator_elections),
+        w("commits_not_coordinator", s.commits_not_coordinator),
         w("assignments", s.assignments),
         w("rebalance_pause_ns", s.rebalance_pause_ns),
         w("partition_pauses", s.partition_pauses),

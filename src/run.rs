@@ -105,7 +105,7 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         let node = layout.consumer(index);
         nodes.push((names[node.index()].clone(), Actor::Consumer(Box::new(Consumer::new(index, node)))));
     }
-    let controller = crate::model::controller::Controller::new(&layout);
+    let controller = crate::model::controller::Controller::new(&layout, scenario.queue.is_none());
     nodes.push((names[layout.controller().index()].clone(), Actor::Controller(Box::new(controller))));
 
     let partitions = layout.partitions as usize;

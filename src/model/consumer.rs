@@ -79,6 +79,12 @@ pub struct Consumer {
     member: u32,
     incarnation: u32,
     generation: u32,
+    /// The group coordinator as this member knows it (a broker index): `b0` at first, then
+    /// what FindCoordinator answered.
+    coordinator: u32,
+    finding_coordinator: bool,
+    /// When the oldest unanswered heartbeat was sent.
+    heartbeat_unanswered_since: Option<u64>,
     owned: Vec<Owned>,
     joining: bool,
     rejoin_needed: bool,
@@ -142,6 +148,9 @@ impl Consumer {
             member: index << 16,
             incarnation: 0,
             generation: 0,
+            coordinator: 0,
+            finding_coordinator: false,
+            heartbeat_unanswered_since: None,
             owned: Vec::new(),
             joining: false,
             rejoin_needed: false,
@@ -201,6 +210,45 @@ impl Consumer {
         }
     }
 
+    /// FindCoordinator: asks who leads the group's offsets partition now (one question at a
+    /// time; the answer sends again what waits for the coordinator).
+    fn find_coordinator(&mut self, ctx: &mut ModelCtx<'_>) {
+        if !std::mem::replace(&mut self.finding_coordinator, true) {
+            let controller = ctx.shared.layout.controller();
+            ctx.send(controller, Msg::FindCoordinator);
+        }
+    }
+
+    /// A coordinator request went unanswered for the request timeout: the coordinator may
+    /// have moved (its broker crashed or was fenced). With one replica of the offsets
+    /// partition it cannot move, and the lookup is skipped.
+    fn coordinator_timed_out(&mut self, ctx: &mut ModelCtx<'_>) {
+        if ctx.shared.layout.offsets_replicas().len() > 1 {
+            self.finding_coordinator = false;
+            self.find_coordinator(ctx);
+        }
+    }
+
+    /// The coordinator is (maybe newly) known: send again what waits for it.
+    fn coordinator_found(&mut self, ctx: &mut ModelCtx<'_>, broker: u32) {
+        self.finding_coordinator = false;
+        if broker == u32::MAX || self.left {
+            return; // offline: the request timeouts ask again
+        }
+        if broker != self.coordinator {
+            ctx.reconnect(ctx.shared.layout.broker(self.coordinator));
+            self.coordinator = broker;
+        }
+        self.heartbeat_unanswered_since = None;
+        if self.joining {
+            self.join(ctx);
+        }
+        self.resend_commits(ctx);
+        if self.owned.iter().any(|o| !o.ready) {
+            self.fetch_offsets(ctx);
+        }
+    }
+
     fn assignment(ctx: &ModelCtx<'_>) -> Assignment {
         ctx.shared.scenario.consumer.assignment
     }
@@ -227,7 +275,7 @@ impl Consumer {
     fn join(&mut self, ctx: &mut ModelCtx<'_>) {
         self.joining = true;
         self.rejoin_needed = false;
-        let coordinator = ctx.shared.layout.coordinator();
+        let coordinator = ctx.shared.layout.broker(self.coordinator);
         ctx.send(coordinator, Msg::JoinGroup { member: self.member });
         // A join may wait at the coordinator for the whole rebalance; asking again every
         // request timeout is harmless (a parked member stays parked) and recovers a join
@@ -324,7 +372,7 @@ impl Consumer {
     }
 
     fn fetch_offsets(&mut self, ctx: &mut ModelCtx<'_>) {
-        let coordinator = ctx.shared.layout.coordinator();
+        let coordinator = ctx.shared.layout.broker(self.coordinator);
         let missing: Vec<u32> = self.owned.iter().filter(|o| !o.ready).map(|o| o.partition).collect();
         if missing.is_empty() {
             return;
@@ -344,6 +392,9 @@ impl Consumer {
         if self.queue.is_some() {
             self.queue_message(ctx, msg);
             return;
+        }
+        if let Msg::HeartbeatAnswer { .. } = msg {
+            self.heartbeat_unanswered_since = None;
         }
         match msg {
             Msg::OffsetFetchOk { partition, offset } => {
@@ -383,6 +434,11 @@ impl Consumer {
                 }
             }
             // The coordinator recorded the commit when it decided; here the member learns.
+            Msg::OffsetCommitOk { error: Some(GroupError::NotCoordinator), .. } => {
+                // Retriable (`commitSync()` retries it): the same offset goes again to the
+                // new coordinator once it is found.
+                self.find_coordinator(ctx);
+            }
             Msg::OffsetCommitOk { partition, offset, generation: _, error } => {
                 if let Some(owned) = self.owned_mut(partition) {
                     owned.commit_acked = Some(offset);
@@ -448,6 +504,12 @@ impl Consumer {
                 self.joining = false;
                 self.take_assignment(ctx, generation, partitions);
             }
+            Msg::FindCoordinatorOk { broker } => self.coordinator_found(ctx, broker),
+            Msg::NotCoordinator => self.find_coordinator(ctx),
+            Msg::HeartbeatAnswer { error: Some(GroupError::NotCoordinator), .. } => {
+                self.heartbeat_unanswered_since = None;
+                self.find_coordinator(ctx);
+            }
             Msg::HeartbeatAnswer { member, error } if member == self.member => match error {
                 Some(GroupError::RebalanceInProgress) if !self.joining => {
                     self.rejoin_needed = true;
@@ -497,7 +559,7 @@ impl Consumer {
         }
         let all: Vec<u32> = self.owned.iter().map(|o| o.partition).collect();
         self.revoke(ctx, &all);
-        ctx.send(ctx.shared.layout.coordinator(), Msg::LeaveGroup { member: self.member });
+        ctx.send(ctx.shared.layout.broker(self.coordinator), Msg::LeaveGroup { member: self.member });
         self.left = true;
         self.joining = false;
     }
@@ -529,7 +591,8 @@ impl Consumer {
         match tag::kind(timer_tag) {
             OFFSET_RETRY => {
                 if self.owned.iter().any(|o| !o.ready) {
-                    ctx.reconnect(ctx.shared.layout.coordinator());
+                    ctx.reconnect(ctx.shared.layout.broker(self.coordinator));
+                    self.coordinator_timed_out(ctx);
                     self.fetch_offsets(ctx);
                 }
             }
@@ -552,12 +615,12 @@ impl Consumer {
             COMMIT_TIMEOUT => {
                 self.commit_timer = None;
                 if self.owned.iter().any(|o| o.commit_sent != o.commit_acked) {
-                    // An unanswered commit: reconnect to the coordinator and commit again.
-                    ctx.reconnect(ctx.shared.layout.coordinator());
-                    for owned in &mut self.owned {
-                        owned.commit_sent = owned.commit_acked;
-                    }
-                    self.commit_positions(ctx, None);
+                    // An unanswered commit: reconnect to the coordinator and send the same
+                    // offsets again (not the positions: records past the offset that was
+                    // committed may not be processed yet).
+                    ctx.reconnect(ctx.shared.layout.broker(self.coordinator));
+                    self.coordinator_timed_out(ctx);
+                    self.resend_commits(ctx);
                 }
             }
             HEARTBEAT => self.heartbeat(ctx),
@@ -576,7 +639,8 @@ impl Consumer {
             }
             JOIN_RETRY => {
                 if self.joining && tag::payload(timer_tag) == u64::from(self.member) {
-                    ctx.reconnect(ctx.shared.layout.coordinator());
+                    ctx.reconnect(ctx.shared.layout.broker(self.coordinator));
+                    self.coordinator_timed_out(ctx);
                     self.join(ctx);
                 }
             }
@@ -603,11 +667,19 @@ impl Consumer {
         let config = &ctx.shared.scenario.consumer;
         let (every_ns, max_poll_ns) =
             (config.heartbeat_interval_ms * 1_000_000, config.max_poll_interval_ms * 1_000_000);
-        let coordinator = ctx.shared.layout.coordinator();
+        let coordinator = ctx.shared.layout.broker(self.coordinator);
         if !self.joining && !self.rejoin_needed && ctx.now_ns().saturating_sub(self.last_poll_ns) > max_poll_ns {
             ctx.send(coordinator, Msg::LeaveGroup { member: self.member });
             self.fenced(ctx);
         } else if !self.joining {
+            let (now, timeout_ns) = (ctx.now_ns(), config.request_timeout_ms * 1_000_000);
+            if self.heartbeat_unanswered_since.is_some_and(|since| now.saturating_sub(since) > timeout_ns) {
+                // No heartbeat answered for the request timeout: look the coordinator up.
+                self.heartbeat_unanswered_since = None;
+                self.coordinator_timed_out(ctx);
+            }
+            self.heartbeat_unanswered_since.get_or_insert(now);
+            let coordinator = ctx.shared.layout.broker(self.coordinator);
             ctx.send(coordinator, Msg::Heartbeat { member: self.member, generation: self.generation });
         }
         ctx.set_timer(every_ns, tag::make(HEARTBEAT, 0));
@@ -1099,10 +1171,30 @@ impl Consumer {
         }
     }
 
+    /// Sends again every commit not answered yet, with the offset it had.
+    fn resend_commits(&mut self, ctx: &mut ModelCtx<'_>) {
+        let coordinator = ctx.shared.layout.broker(self.coordinator);
+        let (generation, member) = (self.generation, self.member);
+        let mut sent = false;
+        for owned in &self.owned {
+            if let Some(offset) = owned.commit_sent.filter(|_| owned.ready && owned.commit_sent != owned.commit_acked) {
+                ctx.send(coordinator, Msg::OffsetCommit { partition: owned.partition, offset, generation, member });
+                sent = true;
+            }
+        }
+        if sent {
+            if let Some(timer) = self.commit_timer.take() {
+                ctx.cancel_timer(timer);
+            }
+            let timeout_ns = ctx.shared.scenario.consumer.request_timeout_ms * 1_000_000;
+            self.commit_timer = Some(ctx.set_timer(timeout_ns, tag::make(COMMIT_TIMEOUT, 0)));
+        }
+    }
+
     /// Commits the position of every owned partition (or of `only` those) that moved since
     /// its last commit.
     fn commit_positions(&mut self, ctx: &mut ModelCtx<'_>, only: Option<&[u32]>) {
-        let coordinator = ctx.shared.layout.coordinator();
+        let coordinator = ctx.shared.layout.broker(self.coordinator);
         let (generation, member) = (self.generation, self.member);
         let mut sent = false;
         for owned in &mut self.owned {

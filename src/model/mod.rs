@@ -104,6 +104,29 @@ pub enum Msg {
     LeaveGroup {
         member: u32,
     },
+    /// Consumer → controller: who coordinates the group (leads its `__consumer_offsets`
+    /// partition)? The answer names a broker index, `u32::MAX` while none does.
+    FindCoordinator,
+    FindCoordinatorOk {
+        broker: u32,
+    },
+    /// Broker → consumer: a group request (join, leave, offset fetch) reached a broker
+    /// that does not coordinate the group.
+    NotCoordinator,
+    /// Offsets leader → the other replicas of `__consumer_offsets`: the group's state
+    /// (committed offsets, group metadata) as of update `seq` under leader epoch `epoch`;
+    /// they store it and answer. The state is small (one offset per partition), so each
+    /// update carries all of it: a replica that missed some catches up with the next.
+    OffsetsReplicate {
+        epoch: u32,
+        seq: u64,
+        state: Box<broker::OffsetsState>,
+    },
+    OffsetsReplicateOk {
+        epoch: u32,
+        seq: u64,
+        broker: u32,
+    },
     /// A consumer fetch the broker could not serve.
     FetchError {
         poll: u32,
@@ -227,8 +250,19 @@ impl Layout {
     pub fn controller(&self) -> NodeId {
         NodeId(self.producers + self.brokers + self.consumers)
     }
+    /// The broker that hands out producer ids (`b0`).
     pub fn coordinator(&self) -> NodeId {
         self.broker(0)
+    }
+    /// The group's `__consumer_offsets` partition, numbered after the topic's partitions
+    /// (the controller elects its leader like theirs; that leader is the group coordinator).
+    pub fn offsets_partition(&self) -> u32 {
+        self.partitions
+    }
+    /// Its replicas: the brokers holding partition 0's replicas (`b0` first, so `b0` is the
+    /// first coordinator), as many as the topic's replication factor.
+    pub fn offsets_replicas(&self) -> Vec<u32> {
+        self.replicas(0)
     }
     /// The consumer a partition is statically assigned to.
     pub fn owner(&self, partition: u32) -> u32 {
@@ -269,6 +303,11 @@ pub struct ModelStats {
     pub unflushed_lost: u64,
     /// Commits the coordinator refused (stale generation, unknown member).
     pub rejected_commits: u64,
+    /// Group coordinator failover: elections of the `__consumer_offsets` partition's leader,
+    /// and commits answered `not_coordinator` because their coordinator lost the partition
+    /// before the commit was replicated (the member sends them again to the new one).
+    pub coordinator_elections: u64,
+    pub commits_not_coordinator: u64,
     /// Assignments members received (one per member per rebalance).
     pub assignments: u64,
     /// Time partitions spent owned by nobody between a revocation and the next
