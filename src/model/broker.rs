@@ -1,5 +1,16 @@
-//! A broker: replicas of partitions (append-only logs with offsets and leader epochs), and
-//! for `b0` the group coordinator (committed offsets, producer ids).
+//! A broker: replicas of partitions (append-only logs with offsets and leader epochs),
+//! producer ids (on `b0`), and, on the leader of the group's `__consumer_offsets`
+//! partition, the group coordinator.
+//!
+//! **The offsets partition** (`Layout::offsets_partition`, replicas those of partition 0)
+//! holds the group's committed offsets and metadata ([`OffsetsState`]). Its leader, elected
+//! by the controller like any partition's, coordinates the group: it accepts or refuses
+//! commits, sends its whole state to the other replicas after each change, and answers a
+//! commit once every in-sync replica stored it (acks = all). A follower that stays behind
+//! for `replica_lag_time_max_ms` leaves that ISR, and returns once it stores the latest
+//! state. A new leader loads the group from its copy; a deposed one answers what it had
+//! not replicated with `not_coordinator`, and every broker answers group requests with
+//! `not_coordinator` when it does not lead the partition.
 //!
 //! **Leaders** append produced batches, serve consumers below the high watermark (HW: the
 //! offset every in-sync replica has), and answer `acks = all` once the HW covers the
@@ -20,9 +31,10 @@
 //! rejected with `OutOfOrderSequence`. Producers without a PID are appended blindly.
 //! Followers rebuild the same state from what they replicate, so it survives failover.
 //!
-//! Durable across a crash: logs, epoch histories, producer states, committed offsets.
-//! Volatile: leadership (relearned from the controller), pending acknowledgements, follower
-//! progress, group membership.
+//! Durable across a crash: logs, epoch histories, producer states, the copy of the offsets
+//! partition. Volatile: leadership (relearned from the controller), pending
+//! acknowledgements, follower progress, group membership since the last completed
+//! rebalance.
 //!
 //! In queue mode `b0` also hosts the queue ([`super::queue`]), whose journal is its log of
 //! partition 0; there is no group coordinator then.

@@ -6,8 +6,12 @@
 //! request timeout passes), process the returned records one at a time (a processing time
 //! each, then apply to the group's projection), and poll again, after `poll_idle_ms` if the
 //! poll came back empty. Offsets are committed per [`CommitMode`]: at poll time every
-//! `auto_commit_interval_ms` (auto), as soon as a poll returns (before), or once its records
-//! are processed (after). A committed offset is the next offset to read.
+//! `auto_commit_interval_ms` (auto), as soon as a poll returns (before: `commitSync()` then
+//! process, so the records wait for the commit's answers and a refused commit drops them),
+//! or once its records are processed (after). A committed offset is the next offset to
+//! read. The coordinator is whichever broker leads the group's offsets partition: `b0` at
+//! first, then what FindCoordinator (asked of the controller) answers after a
+//! `not_coordinator` answer or a coordinator request that timed out.
 //!
 //! Membership ([`Assignment`]): with `static`, partition `p` belongs to consumer
 //! `p mod consumers` for ever, in generation 1. Otherwise the consumer joins the group at
@@ -16,7 +20,8 @@
 //! `poll()`: with `eager` the member commits (auto and after modes, as `onPartitionsRevoked`
 //! would), revokes every partition and rejoins, and consumes nothing until the new
 //! generation's assignment arrives (the stop-the-world pause); with `cooperative` it keeps
-//! its partitions while rejoining and revokes only those the new assignment takes away. A
+//! its partitions while rejoining, goes on fetching and processing them (KIP-429,
+//! KAFKA-8421), and revokes only those the new assignment takes away. A
 //! member that has not polled for `max_poll_interval_ms` leaves the group. A member the
 //! coordinator dropped (its session expired: a long pause) finds out only at its next
 //! heartbeat or commit: meanwhile it keeps processing what it had fetched, a **zombie**,

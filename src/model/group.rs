@@ -1,5 +1,7 @@
-//! The consumer-group coordinator (hosted by `b0`), Kafka's classic protocol in one
-//! round trip per member.
+//! The consumer-group coordinator (hosted by the leader of the group's `__consumer_offsets`
+//! partition, see `broker.rs`), Kafka's classic protocol in one round trip per member. Its
+//! generation, members and assignment are written to that partition when a rebalance
+//! completes ([`Snapshot`]) and loaded by the next coordinator.
 //!
 //! Members join with a member id (a consumer restarted after a crash joins with a new one,
 //! as dynamic membership does). A join from an unknown member, a leave, or a member whose

@@ -1,8 +1,8 @@
 //! The Kafka-like streaming model on top of `ordo-sim`.
 //!
 //! Nodes are [`Actor`]s: producers (`p0…`, which also run the application that creates
-//! events), brokers (`b0…`, partition leaders; `b0` is also the group coordinator and hands
-//! out producer ids) and consumers (`c0…`, one consumer group). They talk only through
+//! events), brokers (`b0…`, partition leaders; `b0` hands out producer ids, and the leader
+//! of the group's offsets partition, `b0` at first, is the group coordinator) and consumers (`c0…`, one consumer group). They talk only through
 //! [`Msg`]s on the simulated network. World-level state that is not a node's (the catalog
 //! of events and batches, the history recorder, the group's projection, counters) lives in
 //! [`World`], the engine's shared state.
