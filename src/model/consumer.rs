@@ -240,17 +240,20 @@ impl Consumer {
         if broker == u32::MAX || self.left {
             return; // offline: the request timeouts ask again
         }
-        if broker != self.coordinator {
-            ctx.reconnect(ctx.shared.layout.broker(self.coordinator));
-            self.coordinator = broker;
+        if broker == self.coordinator {
+            return; // the requests' own timers retry them
         }
+        ctx.reconnect(ctx.shared.layout.broker(self.coordinator));
+        self.coordinator = broker;
         self.heartbeat_unanswered_since = None;
+        // Sent again without new timers: the ones armed with the first sends still run.
+        let coordinator = ctx.shared.layout.broker(broker);
         if self.joining {
-            self.join(ctx);
+            ctx.send(coordinator, Msg::JoinGroup { member: self.member });
         }
         self.resend_commits(ctx);
-        if self.owned.iter().any(|o| !o.ready) {
-            self.fetch_offsets(ctx);
+        for owned in self.owned.iter().filter(|o| !o.ready) {
+            ctx.send(coordinator, Msg::OffsetFetch { partition: owned.partition });
         }
     }
 
