@@ -78,7 +78,7 @@ fn sweep_scenario(scenario: Scenario, path: &Path, seeds: &str) -> Sweep {
 }
 
 fn metric(sweep: &Sweep, name: &str) -> ordo::sweep::Distribution {
-    sweep.metric(name).unwrap_or_else(|| panic!("no counter {name}")).clone()
+    *sweep.metric(name).unwrap_or_else(|| panic!("no counter {name}"))
 }
 
 /// Before this model waited for the commit's answer, a member processed records whose
