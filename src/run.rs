@@ -107,7 +107,7 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         let node = layout.consumer(index);
         nodes.push((names[node.index()].clone(), Actor::Consumer(Box::new(Consumer::new(index, node)))));
     }
-    let controller = crate::model::controller::Controller::new(&layout);
+    let controller = crate::model::controller::Controller::new(&layout, scenario.queue.is_none());
     nodes.push((names[layout.controller().index()].clone(), Actor::Controller(Box::new(controller))));
 
     let partitions = layout.partitions as usize;
@@ -149,6 +149,11 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         log_end: vec![0; partitions],
         committed: vec![0; partitions],
         processed: vec![0; partitions],
+        fetcher: vec![u32::MAX; partitions],
+        unfetched_since: vec![u64::MAX; partitions],
+        last_fetcher: vec![u32::MAX; partitions],
+        unfetched_total: vec![0; partitions],
+        in_hand: 0,
         revoked_at: vec![u64::MAX; partitions],
         revoked_by: vec![u32::MAX; partitions],
         created_clock: Vec::with_capacity(reserve),

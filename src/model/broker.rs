@@ -1,5 +1,16 @@
-//! A broker: replicas of partitions (append-only logs with offsets and leader epochs), and
-//! for `b0` the group coordinator (committed offsets, producer ids).
+//! A broker: replicas of partitions (append-only logs with offsets and leader epochs),
+//! producer ids (on `b0`), and, on the leader of the group's `__consumer_offsets`
+//! partition, the group coordinator.
+//!
+//! **The offsets partition** (`Layout::offsets_partition`, replicas those of partition 0)
+//! holds the group's committed offsets and metadata ([`OffsetsState`]). Its leader, elected
+//! by the controller like any partition's, coordinates the group: it accepts or refuses
+//! commits, sends its whole state to the other replicas after each change, and answers a
+//! commit once every in-sync replica stored it (acks = all). A follower that stays behind
+//! for `replica_lag_time_max_ms` leaves that ISR, and returns once it stores the latest
+//! state. A new leader loads the group from its copy; a deposed one answers what it had
+//! not replicated with `not_coordinator`, and every broker answers group requests with
+//! `not_coordinator` when it does not lead the partition.
 //!
 //! **Leaders** append produced batches, serve consumers below the high watermark (HW: the
 //! offset every in-sync replica has), and answer `acks = all` once the HW covers the
@@ -20,9 +31,10 @@
 //! rejected with `OutOfOrderSequence`. Producers without a PID are appended blindly.
 //! Followers rebuild the same state from what they replicate, so it survives failover.
 //!
-//! Durable across a crash: logs, epoch histories, producer states, committed offsets.
-//! Volatile: leadership (relearned from the controller), pending acknowledgements, follower
-//! progress, group membership.
+//! Durable across a crash: logs, epoch histories, producer states, the copy of the offsets
+//! partition. Volatile: leadership (relearned from the controller), pending
+//! acknowledgements, follower progress, group membership since the last completed
+//! rebalance.
 //!
 //! In queue mode `b0` also hosts the queue ([`super::queue`]), whose journal is its log of
 //! partition 0; there is no group coordinator then.
@@ -31,7 +43,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use ordo_sim::NodeId;
 
-use super::group::{Coordinator, Reply};
+use super::group::{Coordinator, GroupError, Reply, Snapshot};
 use super::queue::{QueueHost, LEASE_TIMER};
 use super::{tag, ModelCtx, Msg};
 use crate::history::{FailReason, Rec, NONE_U32, NONE_U64};
@@ -234,15 +246,19 @@ pub struct Broker {
     node: u32,
     /// Indexed by partition; `None` where this broker holds no replica.
     replicas: Vec<Option<Replica>>,
-    /// Coordinator state (only `b0` uses it): the group's committed offset per partition.
-    committed: Vec<Option<u64>>,
+    /// This broker's copy of the group's `__consumer_offsets` partition (durable): committed
+    /// offsets and group metadata, and the (epoch, update) it is as of.
+    offsets: OffsetsState,
+    offsets_stored: (u32, u64),
+    /// Its role for that partition (replicas of it only; none in queue mode).
+    offsets_role: Option<OffsetsRole>,
     next_pid: u64,
-    /// The group coordinator, on `b0` when the group is not statically assigned.
+    /// The group coordinator: on the offsets partition's leader, when the group is not
+    /// statically assigned (a static group still commits to the leader).
     group: Option<Coordinator>,
+    group_tick_armed: bool,
     /// Bumped at every start: the controller sees a restart as a new registration.
     incarnation: u32,
-    /// The group's generation, durable across coordinator restarts.
-    group_generation: u32,
     /// Queue mode, on `b0`: the queue (its message states are durable, its leases not).
     queue: Option<QueueHost>,
 }
@@ -259,11 +275,13 @@ impl Broker {
             index,
             node: node.0,
             replicas,
-            committed: vec![None; layout.partitions as usize],
+            offsets: OffsetsState { committed: vec![None; layout.partitions as usize], group: Snapshot::default() },
+            offsets_stored: (0, 0),
+            offsets_role: None,
             next_pid: 1000,
             group: None,
+            group_tick_armed: false,
             incarnation: 0,
-            group_generation: 0,
             queue: None,
         }
     }
@@ -319,8 +337,15 @@ impl Broker {
             replica.pending_isr = None;
             replica.fetch_seq += 1;
         }
-        if let Some(group) = self.group.take() {
-            self.group_generation = group.generation();
+        // Membership since the last completed rebalance is lost with the process; what the
+        // coordinator wrote to the offsets partition is not.
+        self.group = None;
+        self.group_tick_armed = false;
+        if let Some(role) = self.offsets_role.as_mut() {
+            role.leader = NONE_U32;
+            role.pending.clear();
+            role.acked.clear();
+            role.pending_isr = false;
         }
     }
 
@@ -331,18 +356,15 @@ impl Broker {
             queue.started(ctx);
             self.queue = Some(queue);
         }
-        let config = &ctx.shared.scenario.consumer;
-        if self.index == 0 && config.assignment != Assignment::Static && ctx.shared.scenario.queue.is_none() {
-            // Membership is rebuilt after a coordinator restart (committed offsets are durable).
-            let mut group = Coordinator::new(
-                config.assignment,
-                ctx.shared.layout.partitions,
-                config.session_timeout_ms * 1_000_000,
-                config.max_poll_interval_ms * 1_000_000,
-            );
-            group.resume_at(self.group_generation);
-            self.group = Some(group);
-            self.arm_group_tick(ctx);
+        let layout = ctx.shared.layout;
+        let offsets_replicas = layout.offsets_replicas();
+        if self.incarnation == 1 && ctx.shared.scenario.queue.is_none() && offsets_replicas.contains(&self.index) {
+            self.offsets_role = Some(OffsetsRole::new(offsets_replicas[0], offsets_replicas));
+            if self.coordinates() {
+                // The first coordinator, as known to all from the start. After a restart the
+                // controller's election decides again.
+                self.become_coordinator(ctx);
+            }
         }
         self.heartbeat(ctx);
         let flush_ms = ctx.shared.scenario.broker.flush_interval_ms;
@@ -365,6 +387,9 @@ impl Broker {
     }
 
     fn arm_group_tick(&mut self, ctx: &mut ModelCtx<'_>) {
+        if std::mem::replace(&mut self.group_tick_armed, true) {
+            return;
+        }
         let config = &ctx.shared.scenario.consumer;
         let every_ms = config.heartbeat_interval_ms.min(config.session_timeout_ms / 3).max(1);
         ctx.set_timer(every_ms * 1_000_000, tag::make(GROUP_TICK, 0));
@@ -373,9 +398,21 @@ impl Broker {
     fn heartbeat(&mut self, ctx: &mut ModelCtx<'_>) {
         let controller = ctx.shared.layout.controller();
         ctx.reconnect(controller);
-        let state = super::controller::state_fingerprint(self.replicas.iter().enumerate().filter_map(|(p, r)| {
-            r.as_ref().map(|r| (p as u32, r.epoch, r.leader, (r.leader == self.index).then_some(r.isr.as_slice())))
-        }));
+        let offsets_partition = ctx.shared.layout.offsets_partition();
+        let offsets = self
+            .offsets_role
+            .as_ref()
+            .map(|r| (offsets_partition, r.epoch, r.leader, (r.leader == self.index).then_some(r.isr.as_slice())));
+        let state = super::controller::state_fingerprint(
+            self.replicas
+                .iter()
+                .enumerate()
+                .filter_map(|(p, r)| {
+                    r.as_ref()
+                        .map(|r| (p as u32, r.epoch, r.leader, (r.leader == self.index).then_some(r.isr.as_slice())))
+                })
+                .chain(offsets),
+        );
         ctx.send(controller, Msg::BrokerHeartbeat { broker: self.index, incarnation: self.incarnation, state });
         let every_ms = ctx.shared.scenario.broker.heartbeat_interval_ms;
         ctx.set_timer(every_ms * 1_000_000, tag::make(HEARTBEAT, 0));
@@ -385,11 +422,13 @@ impl Broker {
         let payload = tag::payload(timer_tag);
         match tag::kind(timer_tag) {
             GROUP_TICK => {
+                self.group_tick_armed = false;
                 let mut replies = Vec::new();
-                if let Some(group) = &mut self.group {
-                    group.tick(ctx.now_ns(), &mut replies);
-                }
+                let Some(group) = &mut self.group else { return };
+                let generation = group.generation();
+                group.tick(ctx.now_ns(), &mut replies);
                 self.send_replies(ctx, replies);
+                self.group_changed(ctx, generation);
                 self.arm_group_tick(ctx);
             }
             HEARTBEAT => self.heartbeat(ctx),
@@ -522,6 +561,21 @@ impl Broker {
         let now = ctx.now_ns();
         let lag_ns = ctx.shared.scenario.broker.replica_lag_time_max_ms * 1_000_000;
         let controller = ctx.shared.layout.controller();
+        let index = self.index;
+        if let Some(role) = self.offsets_role.as_mut().filter(|r| r.leader == index && !r.pending_isr) {
+            // Offsets followers that have not stored the latest update for the lag time
+            // leave the ISR, as data followers do: commits then wait for the others only.
+            let lagging = |b: &u32| {
+                *b != index
+                    && role.acked.get(b).map_or(true, |&(seq, at)| seq < role.seq && now.saturating_sub(at) > lag_ns)
+            };
+            if role.isr.iter().any(lagging) {
+                let isr: Vec<u32> = role.isr.iter().copied().filter(|b| !lagging(b)).collect();
+                role.pending_isr = true;
+                let partition = ctx.shared.layout.offsets_partition();
+                ctx.send(controller, Msg::AlterPartition { partition, epoch: role.epoch, isr });
+            }
+        }
         for partition in 0..self.replicas.len() as u32 {
             let index = self.index;
             let Some(replica) = self.replicas[partition as usize].as_mut() else { continue };
@@ -706,6 +760,56 @@ impl Broker {
                     }
                 }
             }
+            Msg::LeaderAndIsr { partition, leader, epoch, isr }
+                if partition == ctx.shared.layout.offsets_partition() =>
+            {
+                self.offsets_leader_and_isr(ctx, leader, epoch, isr);
+            }
+            Msg::AlterPartitionAnswer { partition, epoch, isr, ok }
+                if partition == ctx.shared.layout.offsets_partition() =>
+            {
+                let index = self.index;
+                if let Some(role) = self.offsets_role.as_mut().filter(|r| r.leader == index && r.epoch == epoch) {
+                    role.pending_isr = false;
+                    if ok {
+                        role.isr = isr;
+                    }
+                }
+                self.complete_commits(ctx);
+            }
+            Msg::OffsetsReplicate { epoch, seq, state } => {
+                let index = self.index;
+                let Some(role) = self.offsets_role.as_ref() else { return };
+                if epoch < role.epoch || role.leader == index || (epoch, seq) <= self.offsets_stored {
+                    return; // from a deposed leader, or older than what this copy has
+                }
+                self.offsets = *state;
+                self.offsets_stored = (epoch, seq);
+                ctx.send(from, Msg::OffsetsReplicateOk { epoch, seq, broker: index });
+            }
+            Msg::OffsetsReplicateOk { epoch, seq, broker } => {
+                let (index, now) = (self.index, ctx.now_ns());
+                let Some(role) = self.offsets_role.as_mut().filter(|r| r.leader == index && r.epoch == epoch) else {
+                    return;
+                };
+                let entry = role.acked.entry(broker).or_insert((0, now));
+                if seq > entry.0 {
+                    entry.0 = seq;
+                }
+                if entry.0 == role.seq {
+                    entry.1 = now;
+                    if !role.isr.contains(&broker) && !role.pending_isr {
+                        // Caught up: back into the ISR, through the controller.
+                        let mut isr = role.isr.clone();
+                        isr.push(broker);
+                        isr.sort_unstable();
+                        role.pending_isr = true;
+                        let partition = ctx.shared.layout.offsets_partition();
+                        ctx.send(ctx.shared.layout.controller(), Msg::AlterPartition { partition, epoch, isr });
+                    }
+                }
+                self.complete_commits(ctx);
+            }
             Msg::LeaderAndIsr { partition, leader, epoch, isr } => {
                 let Some(replica) = self.replicas[partition as usize].as_mut() else { return };
                 if epoch < replica.epoch || (epoch == replica.epoch && replica.leader == leader && leader != self.index)
@@ -736,16 +840,26 @@ impl Broker {
                 self.update_hw(ctx, partition);
             }
             Msg::OffsetFetch { partition } => {
-                let offset = self.committed[partition as usize];
+                if !self.coordinates() {
+                    ctx.send(from, Msg::NotCoordinator);
+                    return;
+                }
+                let offset = self.offsets.committed[partition as usize];
                 ctx.send(from, Msg::OffsetFetchOk { partition, offset });
             }
             Msg::OffsetCommit { partition, offset, generation, member } => {
+                if !self.coordinates() {
+                    let error = Some(GroupError::NotCoordinator);
+                    ctx.send(from, Msg::OffsetCommitOk { partition, offset, generation, error });
+                    return;
+                }
                 let now = ctx.now_ns();
                 let verdict = match &mut self.group {
                     Some(group) => group.may_commit(now, member, generation),
                     None => Ok(()),
                 };
-                // The commit is recorded here, when the coordinator decides, in the member's name.
+                // The commit is recorded here, when the coordinator decides, in the member's
+                // name (docs/history-format.md: "Commit time versus callback time").
                 let (t, node) = (now, from.0);
                 if let Err(error) = verdict {
                     ctx.shared.stats.rejected_commits += 1;
@@ -755,28 +869,33 @@ impl Broker {
                     return;
                 }
                 ctx.shared.record(Rec::Commit { t, node, generation, partition, offset, ok: true, reason: "" });
-                // Kafka accepts any offset from the current generation, lower ones too.
-                self.committed[partition as usize] = Some(offset);
-                let world = &mut *ctx.shared;
-                world.committed[partition as usize] = offset;
-                world.stats.commits += 1;
-                ctx.send(from, Msg::OffsetCommitOk { partition, offset, generation, error: None });
-                if ctx.shared.finished() {
-                    ctx.stop();
+                // Kafka accepts any offset from the current generation, lower ones too. The
+                // commit is a record of the offsets partition: written with acks = all, it
+                // is answered once every in-sync replica of that partition has it.
+                self.offsets.committed[partition as usize] = Some(offset);
+                let seq = self.replicate_offsets(ctx);
+                if let Some(role) = self.offsets_role.as_mut() {
+                    role.pending.push(PendingCommit { seq, to: from, partition, offset, generation });
                 }
+                self.complete_commits(ctx);
             }
             Msg::JoinGroup { member } => {
                 let mut replies = Vec::new();
-                if let Some(group) = &mut self.group {
-                    group.join(ctx.now_ns(), member, from, &mut replies);
-                }
+                let Some(group) = &mut self.group else {
+                    ctx.send(from, Msg::NotCoordinator);
+                    return;
+                };
+                let generation = group.generation();
+                group.join(ctx.now_ns(), member, from, &mut replies);
                 self.send_replies(ctx, replies);
+                self.group_changed(ctx, generation);
             }
             Msg::Heartbeat { member, generation } => {
-                if let Some(group) = &mut self.group {
-                    let error = group.heartbeat(ctx.now_ns(), member, generation).err();
-                    ctx.send(from, Msg::HeartbeatAnswer { member, error });
-                }
+                let error = match &mut self.group {
+                    Some(group) => group.heartbeat(ctx.now_ns(), member, generation).err(),
+                    None => Some(GroupError::NotCoordinator),
+                };
+                ctx.send(from, Msg::HeartbeatAnswer { member, error });
             }
             Msg::QueueReceive { request, max } => {
                 let serving = self.leads(0);
@@ -791,10 +910,14 @@ impl Broker {
             }
             Msg::LeaveGroup { member } => {
                 let mut replies = Vec::new();
-                if let Some(group) = &mut self.group {
-                    group.leave(ctx.now_ns(), member, &mut replies);
-                }
+                let Some(group) = &mut self.group else {
+                    ctx.send(from, Msg::NotCoordinator);
+                    return;
+                };
+                let generation = group.generation();
+                group.leave(ctx.now_ns(), member, &mut replies);
                 self.send_replies(ctx, replies);
+                self.group_changed(ctx, generation);
             }
             _ => {}
         }
@@ -938,4 +1061,172 @@ pub enum FetchErrorKind {
     NotLeader,
     /// The position is past the leader's high watermark (its log was truncated).
     OutOfRange { high_watermark: u64 },
+}
+
+/// The group's durable state in its `__consumer_offsets` partition: the committed offset of
+/// each partition of the topic, and the group's metadata (see [`Snapshot`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OffsetsState {
+    pub committed: Vec<Option<u64>>,
+    pub group: Snapshot,
+}
+
+/// A commit the offsets leader accepted and has not answered yet: it waits for update
+/// `seq` to reach every in-sync replica.
+#[derive(Clone, Copy, Debug)]
+struct PendingCommit {
+    seq: u64,
+    to: NodeId,
+    partition: u32,
+    offset: u64,
+    generation: u32,
+}
+
+/// A replica's view of the offsets partition: who leads it (the coordinator), in which
+/// epoch, its ISR; and, on the leader, the updates sent, what each follower stored (and
+/// since when it has everything), and the commits waiting for replication.
+struct OffsetsRole {
+    leader: u32,
+    epoch: u32,
+    isr: Vec<u32>,
+    replicas: Vec<u32>,
+    seq: u64,
+    acked: BTreeMap<u32, (u64, u64)>,
+    pending: Vec<PendingCommit>,
+    pending_isr: bool,
+}
+
+impl OffsetsRole {
+    fn new(leader: u32, replicas: Vec<u32>) -> OffsetsRole {
+        OffsetsRole {
+            leader,
+            epoch: 0,
+            isr: replicas.clone(),
+            replicas,
+            seq: 0,
+            acked: BTreeMap::new(),
+            pending: Vec::new(),
+            pending_isr: false,
+        }
+    }
+}
+
+impl Broker {
+    /// Whether this broker leads the group's offsets partition: it is the group coordinator.
+    fn coordinates(&self) -> bool {
+        self.offsets_role.as_ref().is_some_and(|r| r.leader == self.index)
+    }
+
+    /// The offsets partition's leadership came here: load the group from this broker's copy
+    /// (committed offsets, generation, members) and coordinate.
+    fn become_coordinator(&mut self, ctx: &mut ModelCtx<'_>) {
+        let now = ctx.now_ns();
+        let config = &ctx.shared.scenario.consumer;
+        if config.assignment != Assignment::Static {
+            let mut group = Coordinator::new(
+                config.assignment,
+                ctx.shared.layout.partitions,
+                config.session_timeout_ms * 1_000_000,
+                config.max_poll_interval_ms * 1_000_000,
+            );
+            group.restore(now, &self.offsets.group);
+            self.group = Some(group);
+            self.arm_group_tick(ctx);
+        }
+        let world = &mut *ctx.shared;
+        for (committed, mine) in world.committed.iter_mut().zip(&self.offsets.committed) {
+            *committed = mine.unwrap_or(0);
+        }
+        if let Some(role) = self.offsets_role.as_mut() {
+            role.acked = role.replicas.iter().filter(|&&b| b != self.index).map(|&b| (b, (0, now))).collect();
+            role.seq = 0;
+            role.pending.clear();
+            role.pending_isr = false;
+        }
+        self.offsets_stored = (self.offsets_role.as_ref().map_or(0, |r| r.epoch), 0);
+    }
+
+    /// The offsets partition's leadership went elsewhere: stop coordinating. Commits not
+    /// replicated yet are answered `not_coordinator` (their members send them again to the
+    /// new coordinator, which may or may not have them: the history's `commit` record says
+    /// what this coordinator decided, and the new one's `seek`s show what survived).
+    fn resign_coordinator(&mut self, ctx: &mut ModelCtx<'_>) {
+        self.group = None;
+        let Some(role) = self.offsets_role.as_mut() else { return };
+        for PendingCommit { to, partition, offset, generation, .. } in std::mem::take(&mut role.pending) {
+            ctx.shared.stats.commits_not_coordinator += 1;
+            let error = Some(GroupError::NotCoordinator);
+            ctx.send(to, Msg::OffsetCommitOk { partition, offset, generation, error });
+        }
+    }
+
+    fn offsets_leader_and_isr(&mut self, ctx: &mut ModelCtx<'_>, leader: u32, epoch: u32, isr: Vec<u32>) {
+        let index = self.index;
+        let Some(role) = self.offsets_role.as_mut() else { return };
+        if epoch < role.epoch || (epoch == role.epoch && role.leader == leader && leader != index) {
+            return; // stale, or nothing new for a follower
+        }
+        let was_leader = role.leader == index;
+        let same_term = was_leader && leader == index && role.epoch == epoch;
+        role.isr = isr;
+        role.epoch = epoch;
+        role.leader = leader;
+        if same_term {
+            role.pending_isr = false;
+            self.complete_commits(ctx); // an ISR change only
+        } else if leader == index {
+            self.become_coordinator(ctx);
+        } else if was_leader {
+            self.resign_coordinator(ctx);
+        }
+    }
+
+    /// Persists the group's metadata when a rebalance completed (a new generation).
+    fn group_changed(&mut self, ctx: &mut ModelCtx<'_>, generation_before: u32) {
+        let Some(group) = &self.group else { return };
+        if group.generation() != generation_before {
+            self.offsets.group = group.snapshot();
+            self.replicate_offsets(ctx);
+        }
+    }
+
+    /// Sends the offsets state to the partition's other replicas as a new update; returns its
+    /// number.
+    fn replicate_offsets(&mut self, ctx: &mut ModelCtx<'_>) -> u64 {
+        let index = self.index;
+        let Some(role) = self.offsets_role.as_mut() else { return 0 };
+        role.seq += 1;
+        let (epoch, seq) = (role.epoch, role.seq);
+        for &broker in role.replicas.iter().filter(|&&b| b != index) {
+            let state = Box::new(self.offsets.clone());
+            ctx.send(ctx.shared.layout.broker(broker), Msg::OffsetsReplicate { epoch, seq, state });
+        }
+        seq
+    }
+
+    /// Answers, in order, the commits every in-sync replica has stored.
+    fn complete_commits(&mut self, ctx: &mut ModelCtx<'_>) {
+        let index = self.index;
+        let Some(role) = self.offsets_role.as_mut().filter(|r| r.leader == index) else { return };
+        let replicated = role
+            .isr
+            .iter()
+            .filter(|&&b| b != index)
+            .map(|b| role.acked.get(b).map_or(0, |&(seq, _)| seq))
+            .min()
+            .unwrap_or(u64::MAX);
+        let done = role.pending.iter().take_while(|c| c.seq <= replicated).count();
+        if done == 0 {
+            return;
+        }
+        for PendingCommit { to, partition, offset, generation, .. } in role.pending.drain(..done) {
+            let world = &mut *ctx.shared;
+            world.committed[partition as usize] = offset;
+            world.stats.commits += 1;
+            ctx.send(to, Msg::OffsetCommitOk { partition, offset, generation, error: None });
+        }
+        if ctx.shared.finished() {
+            ctx.stop();
+        }
+    }
 }

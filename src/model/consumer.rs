@@ -6,8 +6,12 @@
 //! request timeout passes), process the returned records one at a time (a processing time
 //! each, then apply to the group's projection), and poll again, after `poll_idle_ms` if the
 //! poll came back empty. Offsets are committed per [`CommitMode`]: at poll time every
-//! `auto_commit_interval_ms` (auto), as soon as a poll returns (before), or once its records
-//! are processed (after). A committed offset is the next offset to read.
+//! `auto_commit_interval_ms` (auto), as soon as a poll returns (before: `commitSync()` then
+//! process, so the records wait for the commit's answers and a refused commit drops them),
+//! or once its records are processed (after). A committed offset is the next offset to
+//! read. The coordinator is whichever broker leads the group's offsets partition: `b0` at
+//! first, then what FindCoordinator (asked of the controller) answers after a
+//! `not_coordinator` answer or a coordinator request that timed out.
 //!
 //! Membership ([`Assignment`]): with `static`, partition `p` belongs to consumer
 //! `p mod consumers` for ever, in generation 1. Otherwise the consumer joins the group at
@@ -16,7 +20,8 @@
 //! `poll()`: with `eager` the member commits (auto and after modes, as `onPartitionsRevoked`
 //! would), revokes every partition and rejoins, and consumes nothing until the new
 //! generation's assignment arrives (the stop-the-world pause); with `cooperative` it keeps
-//! its partitions while rejoining and revokes only those the new assignment takes away. A
+//! its partitions while rejoining, goes on fetching and processing them (KIP-429,
+//! KAFKA-8421), and revokes only those the new assignment takes away. A
 //! member that has not polled for `max_poll_interval_ms` leaves the group. A member the
 //! coordinator dropped (its session expired: a long pause) finds out only at its next
 //! heartbeat or commit: meanwhile it keeps processing what it had fetched, a **zombie**,
@@ -79,6 +84,12 @@ pub struct Consumer {
     member: u32,
     incarnation: u32,
     generation: u32,
+    /// The group coordinator as this member knows it (a broker index): `b0` at first, then
+    /// what FindCoordinator answered.
+    coordinator: u32,
+    finding_coordinator: bool,
+    /// When the oldest unanswered heartbeat was sent.
+    heartbeat_unanswered_since: Option<u64>,
     owned: Vec<Owned>,
     joining: bool,
     rejoin_needed: bool,
@@ -95,6 +106,9 @@ pub struct Consumer {
     lanes: Vec<Lane>,
     lanes_busy: usize,
     processing: bool,
+    /// `commit = "before"`: the poll's records wait for their commit's answers
+    /// (`commitSync()` returns) before they are processed.
+    committing: bool,
     last_auto_commit_ns: u64,
     /// Left the group for good (a scripted `leave`), or asked to at the next poll.
     left: bool,
@@ -139,6 +153,9 @@ impl Consumer {
             member: index << 16,
             incarnation: 0,
             generation: 0,
+            coordinator: 0,
+            finding_coordinator: false,
+            heartbeat_unanswered_since: None,
             owned: Vec::new(),
             joining: false,
             rejoin_needed: false,
@@ -152,6 +169,7 @@ impl Consumer {
             lanes: Vec::new(),
             lanes_busy: 0,
             processing: false,
+            committing: false,
             last_auto_commit_ns: 0,
             left: false,
             leave_requested: false,
@@ -171,14 +189,72 @@ impl Consumer {
     /// The process died: positions, fetched records, membership and commit bookkeeping are
     /// gone. It restarts from the group's committed offsets, so what it had processed but not
     /// committed is delivered again, and what it committed but had not processed is skipped.
-    pub fn on_crash(&mut self, world: &mut super::World) {
+    pub fn on_crash(&mut self, world: &mut super::World, now_ns: u64) {
         if let Some(queue) = &self.queue {
             queue.crashed(world, self.node);
+        }
+        world.in_hand -= self.in_hand();
+        for owned in &self.owned {
+            world.fetch_stopped(now_ns, owned.partition, self.node);
         }
         let incarnation = self.incarnation + 1;
         *self = Consumer::new(self.index, NodeId(self.node));
         self.incarnation = incarnation;
         self.member = (self.index << 16) | (incarnation & 0xffff);
+    }
+
+    /// Records fetched and not processed yet: a batch waiting for its commit, or what its
+    /// lanes have still to process.
+    fn in_hand(&self) -> u64 {
+        if self.committing {
+            self.fetched.len() as u64
+        } else if self.processing {
+            self.lanes.iter().map(|lane| (lane.end - lane.next) as u64).sum()
+        } else {
+            0
+        }
+    }
+
+    /// FindCoordinator: asks who leads the group's offsets partition now (one question at a
+    /// time; the answer sends again what waits for the coordinator).
+    fn find_coordinator(&mut self, ctx: &mut ModelCtx<'_>) {
+        if !std::mem::replace(&mut self.finding_coordinator, true) {
+            let controller = ctx.shared.layout.controller();
+            ctx.send(controller, Msg::FindCoordinator);
+        }
+    }
+
+    /// A coordinator request went unanswered for the request timeout: the coordinator may
+    /// have moved (its broker crashed or was fenced). With one replica of the offsets
+    /// partition it cannot move, and the lookup is skipped.
+    fn coordinator_timed_out(&mut self, ctx: &mut ModelCtx<'_>) {
+        if ctx.shared.layout.offsets_replicas().len() > 1 {
+            self.finding_coordinator = false;
+            self.find_coordinator(ctx);
+        }
+    }
+
+    /// The coordinator is (maybe newly) known: send again what waits for it.
+    fn coordinator_found(&mut self, ctx: &mut ModelCtx<'_>, broker: u32) {
+        self.finding_coordinator = false;
+        if broker == u32::MAX || self.left {
+            return; // offline: the request timeouts ask again
+        }
+        if broker == self.coordinator {
+            return; // the requests' own timers retry them
+        }
+        ctx.reconnect(ctx.shared.layout.broker(self.coordinator));
+        self.coordinator = broker;
+        self.heartbeat_unanswered_since = None;
+        // Sent again without new timers: the ones armed with the first sends still run.
+        let coordinator = ctx.shared.layout.broker(broker);
+        if self.joining {
+            ctx.send(coordinator, Msg::JoinGroup { member: self.member });
+        }
+        self.resend_commits(ctx);
+        for owned in self.owned.iter().filter(|o| !o.ready) {
+            ctx.send(coordinator, Msg::OffsetFetch { partition: owned.partition });
+        }
     }
 
     fn assignment(ctx: &ModelCtx<'_>) -> Assignment {
@@ -207,7 +283,7 @@ impl Consumer {
     fn join(&mut self, ctx: &mut ModelCtx<'_>) {
         self.joining = true;
         self.rejoin_needed = false;
-        let coordinator = ctx.shared.layout.coordinator();
+        let coordinator = ctx.shared.layout.broker(self.coordinator);
         ctx.send(coordinator, Msg::JoinGroup { member: self.member });
         // A join may wait at the coordinator for the whole rebalance; asking again every
         // request timeout is harmless (a parked member stays parked) and recovers a join
@@ -264,19 +340,47 @@ impl Consumer {
             let revoked_at = &mut ctx.shared.revoked_at[partition as usize];
             *revoked_at = (*revoked_at).min(t);
             ctx.shared.revoked_by[partition as usize] = self.node;
+            ctx.shared.fetch_stopped(t, partition, self.node);
         }
         self.owned.retain(|o| !partitions.contains(&o.partition));
+        if self.committing {
+            // Records of these partitions whose commit is not confirmed: processing them
+            // could apply what their next owner reads again (its start is the last
+            // confirmed commit). Dropped: at most once.
+            let before = self.fetched.len();
+            self.fetched.retain(|r| !partitions.contains(&r.0));
+            let dropped = (before - self.fetched.len()) as u64;
+            ctx.shared.in_hand -= dropped;
+            ctx.shared.stats.dropped_unprocessed += dropped;
+            if self.fetched.is_empty() {
+                self.committing = false;
+            }
+        }
     }
 
-    /// Starts polling again if the loop is idle (not polling, not processing a batch).
+    /// Whether the loop keeps polling while its rejoin is outstanding: a cooperative member
+    /// keeps fetching what it owns (KIP-429); an eager one gave everything up.
+    fn polls_while_joining(ctx: &ModelCtx<'_>) -> bool {
+        Self::assignment(ctx) == Assignment::Cooperative
+    }
+
+    /// Starts polling again if the loop is idle (not polling, not processing a batch, not
+    /// waiting for a commit before processing).
     fn resume(&mut self, ctx: &mut ModelCtx<'_>) {
-        if !self.polling && !self.processing && !self.joining {
+        if self.committing && self.owned.iter().all(|o| o.commit_sent == o.commit_acked) {
+            // The commit's partitions that are still ours all answered (the others were
+            // revoked, and their records dropped).
+            self.committing = false;
+            self.start_processing(ctx);
+            return;
+        }
+        if !self.polling && !self.processing && !self.committing && (!self.joining || Self::polls_while_joining(ctx)) {
             self.start_poll(ctx);
         }
     }
 
     fn fetch_offsets(&mut self, ctx: &mut ModelCtx<'_>) {
-        let coordinator = ctx.shared.layout.coordinator();
+        let coordinator = ctx.shared.layout.broker(self.coordinator);
         let missing: Vec<u32> = self.owned.iter().filter(|o| !o.ready).map(|o| o.partition).collect();
         if missing.is_empty() {
             return;
@@ -297,6 +401,9 @@ impl Consumer {
             self.queue_message(ctx, msg);
             return;
         }
+        if let Msg::HeartbeatAnswer { .. } = msg {
+            self.heartbeat_unanswered_since = None;
+        }
         match msg {
             Msg::OffsetFetchOk { partition, offset } => {
                 let node = self.node;
@@ -311,6 +418,7 @@ impl Consumer {
                 let rec =
                     Rec::Seek { t: ctx.now_ns(), node, partition, offset: owned.position, committed: offset.is_some() };
                 ctx.shared.record(rec);
+                ctx.shared.fetch_started(ctx.now_ns(), partition, node);
                 if self.owned.iter().all(|o| o.ready) {
                     self.last_auto_commit_ns = ctx.now_ns();
                     self.resume(ctx);
@@ -334,17 +442,38 @@ impl Consumer {
                 }
             }
             // The coordinator recorded the commit when it decided; here the member learns.
+            Msg::OffsetCommitOk { error: Some(GroupError::NotCoordinator), .. } => {
+                // Retriable (`commitSync()` retries it): the same offset goes again to the
+                // new coordinator once it is found.
+                self.find_coordinator(ctx);
+            }
             Msg::OffsetCommitOk { partition, offset, generation: _, error } => {
                 if let Some(owned) = self.owned_mut(partition) {
                     owned.commit_acked = Some(offset);
                 }
-                if self.owned.iter().all(|o| o.commit_sent == o.commit_acked) {
+                let settled = self.owned.iter().all(|o| o.commit_sent == o.commit_acked);
+                if settled {
                     if let Some(timer) = self.commit_timer.take() {
                         ctx.cancel_timer(timer);
                     }
                 }
+                if error.is_some() && self.committing {
+                    // `commitSync()` threw CommitFailedException: the application does not
+                    // process what this poll returned; the records are fetched again.
+                    self.committing = false;
+                    let dropped = self.fetched.len() as u64;
+                    self.fetched.clear();
+                    ctx.shared.in_hand -= dropped;
+                    ctx.shared.stats.dropped_unprocessed += dropped;
+                }
                 if matches!(error, Some(GroupError::UnknownMember | GroupError::IllegalGeneration)) {
                     self.fenced(ctx);
+                } else if error.is_some() {
+                    self.resume(ctx);
+                } else if settled && self.committing {
+                    // `commitSync()` returned: now the records are processed.
+                    self.committing = false;
+                    self.start_processing(ctx);
                 }
             }
             Msg::FetchError { poll, partition, reason } => {
@@ -383,6 +512,12 @@ impl Consumer {
                 self.joining = false;
                 self.take_assignment(ctx, generation, partitions);
             }
+            Msg::FindCoordinatorOk { broker } => self.coordinator_found(ctx, broker),
+            Msg::NotCoordinator => self.find_coordinator(ctx),
+            Msg::HeartbeatAnswer { error: Some(GroupError::NotCoordinator), .. } => {
+                self.heartbeat_unanswered_since = None;
+                self.find_coordinator(ctx);
+            }
             Msg::HeartbeatAnswer { member, error } if member == self.member => match error {
                 Some(GroupError::RebalanceInProgress) if !self.joining => {
                     self.rejoin_needed = true;
@@ -418,7 +553,7 @@ impl Consumer {
             return;
         }
         self.leave_requested = true;
-        if !self.polling && !self.processing {
+        if !self.polling && !self.processing && !self.committing {
             self.leave_now(ctx);
         }
     }
@@ -432,7 +567,7 @@ impl Consumer {
         }
         let all: Vec<u32> = self.owned.iter().map(|o| o.partition).collect();
         self.revoke(ctx, &all);
-        ctx.send(ctx.shared.layout.coordinator(), Msg::LeaveGroup { member: self.member });
+        ctx.send(ctx.shared.layout.broker(self.coordinator), Msg::LeaveGroup { member: self.member });
         self.left = true;
         self.joining = false;
     }
@@ -440,11 +575,16 @@ impl Consumer {
     /// The coordinator no longer counts this member: its partitions are lost (no commit, as
     /// `onPartitionsLost`), and it rejoins as a new member at its next poll.
     fn fenced(&mut self, ctx: &mut ModelCtx<'_>) {
-        if self.joining || self.left {
+        if self.left {
             return;
         }
         let lost: Vec<u32> = self.owned.iter().map(|o| o.partition).collect();
         self.revoke(ctx, &lost);
+        if self.joining {
+            // The join under way gets this member a new assignment; whatever it gets
+            // starts from the committed offsets.
+            return;
+        }
         self.incarnation += 1;
         self.member = (self.index << 16) | (self.incarnation & 0xffff);
         self.rejoin_needed = true;
@@ -459,7 +599,8 @@ impl Consumer {
         match tag::kind(timer_tag) {
             OFFSET_RETRY => {
                 if self.owned.iter().any(|o| !o.ready) {
-                    ctx.reconnect(ctx.shared.layout.coordinator());
+                    ctx.reconnect(ctx.shared.layout.broker(self.coordinator));
+                    self.coordinator_timed_out(ctx);
                     self.fetch_offsets(ctx);
                 }
             }
@@ -482,12 +623,12 @@ impl Consumer {
             COMMIT_TIMEOUT => {
                 self.commit_timer = None;
                 if self.owned.iter().any(|o| o.commit_sent != o.commit_acked) {
-                    // An unanswered commit: reconnect to the coordinator and commit again.
-                    ctx.reconnect(ctx.shared.layout.coordinator());
-                    for owned in &mut self.owned {
-                        owned.commit_sent = owned.commit_acked;
-                    }
-                    self.commit_positions(ctx, None);
+                    // An unanswered commit: reconnect to the coordinator and send the same
+                    // offsets again (not the positions: records past the offset that was
+                    // committed may not be processed yet).
+                    ctx.reconnect(ctx.shared.layout.broker(self.coordinator));
+                    self.coordinator_timed_out(ctx);
+                    self.resend_commits(ctx);
                 }
             }
             HEARTBEAT => self.heartbeat(ctx),
@@ -506,7 +647,8 @@ impl Consumer {
             }
             JOIN_RETRY => {
                 if self.joining && tag::payload(timer_tag) == u64::from(self.member) {
-                    ctx.reconnect(ctx.shared.layout.coordinator());
+                    ctx.reconnect(ctx.shared.layout.broker(self.coordinator));
+                    self.coordinator_timed_out(ctx);
                     self.join(ctx);
                 }
             }
@@ -533,18 +675,26 @@ impl Consumer {
         let config = &ctx.shared.scenario.consumer;
         let (every_ns, max_poll_ns) =
             (config.heartbeat_interval_ms * 1_000_000, config.max_poll_interval_ms * 1_000_000);
-        let coordinator = ctx.shared.layout.coordinator();
+        let coordinator = ctx.shared.layout.broker(self.coordinator);
         if !self.joining && !self.rejoin_needed && ctx.now_ns().saturating_sub(self.last_poll_ns) > max_poll_ns {
             ctx.send(coordinator, Msg::LeaveGroup { member: self.member });
             self.fenced(ctx);
         } else if !self.joining {
+            let (now, timeout_ns) = (ctx.now_ns(), config.request_timeout_ms * 1_000_000);
+            if self.heartbeat_unanswered_since.is_some_and(|since| now.saturating_sub(since) > timeout_ns) {
+                // No heartbeat answered for the request timeout: look the coordinator up.
+                self.heartbeat_unanswered_since = None;
+                self.coordinator_timed_out(ctx);
+            }
+            self.heartbeat_unanswered_since.get_or_insert(now);
+            let coordinator = ctx.shared.layout.broker(self.coordinator);
             ctx.send(coordinator, Msg::Heartbeat { member: self.member, generation: self.generation });
         }
         ctx.set_timer(every_ns, tag::make(HEARTBEAT, 0));
     }
 
     fn start_poll(&mut self, ctx: &mut ModelCtx<'_>) {
-        if self.polling || self.processing || self.left {
+        if self.polling || self.processing || self.committing || self.left {
             return; // a stale idle-poll timer (the loop is already running), or gone
         }
         if self.leave_requested {
@@ -559,12 +709,12 @@ impl Consumer {
             // when no position moved.)
             self.commit_positions(ctx, None);
         }
-        if self.joining {
-            return; // the join answer resumes the loop
-        }
+        let cooperative = Self::polls_while_joining(ctx);
         if self.rejoin_needed {
             self.prepare_rejoin(ctx);
-            return;
+        }
+        if self.joining && (!cooperative || self.owned.is_empty()) {
+            return; // the join answer resumes the loop
         }
         if self.owned.iter().any(|o| !o.ready) {
             return; // an offset answer resumes the loop
@@ -641,8 +791,14 @@ impl Consumer {
             let generation = self.generation;
             world.record(Rec::Deliver { t, node: self.node, clock, generation, partition, offset, event });
         }
-        if ctx.shared.scenario.consumer.commit == CommitMode::Before {
+        ctx.shared.in_hand += self.fetched.len() as u64;
+        if ctx.shared.scenario.consumer.commit == CommitMode::Before && !self.fetched.is_empty() {
+            // `commitSync()`, then process: the records wait for the commit's answers.
             self.commit_positions(ctx, None);
+            if self.owned.iter().any(|o| o.commit_sent != o.commit_acked) {
+                self.committing = true;
+                return;
+            }
         }
         if self.fetched.is_empty() {
             // Nothing new: the work may be over (the last outstanding event can be settled
@@ -654,6 +810,17 @@ impl Consumer {
             let idle_ns = ctx.shared.scenario.consumer.poll_idle_ms * 1_000_000;
             ctx.set_timer(idle_ns, tag::make(POLL, 0));
         } else {
+            self.start_processing(ctx);
+        }
+    }
+
+    /// Processes the poll's records (in one lane, or per partition side by side).
+    fn start_processing(&mut self, ctx: &mut ModelCtx<'_>) {
+        if self.fetched.is_empty() {
+            self.resume(ctx);
+            return;
+        }
+        {
             self.lanes.clear();
             if ctx.shared.scenario.consumer.parallel_partitions {
                 // Records of one partition stay in their order; partitions go side by side.
@@ -697,7 +864,9 @@ impl Consumer {
             let consumer = &ctx.shared.scenario.consumer;
             let retry_ns = consumer.processing_retry_ms * 1_000_000;
             if consumer.retry_whole_batch {
-                self.lanes[lane].next = self.lanes[lane].start;
+                let lane = &mut self.lanes[lane];
+                ctx.shared.in_hand += (lane.next - lane.start) as u64;
+                lane.next = lane.start;
             }
             ctx.shared.stats.processing_failures += 1;
             self.schedule_processing(ctx, lane, retry_ns);
@@ -705,6 +874,7 @@ impl Consumer {
         }
         let (partition, offset, event) = self.fetched[self.lanes[lane].next];
         self.lanes[lane].next += 1;
+        ctx.shared.in_hand -= 1;
         self.admit(ctx, partition, offset, event);
         let processed = &mut ctx.shared.processed[partition as usize];
         *processed = (*processed).max(offset + 1);
@@ -1009,10 +1179,30 @@ impl Consumer {
         }
     }
 
+    /// Sends again every commit not answered yet, with the offset it had.
+    fn resend_commits(&mut self, ctx: &mut ModelCtx<'_>) {
+        let coordinator = ctx.shared.layout.broker(self.coordinator);
+        let (generation, member) = (self.generation, self.member);
+        let mut sent = false;
+        for owned in &self.owned {
+            if let Some(offset) = owned.commit_sent.filter(|_| owned.ready && owned.commit_sent != owned.commit_acked) {
+                ctx.send(coordinator, Msg::OffsetCommit { partition: owned.partition, offset, generation, member });
+                sent = true;
+            }
+        }
+        if sent {
+            if let Some(timer) = self.commit_timer.take() {
+                ctx.cancel_timer(timer);
+            }
+            let timeout_ns = ctx.shared.scenario.consumer.request_timeout_ms * 1_000_000;
+            self.commit_timer = Some(ctx.set_timer(timeout_ns, tag::make(COMMIT_TIMEOUT, 0)));
+        }
+    }
+
     /// Commits the position of every owned partition (or of `only` those) that moved since
     /// its last commit.
     fn commit_positions(&mut self, ctx: &mut ModelCtx<'_>, only: Option<&[u32]>) {
-        let coordinator = ctx.shared.layout.coordinator();
+        let coordinator = ctx.shared.layout.broker(self.coordinator);
         let (generation, member) = (self.generation, self.member);
         let mut sent = false;
         for owned in &mut self.owned {

@@ -39,22 +39,30 @@ struct BrokerState {
 }
 
 pub struct Controller {
+    /// The topic's partitions, then (when the run has a consumer group) the group's
+    /// `__consumer_offsets` partition, whose leader is the group coordinator.
     partitions: Vec<PartitionState>,
+    /// How many of `partitions` are the topic's.
+    topic_partitions: u32,
     brokers: Vec<BrokerState>,
 }
 
 impl Controller {
-    pub fn new(layout: &super::Layout) -> Controller {
-        let partitions = (0..layout.partitions)
+    pub fn new(layout: &super::Layout, offsets_partition: bool) -> Controller {
+        let mut partitions: Vec<PartitionState> = (0..layout.partitions)
             .map(|p| {
                 let replicas = layout.replicas(p);
                 PartitionState { leader: Some(replicas[0]), epoch: 0, isr: replicas.clone(), replicas }
             })
             .collect();
+        if offsets_partition {
+            let replicas = layout.offsets_replicas();
+            partitions.push(PartitionState { leader: Some(replicas[0]), epoch: 0, isr: replicas.clone(), replicas });
+        }
         // Every broker registers with incarnation 1 at its first start.
         let brokers =
             vec![BrokerState { last_heartbeat_ns: 0, fenced: false, incarnation: 1 }; layout.brokers as usize];
-        Controller { partitions, brokers }
+        Controller { partitions, topic_partitions: layout.partitions, brokers }
     }
 
     pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
@@ -68,7 +76,8 @@ impl Controller {
 
     /// The broker index of each partition's leader (`u32::MAX`: offline).
     fn leaders(&self) -> Vec<u32> {
-        self.partitions.iter().map(|p| p.leader.unwrap_or(u32::MAX)).collect()
+        let topic = &self.partitions[..self.topic_partitions as usize];
+        topic.iter().map(|p| p.leader.unwrap_or(u32::MAX)).collect()
     }
 
     pub fn on_message(&mut self, ctx: &mut ModelCtx<'_>, from: NodeId, msg: Msg) {
@@ -105,6 +114,11 @@ impl Controller {
             }
             Msg::MetadataRequest => {
                 ctx.send(from, Msg::Metadata { leaders: self.leaders() });
+            }
+            Msg::FindCoordinator => {
+                let offsets = self.partitions.get(self.topic_partitions as usize);
+                let broker = offsets.and_then(|p| p.leader).unwrap_or(u32::MAX);
+                ctx.send(from, Msg::FindCoordinatorOk { broker });
             }
             _ => {}
         }
@@ -192,7 +206,9 @@ impl Controller {
                 // Unclean: a replica outside the ISR leads; its log becomes the truth.
                 state.leader = Some(leader);
                 state.isr = vec![leader];
-                ctx.shared.stats.unclean_elections += 1;
+                if partition < self.topic_partitions {
+                    ctx.shared.stats.unclean_elections += 1;
+                }
             }
             (None, None) => {
                 state.leader = None; // offline until an ISR member (or, unclean, any replica) returns
@@ -200,7 +216,11 @@ impl Controller {
         }
         state.epoch += 1;
         if state.leader.is_some() {
-            ctx.shared.stats.elections += 1;
+            if partition < self.topic_partitions {
+                ctx.shared.stats.elections += 1;
+            } else {
+                ctx.shared.stats.coordinator_elections += 1;
+            }
         }
         self.announce(ctx, partition);
     }

@@ -1,5 +1,7 @@
-//! The consumer-group coordinator (hosted by `b0`), Kafka's classic protocol in one
-//! round trip per member.
+//! The consumer-group coordinator (hosted by the leader of the group's `__consumer_offsets`
+//! partition, see `broker.rs`), Kafka's classic protocol in one round trip per member. Its
+//! generation, members and assignment are written to that partition when a rebalance
+//! completes ([`Snapshot`]) and loaded by the next coordinator.
 //!
 //! Members join with a member id (a consumer restarted after a crash joins with a new one,
 //! as dynamic membership does). A join from an unknown member, a leave, or a member whose
@@ -34,6 +36,9 @@ pub enum GroupError {
     IllegalGeneration,
     /// A rebalance is in progress: rejoin at the next poll.
     RebalanceInProgress,
+    /// This broker is not (or no longer) the group's coordinator: find the new one
+    /// (FindCoordinator) and send again. Retriable: `commitSync()` retries it.
+    NotCoordinator,
 }
 
 impl GroupError {
@@ -42,6 +47,7 @@ impl GroupError {
             GroupError::UnknownMember => "unknown_member",
             GroupError::IllegalGeneration => "stale_generation",
             GroupError::RebalanceInProgress => "rebalance_in_progress",
+            GroupError::NotCoordinator => "not_coordinator",
         }
     }
 }
@@ -51,6 +57,17 @@ struct Member {
     last_seen_ns: u64,
     /// Joined in the rebalance under way.
     joined: bool,
+}
+
+/// The group's metadata as the coordinator writes it to `__consumer_offsets` when a
+/// rebalance completes: generation, members and their partitions. A coordinator that takes
+/// over (the partition's new leader, or a restarted one) loads it, so the members keep
+/// their generation and sessions (restarted from the load) and need not rejoin.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub generation: u32,
+    pub members: Vec<(u32, NodeId)>,
+    pub owners: Vec<Option<u32>>,
 }
 
 /// What the coordinator wants sent after handling a request or a tick.
@@ -98,11 +115,27 @@ impl Coordinator {
         self.generation
     }
 
-    /// A coordinator restarted after a crash: the group's generation is durable (Kafka keeps
-    /// it in `__consumer_offsets`), its membership is not. Members rejoin; commits from
-    /// members of the old generation are refused.
-    pub fn resume_at(&mut self, generation: u32) {
-        self.generation = generation;
+    /// The group's metadata as of its last completed rebalance.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            generation: self.generation,
+            members: self.members.iter().map(|(&id, m)| (id, m.node)).collect(),
+            owners: self.owners.clone(),
+        }
+    }
+
+    /// A coordinator taking over loads the group from `__consumer_offsets`: generation,
+    /// members (their sessions start now) and assignment.
+    pub fn restore(&mut self, now_ns: u64, snapshot: &Snapshot) {
+        self.generation = snapshot.generation;
+        self.members = snapshot
+            .members
+            .iter()
+            .map(|&(id, node)| (id, Member { node, last_seen_ns: now_ns, joined: false }))
+            .collect();
+        if snapshot.owners.len() == self.owners.len() {
+            self.owners.clone_from(&snapshot.owners);
+        }
     }
 
     fn start_rebalance(&mut self, now_ns: u64) {

@@ -1,8 +1,8 @@
 //! The Kafka-like streaming model on top of `ordo-sim`.
 //!
 //! Nodes are [`Actor`]s: producers (`p0…`, which also run the application that creates
-//! events), brokers (`b0…`, partition leaders; `b0` is also the group coordinator and hands
-//! out producer ids) and consumers (`c0…`, one consumer group). They talk only through
+//! events), brokers (`b0…`, partition leaders; `b0` hands out producer ids, and the leader
+//! of the group's offsets partition, `b0` at first, is the group coordinator) and consumers (`c0…`, one consumer group). They talk only through
 //! [`Msg`]s on the simulated network. World-level state that is not a node's (the catalog
 //! of events and batches, the history recorder, the group's projection, counters) lives in
 //! [`World`], the engine's shared state.
@@ -103,6 +103,29 @@ pub enum Msg {
     },
     LeaveGroup {
         member: u32,
+    },
+    /// Consumer → controller: who coordinates the group (leads its `__consumer_offsets`
+    /// partition)? The answer names a broker index, `u32::MAX` while none does.
+    FindCoordinator,
+    FindCoordinatorOk {
+        broker: u32,
+    },
+    /// Broker → consumer: a group request (join, leave, offset fetch) reached a broker
+    /// that does not coordinate the group.
+    NotCoordinator,
+    /// Offsets leader → the other replicas of `__consumer_offsets`: the group's state
+    /// (committed offsets, group metadata) as of update `seq` under leader epoch `epoch`;
+    /// they store it and answer. The state is small (one offset per partition), so each
+    /// update carries all of it: a replica that missed some catches up with the next.
+    OffsetsReplicate {
+        epoch: u32,
+        seq: u64,
+        state: Box<broker::OffsetsState>,
+    },
+    OffsetsReplicateOk {
+        epoch: u32,
+        seq: u64,
+        broker: u32,
     },
     /// A consumer fetch the broker could not serve.
     FetchError {
@@ -266,8 +289,19 @@ impl Layout {
     pub fn controller(&self) -> NodeId {
         NodeId(self.producers + self.brokers + self.consumers)
     }
+    /// The broker that hands out producer ids (`b0`).
     pub fn coordinator(&self) -> NodeId {
         self.broker(0)
+    }
+    /// The group's `__consumer_offsets` partition, numbered after the topic's partitions
+    /// (the controller elects its leader like theirs; that leader is the group coordinator).
+    pub fn offsets_partition(&self) -> u32 {
+        self.partitions
+    }
+    /// Its replicas: the brokers holding partition 0's replicas (`b0` first, so `b0` is the
+    /// first coordinator), as many as the topic's replication factor.
+    pub fn offsets_replicas(&self) -> Vec<u32> {
+        self.replicas(0)
     }
     /// The consumer a partition is statically assigned to.
     pub fn owner(&self, partition: u32) -> u32 {
@@ -308,6 +342,11 @@ pub struct ModelStats {
     pub unflushed_lost: u64,
     /// Commits the coordinator refused (stale generation, unknown member).
     pub rejected_commits: u64,
+    /// Group coordinator failover: elections of the `__consumer_offsets` partition's leader,
+    /// and commits answered `not_coordinator` because their coordinator lost the partition
+    /// before the commit was replicated (the member sends them again to the new one).
+    pub coordinator_elections: u64,
+    pub commits_not_coordinator: u64,
     /// Assignments members received (one per member per rebalance).
     pub assignments: u64,
     /// Time partitions spent owned by nobody between a revocation and the next
@@ -317,6 +356,18 @@ pub struct ModelStats {
     /// Pauses of partitions that went back to the member that gave them up: avoidable
     /// stops (eager rebalancing makes them; cooperative must not).
     pub unmoved_pauses: u64,
+    /// Availability: time partitions had no member fetching them (from the moment their
+    /// fetcher revoked or lost them, or crashed, until a member had a starting offset for
+    /// them), summed over partitions whose next fetcher was another member (moved) or the
+    /// same one (unmoved); such gaps; and the largest total of one partition.
+    pub unfetched_moved_ns: u64,
+    pub unfetched_unmoved_ns: u64,
+    pub unfetched_gaps: u64,
+    pub unfetched_max_ns: u64,
+    /// Fetched records a consumer dropped unprocessed: its commit before processing was
+    /// refused (they are fetched again), or its partitions were lost while that commit was
+    /// outstanding.
+    pub dropped_unprocessed: u64,
     /// Entity chains cut short by a producer crash.
     pub chains_cut: u64,
     /// Events lost because their producer crashed before they were acknowledged.
@@ -398,6 +449,16 @@ pub struct World {
     pub revoked_at: Vec<u64>,
     /// Per partition: the consumer node that revoked it last.
     pub revoked_by: Vec<u32>,
+    /// Per partition: the consumer node fetching it (`u32::MAX`: nobody), since when nobody
+    /// has fetched it (`u64::MAX`: somebody does, or nobody ever did), the node that fetched
+    /// it last, and its summed time unfetched (see [`World::fetch_started`]).
+    pub fetcher: Vec<u32>,
+    pub unfetched_since: Vec<u64>,
+    pub last_fetcher: Vec<u32>,
+    pub unfetched_total: Vec<u64>,
+    /// Records consumers hold, fetched and not processed yet (a batch waiting for its
+    /// commit, or in processing): the run is not over while one may still be applied.
+    pub in_hand: u64,
     /// Per event: the creating producer's local clock (a timestamp strategy's `ts`).
     pub created_clock: Vec<i64>,
     /// Per event: the producer (index) that created it.
@@ -467,7 +528,39 @@ impl World {
                 .log_end
                 .iter()
                 .zip(self.committed.iter().zip(&self.processed))
-                .all(|(end, (committed, processed))| committed >= end && processed >= end)
+                .all(|(end, (committed, processed))| committed >= end && (processed >= end || self.in_hand == 0))
+    }
+
+    /// `node` starts fetching `partition` (it owns it and knows where to start): a pause
+    /// since its previous fetcher stopped ends, counted as moved or unmoved.
+    pub fn fetch_started(&mut self, now_ns: u64, partition: u32, node: u32) {
+        let p = partition as usize;
+        self.fetcher[p] = node;
+        let since = std::mem::replace(&mut self.unfetched_since[p], u64::MAX);
+        if since != u64::MAX {
+            let gap = now_ns.saturating_sub(since);
+            let stats = &mut self.stats;
+            if self.last_fetcher[p] == node {
+                stats.unfetched_unmoved_ns = stats.unfetched_unmoved_ns.saturating_add(gap);
+            } else {
+                stats.unfetched_moved_ns = stats.unfetched_moved_ns.saturating_add(gap);
+            }
+            stats.unfetched_gaps = stats.unfetched_gaps.saturating_add(1);
+            let total = &mut self.unfetched_total[p];
+            *total = total.saturating_add(gap);
+            stats.unfetched_max_ns = stats.unfetched_max_ns.max(*total);
+        }
+        self.last_fetcher[p] = node;
+    }
+
+    /// `node` stops fetching `partition` (revoked, lost, or its process crashed); nothing
+    /// changes if another member fetches it already.
+    pub fn fetch_stopped(&mut self, now_ns: u64, partition: u32, node: u32) {
+        let p = partition as usize;
+        if self.fetcher[p] == node {
+            self.fetcher[p] = u32::MAX;
+            self.unfetched_since[p] = now_ns;
+        }
     }
 }
 
@@ -529,7 +622,7 @@ impl Node for Actor {
         match self {
             Actor::Producer(producer) => producer.on_crash(world),
             Actor::Broker(broker) => broker.on_crash(world, now_ns),
-            Actor::Consumer(consumer) => consumer.on_crash(world),
+            Actor::Consumer(consumer) => consumer.on_crash(world, now_ns),
             Actor::Controller(_) => {}
         }
     }
