@@ -204,3 +204,74 @@ fn the_coordinator_fails_over_with_its_offsets_partition() {
     assert!(commits.iter().any(|c| c.0 >= restart));
     assert_eq!(result.stats.duplicate_applies, 0);
 }
+
+/// A duplicated fetch answer is one answer: the consumer takes the first copy and ignores
+/// the second (it has no request in flight for it), so duplication on the network never
+/// makes a consumer apply a record twice within one generation. Before, the second copy
+/// was processed again (`duplicate_apply` at seed 2 of this scenario) or ended the poll
+/// early, and the issue's seven-line scenario never finished.
+#[test]
+fn a_duplicated_fetch_answer_is_processed_once() {
+    const DUPLICATING_BROKERS: &str = r#"
+[topology]
+producers = 1
+brokers = 2
+partitions = 4
+[workload]
+entities = 20
+events_per_entity = 3
+[producer]
+acks = 0
+idempotence = false
+retries = 0
+[consumer]
+assignment = "static"
+[network]
+duplicate_ppm = 20000
+"#;
+    // Duplicated produce requests append a record twice (acks 0, no idempotence): that is
+    // the producer's duplicate. The consumer must deliver and apply each *record* once:
+    // deliveries = applies = records appended, and no poll goes backwards.
+    let scenario = Scenario::parse(DUPLICATING_BROKERS, "dup.toml", "dup").unwrap();
+    let spec = SweepSpec {
+        strategy: StrategySet::parse(&scenario.strategy).unwrap(),
+        scenario,
+        scenario_path: Path::new("dup.toml"),
+        seeds: SeedRange { first: 1, last: 40 },
+        threads: 1,
+        progress: false,
+    };
+    let mut duplicated_appends = 0;
+    for seed in 1..=40 {
+        let outcome = ordo::sweep::run_seed(&spec, seed).unwrap();
+        let value = |name: &str| outcome.metrics.iter().find(|(n, _)| *n == name).and_then(|(_, v)| *v).unwrap();
+        assert_eq!(outcome.stop_reason, "done", "seed {seed}");
+        assert_eq!(value("deliveries"), value("appended"), "seed {seed}: a record delivered twice");
+        assert_eq!(value("applies"), value("appended"), "seed {seed}");
+        assert!(
+            outcome.anomalies.iter().all(|(kind, _, _)| kind.name() != "nonmonotonic_poll"),
+            "seed {seed}: {:?}",
+            outcome.anomalies
+        );
+        duplicated_appends += u64::from(value("appended") > value("created"));
+    }
+    // The network did duplicate: some produce requests were appended twice.
+    assert!(duplicated_appends > 0);
+    // Everything on every link duplicated: still every event applied once, and done.
+    const EVERYTHING_TWICE: &str = r#"
+[topology]
+producers = 3
+[workload]
+handoff = "rotate"
+[[link]]
+from = "*"
+to = "*"
+duplicate_ppm = 1000000
+"#;
+    let result = sweep_text(EVERYTHING_TWICE, &[], "1..20");
+    assert_eq!(result.stop_reasons.get("done").copied(), Some(result.runs()), "{:?}", result.stop_reasons);
+    assert_eq!(metric(&result, "duplicate_applies").max, 0);
+    let created = metric(&result, "created");
+    let applies = metric(&result, "applies");
+    assert_eq!((created.min, created.max), (applies.min, applies.max));
+}

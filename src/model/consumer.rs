@@ -98,7 +98,10 @@ pub struct Consumer {
     last_poll_ns: u64,
     fetch_timer: Option<ordo_sim::TimerId>,
     commit_timer: Option<ordo_sim::TimerId>,
-    outstanding: u32,
+    /// The partitions whose fetch answer the current poll still waits for. An answer for
+    /// a partition not in it (a duplicate the network made) is ignored, as a client ignores
+    /// a response to a request it no longer has in flight.
+    awaiting: Vec<u32>,
     /// The current poll's records: (partition, offset, event).
     fetched: Vec<(u32, u64, u32)>,
     /// The poll's records in processing lanes: one lane for all of them, or with
@@ -164,7 +167,7 @@ impl Consumer {
             last_poll_ns: 0,
             fetch_timer: None,
             commit_timer: None,
-            outstanding: 0,
+            awaiting: Vec::new(),
             fetched: Vec::new(),
             lanes: Vec::new(),
             lanes_busy: 0,
@@ -428,6 +431,10 @@ impl Consumer {
                 if !self.polling || poll != self.poll {
                     return; // an answer to a poll that already returned
                 }
+                let Some(waiting) = self.awaiting.iter().position(|&p| p == partition) else {
+                    return; // a second copy of an answer already taken
+                };
+                self.awaiting.swap_remove(waiting);
                 let room = ctx.shared.scenario.consumer.max_poll_records as usize - self.fetched.len();
                 if let Some(owned) = self.owned_mut(partition) {
                     if offset == owned.position {
@@ -436,8 +443,7 @@ impl Consumer {
                         }
                     }
                 }
-                self.outstanding -= 1;
-                if self.outstanding == 0 {
+                if self.awaiting.is_empty() {
                     self.poll_returned(ctx);
                 }
             }
@@ -480,6 +486,10 @@ impl Consumer {
                 if !self.polling || poll != self.poll {
                     return;
                 }
+                let Some(waiting) = self.awaiting.iter().position(|&p| p == partition) else {
+                    return; // a second copy of an answer already taken
+                };
+                self.awaiting.swap_remove(waiting);
                 match reason {
                     FetchErrorKind::NotLeader => self.refresh_metadata(ctx),
                     FetchErrorKind::OutOfRange { high_watermark } => {
@@ -499,8 +509,7 @@ impl Consumer {
                         }
                     }
                 }
-                self.outstanding -= 1;
-                if self.outstanding == 0 {
+                if self.awaiting.is_empty() {
                     self.poll_returned(ctx);
                 }
             }
@@ -740,7 +749,7 @@ impl Consumer {
         self.poll += 1;
         self.polling = true;
         self.fetched.clear();
-        self.outstanding = 0;
+        self.awaiting.clear();
         let mut offline = false;
         for owned in &self.owned {
             let broker = self.leaders.get(owned.partition as usize).copied().unwrap_or(u32::MAX);
@@ -750,7 +759,7 @@ impl Consumer {
             }
             let leader = ctx.shared.layout.broker(broker);
             ctx.send(leader, Msg::Fetch { poll: self.poll, partition: owned.partition, offset: owned.position, max });
-            self.outstanding += 1;
+            self.awaiting.push(owned.partition);
         }
         if offline {
             self.refresh_metadata(ctx); // look again: a leader may be back
