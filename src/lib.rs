@@ -10,6 +10,7 @@ pub mod bundled;
 pub mod checker;
 pub mod cli;
 pub mod counters;
+pub mod diagram;
 pub mod history;
 pub mod matrix;
 pub mod model;
@@ -17,5 +18,6 @@ pub mod run;
 pub mod scenario;
 pub mod strategy;
 pub mod sweep;
+pub mod trace;
 
 pub use checker::{CheckError, Guarantee, Kind, Report, Violation};

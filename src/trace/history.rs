@@ -1,0 +1,338 @@
+//! A history loaded for reading by people: every record with its line number, the fields
+//! the trace and the diagram use, interned. The checker has validated the file before
+//! (`super::load`), so this parse only has to be total: it never panics, and a field it
+//! does not know is kept in a generic text (new record types are shown, never dropped).
+
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use serde_json::Value;
+
+/// An interned string.
+pub type Sym = u32;
+
+/// Interned strings: ids, nodes, topics, reasons…
+#[derive(Default)]
+pub struct Names {
+    text: Vec<Box<str>>,
+    index: HashMap<Box<str>, Sym>,
+}
+
+impl Names {
+    /// The symbol of `s`, added if new.
+    pub fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&sym) = self.index.get(s) {
+            return sym;
+        }
+        let sym = Sym::try_from(self.text.len()).unwrap_or(Sym::MAX);
+        self.text.push(s.into());
+        self.index.insert(s.into(), sym);
+        sym
+    }
+    /// The symbol of `s`, if it was ever interned.
+    pub fn find(&self, s: &str) -> Option<Sym> {
+        self.index.get(s).copied()
+    }
+    /// The text of a symbol.
+    pub fn get(&self, sym: Sym) -> &str {
+        self.text.get(sym as usize).map_or("?", |s| s)
+    }
+}
+
+/// The record types this module knows by name; anything else is `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Create,
+    ProducerInit,
+    Send,
+    Ack,
+    Fail,
+    Append,
+    Dedup,
+    Reject,
+    Leader,
+    Truncate,
+    Assign,
+    Revoke,
+    Seek,
+    Deliver,
+    Apply,
+    Discard,
+    Commit,
+    QueueAck,
+    Nack,
+    State,
+    Crash,
+    Restart,
+    Pause,
+    Resume,
+    NetPartition,
+    NetHeal,
+    ClockStep,
+    End,
+    /// A record type this version does not know: shown generically.
+    Other,
+}
+
+impl Ty {
+    fn parse(s: &str) -> Ty {
+        match s {
+            "create" => Ty::Create,
+            "producer_init" => Ty::ProducerInit,
+            "send" => Ty::Send,
+            "ack" => Ty::Ack,
+            "fail" => Ty::Fail,
+            "append" => Ty::Append,
+            "dedup" => Ty::Dedup,
+            "reject" => Ty::Reject,
+            "leader" => Ty::Leader,
+            "truncate" => Ty::Truncate,
+            "assign" => Ty::Assign,
+            "revoke" => Ty::Revoke,
+            "seek" => Ty::Seek,
+            "deliver" => Ty::Deliver,
+            "apply" => Ty::Apply,
+            "discard" => Ty::Discard,
+            "commit" => Ty::Commit,
+            "queue_ack" => Ty::QueueAck,
+            "nack" => Ty::Nack,
+            "state" => Ty::State,
+            "crash" => Ty::Crash,
+            "restart" => Ty::Restart,
+            "pause" => Ty::Pause,
+            "resume" => Ty::Resume,
+            "net_partition" => Ty::NetPartition,
+            "net_heal" => Ty::NetHeal,
+            "clock_step" => Ty::ClockStep,
+            "end" => Ty::End,
+            _ => Ty::Other,
+        }
+    }
+
+    /// Records a consumer (group member) writes.
+    pub fn is_consumer(self) -> bool {
+        matches!(
+            self,
+            Ty::Assign | Ty::Revoke | Ty::Seek | Ty::Deliver | Ty::Apply | Ty::Discard | Ty::Commit | Ty::QueueAck | Ty::Nack
+        )
+    }
+
+    /// Fault and lifecycle records.
+    pub fn is_fault(self) -> bool {
+        matches!(
+            self,
+            Ty::Crash | Ty::Restart | Ty::Pause | Ty::Resume | Ty::NetPartition | Ty::NetHeal | Ty::ClockStep
+        )
+    }
+}
+
+/// One record.
+#[derive(Debug, Clone)]
+pub struct Rec {
+    /// 1-based line number in the history (the header is line 1).
+    pub line: u64,
+    /// True time, ns.
+    pub t: u64,
+    pub ty: Ty,
+    /// The `type` as written (for `Other`).
+    pub ty_name: Sym,
+    pub node: Option<Sym>,
+    pub id: Option<Sym>,
+    pub entity: Option<Sym>,
+    pub batch: Option<Sym>,
+    pub attempt: Option<u64>,
+    pub topic: Option<Sym>,
+    pub partition: Option<u64>,
+    pub offset: Option<u64>,
+    pub group: Option<Sym>,
+    pub generation: Option<u64>,
+    pub reason: Option<Sym>,
+    /// `retry` (fail), `ok` (commit, queue_ack, nack), `both` (net_*).
+    pub flag: Option<bool>,
+    /// `leader_epoch`, `delta` (clock_step), `receive` (deliver), `epoch` (producer_init).
+    pub num: Option<i64>,
+    /// `events` (send), `deps` (create), `from` (net_*).
+    pub list: Vec<Sym>,
+    /// `to` (net_*).
+    pub list2: Vec<Sym>,
+    /// `partitions` (assign, revoke).
+    pub parts: Vec<u64>,
+    /// `kind` (create).
+    pub label: Option<Sym>,
+    /// `writes` (create), `fields` (state), or every other field of an unknown record.
+    pub text: Option<Box<str>>,
+    /// Worked out while loading: for a `send`, the partition's leader at that moment.
+    pub peer: Option<Sym>,
+    /// For a `send` with attempt > 1: the reason the batch's last attempt failed.
+    pub prev_fail: Option<Sym>,
+}
+
+/// A loaded history.
+pub struct History {
+    pub names: Names,
+    pub recs: Vec<Rec>,
+    /// The header's `scenario`, `strategy`, `seed` when present.
+    pub header: Value,
+}
+
+impl History {
+    /// The text of a symbol.
+    pub fn s(&self, sym: Sym) -> &str {
+        self.names.get(sym)
+    }
+    /// `topic/partition` of a record, if it names one.
+    pub fn tp(&self, r: &Rec) -> Option<String> {
+        Some(format!("{}/{}", self.s(r.topic?), r.partition?))
+    }
+    /// The index of the record at `line`.
+    pub fn at_line(&self, line: u64) -> Option<usize> {
+        self.recs.binary_search_by_key(&line, |r| r.line).ok()
+    }
+
+    /// Reads a history that the checker accepted. Errors (I/O, a line that is not JSON)
+    /// name the line.
+    pub fn read<R: BufRead>(mut input: R, source: &str) -> Result<History, String> {
+        let mut names = Names::default();
+        let mut recs = Vec::new();
+        let mut header = Value::Null;
+        let mut line_no = 0u64;
+        let mut buf = Vec::new();
+        let mut leaders: HashMap<(Sym, u64), Sym> = HashMap::new();
+        let mut fails: HashMap<Sym, Sym> = HashMap::new();
+        loop {
+            buf.clear();
+            let n = input.read_until(b'\n', &mut buf).map_err(|e| format!("{source}: cannot read: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            line_no += 1;
+            let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            let value: Value = serde_json::from_slice(text)
+                .map_err(|e| format!("{source}: line {line_no}: not a JSON object: {e}"))?;
+            if line_no == 1 {
+                header = value;
+                continue;
+            }
+            let Value::Object(map) = value else {
+                return Err(format!("{source}: line {line_no}: expected a JSON object"));
+            };
+            let mut r = record(&mut names, &map, line_no);
+            match r.ty {
+                Ty::Leader => {
+                    if let (Some(topic), Some(p), Some(node)) = (r.topic, r.partition, r.node) {
+                        leaders.insert((topic, p), node);
+                    }
+                }
+                Ty::Send => {
+                    if let (Some(topic), Some(p)) = (r.topic, r.partition) {
+                        r.peer = leaders.get(&(topic, p)).copied();
+                    }
+                    if r.attempt.unwrap_or(1) > 1 {
+                        r.prev_fail = r.batch.and_then(|b| fails.get(&b).copied());
+                    }
+                }
+                Ty::Fail => {
+                    if let (Some(b), Some(reason)) = (r.batch, r.reason) {
+                        fails.insert(b, reason);
+                    }
+                }
+                _ => {}
+            }
+            recs.push(r);
+        }
+        if line_no == 0 {
+            return Err(format!("{source}: the history is empty"));
+        }
+        Ok(History { names, recs, header })
+    }
+}
+
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn record(names: &mut Names, map: &serde_json::Map<String, Value>, line: u64) -> Rec {
+    let ty_text = map.get("type").and_then(Value::as_str).unwrap_or("?");
+    let ty = Ty::parse(ty_text);
+    let mut sym = |key: &str| map.get(key).and_then(id_text).map(|s| names.intern(&s));
+    let ty_name = sym("type").unwrap_or(0);
+    let node = sym("node");
+    let id = sym("id");
+    let entity = sym("entity");
+    let batch = sym("batch");
+    let topic = sym("topic");
+    let group = sym("group");
+    let reason = sym("reason");
+    let label = if ty == Ty::Create { sym("kind") } else { None };
+    let uint = |key: &str| map.get(key).and_then(Value::as_u64);
+    let list_of = |names: &mut Names, key: &str| -> Vec<Sym> {
+        match map.get(key) {
+            Some(Value::Array(items)) => items.iter().filter_map(id_text).map(|s| names.intern(&s)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let (list, list2) = match ty {
+        Ty::Send => (list_of(names, "events"), Vec::new()),
+        Ty::Create => (list_of(names, "deps"), Vec::new()),
+        Ty::NetPartition | Ty::NetHeal => (list_of(names, "from"), list_of(names, "to")),
+        _ => (Vec::new(), Vec::new()),
+    };
+    let parts = match map.get("partitions") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_u64).collect(),
+        _ => Vec::new(),
+    };
+    let flag = ["retry", "ok", "both"].iter().find_map(|k| map.get(*k).and_then(Value::as_bool));
+    let num = ["leader_epoch", "delta", "receive", "epoch"].iter().find_map(|k| map.get(*k).and_then(Value::as_i64));
+    let pairs = |v: Option<&Value>| -> Option<Box<str>> {
+        let Some(Value::Object(o)) = v else { return None };
+        let parts: Vec<String> = o
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+            .collect();
+        Some(parts.join(", ").into())
+    };
+    let text = match ty {
+        Ty::Create => pairs(map.get("writes")),
+        Ty::State => pairs(map.get("fields")),
+        Ty::Other => {
+            let parts: Vec<String> = map
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "type" | "t" | "node" | "clock"))
+                .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                .collect();
+            Some(parts.join(" ").into())
+        }
+        _ => None,
+    };
+    Rec {
+        line,
+        t: uint("t").unwrap_or(0),
+        ty,
+        ty_name,
+        node,
+        id,
+        entity,
+        batch,
+        attempt: uint("attempt"),
+        topic,
+        partition: uint("partition"),
+        offset: uint("offset"),
+        group,
+        generation: uint("generation"),
+        reason,
+        flag,
+        num,
+        list,
+        list2,
+        parts,
+        label,
+        text,
+        peer: None,
+        prev_fail: None,
+    }
+}

@@ -1,0 +1,332 @@
+//! The closing sentence of a violation's trace: what happened, in words, from the
+//! witness records and the records around them. Kinds with a known shape get a causal
+//! explanation (why the cause landed or was applied late, why an event came back); every
+//! other kind gets the checker's own sentence and the facts of the chain (retries,
+//! leader changes, truncations, faults), so no kind is left without one.
+
+use super::{History, Rec, Sym, Ty};
+use crate::checker::{Kind, Violation};
+
+/// The sentence for violation `v`.
+pub fn sentence(h: &History, v: &Violation) -> String {
+    let w: Vec<&Rec> = v.witness.iter().filter_map(|w| h.at_line(w.line)).map(|i| &h.recs[i]).collect();
+    let of = |ty: Ty| -> Vec<&Rec> { w.iter().copied().filter(|r| r.ty == ty).collect() };
+    let explained = match v.kind {
+        Kind::PerKeyReorder | Kind::CausalityInversion => {
+            // Witness: the creates, then the effect's apply, then the cause's (later) apply.
+            let applies = of(Ty::Apply);
+            match (applies.first(), applies.last()) {
+                (Some(effect), Some(cause)) if applies.len() >= 2 => Some(format!(
+                    "event {} was applied before {}, which happened before it, because {}",
+                    id(h, effect),
+                    id(h, cause),
+                    why_after(h, cause, effect)
+                )),
+                _ => None,
+            }
+        }
+        Kind::CausalDelivery => {
+            let delivers = of(Ty::Deliver);
+            match (delivers.first(), delivers.last()) {
+                (Some(effect), Some(cause)) if delivers.len() >= 2 => Some(format!(
+                    "event {} was received before its cause {} because {}",
+                    id(h, effect),
+                    id(h, cause),
+                    why_after(h, cause, effect)
+                )),
+                _ => None,
+            }
+        }
+        Kind::FinalState => final_state(h, &w),
+        Kind::ReapplyReorder | Kind::DuplicateApply => {
+            let applies = of(Ty::Apply);
+            let again = applies.iter().rev().find(|a| applies.iter().any(|b| b.line < a.line && b.id == a.id));
+            again.map(|again| {
+                let first = applies.iter().find(|b| b.id == again.id).copied().unwrap_or(again);
+                let what = if v.kind == Kind::ReapplyReorder {
+                    let later: Vec<String> =
+                        applies.iter().filter(|b| b.id != again.id).map(|b| id(h, b).to_string()).collect();
+                    format!(
+                        "event {} was applied again by {} after {} had been applied",
+                        id(h, again),
+                        node(h, again),
+                        if later.is_empty() { "its successor".to_string() } else { later.join(", ") }
+                    )
+                } else {
+                    format!("event {} was applied twice by {}", id(h, again), group(h, again))
+                };
+                format!("{what} because {}", why_again(h, first, again))
+            })
+        }
+        Kind::DuplicateAppend => {
+            let appends = of(Ty::Append);
+            match (appends.first(), appends.last()) {
+                (Some(a), Some(b)) if appends.len() >= 2 => Some(format!(
+                    "event {} was appended twice ({}) because {}",
+                    id(h, a),
+                    offsets(h, a, b),
+                    why_two_copies(h, a, b)
+                )),
+                _ => None,
+            }
+        }
+        Kind::NonmonotonicSend => {
+            let sends = of(Ty::Send);
+            let appends = of(Ty::Append);
+            match (sends.first(), sends.last()) {
+                (Some(earlier), Some(later)) if sends.len() >= 2 => {
+                    let landed = appends.iter().find(|a| a.batch == earlier.batch);
+                    let attempts = landed.and_then(|a| a.attempt).unwrap_or(1);
+                    let why = if attempts > 1 {
+                        format!("its attempt {attempts} was a retry ({})", fail_reasons(h, earlier.batch, attempts))
+                    } else {
+                        "requests in flight on the connection were reordered".to_string()
+                    };
+                    Some(format!(
+                        "batch {} was sent before batch {} but landed above it because {why}",
+                        batch(h, earlier),
+                        batch(h, later)
+                    ))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let facts = chain_facts(h, &w);
+    match explained {
+        Some(s) => format!("What happened: {s}{facts}."),
+        None => format!("What happened: {}{facts}.", v.message.trim_end_matches('.')),
+    }
+}
+
+fn id<'h>(h: &'h History, r: &Rec) -> &'h str {
+    r.id.map_or("?", |x| h.s(x))
+}
+fn node<'h>(h: &'h History, r: &Rec) -> &'h str {
+    r.node.map_or("?", |x| h.s(x))
+}
+fn group(h: &History, r: &Rec) -> String {
+    r.group.map_or("the group".into(), |g| format!("group {}", h.s(g)))
+}
+fn batch<'h>(h: &'h History, r: &Rec) -> &'h str {
+    r.batch.map_or("?", |x| h.s(x))
+}
+
+fn offsets(h: &History, a: &Rec, b: &Rec) -> String {
+    let tp = h.tp(a).unwrap_or_default();
+    format!("{tp} offsets {} and {}", a.offset.unwrap_or(0), b.offset.unwrap_or(0))
+}
+
+/// The append an apply or deliver read: same partition and offset and event, the last
+/// such append before it; else the event's first append.
+fn landing<'h>(h: &'h History, r: &Rec) -> Option<&'h Rec> {
+    let idx = h.at_line(r.line)?;
+    let by_place = h.recs[..idx]
+        .iter()
+        .rev()
+        .find(|a| a.ty == Ty::Append && a.id == r.id && a.topic == r.topic && a.partition == r.partition && (r.offset.is_none() || a.offset == r.offset));
+    by_place.or_else(|| h.recs.iter().find(|a| a.ty == Ty::Append && a.id == r.id))
+}
+
+/// Reasons of the failed attempts of a batch below `attempt`, e.g. "attempt 1 failed: request timeout".
+fn fail_reasons(h: &History, batch: Option<Sym>, attempt: u64) -> String {
+    let fails: Vec<String> = h
+        .recs
+        .iter()
+        .filter(|r| r.ty == Ty::Fail && r.batch == batch && batch.is_some() && r.attempt.unwrap_or(1) < attempt)
+        .map(|r| format!("attempt {} failed: {}", r.attempt.unwrap_or(1), r.reason.map_or("?", |x| h.s(x)).replace('_', " ")))
+        .collect();
+    if fails.is_empty() {
+        "earlier attempts got no answer".into()
+    } else {
+        fails.join(", ")
+    }
+}
+
+/// Why `cause` (an apply or deliver) came after `effect`, which it precedes.
+fn why_after(h: &History, cause: &Rec, effect: &Rec) -> String {
+    let (Some(ca), Some(ea)) = (landing(h, cause), landing(h, effect)) else {
+        return format!(
+            "{}'s record at line {} came after {}'s at line {}",
+            id(h, cause),
+            cause.line,
+            id(h, effect),
+            effect.line
+        );
+    };
+    let same_tp = ca.topic == ea.topic && ca.partition == ea.partition;
+    let (co, eo) = (ca.offset.unwrap_or(0), ea.offset.unwrap_or(0));
+    if same_tp && co > eo {
+        let attempt = ca.attempt.unwrap_or(1);
+        if attempt > 1 {
+            format!(
+                "{}'s batch {} failed first ({}) and its retry, attempt {attempt}, landed at offset {co} of {}, after batch {} (event {}) at offset {eo}",
+                id(h, cause),
+                batch(h, ca),
+                fail_reasons(h, ca.batch, attempt),
+                h.tp(ca).unwrap_or_default(),
+                batch(h, ea),
+                id(h, effect)
+            )
+        } else {
+            format!(
+                "{} landed at offset {co} of {} (batch {}), after {} at offset {eo} (batch {})",
+                id(h, cause),
+                h.tp(ca).unwrap_or_default(),
+                batch(h, ca),
+                id(h, effect),
+                batch(h, ea)
+            )
+        }
+    } else if same_tp {
+        let delivered: Vec<&Rec> =
+            h.recs.iter().filter(|r| r.ty == Ty::Deliver && r.id == cause.id && r.line <= cause.line).collect();
+        let again = if delivered.len() > 1 {
+            format!(
+                ": {} was delivered {} times, the last at line {}",
+                id(h, cause),
+                delivered.len(),
+                delivered.last().map_or(0, |r| r.line)
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "the log had them in order ({} at offset {co}, {} at {eo} of {}) but {} read or applied {} later{again}",
+            id(h, cause),
+            id(h, effect),
+            h.tp(ca).unwrap_or_default(),
+            node(h, cause),
+            id(h, cause)
+        )
+    } else {
+        format!(
+            "they went to different partitions ({} to {}, {} to {}), which are read independently, so nothing kept their order",
+            id(h, cause),
+            h.tp(ca).unwrap_or_default(),
+            id(h, effect),
+            h.tp(ea).unwrap_or_default()
+        )
+    }
+}
+
+/// Why an event applied at `first` was applied again at `again`.
+fn why_again(h: &History, first: &Rec, again: &Rec) -> String {
+    if first.offset.is_some() && (first.offset != again.offset || first.partition != again.partition) {
+        if let (Some(a), Some(b)) = (landing(h, first), landing(h, again)) {
+            return format!("it was in the log twice ({}): {}", offsets(h, a, b), why_two_copies(h, a, b));
+        }
+    }
+    // The same offset, delivered again: a seek or a new owner.
+    let lo = first.line;
+    let hi = again.line;
+    let moved = h.recs.iter().find(|r| {
+        r.line > lo
+            && r.line < hi
+            && matches!(r.ty, Ty::Seek | Ty::Assign)
+            && r.node == again.node
+            && r.topic == again.topic
+            && (r.partition == again.partition || again.partition.is_some_and(|p| r.parts.contains(&p)))
+    });
+    let who = if first.node != again.node {
+        format!("{} took over from {}", node(h, again), node(h, first))
+    } else {
+        format!("{} read it again", node(h, again))
+    };
+    match moved {
+        Some(m) if m.ty == Ty::Seek => format!(
+            "{who}: at line {} it went back to offset {} of {} ({}), below what had been processed",
+            m.line,
+            m.offset.unwrap_or(0),
+            h.tp(m).unwrap_or_default(),
+            m.reason.map_or("seek", |x| h.s(x))
+        ),
+        Some(m) => format!("{who} after the assignment at line {} (generation {}), from the last committed offset", m.line, m.generation.unwrap_or(0)),
+        None => format!("{who}: it was delivered again at the same offset"),
+    }
+}
+
+/// Why one event has two appends `a` (first) and `b`.
+fn why_two_copies(h: &History, a: &Rec, b: &Rec) -> String {
+    if a.batch.is_some() && a.batch == b.batch {
+        let attempt = b.attempt.unwrap_or(1);
+        format!(
+            "batch {}'s attempt {} had landed but the producer did not learn it ({}) and its retry, attempt {attempt}, landed again",
+            batch(h, a),
+            a.attempt.unwrap_or(1),
+            fail_reasons(h, a.batch, attempt)
+        )
+    } else {
+        format!("it was sent in two batches ({} and {})", batch(h, a), batch(h, b))
+    }
+}
+
+fn final_state(h: &History, w: &[&Rec]) -> Option<String> {
+    let state = w.iter().find(|r| r.ty == Ty::State)?;
+    let creates: Vec<&Rec> = w.iter().copied().filter(|r| r.ty == Ty::Create).collect();
+    let latest = creates.first()?;
+    let applies: Vec<&Rec> = w.iter().copied().filter(|r| r.ty == Ty::Apply).collect();
+    let stale = applies.iter().rev().find(|a| a.id != latest.id)?;
+    let latest_apply = applies.iter().find(|a| a.id == latest.id);
+    let entity = state.entity.map_or("?", |e| h.s(e));
+    let ended = state.text.as_deref().unwrap_or("");
+    match latest_apply {
+        Some(la) if la.line < stale.line => Some(format!(
+            "{entity} ended as {ended} because event {}, which precedes {}, was applied after it: {}",
+            id(h, stale),
+            id(h, latest),
+            why_after(h, stale, la)
+        )),
+        _ => {
+            let discarded = h.recs.iter().find(|r| r.ty == Ty::Discard && r.id == latest.id);
+            Some(match discarded {
+                Some(d) => format!(
+                    "{entity} ended as {ended} because its latest event {} was discarded at line {} ({}) and {} was applied",
+                    id(h, latest),
+                    d.line,
+                    d.reason.map_or("?", |x| h.s(x)),
+                    id(h, stale)
+                ),
+                None => format!("{entity} ended as {ended}: event {} was applied last", id(h, stale)),
+            })
+        }
+    }
+}
+
+/// Leader changes, truncations and faults between the first and last witness record,
+/// as a clause ("; in that window: 1 leader change (line 40), 1 crash of b0 (line 38)").
+fn chain_facts(h: &History, w: &[&Rec]) -> String {
+    let (Some(lo), Some(hi)) = (w.iter().map(|r| r.t).min(), w.iter().map(|r| r.t).max()) else {
+        return String::new();
+    };
+    let mut facts = Vec::new();
+    for r in &h.recs {
+        if r.t < lo.max(1) {
+            continue;
+        }
+        if r.t > hi || facts.len() >= 4 {
+            break;
+        }
+        let fact = match r.ty {
+            Ty::Leader => format!("{} became leader of {} (line {})", node(h, r), h.tp(r).unwrap_or_default(), r.line),
+            Ty::Truncate => format!("{} truncated {} (line {})", node(h, r), h.tp(r).unwrap_or_default(), r.line),
+            t if t.is_fault() => format!("{} {} (line {})", h.s(r.ty_name).replace('_', " "), who(h, r), r.line),
+            _ => continue,
+        };
+        facts.push(fact);
+    }
+    if facts.is_empty() {
+        String::new()
+    } else {
+        format!("; meanwhile {}", facts.join(", "))
+    }
+}
+
+fn who(h: &History, r: &Rec) -> String {
+    if let Some(n) = r.node {
+        return format!("of {}", h.s(n));
+    }
+    let list = |l: &[Sym]| l.iter().map(|n| h.s(*n)).collect::<Vec<_>>().join(",");
+    format!("{} / {}", list(&r.list), list(&r.list2))
+}
