@@ -89,6 +89,7 @@ pub fn html(layout: &Layout, h: &History) -> String {
 <label>entity <input id="f-entity" list="entities" placeholder="all"></label><datalist id="entities"></datalist>
 <label>partition <select id="f-part"><option value="-1">all</option></select></label>
 <label>node <select id="f-node"><option value="-1">all</option></select></label>
+<label>only the selected chain <input id="chain-only" type="checkbox" style="width:auto"></label>
 <div>violations (click one to zoom to its witness):</div>
 <div id="violations"></div>
 </div>

@@ -46,8 +46,10 @@ pub fn link_style(kind: LinkKind) -> (&'static str, &'static str) {
 /// The picture.
 pub fn svg(layout: &Layout, h: &History) -> String {
     let rows = layout.items.len();
-    let sentence_lines = layout.sentence.as_deref().map(|s| wrap(s, 150)).unwrap_or_default();
     let width = LEFT + 24 + layout.lanes.len().max(1) * LANE_W + 140;
+    // About 6.6 px per character at 11 px monospace.
+    let chars = (width.saturating_sub(16) * 10 / 66).max(40);
+    let sentence_lines = layout.sentence.as_deref().map(|s| wrap(s, chars)).unwrap_or_default();
     let height = TOP + rows.max(1) * ROW_H + 30 + sentence_lines.len() * 16;
     let mut s = String::with_capacity(256 + rows * 300);
     let _ = writeln!(
@@ -60,7 +62,7 @@ pub fn svg(layout: &Layout, h: &History) -> String {
 <rect width="100%" height="100%" fill="#ffffff"/>
 "##,
     );
-    let _ = writeln!(s, r##"<text x="8" y="18" font-size="13" font-weight="bold">{}</text>"##, esc(&cut(&layout.title, 160)));
+    let _ = writeln!(s, r##"<text x="8" y="18" font-size="13" font-weight="bold">{}</text>"##, esc(&cut(&layout.title, chars * 11 / 13)));
     let _ = writeln!(s, r##"<text x="8" y="{}" fill="#666">time (ms)</text>"##, TOP - 8);
     // Lanes.
     for (i, lane) in layout.lanes.iter().enumerate() {

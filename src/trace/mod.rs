@@ -545,7 +545,7 @@ pub fn explain_short(h: &History, v: &Violation, n: usize, max: usize) -> String
     let story = chain(h, v, n);
     let mut out = String::new();
     if let Some(s) = &story.sentence {
-        let _ = writeln!(out, "   why: {s}");
+        let _ = writeln!(out, "   why: {}", s.trim_start_matches("What happened: "));
     }
     let rest: Vec<usize> = story.recs.iter().copied().filter(|i| !story.witness.contains(&h.recs[*i].line)).collect();
     for i in rest.iter().take(max) {

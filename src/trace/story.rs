@@ -271,6 +271,27 @@ fn final_state(h: &History, w: &[&Rec]) -> Option<String> {
     let latest_apply = applies.iter().find(|a| a.id == latest.id);
     let entity = state.entity.map_or("?", |e| h.s(e));
     let ended = state.text.as_deref().unwrap_or("");
+    // The stale event's last apply in the group (it may come after the witness's).
+    let stale_last = h
+        .recs
+        .iter()
+        .rev()
+        .find(|r| r.ty == Ty::Apply && r.id == stale.id && r.group == stale.group && r.line <= state.line)
+        .unwrap_or(stale);
+    if let Some(la) = latest_apply {
+        if stale_last.line > la.line && stale_last.line != stale.line {
+            let first = applies.iter().find(|a| a.id == stale.id).copied().unwrap_or(stale);
+            return Some(format!(
+                "{entity} ended as {ended} because event {}, which precedes {}, was applied again at line {} after {} (line {}): {}",
+                id(h, stale),
+                id(h, latest),
+                stale_last.line,
+                id(h, latest),
+                la.line,
+                why_again(h, first, stale_last)
+            ));
+        }
+    }
     match latest_apply {
         Some(la) if la.line < stale.line => Some(format!(
             "{entity} ended as {ended} because event {}, which precedes {}, was applied after it: {}",
@@ -278,7 +299,14 @@ fn final_state(h: &History, w: &[&Rec]) -> Option<String> {
             id(h, latest),
             why_after(h, stale, la)
         )),
-        _ => {
+        Some(la) => Some(format!(
+            "{entity} ended as {ended}: the stale event {} (line {}) was applied before {} (line {}), so the projection did not keep the latest write",
+            id(h, stale),
+            stale.line,
+            id(h, latest),
+            la.line
+        )),
+        None => {
             let discarded = h.recs.iter().find(|r| r.ty == Ty::Discard && r.id == latest.id);
             Some(match discarded {
                 Some(d) => format!(
@@ -288,7 +316,7 @@ fn final_state(h: &History, w: &[&Rec]) -> Option<String> {
                     d.reason.map_or("?", |x| h.s(x)),
                     id(h, stale)
                 ),
-                None => format!("{entity} ended as {ended}: event {} was applied last", id(h, stale)),
+                None => format!("{entity} ended as {ended}: the stale event {} was applied at line {}", id(h, stale), stale_last.line),
             })
         }
     }

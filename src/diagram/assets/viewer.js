@@ -44,7 +44,9 @@
   D.partitions.forEach(function (p, i) { var o = document.createElement("option"); o.value = i; o.textContent = p; fPart.appendChild(o); });
   D.lanes.forEach(function (l, i) { var o = document.createElement("option"); o.value = i; o.textContent = l.name; fNode.appendChild(o); });
 
+  var chainOnly = document.getElementById("chain-only");
   function passes(i) {
+    if (chainOnly.checked && sel !== null && !chain.has(i) && !wit.has(i)) return false;
     if (filter.lane >= 0 && D.lane[i] !== filter.lane) return false;
     if (filter.part >= 0 && D.part[i] !== filter.part) return false;
     if (filter.entity !== "") {
@@ -161,7 +163,7 @@
     v.witness.forEach(function (l) { if (itemOfLine.has(l)) wit.add(itemOfLine.get(l)); });
     v.chain.forEach(function (l) { if (itemOfLine.has(l)) chain.add(itemOfLine.get(l)); });
     document.getElementById("story").textContent = v.n + ". " + v.title + " — " + v.sentence;
-    // Show everything, then zoom to the chain.
+    // Show everything (or the chain only), then zoom to the chain.
     filter = { entity: "", part: -1, lane: -1 };
     fEntity.value = ""; fPart.value = "-1"; fNode.value = "-1";
     recompute();
@@ -200,6 +202,7 @@
     requestAnimationFrame(function () { pending = false; render(); });
   });
   window.addEventListener("resize", render);
+  chainOnly.addEventListener("change", function () { if (sel) select(sel.n); else recompute(); });
   fEntity.addEventListener("change", function () { filter.entity = fEntity.value.trim(); recompute(); });
   fPart.addEventListener("change", function () { filter.part = +fPart.value; recompute(); });
   fNode.addEventListener("change", function () { filter.lane = +fNode.value; recompute(); });
