@@ -173,6 +173,60 @@ pub struct History {
     pub recs: Vec<Rec>,
     /// The header's `scenario`, `strategy`, `seed` when present.
     pub header: Value,
+    /// Where to find the records about a thing, so a violation's chain costs the records
+    /// it touches, not the whole history.
+    pub index: Index,
+}
+
+/// Record indices (into `History::recs`, ascending) by what they are about.
+#[derive(Default)]
+pub struct Index {
+    /// Records whose `id` is the event, and sends that carry it.
+    pub by_event: HashMap<Sym, Vec<usize>>,
+    /// Records of a batch (send, ack, fail, append, dedup, reject).
+    pub by_batch: HashMap<Sym, Vec<usize>>,
+    /// Records naming a partition (assign and revoke: each partition they list).
+    pub by_tp: HashMap<(Sym, u64), Vec<usize>>,
+    /// Leader changes, truncations, faults, and records of unknown types.
+    pub structural: Vec<usize>,
+    /// The entity of each event that has one (from its create).
+    pub entity_of: HashMap<Sym, Sym>,
+}
+
+impl Index {
+    fn add(&mut self, i: usize, r: &Rec) {
+        if let Some(id) = r.id {
+            self.by_event.entry(id).or_default().push(i);
+            if let (Ty::Create, Some(e)) = (r.ty, r.entity) {
+                self.entity_of.insert(id, e);
+            }
+        }
+        if r.ty == Ty::Send {
+            for e in &r.list {
+                let list = self.by_event.entry(*e).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        if let Some(b) = r.batch {
+            self.by_batch.entry(b).or_default().push(i);
+        }
+        if let Some(topic) = r.topic {
+            if let Some(p) = r.partition {
+                self.by_tp.entry((topic, p)).or_default().push(i);
+            }
+            for p in &r.parts {
+                let list = self.by_tp.entry((topic, *p)).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        if matches!(r.ty, Ty::Leader | Ty::Truncate | Ty::Other) || r.ty.is_fault() {
+            self.structural.push(i);
+        }
+    }
 }
 
 impl History {
@@ -199,6 +253,7 @@ impl History {
         let mut buf = Vec::new();
         let mut leaders: HashMap<(Sym, u64), Sym> = HashMap::new();
         let mut fails: HashMap<Sym, Sym> = HashMap::new();
+        let mut index = Index::default();
         loop {
             buf.clear();
             let n = input.read_until(b'\n', &mut buf).map_err(|e| format!("{source}: cannot read: {e}"))?;
@@ -239,12 +294,13 @@ impl History {
                 }
                 _ => {}
             }
+            index.add(recs.len(), &r);
             recs.push(r);
         }
         if line_no == 0 {
             return Err(format!("{source}: the history is empty"));
         }
-        Ok(History { names, recs, header })
+        Ok(History { names, recs, header, index })
     }
 }
 

@@ -14,11 +14,11 @@
 mod history;
 mod story;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
-pub use history::{History, Names, Rec, Sym, Ty};
+pub use history::{History, Index, Names, Rec, Sym, Ty};
 pub use story::sentence;
 
 use crate::checker::{Report, Violation};
@@ -238,12 +238,16 @@ pub fn ms(t: u64) -> String {
 }
 
 /// The causal chain of violation number `n`: the witness records and what led to them.
+/// Candidates come from the history's index (the records of the events, batches and
+/// partitions involved, and the structural records), so the cost is the records touched.
 fn chain(h: &History, v: &Violation, n: usize) -> Story {
+    let ix = &h.index;
     let witness: BTreeSet<u64> = v.witness.iter().map(|w| w.line).collect();
-    let w_recs: Vec<&Rec> = witness.iter().filter_map(|l| h.at_line(*l)).map(|i| &h.recs[i]).collect();
-    // Events, batches, partitions, consumers and groups the witness names.
-    let mut events: HashSet<Sym> = HashSet::new();
-    let mut batches: HashSet<Sym> = HashSet::new();
+    let w_idx: Vec<usize> = witness.iter().filter_map(|l| h.at_line(*l)).collect();
+    let w_recs: Vec<&Rec> = w_idx.iter().map(|i| &h.recs[*i]).collect();
+    // Events, batches, partitions, consumers and entities the witness names.
+    let mut events: BTreeSet<Sym> = BTreeSet::new();
+    let mut batches: BTreeSet<Sym> = BTreeSet::new();
     let mut tps: HashSet<(Sym, u64)> = HashSet::new();
     let mut consumers: HashSet<Sym> = HashSet::new();
     let mut entities: HashSet<Sym> = HashSet::new();
@@ -261,70 +265,94 @@ fn chain(h: &History, v: &Violation, n: usize) -> Story {
         }
         entities.extend(r.entity);
     }
-    let mut entity_of: HashMap<Sym, Sym> = HashMap::new();
     let mut t_lo = w_recs.iter().map(|r| r.t).min().unwrap_or(0);
     let t_hi = w_recs.iter().map(|r| r.t).max().unwrap_or(u64::MAX);
-    for r in &h.recs {
-        if r.ty == Ty::Create {
-            if let (Some(id), Some(e)) = (r.id, r.entity) {
-                entity_of.insert(id, e);
-            }
-            if r.id.is_some_and(|id| events.contains(&id)) {
-                t_lo = t_lo.min(r.t);
-            }
-        }
-        if r.ty == Ty::Send && r.list.iter().any(|e| events.contains(e)) {
-            batches.extend(r.batch);
-        }
-    }
-    for e in &events {
-        entities.extend(entity_of.get(e));
-    }
+    let empty: Vec<usize> = Vec::new();
+    let of_event = |e: &Sym| ix.by_event.get(e).unwrap_or(&empty);
+    let of_batch = |b: &Sym| ix.by_batch.get(b).unwrap_or(&empty);
     let mut nodes: HashSet<Sym> = consumers.clone();
-    for r in &h.recs {
-        if r.ty == Ty::Send && r.batch.is_some_and(|b| batches.contains(&b)) {
-            if let (Some(t), Some(p)) = (r.topic, r.partition) {
-                tps.insert((t, p));
+    for e in &events {
+        entities.extend(ix.entity_of.get(e));
+        for &i in of_event(e) {
+            let r = &h.recs[i];
+            if r.ty == Ty::Create {
+                t_lo = t_lo.min(r.t);
+                nodes.extend(r.node);
             }
-            nodes.extend(r.node);
-            nodes.extend(r.peer);
-        }
-        if r.ty == Ty::Create && r.id.is_some_and(|id| events.contains(&id)) {
-            nodes.extend(r.node);
+            if r.ty == Ty::Send {
+                batches.extend(r.batch);
+            }
         }
     }
-    for r in &h.recs {
-        if matches!(r.ty, Ty::Append | Ty::Leader | Ty::Truncate) && tp_in(r, &tps) {
-            nodes.extend(r.node);
+    for b in &batches {
+        for &i in of_batch(b) {
+            let r = &h.recs[i];
+            if r.ty == Ty::Send {
+                if let (Some(t), Some(p)) = (r.topic, r.partition) {
+                    tps.insert((t, p));
+                }
+                nodes.extend(r.node);
+                nodes.extend(r.peer);
+            }
         }
     }
-    let mut recs = Vec::new();
-    let mut omitted: BTreeMap<String, u64> = BTreeMap::new();
+    let mut tp_list: Vec<(Sym, u64)> = tps.iter().copied().collect();
+    tp_list.sort_unstable();
+    // The partitions' records in the window [t_lo, t_hi].
+    let window = |list: &'_ [usize]| -> std::ops::Range<usize> {
+        let a = list.partition_point(|i| h.recs[*i].t < t_lo);
+        let b = list.partition_point(|i| h.recs[*i].t <= t_hi);
+        a..b.max(a)
+    };
+    for tp in &tp_list {
+        let list = ix.by_tp.get(tp).unwrap_or(&empty);
+        for &i in &list[window(list)] {
+            let r = &h.recs[i];
+            if matches!(r.ty, Ty::Append | Ty::Leader | Ty::Truncate) {
+                nodes.extend(r.node);
+            }
+        }
+    }
+    // Candidates: witness, the events' and batches' records, the partitions' records in
+    // the window, the structural records (faults, leader changes, unknown types).
+    let mut candidates: Vec<usize> = w_idx.clone();
+    for e in &events {
+        candidates.extend(of_event(e));
+    }
+    for b in &batches {
+        candidates.extend(of_batch(b));
+    }
+    for tp in &tp_list {
+        let list = ix.by_tp.get(tp).unwrap_or(&empty);
+        candidates.extend(&list[window(list)]);
+    }
     // Faults open at t_lo (a crash not yet restarted) are part of the story.
-    let mut open: HashMap<Sym, usize> = HashMap::new();
-    for (i, r) in h.recs.iter().enumerate() {
+    let mut open: Vec<(Sym, usize)> = Vec::new();
+    for &i in &ix.structural {
+        let r = &h.recs[i];
         if r.t >= t_lo {
-            break;
+            if r.t <= t_hi {
+                candidates.push(i);
+            }
+            continue;
         }
         if let Some(node) = r.node {
             match r.ty {
-                Ty::Crash | Ty::Pause => {
-                    open.insert(node, i);
-                }
-                Ty::Restart | Ty::Resume => {
-                    open.remove(&node);
-                }
+                Ty::Crash | Ty::Pause => open.push((node, i)),
+                Ty::Restart | Ty::Resume => open.retain(|(n, _)| *n != node),
                 _ => {}
             }
         }
     }
-    let mut opened: Vec<usize> = open.into_iter().filter(|(n, _)| nodes.contains(n)).map(|(_, i)| i).collect();
-    opened.sort_unstable();
-    recs.extend(opened);
+    candidates.sort_unstable();
+    candidates.dedup();
+    let mut recs: Vec<usize> = open.iter().filter(|(n, _)| nodes.contains(n)).map(|(_, i)| *i).collect();
+    let mut omitted: BTreeMap<String, u64> = BTreeMap::new();
     let in_window = |r: &Rec| r.t >= t_lo && r.t <= t_hi;
-    for (i, r) in h.recs.iter().enumerate() {
+    for i in candidates {
+        let r = &h.recs[i];
         if r.t > t_hi && !witness.contains(&r.line) {
-            break;
+            continue;
         }
         let about_event = r.id.is_some_and(|id| events.contains(&id));
         let about_batch = r.batch.is_some_and(|b| batches.contains(&b));
@@ -337,7 +365,7 @@ fn chain(h: &History, v: &Violation, n: usize) -> Story {
                     if about_event || about_batch {
                         true
                     } else if in_window(r) && tp_in(r, &tps) {
-                        if r.id.and_then(|id| entity_of.get(&id)).is_some_and(|e| entities.contains(e)) {
+                        if r.id.and_then(|id| ix.entity_of.get(&id)).is_some_and(|e| entities.contains(e)) {
                             true
                         } else {
                             *omitted.entry(format!("other appends to {}", h.tp(r).unwrap_or_default())).or_insert(0) += 1;
@@ -350,15 +378,15 @@ fn chain(h: &History, v: &Violation, n: usize) -> Story {
                 Ty::Deliver | Ty::Apply | Ty::Discard | Ty::QueueAck | Ty::Nack => about_event,
                 Ty::Leader | Ty::Truncate => in_window(r) && tp_in(r, &tps),
                 Ty::Assign | Ty::Revoke => {
-                    in_window(r) && node_in && consumers.contains(&r.node.unwrap_or(Sym::MAX)) && r.topic.is_some_and(|t| r.parts.iter().any(|p| tps.contains(&(t, *p))))
+                    in_window(r)
+                        && r.node.is_some_and(|n| consumers.contains(&n))
+                        && r.topic.is_some_and(|t| r.parts.iter().any(|p| tps.contains(&(t, *p))))
                 }
                 Ty::Seek | Ty::Commit => in_window(r) && r.node.is_some_and(|n| consumers.contains(&n)) && tp_in(r, &tps),
                 Ty::Crash | Ty::Restart | Ty::Pause | Ty::Resume | Ty::ClockStep => in_window(r) && node_in,
-                Ty::NetPartition | Ty::NetHeal => {
-                    in_window(r) && r.list.iter().chain(&r.list2).any(|n| nodes.contains(n))
-                }
-                Ty::State | Ty::ProducerInit | Ty::End => false,
+                Ty::NetPartition | Ty::NetHeal => in_window(r) && r.list.iter().chain(&r.list2).any(|n| nodes.contains(n)),
                 Ty::Other => in_window(r) && (node_in || about_event || about_batch),
+                Ty::State | Ty::ProducerInit | Ty::End => false,
             };
         if take {
             recs.push(i);

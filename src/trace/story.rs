@@ -121,20 +121,30 @@ fn offsets(h: &History, a: &Rec, b: &Rec) -> String {
 /// The append an apply or deliver read: same partition and offset and event, the last
 /// such append before it; else the event's first append.
 fn landing<'h>(h: &'h History, r: &Rec) -> Option<&'h Rec> {
-    let idx = h.at_line(r.line)?;
-    let by_place = h.recs[..idx]
-        .iter()
-        .rev()
-        .find(|a| a.ty == Ty::Append && a.id == r.id && a.topic == r.topic && a.partition == r.partition && (r.offset.is_none() || a.offset == r.offset));
-    by_place.or_else(|| h.recs.iter().find(|a| a.ty == Ty::Append && a.id == r.id))
+    let appends: Vec<&Rec> = of_event(h, r.id).filter(|a| a.ty == Ty::Append).collect();
+    let by_place = appends.iter().rev().find(|a| {
+        a.line < r.line
+            && a.topic == r.topic
+            && a.partition == r.partition
+            && (r.offset.is_none() || a.offset == r.offset)
+    });
+    by_place.or(appends.first()).copied()
+}
+
+/// The records about an event (its create, sends carrying it, appends, deliveries, …).
+fn of_event(h: &History, id: Option<Sym>) -> impl Iterator<Item = &Rec> {
+    id.and_then(|id| h.index.by_event.get(&id)).into_iter().flatten().map(|i| &h.recs[*i])
+}
+
+/// The records of a batch.
+fn of_batch(h: &History, batch: Option<Sym>) -> impl Iterator<Item = &Rec> {
+    batch.and_then(|b| h.index.by_batch.get(&b)).into_iter().flatten().map(|i| &h.recs[*i])
 }
 
 /// Reasons of the failed attempts of a batch below `attempt`, e.g. "attempt 1 failed: request timeout".
 fn fail_reasons(h: &History, batch: Option<Sym>, attempt: u64) -> String {
-    let fails: Vec<String> = h
-        .recs
-        .iter()
-        .filter(|r| r.ty == Ty::Fail && r.batch == batch && batch.is_some() && r.attempt.unwrap_or(1) < attempt)
+    let fails: Vec<String> = of_batch(h, batch)
+        .filter(|r| r.ty == Ty::Fail && r.attempt.unwrap_or(1) < attempt)
         .map(|r| format!("attempt {} failed: {}", r.attempt.unwrap_or(1), r.reason.map_or("?", |x| h.s(x)).replace('_', " ")))
         .collect();
     if fails.is_empty() {
@@ -181,7 +191,7 @@ fn why_after(h: &History, cause: &Rec, effect: &Rec) -> String {
         }
     } else if same_tp {
         let delivered: Vec<&Rec> =
-            h.recs.iter().filter(|r| r.ty == Ty::Deliver && r.id == cause.id && r.line <= cause.line).collect();
+            of_event(h, cause.id).filter(|r| r.ty == Ty::Deliver && r.line <= cause.line).collect();
         let again = if delivered.len() > 1 {
             format!(
                 ": {} was delivered {} times, the last at line {}",
@@ -221,7 +231,8 @@ fn why_again(h: &History, first: &Rec, again: &Rec) -> String {
     // The same offset, delivered again: a seek or a new owner.
     let lo = first.line;
     let hi = again.line;
-    let moved = h.recs.iter().find(|r| {
+    let tp_recs = again.topic.zip(again.partition).and_then(|tp| h.index.by_tp.get(&tp));
+    let moved = tp_recs.into_iter().flatten().map(|i| &h.recs[*i]).find(|r| {
         r.line > lo
             && r.line < hi
             && matches!(r.ty, Ty::Seek | Ty::Assign)
@@ -272,11 +283,9 @@ fn final_state(h: &History, w: &[&Rec]) -> Option<String> {
     let entity = state.entity.map_or("?", |e| h.s(e));
     let ended = state.text.as_deref().unwrap_or("");
     // The stale event's last apply in the group (it may come after the witness's).
-    let stale_last = h
-        .recs
-        .iter()
-        .rev()
-        .find(|r| r.ty == Ty::Apply && r.id == stale.id && r.group == stale.group && r.line <= state.line)
+    let stale_last = of_event(h, stale.id)
+        .filter(|r| r.ty == Ty::Apply && r.group == stale.group && r.line <= state.line)
+        .last()
         .unwrap_or(stale);
     if let Some(la) = latest_apply {
         if stale_last.line > la.line && stale_last.line != stale.line {
@@ -307,7 +316,7 @@ fn final_state(h: &History, w: &[&Rec]) -> Option<String> {
             la.line
         )),
         None => {
-            let discarded = h.recs.iter().find(|r| r.ty == Ty::Discard && r.id == latest.id);
+            let discarded = of_event(h, latest.id).find(|r| r.ty == Ty::Discard);
             Some(match discarded {
                 Some(d) => format!(
                     "{entity} ended as {ended} because its latest event {} was discarded at line {} ({}) and {} was applied",
@@ -329,7 +338,7 @@ fn chain_facts(h: &History, w: &[&Rec]) -> String {
         return String::new();
     };
     let mut facts = Vec::new();
-    for r in &h.recs {
+    for r in h.index.structural.iter().map(|i| &h.recs[*i]) {
         if r.t < lo.max(1) {
             continue;
         }
@@ -339,6 +348,7 @@ fn chain_facts(h: &History, w: &[&Rec]) -> String {
         let fact = match r.ty {
             Ty::Leader => format!("{} became leader of {} (line {})", node(h, r), h.tp(r).unwrap_or_default(), r.line),
             Ty::Truncate => format!("{} truncated {} (line {})", node(h, r), h.tp(r).unwrap_or_default(), r.line),
+            Ty::Other => continue,
             t if t.is_fault() => format!("{} {} (line {})", h.s(r.ty_name).replace('_', " "), who(h, r), r.line),
             _ => continue,
         };
