@@ -72,7 +72,10 @@ fn main() {
             let driver = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/drive.js");
             let shot = dir.join(format!("whole-{size}.png"));
             match std::process::Command::new("node").arg(driver).arg(&page).arg(&shot).arg("1").output() {
-                Ok(out) => eprintln!("  headless Chromium: {}", String::from_utf8_lossy(&out.stdout).chars().take(400).collect::<String>()),
+                Ok(out) => eprintln!(
+                    "  headless Chromium: {}",
+                    String::from_utf8_lossy(&out.stdout).chars().take(400).collect::<String>()
+                ),
                 Err(e) => eprintln!("  headless Chromium not run: {e}"),
             }
         }

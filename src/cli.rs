@@ -412,7 +412,13 @@ fn command_diagram(path: &Path, output: &Path, select: SelectFlags) -> anyhow::R
         crate::diagram::layout(&loaded, &selection).map_err(|e| InputError(format!("{}: {e}", path.display())))?;
     std::fs::write(output, crate::diagram::render(&layout, &loaded.history, format))
         .map_err(|error| InputError(format!("-o {}: cannot write: {error}", output.display())))?;
-    eprintln!("wrote {} ({}: {} records, {} lanes)", output.display(), layout.title, layout.items.len(), layout.lanes.len());
+    eprintln!(
+        "wrote {} ({}: {} records, {} lanes)",
+        output.display(),
+        layout.title,
+        layout.items.len(),
+        layout.lanes.len()
+    );
     Ok(0)
 }
 
@@ -439,9 +445,11 @@ fn command_check(
     if json_output {
         emit(&format!("{}\n", serde_json::to_string_pretty(&check_json(&report))?));
     } else if explain {
-        let file = std::fs::File::open(path).map_err(|e| InputError(format!("{}: cannot read: {e}", path.display())))?;
-        let history = crate::trace::History::read(std::io::BufReader::with_capacity(1 << 20, file), &path.display().to_string())
-            .map_err(InputError)?;
+        let file =
+            std::fs::File::open(path).map_err(|e| InputError(format!("{}: cannot read: {e}", path.display())))?;
+        let history =
+            crate::trace::History::read(std::io::BufReader::with_capacity(1 << 20, file), &path.display().to_string())
+                .map_err(InputError)?;
         emit(&report.render_text_with(show, |i, v| crate::trace::explain_short(&history, v, i + 1, 8)));
     } else {
         emit(&report.render_text(show));

@@ -65,8 +65,10 @@ fn check_svgs(name: &str, loaded: &trace::Loaded, nodes: &BTreeSet<String>) {
     let layout = diagram::layout(loaded, &Selection::All).unwrap();
     let svg = diagram::render(&layout, &loaded.history, Format::Svg);
     assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"), "{name}");
-    let lanes: BTreeSet<String> =
-        svg.match_indices("class=\"lane\" data-node=\"").map(|(i, m)| svg[i + m.len()..].split('"').next().unwrap().to_string()).collect();
+    let lanes: BTreeSet<String> = svg
+        .match_indices("class=\"lane\" data-node=\"")
+        .map(|(i, m)| svg[i + m.len()..].split('"').next().unwrap().to_string())
+        .collect();
     assert_eq!(&lanes, nodes, "{name}: one lane per node");
     assert_eq!(svg.matches("<g class=\"rec").count(), loaded.history.recs.len(), "{name}: every record drawn");
     assert_eq!(svg.matches("<g ").count(), svg.matches("</g>").count(), "{name}: balanced groups");
@@ -104,7 +106,10 @@ fn every_bundled_scenario_and_corpus_history_draws() {
     let mut files: Vec<PathBuf> = std::fs::read_dir("tests/histories")
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl") && !p.file_name().unwrap().to_string_lossy().starts_with("error_"))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "jsonl")
+                && !p.file_name().unwrap().to_string_lossy().starts_with("error_")
+        })
         .collect();
     files.sort();
     for path in files {
@@ -166,7 +171,10 @@ fn the_cli_writes_svg_and_html_and_refuses_bad_input() {
     for (args, mention) in [
         (vec!["diagram", h, "-o", "x.png"], "expected a file name ending in .svg or .html"),
         (vec!["diagram", h, "-o", svg.to_str().unwrap(), "--violation", "999999"], "out of range"),
-        (vec!["diagram", h, "-o", svg.to_str().unwrap(), "--node", "c0", "--entity", "order-1"], "give one selection, not 2"),
+        (
+            vec!["diagram", h, "-o", svg.to_str().unwrap(), "--node", "c0", "--entity", "order-1"],
+            "give one selection, not 2",
+        ),
         (vec!["diagram", "README.md", "-o", svg.to_str().unwrap()], "README.md:1: "),
         (vec!["diagram", h, "-o", "/nonexistent/dir/x.svg"], "cannot write"),
         (vec!["run", "quickstart", "--diagram", "x.pdf"], "--diagram"),
@@ -243,7 +251,8 @@ fn the_html_works_in_headless_chromium() {
     assert_eq!(result["records"], serde_json::json!(loaded.history.recs.len()));
     assert_eq!(result["active"], serde_json::json!([n]), "the clicked violation is the active one");
     assert_eq!(result["focus"], serde_json::json!(true), "the rest is faded");
-    let highlighted: BTreeSet<u64> = result["highlighted"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let highlighted: BTreeSet<u64> =
+        result["highlighted"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
     assert_eq!(highlighted, witness, "exactly the witness lines are highlighted");
     assert!(result["story"].as_str().unwrap().contains("What happened: "));
     let png = std::fs::read(&shot).unwrap();

@@ -51,8 +51,16 @@ fn trace_every_violation(name: &str, loaded: &trace::Loaded) -> BTreeSet<&'stati
         let story = loaded.select(&Selection::Violation(i + 1)).unwrap();
         let out = trace::render(&loaded.history, &story);
         for w in &v.witness {
-            let marked = out.lines().any(|l| l.starts_with("* line") && l.split_whitespace().nth(2) == Some(&w.line.to_string()));
-            assert!(marked, "{name}: violation {} ({}): witness line {} not marked in\n{out}", i + 1, v.kind.name(), w.line);
+            let marked = out
+                .lines()
+                .any(|l| l.starts_with("* line") && l.split_whitespace().nth(2) == Some(&w.line.to_string()));
+            assert!(
+                marked,
+                "{name}: violation {} ({}): witness line {} not marked in\n{out}",
+                i + 1,
+                v.kind.name(),
+                w.line
+            );
         }
         let lines: Vec<u64> = story.recs.iter().map(|r| loaded.history.recs[*r].line).collect();
         assert!(lines.windows(2).all(|w| w[0] < w[1]), "{name}: the story is in history order");
@@ -92,7 +100,9 @@ fn every_bundled_scenario_traces_every_violation_and_every_selection() {
         for i in &story.recs {
             let r = &h.recs[*i];
             assert!(
-                r.ty == trace::Ty::Fail || (r.topic.map(|t| h.s(t)) == Some(topic.as_str()) && (r.partition == Some(p) || r.parts.contains(&p))),
+                r.ty == trace::Ty::Fail
+                    || (r.topic.map(|t| h.s(t)) == Some(topic.as_str())
+                        && (r.partition == Some(p) || r.parts.contains(&p))),
                 "{}: --partition {topic}/{p} kept line {}",
                 source.stem,
                 r.line
@@ -110,7 +120,14 @@ fn every_bundled_scenario_traces_every_violation_and_every_selection() {
         assert_eq!(story.recs.len(), h.recs.iter().filter(|r| r.t >= lo && r.t <= hi).count());
     }
     // The bundled scenarios show these kinds at their own seeds; each was traced above.
-    for kind in ["per_key_reorder", "duplicate_apply", "final_state", "reapply_reorder", "duplicate_append", "nonmonotonic_send"] {
+    for kind in [
+        "per_key_reorder",
+        "duplicate_apply",
+        "final_state",
+        "reapply_reorder",
+        "duplicate_append",
+        "nonmonotonic_send",
+    ] {
         assert!(kinds.contains(kind), "no bundled scenario shows {kind}: {kinds:?}");
     }
     eprintln!("kinds traced from the bundled scenarios: {kinds:?}");
@@ -132,7 +149,10 @@ fn every_corpus_history_traces_and_bad_ones_exit_2() {
             assert_eq!(out.status.code(), Some(2), "{name}: {}", text(&out.stderr));
             let err = text(&out.stderr);
             let after = err.split(&format!("{name}:")).nth(1).unwrap_or("");
-            assert!(after.starts_with(|c: char| c.is_ascii_digit()), "{name}: the error names the file and line: {err}");
+            assert!(
+                after.starts_with(|c: char| c.is_ascii_digit()),
+                "{name}: the error names the file and line: {err}"
+            );
             continue;
         }
         let loaded = trace::load(path).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -153,9 +173,15 @@ fn the_quickstart_reorder_is_explained_by_its_retry() {
     let out = trace::render(&loaded.history, &story);
     let sentence = story.sentence.unwrap();
     // The cause's batch failed, was retried, and its retry landed after the effect's batch.
-    assert!(sentence.contains("failed first") && sentence.contains("its retry, attempt 2, landed at offset"), "{sentence}");
+    assert!(
+        sentence.contains("failed first") && sentence.contains("its retry, attempt 2, landed at offset"),
+        "{sentence}"
+    );
     assert!(out.contains("(retry after "), "the retry's send says why:\n{out}");
-    assert!(out.contains("failed: disconnected; will retry") || out.contains("failed: request timeout; will retry"), "{out}");
+    assert!(
+        out.contains("failed: disconnected; will retry") || out.contains("failed: request timeout; will retry"),
+        "{out}"
+    );
 }
 
 #[test]

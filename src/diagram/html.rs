@@ -55,7 +55,9 @@ pub fn html(layout: &Layout, h: &History) -> String {
     let spans: Vec<_> = layout
         .spans
         .iter()
-        .map(|s| json!([if s.lane == NO_LANE { -1 } else { i64::try_from(s.lane).unwrap_or(-1) }, s.from, s.to, s.what]))
+        .map(|s| {
+            json!([if s.lane == NO_LANE { -1 } else { i64::try_from(s.lane).unwrap_or(-1) }, s.from, s.to, s.what])
+        })
         .collect();
     let violations: Vec<_> = layout
         .violations

@@ -289,7 +289,12 @@ pub fn layout(loaded: &Loaded, selection: &Selection) -> Result<Layout, String> 
             let story = loaded.select(&Selection::Violation(k + 1))?;
             violations.push(ViolationInfo {
                 number: k + 1,
-                title: format!("{}{} [{}]", v.kind.name(), if v.status == crate::checker::Status::Allowed { " (allowed)" } else { "" }, v.scope),
+                title: format!(
+                    "{}{} [{}]",
+                    v.kind.name(),
+                    if v.status == crate::checker::Status::Allowed { " (allowed)" } else { "" },
+                    v.scope
+                ),
                 sentence: story.sentence.unwrap_or_default(),
                 witness: v.witness.iter().map(|w| w.line).collect(),
                 chain: story.recs.iter().map(|i| h.recs[*i].line).collect(),

@@ -62,7 +62,11 @@ pub fn svg(layout: &Layout, h: &History) -> String {
 <rect width="100%" height="100%" fill="#ffffff"/>
 "##,
     );
-    let _ = writeln!(s, r##"<text x="8" y="18" font-size="13" font-weight="bold">{}</text>"##, esc(&cut(&layout.title, chars * 11 / 13)));
+    let _ = writeln!(
+        s,
+        r##"<text x="8" y="18" font-size="13" font-weight="bold">{}</text>"##,
+        esc(&cut(&layout.title, chars * 11 / 13))
+    );
     let _ = writeln!(s, r##"<text x="8" y="{}" fill="#666">time (ms)</text>"##, TOP - 8);
     // Lanes.
     for (i, lane) in layout.lanes.iter().enumerate() {

@@ -52,10 +52,16 @@ impl Selection {
         to: Option<String>,
         required: bool,
     ) -> Result<Selection, String> {
-        let given = [violation.is_some(), entity.is_some(), partition.is_some(), node.is_some(), from.is_some() || to.is_some()]
-            .iter()
-            .filter(|g| **g)
-            .count();
+        let given = [
+            violation.is_some(),
+            entity.is_some(),
+            partition.is_some(),
+            node.is_some(),
+            from.is_some() || to.is_some(),
+        ]
+        .iter()
+        .filter(|g| **g)
+        .count();
         const FLAGS: &str = "--violation N, --entity KEY, --partition TOPIC/P, --node NAME, or --from MS --to MS";
         if given > 1 {
             return Err(format!("give one selection, not {given}: {FLAGS}"));
@@ -73,7 +79,11 @@ impl Selection {
             return Ok(Selection::Entity(e));
         }
         if let Some(p) = partition {
-            let bad = || format!("--partition {p:?}: expected TOPIC/P, a topic name, a slash and a partition number, e.g. orders/1");
+            let bad = || {
+                format!(
+                    "--partition {p:?}: expected TOPIC/P, a topic name, a slash and a partition number, e.g. orders/1"
+                )
+            };
             let (topic, index) = p.rsplit_once('/').ok_or_else(bad)?;
             let index: u64 = index.parse().map_err(|_| bad())?;
             if topic.is_empty() {
@@ -120,7 +130,9 @@ pub struct Loaded {
 /// Checks the history at `path` (bad input is an error naming the line), then reads it.
 pub fn load(path: &Path) -> Result<Loaded, String> {
     let report = crate::checker::check_path(path, None).map_err(|error| match error {
-        crate::checker::CheckError::Io { source_name, line: 0, error } => format!("{source_name}: cannot read: {error}"),
+        crate::checker::CheckError::Io { source_name, line: 0, error } => {
+            format!("{source_name}: cannot read: {error}")
+        }
         other => other.to_string(),
     })?;
     let file = std::fs::File::open(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
@@ -202,7 +214,11 @@ impl Loaded {
                 Ok(story(format!("entity {key}"), recs))
             }
             Selection::Partition(topic, p) => {
-                let Some(topic_sym) = h.names.find(topic).filter(|t| h.recs.iter().any(|r| r.topic == Some(*t) && r.partition == Some(*p))) else {
+                let Some(topic_sym) = h
+                    .names
+                    .find(topic)
+                    .filter(|t| h.recs.iter().any(|r| r.topic == Some(*t) && r.partition == Some(*p)))
+                else {
                     return Err(format!("--partition {topic}/{p}: no record of this history names that partition"));
                 };
                 let batches: HashSet<Sym> = h
@@ -221,7 +237,9 @@ impl Loaded {
                 let Some(sym) = h.names.find(name).filter(|s| h.recs.iter().any(|r| r.node == Some(*s))) else {
                     return Err(format!("--node {name}: no record of this history was written by that node"));
                 };
-                let recs = keep(&|r| r.node == Some(sym) || r.list2.contains(&sym) || (r.ty.is_fault() && r.list.contains(&sym)));
+                let recs = keep(&|r| {
+                    r.node == Some(sym) || r.list2.contains(&sym) || (r.ty.is_fault() && r.list.contains(&sym))
+                });
                 Ok(story(format!("node {name}"), recs))
             }
             Selection::Window(from, to) => {
@@ -368,7 +386,8 @@ fn chain(h: &History, v: &Violation, n: usize) -> Story {
                         if r.id.and_then(|id| ix.entity_of.get(&id)).is_some_and(|e| entities.contains(e)) {
                             true
                         } else {
-                            *omitted.entry(format!("other appends to {}", h.tp(r).unwrap_or_default())).or_insert(0) += 1;
+                            *omitted.entry(format!("other appends to {}", h.tp(r).unwrap_or_default())).or_insert(0) +=
+                                1;
                             false
                         }
                     } else {
@@ -382,9 +401,13 @@ fn chain(h: &History, v: &Violation, n: usize) -> Story {
                         && r.node.is_some_and(|n| consumers.contains(&n))
                         && r.topic.is_some_and(|t| r.parts.iter().any(|p| tps.contains(&(t, *p))))
                 }
-                Ty::Seek | Ty::Commit => in_window(r) && r.node.is_some_and(|n| consumers.contains(&n)) && tp_in(r, &tps),
+                Ty::Seek | Ty::Commit => {
+                    in_window(r) && r.node.is_some_and(|n| consumers.contains(&n)) && tp_in(r, &tps)
+                }
                 Ty::Crash | Ty::Restart | Ty::Pause | Ty::Resume | Ty::ClockStep => in_window(r) && node_in,
-                Ty::NetPartition | Ty::NetHeal => in_window(r) && r.list.iter().chain(&r.list2).any(|n| nodes.contains(n)),
+                Ty::NetPartition | Ty::NetHeal => {
+                    in_window(r) && r.list.iter().chain(&r.list2).any(|n| nodes.contains(n))
+                }
                 Ty::Other => in_window(r) && (node_in || about_event || about_batch),
                 Ty::State | Ty::ProducerInit | Ty::End => false,
             };
@@ -444,7 +467,9 @@ pub fn words(h: &History, r: &Rec) -> String {
             format!("sends batch {} ({}){to}, attempt {attempt}{retry}", s(r.batch), events(&r.list))
         }
         Ty::Ack => match r.offset {
-            Some(o) => format!("gets the ack of batch {} attempt {}: {tp} offset {o}", s(r.batch), r.attempt.unwrap_or(1)),
+            Some(o) => {
+                format!("gets the ack of batch {} attempt {}: {tp} offset {o}", s(r.batch), r.attempt.unwrap_or(1))
+            }
             None => format!("gets the ack of batch {} attempt {} (no offset)", s(r.batch), r.attempt.unwrap_or(1)),
         },
         Ty::Fail => format!(
@@ -456,8 +481,15 @@ pub fn words(h: &History, r: &Rec) -> String {
         ),
         Ty::Append => {
             let epoch = r.num.map(|e| format!(", leader epoch {e}")).unwrap_or_default();
-            let batch = r.batch.map(|b| format!(" (batch {} attempt {}{epoch})", h.s(b), r.attempt.unwrap_or(1))).unwrap_or_default();
-            format!("appends event {} at {tp} offset {}{batch}", s(r.id), r.offset.map_or("?".into(), |o| o.to_string()))
+            let batch = r
+                .batch
+                .map(|b| format!(" (batch {} attempt {}{epoch})", h.s(b), r.attempt.unwrap_or(1)))
+                .unwrap_or_default();
+            format!(
+                "appends event {} at {tp} offset {}{batch}",
+                s(r.id),
+                r.offset.map_or("?".into(), |o| o.to_string())
+            )
         }
         Ty::Dedup => format!(
             "recognises batch {} attempt {} as a duplicate{}: not appended again",
@@ -479,7 +511,11 @@ pub fn words(h: &History, r: &Rec) -> String {
                 Some(n) if n > 1 => format!(", received for the {} time", ordinal(n)),
                 _ => String::new(),
             };
-            format!("receives event {} from {tp} offset {}{again}", s(r.id), r.offset.map_or("?".into(), |o| o.to_string()))
+            format!(
+                "receives event {} from {tp} offset {}{again}",
+                s(r.id),
+                r.offset.map_or("?".into(), |o| o.to_string())
+            )
         }
         Ty::Apply => match r.offset {
             Some(o) => format!("applies event {} ({tp} offset {o})", s(r.id)),
@@ -494,7 +530,9 @@ pub fn words(h: &History, r: &Rec) -> String {
             ok(r.flag),
             why(r)
         ),
-        Ty::QueueAck => format!("acknowledges event {} ({tp} offset {}): {}{}", s(r.id), r.offset.unwrap_or(0), ok(r.flag), why(r)),
+        Ty::QueueAck => {
+            format!("acknowledges event {} ({tp} offset {}): {}{}", s(r.id), r.offset.unwrap_or(0), ok(r.flag), why(r))
+        }
         Ty::Nack => format!("gives event {} back to {tp}: {}{}", s(r.id), ok(r.flag), why(r)),
         Ty::State => format!("final state of {} in {}: {}", s(r.entity), s(r.group), r.text.as_deref().unwrap_or("")),
         Ty::Crash => "crashes".into(),

@@ -145,7 +145,9 @@ fn of_batch(h: &History, batch: Option<Sym>) -> impl Iterator<Item = &Rec> {
 fn fail_reasons(h: &History, batch: Option<Sym>, attempt: u64) -> String {
     let fails: Vec<String> = of_batch(h, batch)
         .filter(|r| r.ty == Ty::Fail && r.attempt.unwrap_or(1) < attempt)
-        .map(|r| format!("attempt {} failed: {}", r.attempt.unwrap_or(1), r.reason.map_or("?", |x| h.s(x)).replace('_', " ")))
+        .map(|r| {
+            format!("attempt {} failed: {}", r.attempt.unwrap_or(1), r.reason.map_or("?", |x| h.s(x)).replace('_', " "))
+        })
         .collect();
     if fails.is_empty() {
         "earlier attempts got no answer".into()
@@ -253,7 +255,11 @@ fn why_again(h: &History, first: &Rec, again: &Rec) -> String {
             h.tp(m).unwrap_or_default(),
             m.reason.map_or("seek", |x| h.s(x))
         ),
-        Some(m) => format!("{who} after the assignment at line {} (generation {}), from the last committed offset", m.line, m.generation.unwrap_or(0)),
+        Some(m) => format!(
+            "{who} after the assignment at line {} (generation {}), from the last committed offset",
+            m.line,
+            m.generation.unwrap_or(0)
+        ),
         None => format!("{who}: it was delivered again at the same offset"),
     }
 }

@@ -167,9 +167,14 @@
     filter = { entity: "", part: -1, lane: -1 };
     fEntity.value = ""; fPart.value = "-1"; fNode.value = "-1";
     recompute();
-    var rows = [];
-    chain.forEach(function (i) { rows.push(rowOf[i]); });
-    wit.forEach(function (i) { rows.push(rowOf[i]); });
+    var rows = chainRows();
+    // A chain spread over more rows than fit at a readable size is shown alone.
+    if (rows.length && !chainOnly.checked &&
+        (Math.max.apply(null, rows) - Math.min.apply(null, rows) + 1) * 6 > scroller.clientHeight - 2 * PAD) {
+      chainOnly.checked = true;
+      recompute();
+      rows = chainRows();
+    }
     if (rows.length) {
       var lo = Math.min.apply(null, rows), hi = Math.max.apply(null, rows);
       var fit = Math.floor((scroller.clientHeight - 2 * PAD) / Math.max(1, hi - lo + 1));
@@ -178,6 +183,13 @@
       scroller.scrollTop = Math.max(0, PAD + lo * rowH - 20);
       render();
     }
+  }
+
+  function chainRows() {
+    var rows = [];
+    chain.forEach(function (i) { if (rowOf[i] >= 0) rows.push(rowOf[i]); });
+    wit.forEach(function (i) { if (rowOf[i] >= 0) rows.push(rowOf[i]); });
+    return rows;
   }
 
   function zoom(f) {
