@@ -4,7 +4,9 @@
   "use strict";
   var D = JSON.parse(document.getElementById("ordo-data").textContent);
   var N = D.line.length;
-  var LEFT = 96, LANE_W = 190, PAD = 30;
+  var LEFT = 96, PAD = 30;
+  var avail = (document.getElementById("scroller").clientWidth || 1000) - LEFT - 160;
+  var LANE_W = Math.max(110, Math.min(190, Math.floor(avail / Math.max(1, D.lanes.length))));
   var rowH = 18;
   var sel = null; // selected violation object
   var wit = new Set(), chain = new Set();
