@@ -255,6 +255,12 @@ fn the_html_works_in_headless_chromium() {
         result["highlighted"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
     assert_eq!(highlighted, witness, "exactly the witness lines are highlighted");
     assert!(result["story"].as_str().unwrap().contains("What happened: "));
+    // With the whole history shown again (faded), the witness is still what is highlighted.
+    let in_whole: BTreeSet<u64> =
+        result["highlighted_in_whole"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert_eq!(in_whole, witness, "{stdout}");
+    let all = loaded.history.recs.len();
+    assert_eq!(result["whole_count"], serde_json::json!(format!("{all} of {all} records")), "{stdout}");
     let png = std::fs::read(&shot).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot at {}", shot.display());
     eprintln!("browser: page ready in {} ms; screenshot {}", result["load_ms"], shot.display());

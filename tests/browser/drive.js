@@ -2,7 +2,9 @@
 // commands on fd 3, answers on fd 4, NUL-separated JSON), with no npm package and no
 // browser download. Opens an `ordo diagram` HTML page, collects console errors and
 // uncaught exceptions, reads the lanes, clicks violation N with real mouse events, reads
-// the highlighted witness lines, saves a screenshot, and prints one JSON object.
+// the highlighted witness lines, saves a screenshot (SCREENSHOT.png; and, after unticking
+// "only the selected chain" when the click ticked it, SCREENSHOT-whole.png), and prints
+// one JSON object.
 //
 // usage: node drive.js PAGE.html SCREENSHOT.png N [CHROMIUM]
 "use strict";
@@ -110,10 +112,26 @@ child.on("error", (e) => fail("cannot start " + chromium + ": " + e.message));
   const active = await eval_("Array.from(document.querySelectorAll('button.viol.active')).map(b => Number(b.dataset.n))");
   const focus = await eval_("document.getElementById('view').classList.contains('focus')");
   const story = await eval_("document.getElementById('story').textContent");
+  // If the chain was shown alone, untick "only the selected chain": the whole history
+  // comes back, faded, with the witness still highlighted.
+  const first = await s("Page.captureScreenshot", { format: "png" });
+  fs.writeFileSync(shot, Buffer.from(first.data, "base64"));
+  const chainOnly = await eval_("document.getElementById('chain-only').checked");
+  let wholeCount = null, highlightedInWhole = highlighted;
+  if (chainOnly) {
+    const cb = await eval_(`(() => { const r = document.getElementById('chain-only').getBoundingClientRect();
+      return { x: r.left + r.width / 2, y: r.top + r.height / 2 }; })()`);
+    for (const type of ["mouseMoved", "mousePressed", "mouseReleased"]) {
+      await s("Input.dispatchMouseEvent", { type, x: cb.x, y: cb.y, button: "left", clickCount: 1 });
+    }
+    await eval_("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(1))))");
+    highlightedInWhole = await eval_("Array.from(document.querySelectorAll('#view g.rec.wit')).map(g => Number(g.dataset.line))");
+  }
+  wholeCount = await eval_("document.getElementById('count').textContent");
   const png = await s("Page.captureScreenshot", { format: "png" });
-  fs.writeFileSync(shot, Buffer.from(png.data, "base64"));
+  fs.writeFileSync(shot.replace(/\.png$/, "") + "-whole.png", Buffer.from(png.data, "base64"));
   clearTimeout(timer);
-  process.stdout.write(JSON.stringify({ lanes, records, highlighted, active, focus, story, errors, load_ms: loadMs }) + "\n");
+  process.stdout.write(JSON.stringify({ lanes, records, highlighted, chain_only: chainOnly, highlighted_in_whole: highlightedInWhole, whole_count: wholeCount, active, focus, story, errors, load_ms: loadMs }) + "\n");
   try { await send("Browser.close"); } catch (e) { /* closing */ }
   setTimeout(() => { try { child.kill("SIGKILL"); } catch (e) { /* gone */ } fs.rmSync(profile, { recursive: true, force: true }); process.exit(0); }, 300);
 })().catch((e) => fail(String(e && e.stack || e)));

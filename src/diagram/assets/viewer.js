@@ -105,7 +105,7 @@
         ? '<rect x="' + (x - 4) + '" y="' + (yy - 4) + '" width="9" height="9" transform="rotate(45 ' + x + " " + yy + ')"/>'
         : '<circle cx="' + x + '" cy="' + yy + '" r="' + Math.min(5, Math.max(2, rowH / 3)) + '"/>';
       out.push('<g class="' + cls + '" data-line="' + D.line[i] + '" data-i="' + i + '">' + shape +
-        (labels ? '<text x="' + (x + 9) + '" y="' + (yy + 4) + '">' + esc(D.label[i]) + "</text>" : "") + "</g>");
+        (labels || ((wit.has(i) || chain.has(i)) && rowH >= 8) ? '<text x="' + (x + 9) + '" y="' + (yy + 4) + '">' + esc(D.label[i]) + "</text>" : "") + "</g>");
     }
     view.setAttribute("width", width);
     view.setAttribute("height", vis.length * rowH + 2 * PAD);
@@ -155,7 +155,7 @@
     list.appendChild(more);
   }
 
-  function select(n) {
+  function select(n, auto) {
     var v = null;
     D.violations.forEach(function (x) { if (x.n === n) v = x; });
     Array.prototype.forEach.call(document.querySelectorAll("button.viol"), function (b) { b.classList.toggle("active", +b.dataset.n === n); });
@@ -171,8 +171,8 @@
     recompute();
     var rows = chainRows();
     // A chain spread over more rows than fit at a readable size is shown alone.
-    if (rows.length && !chainOnly.checked &&
-        (Math.max.apply(null, rows) - Math.min.apply(null, rows) + 1) * 6 > scroller.clientHeight - 2 * PAD) {
+    if (rows.length && auto !== false && !chainOnly.checked &&
+        (Math.max.apply(null, rows) - Math.min.apply(null, rows) + 1) * 8 > scroller.clientHeight - 2 * PAD) {
       chainOnly.checked = true;
       recompute();
       rows = chainRows();
@@ -216,7 +216,7 @@
     requestAnimationFrame(function () { pending = false; render(); });
   });
   window.addEventListener("resize", render);
-  chainOnly.addEventListener("change", function () { if (sel) select(sel.n); else recompute(); });
+  chainOnly.addEventListener("change", function () { if (sel) select(sel.n, false); else recompute(); });
   fEntity.addEventListener("change", function () { filter.entity = fEntity.value.trim(); recompute(); });
   fPart.addEventListener("change", function () { filter.part = +fPart.value; recompute(); });
   fNode.addEventListener("change", function () { filter.lane = +fNode.value; recompute(); });
