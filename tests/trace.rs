@@ -282,3 +282,17 @@ fn the_readme_trace_is_what_ordo_prints() {
     );
     let _ = Path::new("docs/quickstart-reorder.svg");
 }
+
+#[test]
+fn a_lost_write_names_the_leader_change_and_the_reused_offset() {
+    let loaded = trace::load(Path::new("tests/histories/lost_write.jsonl")).unwrap();
+    let sentence = loaded.select(&Selection::Violation(1)).unwrap().sentence.unwrap();
+    assert!(
+        sentence.contains("event 1 was acknowledged at t/0 offset 0 (line 5), then b1 became leader (line 7, epoch 2), and b1 appended event 2 at the same offset (line 10)"),
+        "{sentence}"
+    );
+    assert!(sentence.contains("crash of b0 (line 6)"), "the fault is named: {sentence}");
+    let loaded = trace::load(Path::new("tests/histories/stale_leader_read.jsonl")).unwrap();
+    let sentence = loaded.select(&Selection::Violation(1)).unwrap().sentence.unwrap();
+    assert!(sentence.contains("two leaders (epochs 2 and 1) appended at one offset"), "{sentence}");
+}

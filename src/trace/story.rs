@@ -91,6 +91,7 @@ pub fn sentence(h: &History, v: &Violation) -> String {
                 _ => None,
             }
         }
+        Kind::LostWrite | Kind::DivergentLog => lost_offset(h, &w),
         _ => None,
     };
     let facts = chain_facts(h, &w);
@@ -373,4 +374,64 @@ fn who(h: &History, r: &Rec) -> String {
     }
     let list = |l: &[Sym]| l.iter().map(|n| h.s(*n)).collect::<Vec<_>>().join(",");
     format!("{} / {}", list(&r.list), list(&r.list2))
+}
+
+/// `lost_write` and `divergent_log`: an offset that held (or was acknowledged for) one
+/// event and later held another: who appended the second, after which leader change.
+fn lost_offset(h: &History, w: &[&Rec]) -> Option<String> {
+    // The first thing the witness places at an offset: an ack (its offset is the batch's
+    // base), an append or a delivery.
+    let first = w.iter().find(|r| matches!(r.ty, Ty::Ack | Ty::Append | Ty::Deliver) && r.offset.is_some())?;
+    let (topic, partition, offset) = (first.topic?, first.partition?, first.offset?);
+    let event = match first.ty {
+        Ty::Ack => of_batch(h, first.batch)
+            .find(|r| r.ty == Ty::Append && r.attempt == first.attempt && r.offset == Some(offset))
+            .and_then(|r| r.id),
+        _ => first.id,
+    };
+    let list = h.index.by_tp.get(&(topic, partition))?;
+    let other = list.iter().map(|i| &h.recs[*i]).find(|r| {
+        r.ty == Ty::Append && r.line > first.line && r.offset == Some(offset) && event.is_some() && r.id != event
+    })?;
+    let leader = list
+        .iter()
+        .map(|i| &h.recs[*i])
+        .filter(|r| matches!(r.ty, Ty::Leader | Ty::Truncate) && r.line > first.line && r.line < other.line)
+        .map(|r| {
+            if r.ty == Ty::Leader {
+                format!("{} became leader (line {}, epoch {})", node(h, r), r.line, r.num.unwrap_or(0))
+            } else {
+                format!("{} truncated from offset {} (line {})", node(h, r), r.offset.unwrap_or(0), r.line)
+            }
+        })
+        .collect::<Vec<_>>();
+    let what = match first.ty {
+        Ty::Ack => "was acknowledged at",
+        Ty::Deliver => "was read at",
+        _ => "was appended at",
+    };
+    let tp = h.tp(first).unwrap_or_default();
+    let then = if leader.is_empty() { String::new() } else { format!(", then {}", leader.join(", ")) };
+    let verdict = if leader.is_empty() {
+        let first_append = list
+            .iter()
+            .map(|i| &h.recs[*i])
+            .find(|r| r.ty == Ty::Append && r.offset == Some(offset) && r.id == event && r.line <= other.line);
+        match (first_append.and_then(|r| r.num), other.num) {
+            (Some(a), Some(b)) if a != b => {
+                format!("two leaders (epochs {a} and {b}) appended at one offset: one of them had been replaced")
+            }
+            _ => "two appends claim one offset".to_string(),
+        }
+    } else {
+        "the log lost the first and reused its place".to_string()
+    };
+    Some(format!(
+        "event {} {what} {tp} offset {offset} (line {}){then}, and {} appended event {} at the same offset (line {}): {verdict}",
+        event.map_or("?", |e| h.s(e)),
+        first.line,
+        node(h, other),
+        id(h, other),
+        other.line
+    ))
 }
