@@ -58,6 +58,10 @@ enum Command {
         /// `--set producer.acks=1` (strategy parameters included); repeatable.
         #[arg(long = "set", value_name = "FIELD=VALUE")]
         set: Vec<String>,
+        /// Also write a space-time diagram of the run: FILE.svg (static) or FILE.html
+        /// (interactive, self-contained); see docs/diagrams.md.
+        #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
+        diagram: Option<PathBuf>,
     },
     /// Check a history (JSONL) for ordering and causality violations. Exit 0: nothing the
     /// run expected is violated; 1: something is; 2: the history is bad input.
@@ -74,6 +78,31 @@ enum Command {
         /// How many violations to show in full (the rest are counted).
         #[arg(long, default_value_t = 10)]
         show: usize,
+        /// Under each violation shown, print why it happened: a sentence and the causal
+        /// chain's records in short (`ordo trace --violation N` prints it in full).
+        #[arg(long, conflicts_with = "json")]
+        explain: bool,
+    },
+    /// Tell the story of part of a history, one line per record in words, with its line
+    /// number; for a violation, its causal chain and a sentence saying what happened.
+    /// Give exactly one selection.
+    Trace {
+        /// The history file (docs/history-format.md).
+        history: PathBuf,
+        #[command(flatten)]
+        select: SelectFlags,
+    },
+    /// Draw a space-time diagram of a history: -o FILE.svg (static, for docs and slides)
+    /// or -o FILE.html (interactive, self-contained). At most one selection (none: the
+    /// whole history); see docs/diagrams.md.
+    Diagram {
+        /// The history file (docs/history-format.md).
+        history: PathBuf,
+        /// The output file: its extension (.svg or .html) chooses the format.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+        #[command(flatten)]
+        select: SelectFlags,
     },
     /// Run one scenario over many seeds in parallel; summarise the checker's verdicts, with
     /// the command that reproduces every failing seed. Exit 0 when the sweep ran, whatever
@@ -188,6 +217,44 @@ enum Command {
     },
 }
 
+/// The selection flags of `trace` and `diagram`.
+#[derive(clap::Args)]
+struct SelectFlags {
+    /// The N-th anomaly in `ordo check` order (1 = the first listed), with its causal chain.
+    #[arg(long, value_name = "N")]
+    violation: Option<usize>,
+    /// Every record about one entity's events, e.g. order-3.
+    #[arg(long, value_name = "KEY")]
+    entity: Option<String>,
+    /// Every record about one partition, e.g. orders/1.
+    #[arg(long, value_name = "TOPIC/P")]
+    partition: Option<String>,
+    /// Every record one node wrote, e.g. p0, b1, c0.
+    #[arg(long, value_name = "NAME")]
+    node: Option<String>,
+    /// Records from this simulated time on (milliseconds; with --to).
+    #[arg(long, value_name = "MS")]
+    from: Option<String>,
+    /// Records up to this simulated time (milliseconds; with --from).
+    #[arg(long, value_name = "MS")]
+    to: Option<String>,
+}
+
+impl SelectFlags {
+    fn selection(self, required: bool) -> Result<crate::trace::Selection, InputError> {
+        crate::trace::Selection::from_flags(
+            self.violation,
+            self.entity,
+            self.partition,
+            self.node,
+            self.from,
+            self.to,
+            required,
+        )
+        .map_err(InputError)
+    }
+}
+
 /// The end of `ordo --help`: how strategies compose, where scenarios come from, and how to
 /// get the `ordo` command the printed commands use.
 const AFTER_HELP: &str = "\
@@ -222,11 +289,21 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Run { scenario, seed, strategy, history, no_history, json, save_scenario, set } => {
+        Command::Run { scenario, seed, strategy, history, no_history, json, save_scenario, set, diagram } => {
             let mode = if no_history { HistoryMode::Off } else { HistoryMode::On };
-            command_run(&scenario, &set, seed, strategy, history, mode, json, save_scenario.as_deref())
+            match diagram.as_deref().map(crate::diagram::Format::of).transpose() {
+                Err(error) => Err(InputError(format!("--diagram {error}")).into()),
+                Ok(_) => {
+                    DIAGRAM_OUT.with(|d| *d.borrow_mut() = diagram.clone());
+                    command_run(&scenario, &set, seed, strategy, history, mode, json, save_scenario.as_deref())
+                }
+            }
         }
-        Command::Check { history, json, expect, show } => command_check(&history, json, expect.as_deref(), show),
+        Command::Check { history, json, expect, show, explain } => {
+            command_check(&history, json, expect.as_deref(), show, explain)
+        }
+        Command::Trace { history, select } => command_trace(&history, select),
+        Command::Diagram { history, output, select } => command_diagram(&history, &output, select),
         Command::Sweep {
             scenario,
             strategy,
@@ -318,6 +395,9 @@ fn command_run(
         ),
         None => None,
     };
+    if let (Some(out), Some(jsonl)) = (DIAGRAM_OUT.with(|d| d.borrow_mut().take()), &result.history.jsonl) {
+        write_run_diagram(jsonl, &out)?;
+    }
     if json_output {
         emit(&format!("{}\n", serde_json::to_string_pretty(&run_json(&result, report.as_ref()))?));
     } else {
@@ -364,7 +444,55 @@ fn random_faults_before_run(
     Ok(())
 }
 
-fn command_check(path: &Path, json_output: bool, expect: Option<&str>, show: usize) -> anyhow::Result<i32> {
+thread_local! {
+    /// `ordo run --diagram FILE`, handed to `command_run` without changing its signature.
+    static DIAGRAM_OUT: std::cell::RefCell<Option<PathBuf>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes the diagram of a run's history (`ordo run --diagram`).
+fn write_run_diagram(jsonl: &[u8], out: &Path) -> anyhow::Result<()> {
+    let format = crate::diagram::Format::of(out).map_err(|e| InputError(format!("--diagram {e}")))?;
+    let loaded = crate::trace::load_bytes(jsonl, "history")
+        .map_err(|error| anyhow::anyhow!("ordo wrote a history its diagram cannot read (a bug): {error}"))?;
+    let layout = crate::diagram::layout(&loaded, &crate::trace::Selection::All).map_err(InputError)?;
+    std::fs::write(out, crate::diagram::render(&layout, &loaded.history, format))
+        .map_err(|error| InputError(format!("--diagram {}: cannot write: {error}", out.display())))?;
+    Ok(())
+}
+
+fn command_trace(path: &Path, select: SelectFlags) -> anyhow::Result<i32> {
+    let selection = select.selection(true)?;
+    let loaded = crate::trace::load(path).map_err(InputError)?;
+    let story = loaded.select(&selection).map_err(|e| InputError(format!("{}: {e}", path.display())))?;
+    emit(&crate::trace::render(&loaded.history, &story));
+    Ok(0)
+}
+
+fn command_diagram(path: &Path, output: &Path, select: SelectFlags) -> anyhow::Result<i32> {
+    let format = crate::diagram::Format::of(output).map_err(|e| InputError(format!("-o {e}")))?;
+    let selection = select.selection(false)?;
+    let loaded = crate::trace::load(path).map_err(InputError)?;
+    let layout =
+        crate::diagram::layout(&loaded, &selection).map_err(|e| InputError(format!("{}: {e}", path.display())))?;
+    std::fs::write(output, crate::diagram::render(&layout, &loaded.history, format))
+        .map_err(|error| InputError(format!("-o {}: cannot write: {error}", output.display())))?;
+    eprintln!(
+        "wrote {} ({}: {} records, {} lanes)",
+        output.display(),
+        layout.title,
+        layout.items.len(),
+        layout.lanes.len()
+    );
+    Ok(0)
+}
+
+fn command_check(
+    path: &Path,
+    json_output: bool,
+    expect: Option<&str>,
+    show: usize,
+    explain: bool,
+) -> anyhow::Result<i32> {
     let expect = match expect {
         Some(list) => Some(
             crate::checker::Guarantee::parse_list(list).map_err(|error| InputError(format!("--expect: {error}")))?,
@@ -380,6 +508,13 @@ fn command_check(path: &Path, json_output: bool, expect: Option<&str>, show: usi
     })?;
     if json_output {
         emit(&format!("{}\n", serde_json::to_string_pretty(&check_json(&report))?));
+    } else if explain {
+        let file =
+            std::fs::File::open(path).map_err(|e| InputError(format!("{}: cannot read: {e}", path.display())))?;
+        let history =
+            crate::trace::History::read(std::io::BufReader::with_capacity(1 << 20, file), &path.display().to_string())
+                .map_err(InputError)?;
+        emit(&report.render_text_with(show, |i, v| crate::trace::explain_short(&history, v, i + 1, 8)));
     } else {
         emit(&report.render_text(show));
     }

@@ -10,6 +10,7 @@ pub mod bundled;
 pub mod checker;
 pub mod cli;
 pub mod counters;
+pub mod diagram;
 pub mod history;
 pub mod matrix;
 pub mod model;
@@ -18,5 +19,6 @@ pub mod scenario;
 pub mod shrink;
 pub mod strategy;
 pub mod sweep;
+pub mod trace;
 
 pub use checker::{CheckError, Guarantee, Kind, Report, Violation};

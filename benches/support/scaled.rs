@@ -33,7 +33,24 @@ pub fn scaled_compact_with(records: u64, overrides: &[String]) -> RunResult {
     scaled_run_mode(records, None, HistoryMode::Compact, overrides)
 }
 
+/// [`scaled_run`] with another strategy than the standard's (e.g. `key`, whose retries
+/// reorder and duplicate: a history with anomalies to trace).
+#[allow(dead_code)] // not every bench or example that includes this file uses it
+pub fn scaled_run_strategy(records: u64, file: Option<&Path>, strategy: &str) -> RunResult {
+    scaled_run_full(records, file, HistoryMode::On, &[], Some(strategy))
+}
+
 fn scaled_run_mode(records: u64, file: Option<&Path>, history_mode: HistoryMode, overrides: &[String]) -> RunResult {
+    scaled_run_full(records, file, history_mode, overrides, None)
+}
+
+fn scaled_run_full(
+    records: u64,
+    file: Option<&Path>,
+    history_mode: HistoryMode,
+    overrides: &[String],
+    strategy: Option<&str>,
+) -> RunResult {
     let mut scenario =
         Scenario::load_with(Path::new(STANDARD), overrides).unwrap_or_else(|e| panic!("{STANDARD}: {e}"));
     let entities = ((records as f64 / RECORDS_PER_ENTITY).round() as u32).max(1);
@@ -41,7 +58,7 @@ fn scaled_run_mode(records: u64, file: Option<&Path>, history_mode: HistoryMode,
     scenario.workload.entities = entities;
     scenario.workload.start_window_ms = ((scenario.workload.start_window_ms as f64 * factor).round() as u64).max(1);
     scenario.run.max_time_ms = scenario.run.max_time_ms.max(scenario.workload.start_window_ms * 4);
-    let strategy = StrategySet::parse(&scenario.strategy).expect("the standard strategy exists");
+    let strategy = StrategySet::parse(strategy.unwrap_or(&scenario.strategy)).expect("the strategy exists");
     let spec = RunSpec {
         seed: scenario.seed,
         scenario,

@@ -339,6 +339,12 @@ impl Report {
     /// A readable report: a summary, counts per kind, then each anomaly with its witness,
     /// most serious first, at most `max_shown` in all, then "… and N more".
     pub fn render_text(&self, max_shown: usize) -> String {
+        self.render_text_with(max_shown, |_, _| String::new())
+    }
+
+    /// [`Report::render_text`] with `extra(i, violation)` (0-based index) printed under
+    /// each anomaly shown, after its witness (`ordo check --explain` puts the causal chain there).
+    pub fn render_text_with(&self, max_shown: usize, mut extra: impl FnMut(usize, &Violation) -> String) -> String {
         let mut s = String::new();
         let names: Vec<&str> = self.expected.iter().map(|g| g.name()).collect();
         let _ = writeln!(
@@ -389,6 +395,7 @@ impl Report {
                     let _ = writeln!(s, "                {r}");
                 }
             }
+            s.push_str(&extra(i, v));
         }
         if total > max_shown {
             let _ = writeln!(s, "\n… and {} more", total - max_shown);
