@@ -162,6 +162,9 @@ pub struct Shrunk {
     pub cut_short: Option<&'static str>,
     /// `ordo shrink …` as given.
     pub command: String,
+    /// `ordo trace --violation N` of the minimal run's first anomaly of the kind: the
+    /// story of the violation, in words (empty if the trace could not be drawn).
+    pub trace: String,
 }
 
 impl Shrunk {
@@ -202,6 +205,14 @@ impl Shrunk {
                 s.push_str(&format!("  - {step}\n"));
             }
         }
+        if !self.trace.is_empty() {
+            s.push_str("\nthe violation in the minimal run (ordo trace):\n");
+            s.push_str(&self.trace);
+            if !self.trace.ends_with('\n') {
+                s.push('\n');
+            }
+            s.push('\n');
+        }
         match out {
             Some(path) => s.push_str(&format!("wrote {}\nreproduce: ordo run {}\n", path.display(), path.display())),
             None => {
@@ -230,6 +241,7 @@ impl Shrunk {
             "output": out.map(|p| p.display().to_string()),
             "reproduce": out.map(|p| format!("ordo run {}", p.display())),
             "scenario_toml": self.text,
+            "trace": self.trace,
         })
     }
 }
@@ -465,7 +477,31 @@ pub fn shrink(spec: &ShrinkSpec<'_>) -> Result<Shrunk, ShrinkError> {
         runs: judge.runs,
         cut_short: judge.cut_short,
         command,
+        trace: trace_of(&state.scenario, path, kind),
     })
+}
+
+/// The minimal run's story: its history, checked, and the first anomaly of the kind traced.
+fn trace_of(scenario: &Scenario, path: &Path, kind: Kind) -> String {
+    let Ok(strategy) = StrategySet::parse(&scenario.strategy) else { return String::new() };
+    let run = crate::run::run(crate::run::RunSpec {
+        scenario: scenario.clone(),
+        scenario_path: path,
+        strategy,
+        seed: scenario.seed,
+        history_mode: crate::history::HistoryMode::On,
+        history_file: None,
+        keep_history: true,
+    });
+    let Some(jsonl) = run.ok().and_then(|r| r.history.jsonl) else { return String::new() };
+    let Ok(loaded) = crate::trace::load_bytes(&jsonl, "history") else { return String::new() };
+    let Some(n) = loaded.report.violations.iter().position(|v| v.kind == kind && v.status == Status::Violated) else {
+        return String::new();
+    };
+    match loaded.select(&crate::trace::Selection::Violation(n + 1)) {
+        Ok(story) => crate::trace::render(&loaded.history, &story),
+        Err(_) => String::new(),
+    }
 }
 
 fn shrink_command(path: &Path, seed: u64, strategy: &str, overrides: &[String], kind: Option<&str>) -> String {

@@ -132,6 +132,7 @@ fn the_swarm_failure_shrinks_to_one_fault_and_to_itself() {
     assert!(first.minimal.faults <= 2, "{}", first.summary_line());
     assert!(first.minimal.events < first.original.events, "{}", first.summary_line());
     assert_good(&first, "swarm 28");
+    assert!(first.trace.contains("final_state"), "{}", first.trace);
     // The same input gives the same output.
     let same = shrink(&s).expect("again");
     assert_eq!(same.text, first.text);
@@ -180,6 +181,8 @@ fn cli_shrink_writes_a_replayable_file_and_refuses_bad_input() {
     assert!(out.contains("shrunk a final_state violation (seed 28, strategy lww)"), "{out}");
     assert!(out.contains("9 faults → "), "{out}");
     assert!(out.contains("reproduce: ordo run min.toml"), "{out}");
+    assert!(out.contains("the violation in the minimal run (ordo trace):"), "{out}");
+    assert!(out.contains("What happened:"), "{out}");
     let (code, out, _) = ordo(&["run", "min.toml"], &dir);
     assert_eq!(code, 0);
     assert!(out.contains("final_state"), "{out}");
