@@ -275,3 +275,18 @@ duplicate_ppm = 1000000
     let applies = metric(&result, "applies");
     assert_eq!((created.min, created.max), (applies.min, applies.max));
 }
+
+/// A cooperative member that learns its new assignment while it processes a batch keeps
+/// processing and committing what it owns, and gives partitions up only once the batch is
+/// done (Kafka runs rebalance callbacks inside `poll()`). Before, it revoked mid-batch and
+/// committed the fetch position of a partition whose records were not processed yet:
+/// `commit_ahead` at seeds 21, 31, 41, 42 and 43 of the cooperative-rebalance lesson.
+#[test]
+fn a_cooperative_member_never_commits_past_what_it_processed() {
+    let (scenario, path) = bundled("cooperative-rebalance");
+    let result = sweep_scenario(scenario, &path, "1..60");
+    assert_eq!(result.stop_reasons.get("done").copied(), Some(result.runs()));
+    let commit_ahead = |k: &ordo::Kind| k.name() == "commit_ahead";
+    assert!(!result.violated.keys().any(commit_ahead), "{:?}", result.violated);
+    assert!(!result.allowed.keys().any(commit_ahead), "{:?}", result.allowed);
+}

@@ -102,6 +102,10 @@ pub struct Consumer {
     /// a partition not in it (a duplicate the network made) is ignored, as a client ignores
     /// a response to a request it no longer has in flight.
     awaiting: Vec<u32>,
+    /// A cooperative member's new assignment that arrived while it processed a batch (with
+    /// the generation it leaves): it takes effect once the batch is done, as Kafka runs rebalance callbacks inside
+    /// `poll()`, never in the middle of the application's processing.
+    pending_assignment: Option<(u32, Vec<u32>)>,
     /// The current poll's records: (partition, offset, event).
     fetched: Vec<(u32, u64, u32)>,
     /// The poll's records in processing lanes: one lane for all of them, or with
@@ -168,6 +172,7 @@ impl Consumer {
             fetch_timer: None,
             commit_timer: None,
             awaiting: Vec::new(),
+            pending_assignment: None,
             fetched: Vec::new(),
             lanes: Vec::new(),
             lanes_busy: 0,
@@ -519,6 +524,13 @@ impl Consumer {
             }
             Msg::JoinGroupOk { member, generation, partitions } if member == self.member && self.joining => {
                 self.joining = false;
+                if self.processing {
+                    // The member is in the new generation now (its heartbeats and the
+                    // batch's commit carry it); what it owns changes after the batch.
+                    let old = std::mem::replace(&mut self.generation, generation);
+                    self.pending_assignment = Some((old, partitions));
+                    return;
+                }
                 self.take_assignment(ctx, generation, partitions);
             }
             Msg::FindCoordinatorOk { broker } => self.coordinator_found(ctx, broker),
@@ -587,6 +599,7 @@ impl Consumer {
         if self.left {
             return;
         }
+        self.pending_assignment = None; // that generation is gone too
         let lost: Vec<u32> = self.owned.iter().map(|o| o.partition).collect();
         self.revoke(ctx, &lost);
         if self.joining {
@@ -896,6 +909,13 @@ impl Consumer {
             return; // other partitions' lanes are still at work
         }
         self.processing = false;
+        if let Some((old, partitions)) = self.pending_assignment.take() {
+            // The rebalance answered during the batch: it takes effect now, between the
+            // batch and the next poll (revoked partitions are committed where the batch
+            // ended, by the new generation's member, as in take_assignment).
+            let generation = std::mem::replace(&mut self.generation, old);
+            self.take_assignment(ctx, generation, partitions);
+        }
         if ctx.shared.scenario.consumer.commit == CommitMode::After {
             self.commit_positions(ctx, None);
         }
