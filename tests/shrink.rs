@@ -16,7 +16,7 @@ use rayon::prelude::*;
 /// Seeds searched for a failing one, and the candidate-run cap of each shrink: enough to
 /// find and shrink a failure of every failing scenario, small enough for CI.
 const SEARCH_SEEDS: u64 = 3;
-const MAX_RUNS: u64 = 80;
+const MAX_RUNS: u64 = 400;
 
 fn spec<'a>(source: &'a Source, seed: u64, kind: Option<&str>, max_runs: u64) -> ShrinkSpec<'a> {
     ShrinkSpec {
@@ -87,6 +87,7 @@ fn assert_good(shrunk: &Shrunk, what: &str) {
 #[test]
 fn every_failing_bundled_scenario_shrinks_for_each_violated_kind() {
     let sources = catalog(None).expect("bundled");
+    let finished = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<(String, usize)> = sources
         .par_iter()
         .map(|source| {
@@ -110,6 +111,17 @@ fn every_failing_bundled_scenario_shrinks_for_each_violated_kind() {
                 let shrunk = shrink(&s).expect(&what);
                 assert_eq!(shrunk.kind, *kind);
                 assert_good(&shrunk, &what);
+                if shrunk.cut_short.is_none() {
+                    // The search ran to its end: the result shrinks to itself.
+                    let minimal = text_source(&shrunk.text, "minimal");
+                    let mut again = spec(&minimal, shrunk.minimal_seed, Some(kind.name()), MAX_RUNS);
+                    again.seed = None;
+                    again.tries = 2;
+                    let second = shrink(&again).expect(&what);
+                    assert_eq!(body(&second.text), body(&shrunk.text), "{what}: shrinking again changed it");
+                    assert!(second.steps.is_empty(), "{what}: {:?}", second.steps);
+                    finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
             }
             (source.stem.clone(), kinds.len())
         })
@@ -118,6 +130,10 @@ fn every_failing_bundled_scenario_shrinks_for_each_violated_kind() {
     // Most bundled lessons show a failure in their first seeds; if none did, the test
     // would pass on nothing.
     assert!(shrunk.len() >= 12, "only {} scenarios had a failing seed: {results:?}", shrunk.len());
+    // Most searches end within the cap, and those were checked to be fixpoints.
+    let finished = finished.into_inner();
+    let kinds: usize = results.iter().map(|(_, n)| n).sum();
+    assert!(finished * 2 >= kinds, "only {finished} of {kinds} searches ran to their end");
 }
 
 #[test]
