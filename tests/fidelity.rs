@@ -284,9 +284,15 @@ duplicate_ppm = 1000000
 #[test]
 fn a_cooperative_member_never_commits_past_what_it_processed() {
     let (scenario, path) = bundled("cooperative-rebalance");
-    let result = sweep_scenario(scenario, &path, "1..60");
+    let result = sweep_scenario(scenario, &path, "1..200");
     assert_eq!(result.stop_reasons.get("done").copied(), Some(result.runs()));
     let commit_ahead = |k: &ordo::Kind| k.name() == "commit_ahead";
     assert!(!result.violated.keys().any(commit_ahead), "{:?}", result.violated);
     assert!(!result.allowed.keys().any(commit_ahead), "{:?}", result.allowed);
+    // The refusals of the other partitions of a commit sent just before the generation
+    // moved arrive once the member is in the new one: they no longer fence it again (which
+    // dropped its new assignment and made it wait out its old session, then re-read what
+    // it had processed: duplicate applies in 12 of these 200 seeds). One seed still
+    // re-reads after its first refusal, as Kafka's at-least-once commit-after does.
+    assert!(result.failing.len() <= 1, "{:?}", result.failing);
 }

@@ -458,9 +458,20 @@ impl Consumer {
                 // new coordinator once it is found.
                 self.find_coordinator(ctx);
             }
-            Msg::OffsetCommitOk { partition, offset, generation: _, error } => {
+            Msg::OffsetCommitOk { partition, offset, generation, error } => {
+                // (Not for `commit = "before"`'s gate: its refused poll is dropped and must
+                // be fetched again, which the rejoin below does.)
+                let stale = generation < self.generation && !self.committing;
                 if let Some(owned) = self.owned_mut(partition) {
-                    owned.commit_acked = Some(offset);
+                    if error.is_some() && stale {
+                        // Refused as from a generation the member has left: nothing of this
+                        // partition is committed by it, so its next commit sends the
+                        // position again, in the current generation.
+                        owned.commit_sent = None;
+                        owned.commit_acked = None;
+                    } else {
+                        owned.commit_acked = Some(offset);
+                    }
                 }
                 let settled = self.owned.iter().all(|o| o.commit_sent == o.commit_acked);
                 if settled {
@@ -477,7 +488,12 @@ impl Consumer {
                     ctx.shared.in_hand -= dropped;
                     ctx.shared.stats.dropped_unprocessed += dropped;
                 }
-                if matches!(error, Some(GroupError::UnknownMember | GroupError::IllegalGeneration)) {
+                // The refusal of a commit sent in a generation this member has already left
+                // (the other partitions' answers to one commit of the last batch) says
+                // nothing about its new generation: the first refusal already made it give
+                // the partitions up. Fencing again would drop the new assignment and make
+                // it rejoin as a new member, waiting out its old session.
+                if matches!(error, Some(GroupError::UnknownMember | GroupError::IllegalGeneration)) && !stale {
                     self.fenced(ctx);
                 } else if error.is_some() {
                     self.resume(ctx);
