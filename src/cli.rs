@@ -82,6 +82,10 @@ enum Command {
         /// chain's records in short (`ordo trace --violation N` prints it in full).
         #[arg(long, conflicts_with = "json")]
         explain: bool,
+        /// One line per anomaly kind, with its count and one short example (for a
+        /// projector); the full witness list is the default.
+        #[arg(long, conflicts_with_all = ["json", "explain"])]
+        summary: bool,
     },
     /// Tell the story of part of a history, one line per record in words, with its line
     /// number; for a violation, its causal chain and a sentence saying what happened.
@@ -299,8 +303,8 @@ pub fn main() -> i32 {
                 }
             }
         }
-        Command::Check { history, json, expect, show, explain } => {
-            command_check(&history, json, expect.as_deref(), show, explain)
+        Command::Check { history, json, expect, show, explain, summary } => {
+            command_check(&history, json, expect.as_deref(), if summary { None } else { Some(show) }, explain)
         }
         Command::Trace { history, select } => command_trace(&history, select),
         Command::Diagram { history, output, select } => command_diagram(&history, &output, select),
@@ -490,9 +494,10 @@ fn command_check(
     path: &Path,
     json_output: bool,
     expect: Option<&str>,
-    show: usize,
+    show: Option<usize>,
     explain: bool,
 ) -> anyhow::Result<i32> {
+    // `--summary` comes as no `show`: one line per kind instead of the witness list.
     let expect = match expect {
         Some(list) => Some(
             crate::checker::Guarantee::parse_list(list).map_err(|error| InputError(format!("--expect: {error}")))?,
@@ -514,9 +519,11 @@ fn command_check(
         let history =
             crate::trace::History::read(std::io::BufReader::with_capacity(1 << 20, file), &path.display().to_string())
                 .map_err(InputError)?;
-        emit(&report.render_text_with(show, |i, v| crate::trace::explain_short(&history, v, i + 1, 8)));
-    } else {
+        emit(&report.render_text_with(show.unwrap_or(10), |i, v| crate::trace::explain_short(&history, v, i + 1, 8)));
+    } else if let Some(show) = show {
         emit(&report.render_text(show));
+    } else {
+        emit(&report.render_summary());
     }
     Ok(report.exit_code())
 }

@@ -527,3 +527,31 @@ fn json_fields_match_docs_json_md() {
     let file: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("matrix.json")).unwrap()).unwrap();
     assert_eq!(printed, file, "--json prints what matrix.json holds");
 }
+
+#[test]
+fn check_summary_is_one_line_per_kind_with_an_example() {
+    let history = scratch("summary.jsonl", "");
+    assert!(ordo(&["run", "scenarios/quickstart.toml", "--seed", "1", "--history", history.to_str().unwrap()])
+        .status
+        .success());
+    let full = ordo(&["check", history.to_str().unwrap(), "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&full.stdout).unwrap();
+    let output = ordo(&["check", history.to_str().unwrap(), "--summary"]);
+    assert_eq!(output.status.code(), Some(1), "a violated history still exits 1");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains("VIOLATED"), "{text}");
+    // One line per kind the full report counts, violated and allowed, each with an example.
+    let kinds: Vec<&String> =
+        report["violations"].as_object().unwrap().keys().chain(report["allowed"].as_object().unwrap().keys()).collect();
+    for kind in &kinds {
+        let line = lines
+            .iter()
+            .find(|l| l.trim_start().starts_with(&format!("{kind} ")))
+            .unwrap_or_else(|| panic!("{kind}: {text}"));
+        assert!(line.contains("e.g. #") && line.contains("(lines "), "{line}");
+    }
+    assert_eq!(lines.len(), 1 + kinds.len() + 1, "{text}");
+    // Not with --json or --explain.
+    assert_eq!(ordo(&["check", history.to_str().unwrap(), "--summary", "--json"]).status.code(), Some(2));
+}

@@ -410,6 +410,47 @@ impl Report {
         s
     }
 
+    /// One line per kind, for a projector: its count, its class, and one short example
+    /// (the first anomaly of the kind: its number for `ordo trace --violation N`, scope,
+    /// message cut to fit, witness lines). Violated kinds first, then allowed ones.
+    pub fn render_summary(&self) -> String {
+        let mut s = String::new();
+        let violated = self.count_map(Some(Status::Violated));
+        let allowed = self.count_map(Some(Status::Allowed));
+        let n_violated: u64 = violated.values().sum();
+        if n_violated == 0 {
+            let _ = writeln!(s, "{}: OK, nothing the run expected is violated", self.source);
+        } else {
+            let _ = writeln!(s, "{}: VIOLATED, {n_violated} anomalies break what the run expected", self.source);
+        }
+        for (status, map) in [(Status::Violated, &violated), (Status::Allowed, &allowed)] {
+            for kind in Kind::ALL {
+                let Some(n) = map.get(kind.name()) else { continue };
+                let first = self.violations.iter().enumerate().find(|(_, v)| v.kind == *kind && v.status == status);
+                let example = match first {
+                    Some((i, v)) => {
+                        let lines: Vec<String> = v.witness.iter().map(|w| w.line.to_string()).collect();
+                        let mut message: String = v.message.chars().take(90).collect();
+                        if v.message.chars().count() > 90 {
+                            message.push('…');
+                        }
+                        format!("e.g. #{} [{}] {} (lines {})", i + 1, v.scope, message, lines.join(", "))
+                    }
+                    None => "(no witness kept)".to_string(),
+                };
+                let tag = if status == Status::Violated { "" } else { " (allowed)" };
+                let _ = writeln!(s, "  {:<20} {:>5}{tag}  {example}", kind.name(), n);
+            }
+        }
+        for u in &self.unknown {
+            let _ = writeln!(s, "  {:<20}     ?  not judged: {}", u.kind.name(), u.reason);
+        }
+        if !self.violations.is_empty() {
+            let _ = writeln!(s, "the story of one: ordo trace HISTORY --violation N");
+        }
+        s
+    }
+
     /// Fills each witness's verbatim `record` from a second reading of the same source.
     /// Lines that are not witnesses are skipped without being stored.
     pub fn attach_records<R: std::io::BufRead>(&mut self, mut input: R) -> std::io::Result<()> {
