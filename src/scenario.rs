@@ -647,6 +647,8 @@ fn humanize_serde(message: &str) -> String {
 
 /// Sets `a.b.c = value` in a scenario's TOML table. The value is read as TOML (`50`,
 /// `true`, `"all"`, `[1, 2]`); a bare word that is not valid TOML is taken as a string.
+/// List entries: `clock.p0.offset_ms=0` (the clock of node p0, added if missing),
+/// `fault.0.at_ms=300`, `link.1.loss_ppm=0` (the N-th entry, from 0).
 pub(crate) fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), ScenarioError> {
     let shown = shorten(assignment.trim());
     let bad = |message: String| ScenarioError::Parse { file: format!("--set {shown}"), message };
@@ -663,6 +665,37 @@ pub(crate) fn apply_override(table: &mut toml::Table, assignment: &str) -> Resul
         Ok(mut parsed) => parsed.remove("v").expect("parsed the key v"),
         Err(_) => toml::Value::String(value.trim().to_string()),
     };
+    // `clock.NODE.field`: the `[[clock]]` entry of that node (added when it has none);
+    // `fault.N.field` and `link.N.field`: the N-th (from 0) `[[fault]]` / `[[link]]` entry.
+    if let [list @ ("clock" | "fault" | "link"), which, field] = path.as_slice() {
+        let entries = match table.entry(list.to_string()).or_insert_with(|| toml::Value::Array(Vec::new())) {
+            toml::Value::Array(entries) => entries,
+            _ => return Err(bad(format!("`{list}` is not a list of [[{list}]] entries"))),
+        };
+        let entry = if *list == "clock" {
+            let position = entries.iter().position(|e| e.get("node").and_then(toml::Value::as_str) == Some(which));
+            match position {
+                Some(i) => &mut entries[i],
+                None => {
+                    let mut clock = toml::Table::new();
+                    clock.insert("node".into(), toml::Value::String(which.to_string()));
+                    entries.push(toml::Value::Table(clock));
+                    entries.last_mut().expect("just pushed")
+                }
+            }
+        } else {
+            let count = entries.len();
+            let index: usize = which.parse().map_err(|_| {
+                bad(format!("`{list}.{}`: expected the entry's number from 0, e.g. {list}.0.{field}", shorten(which)))
+            })?;
+            entries.get_mut(index).ok_or_else(|| {
+                bad(format!("`{list}.{index}`: the scenario has {count} [[{list}]] entries (numbered from 0)"))
+            })?
+        };
+        let entry = entry.as_table_mut().ok_or_else(|| bad(format!("[[{list}]] entries are tables")))?;
+        entry.insert(field.to_string(), value);
+        return Ok(());
+    }
     let (last, parents) = path.split_last().expect("not empty");
     let mut current = table;
     for (depth, part) in parents.iter().enumerate() {
@@ -1219,6 +1252,29 @@ mod tests {
         assert!(error.starts_with("test.toml: line 3:"), "{error}");
         assert!(error.contains("max_inflight"), "{error}");
         assert!(error.contains("max_in_flight"), "the message lists the expected fields: {error}");
+    }
+
+    #[test]
+    fn overrides_reach_clocks_by_node_and_faults_and_links_by_number() {
+        let text = "[[clock]]\nnode = \"p0\"\noffset_ms = -50\n\n[[fault]]\nat_ms = 100\nkind = \"crash\"\nnode = \"c0\"\n\n[[fault]]\nat_ms = 200\nkind = \"restart\"\nnode = \"c0\"\n";
+        let with = |sets: &[&str]| {
+            let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            Scenario::parse_with(text, "test.toml", "test", &sets)
+        };
+        let s = with(&["clock.p0.offset_ms=0", "fault.1.at_ms=300"]).unwrap();
+        assert_eq!(s.clocks[0].offset_ms, 0);
+        assert_eq!(s.faults[1].at_ms, 300);
+        // A node without a clock gets one; the first fault is number 0.
+        let s = with(&["clock.b0.drift_ppm=20", "fault.0.at_ms=150"]).unwrap();
+        assert_eq!((s.clocks[1].node.as_str(), s.clocks[1].drift_ppm), ("b0", 20));
+        assert_eq!(s.faults[0].at_ms, 150);
+        // Past the last entry, not a number, or an unknown field of the entry: errors.
+        let e = with(&["fault.2.at_ms=1"]).unwrap_err().to_string();
+        assert!(e.contains("`fault.2`: the scenario has 2 [[fault]] entries"), "{e}");
+        let e = with(&["link.x.loss_ppm=1"]).unwrap_err().to_string();
+        assert!(e.contains("expected the entry's number from 0"), "{e}");
+        let e = with(&["clock.p0.skew_ms=1"]).unwrap_err().to_string();
+        assert!(e.contains("skew_ms"), "{e}");
     }
 
     #[test]
