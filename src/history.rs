@@ -315,10 +315,27 @@ pub enum Rec {
         t: u64,
         node: u32,
     },
+    /// `node` runs again after a pause (written at the end of the pause).
+    Resume {
+        t: u64,
+        node: u32,
+    },
     ClockStep {
         t: u64,
         node: u32,
         delta_ns: i64,
+    },
+    /// The link from → to behaves like this from now on (a `link` fault, or a drawn period
+    /// of loss and latency starting or ending). Latency is uniform in `min_ns..=max_ns`.
+    Link {
+        t: u64,
+        from: u32,
+        to: u32,
+        min_ns: u64,
+        max_ns: u64,
+        loss_ppm: u32,
+        duplicate_ppm: u32,
+        fifo: bool,
     },
     /// `node` leads `partition` from leader epoch `epoch` on.
     Leader {
@@ -346,6 +363,42 @@ pub enum Rec {
         reason: &'static str,
         events: u64,
     },
+}
+
+impl Rec {
+    /// The record's true time.
+    pub fn t(&self) -> u64 {
+        match *self {
+            Rec::ProducerInit { t, .. }
+            | Rec::Create { t, .. }
+            | Rec::Send { t, .. }
+            | Rec::Ack { t, .. }
+            | Rec::Fail { t, .. }
+            | Rec::Append { t, .. }
+            | Rec::Dedup { t, .. }
+            | Rec::Reject { t, .. }
+            | Rec::Assign { t, .. }
+            | Rec::Revoke { t, .. }
+            | Rec::Seek { t, .. }
+            | Rec::Deliver { t, .. }
+            | Rec::Apply { t, .. }
+            | Rec::QueueDeliver { t, .. }
+            | Rec::QueueSettle { t, .. }
+            | Rec::Discard { t, .. }
+            | Rec::Commit { t, .. }
+            | Rec::State { t, .. }
+            | Rec::Crash { t, .. }
+            | Rec::Restart { t, .. }
+            | Rec::Pause { t, .. }
+            | Rec::Resume { t, .. }
+            | Rec::ClockStep { t, .. }
+            | Rec::Link { t, .. }
+            | Rec::Leader { t, .. }
+            | Rec::Truncate { t, .. }
+            | Rec::NetLinks { t, .. }
+            | Rec::End { t, .. } => t,
+        }
+    }
 }
 
 // A record is copied into the buffer on the hot path: keep it at seven words (the
@@ -610,7 +663,7 @@ impl Recorder {
         }
         let value = serde_json::json!({
             "format": "ordo-history",
-            "version": 1,
+            "version": 2,
             "source": concat!("ordo ", env!("CARGO_PKG_VERSION")),
             "scenario": header.scenario,
             "strategy": header.strategy,
@@ -995,6 +1048,18 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
         Rec::Pause { t, node } => {
             line.start("pause", t).node(catalog, node);
         }
+        Rec::Resume { t, node } => {
+            line.start("resume", t).node(catalog, node);
+        }
+        Rec::Link { t, from, to, min_ns, max_ns, loss_ppm, duplicate_ppm, fifo } => {
+            let names = &catalog.node_names;
+            line.start("link", t);
+            line.raw(",\"from\":[").string(&names[from as usize]).raw("],\"to\":[").string(&names[to as usize]);
+            line.raw("],\"latency_min_ns\":").uint(min_ns).raw(",\"latency_max_ns\":").uint(max_ns);
+            line.raw(",\"loss_ppm\":").uint(u64::from(loss_ppm));
+            line.raw(",\"duplicate_ppm\":").uint(u64::from(duplicate_ppm));
+            line.raw(",\"fifo\":").raw(if fifo { "true" } else { "false" });
+        }
         Rec::ClockStep { t, node, delta_ns } => {
             line.start("clock_step", t).node(catalog, node).raw(",\"delta\":").int(delta_ns);
         }
@@ -1080,6 +1145,17 @@ mod tests {
             Rec::Crash { t: 11, node: 1 },
             Rec::Restart { t: 12, node: 1 },
             Rec::Pause { t: 12, node: 2 },
+            Rec::Resume { t: 12, node: 2 },
+            Rec::Link {
+                t: 12,
+                from: 1,
+                to: 2,
+                min_ns: 500,
+                max_ns: 1500,
+                loss_ppm: 20_000,
+                duplicate_ppm: 0,
+                fifo: true,
+            },
             Rec::ClockStep { t: 13, node: 2, delta_ns: -100 },
             Rec::NetLinks { t: 13, from: 0, to: 1, cut: true },
             Rec::End { t: 14, reason: "quiescent", events: 99 },

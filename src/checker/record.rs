@@ -218,6 +218,17 @@ pub(crate) struct Raw<'a> {
     pub meta: Option<Meta<'a>>,
     pub leader_epoch: Option<i64>,
     pub delta: Option<i64>,
+    // Fields of the rare records of format version 2 (`link`, `rebalance`, and
+    // `net_partition`'s node lists): the fast scanner leaves lines with them to serde.
+    #[serde(borrow)]
+    pub from: Option<Vec<CowStr<'a>>>,
+    #[serde(borrow)]
+    pub to: Option<Vec<CowStr<'a>>>,
+    pub latency_min_ns: Option<u64>,
+    pub latency_max_ns: Option<u64>,
+    pub loss_ppm: Option<u64>,
+    pub duplicate_ppm: Option<u64>,
+    pub fifo: Option<bool>,
 }
 
 impl<'a> Raw<'a> {
@@ -232,7 +243,7 @@ impl<'a> Raw<'a> {
     }
 }
 
-/// Every record type of format v1, in the order the doc lists them.
+/// Every record type of the format (version 2), in the order the doc lists them.
 pub(crate) const RECORD_TYPES: &[&str] = &[
     "create",
     "producer_init",
@@ -260,9 +271,13 @@ pub(crate) const RECORD_TYPES: &[&str] = &[
     "resume",
     "net_partition",
     "net_heal",
+    "link",
     "clock_step",
     "end",
 ];
+
+/// The record types format version 2 added (a version-1 history has none of them).
+pub(crate) const VERSION_2_TYPES: &[&str] = &["link"];
 
 /// Turns a serde_json error into the checker's wording (without serde's "line 1").
 pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {

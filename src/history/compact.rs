@@ -293,6 +293,16 @@ impl Encoder {
                 u(out, node.into());
                 put_i(out, delta_ns);
             }
+            Rec::Resume { node, .. } => u(out, node.into()),
+            Rec::Link { from, to, min_ns, max_ns, loss_ppm, duplicate_ppm, fifo, .. } => {
+                u(out, from.into());
+                u(out, to.into());
+                u(out, min_ns);
+                u(out, max_ns);
+                u(out, loss_ppm.into());
+                u(out, duplicate_ppm.into());
+                u(out, fifo.into());
+            }
             Rec::Leader { node, partition, epoch, .. } => {
                 u(out, node.into());
                 u(out, partition.into());
@@ -350,6 +360,8 @@ fn head(rec: &Rec) -> (u8, u64) {
         Rec::Truncate { t, .. } => (23, t),
         Rec::NetLinks { t, .. } => (24, t),
         Rec::End { t, .. } => (25, t),
+        Rec::Resume { t, .. } => (26, t),
+        Rec::Link { t, .. } => (27, t),
     }
 }
 
@@ -475,6 +487,17 @@ impl Iterator for Records<'_> {
             23 => Rec::Truncate { t, node: r.u32(), partition: r.u32(), offset: r.u64() },
             24 => Rec::NetLinks { t, from: r.u32(), to: r.u32(), cut: r.bool() },
             25 => Rec::End { t, reason: strings[r.u64() as usize], events: r.u64() },
+            26 => Rec::Resume { t, node: r.u32() },
+            27 => Rec::Link {
+                t,
+                from: r.u32(),
+                to: r.u32(),
+                min_ns: r.u64(),
+                max_ns: r.u64(),
+                loss_ppm: r.u32(),
+                duplicate_ppm: r.u32(),
+                fifo: r.bool(),
+            },
             other => unreachable!("compact history tag {other}: only this module writes these bytes"),
         };
         Some(rec)

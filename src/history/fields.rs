@@ -213,7 +213,18 @@ pub(super) fn fill<'c>(
         Rec::ClockStep { t, node: n, delta_ns } => {
             (raw.ty, raw.t, raw.node, raw.delta) = (s("clock_step"), Some(t), node(n), Some(delta_ns));
         }
-        Rec::NetLinks { t, cut, .. } => (raw.ty, raw.t) = (s(if cut { "net_partition" } else { "net_heal" }), Some(t)),
+        Rec::NetLinks { t, from, to, cut } => {
+            (raw.ty, raw.t) = (s(if cut { "net_partition" } else { "net_heal" }), Some(t));
+            (raw.from, raw.to) = (Some(vec![node(from).expect("named")]), Some(vec![node(to).expect("named")]));
+        }
+        Rec::Resume { t, node: n } => (raw.ty, raw.t, raw.node) = (s("resume"), Some(t), node(n)),
+        Rec::Link { t, from, to, min_ns, max_ns, loss_ppm, duplicate_ppm, fifo } => {
+            (raw.ty, raw.t) = (s("link"), Some(t));
+            (raw.from, raw.to) = (Some(vec![node(from).expect("named")]), Some(vec![node(to).expect("named")]));
+            (raw.latency_min_ns, raw.latency_max_ns) = (Some(min_ns), Some(max_ns));
+            (raw.loss_ppm, raw.duplicate_ppm) = (Some(loss_ppm.into()), Some(duplicate_ppm.into()));
+            raw.fifo = Some(fifo);
+        }
         Rec::End { t, reason, .. } => (raw.ty, raw.t, raw.reason) = (s("end"), Some(t), s(reason)),
     }
 }

@@ -68,6 +68,8 @@ pub enum Ty {
     Resume,
     NetPartition,
     NetHeal,
+    /// A link's behaviour changes (format version 2).
+    Link,
     ClockStep,
     End,
     /// A record type this version does not know: shown generically.
@@ -103,6 +105,7 @@ impl Ty {
             "resume" => Ty::Resume,
             "net_partition" => Ty::NetPartition,
             "net_heal" => Ty::NetHeal,
+            "link" => Ty::Link,
             "clock_step" => Ty::ClockStep,
             "end" => Ty::End,
             _ => Ty::Other,
@@ -129,7 +132,14 @@ impl Ty {
     pub fn is_fault(self) -> bool {
         matches!(
             self,
-            Ty::Crash | Ty::Restart | Ty::Pause | Ty::Resume | Ty::NetPartition | Ty::NetHeal | Ty::ClockStep
+            Ty::Crash
+                | Ty::Restart
+                | Ty::Pause
+                | Ty::Resume
+                | Ty::NetPartition
+                | Ty::NetHeal
+                | Ty::Link
+                | Ty::ClockStep
         )
     }
 }
@@ -279,7 +289,7 @@ impl History {
             // The fast path reads the fields it knows into borrowed strings; creates,
             // states, unknown types and anything unexpected take the general one.
             let fast = match serde_json::from_slice::<Line<'_>>(text) {
-                Ok(line) if !matches!(Ty::parse(&line.ty), Ty::Create | Ty::State | Ty::Other) => {
+                Ok(line) if !matches!(Ty::parse(&line.ty), Ty::Create | Ty::State | Ty::Link | Ty::Other) => {
                     Some(line.into_rec(&mut names, line_no))
                 }
                 _ => None,
@@ -357,7 +367,7 @@ fn record(names: &mut Names, map: &serde_json::Map<String, Value>, line: u64) ->
     let (list, list2) = match ty {
         Ty::Send => (list_of(names, "events"), Vec::new()),
         Ty::Create => (list_of(names, "deps"), Vec::new()),
-        Ty::NetPartition | Ty::NetHeal => (list_of(names, "from"), list_of(names, "to")),
+        Ty::NetPartition | Ty::NetHeal | Ty::Link => (list_of(names, "from"), list_of(names, "to")),
         _ => (Vec::new(), Vec::new()),
     };
     let parts = match map.get("partitions") {
@@ -377,6 +387,21 @@ fn record(names: &mut Names, map: &serde_json::Map<String, Value>, line: u64) ->
     let text = match ty {
         Ty::Create => pairs(map.get("writes")),
         Ty::State => pairs(map.get("fields")),
+        Ty::Link => {
+            let ms = |key: &str| uint(key).map_or_else(|| "?".to_string(), |ns| format!("{:.2}", ns as f64 / 1e6));
+            let pct = |key: &str| uint(key).map_or_else(|| "?".to_string(), |ppm| format!("{}", ppm as f64 / 1e4));
+            let fifo = if map.get("fifo").and_then(Value::as_bool) == Some(false) { ", not in order" } else { "" };
+            Some(
+                format!(
+                    "latency {}-{} ms, loss {} %, duplicates {} %{fifo}",
+                    ms("latency_min_ns"),
+                    ms("latency_max_ns"),
+                    pct("loss_ppm"),
+                    pct("duplicate_ppm")
+                )
+                .into(),
+            )
+        }
         Ty::Other => {
             let parts: Vec<String> = map
                 .iter()
@@ -571,7 +596,7 @@ mod tests {
                 else {
                     continue;
                 };
-                if matches!(Ty::parse(&fast.ty), Ty::Create | Ty::State | Ty::Other) {
+                if matches!(Ty::parse(&fast.ty), Ty::Create | Ty::State | Ty::Link | Ty::Other) {
                     continue;
                 }
                 let a = fast.into_rec(&mut names, i as u64 + 1);

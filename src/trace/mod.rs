@@ -405,7 +405,7 @@ fn chain(h: &History, v: &Violation, n: usize) -> Story {
                     in_window(r) && r.node.is_some_and(|n| consumers.contains(&n)) && tp_in(r, &tps)
                 }
                 Ty::Crash | Ty::Restart | Ty::Pause | Ty::Resume | Ty::ClockStep => in_window(r) && node_in,
-                Ty::NetPartition | Ty::NetHeal => {
+                Ty::NetPartition | Ty::NetHeal | Ty::Link => {
                     in_window(r) && r.list.iter().chain(&r.list2).any(|n| nodes.contains(n))
                 }
                 Ty::Other => in_window(r) && (node_in || about_event || about_batch),
@@ -546,6 +546,10 @@ pub fn words(h: &History, r: &Rec) -> String {
             let verb = if r.ty == Ty::NetPartition { "network cut" } else { "network heals" };
             format!("{verb} {} {arrow} {}", list(&r.list), list(&r.list2))
         }
+        Ty::Link => {
+            let list = |l: &[Sym]| l.iter().map(|n| h.s(*n)).collect::<Vec<_>>().join(",");
+            format!("link {} → {} now: {}", list(&r.list), list(&r.list2), r.text.as_deref().unwrap_or(""))
+        }
         Ty::End => format!("history ends: {}", s(r.reason)),
         Ty::Other => format!("{} {}", h.s(r.ty_name), r.text.as_deref().unwrap_or("")),
     }
@@ -568,7 +572,7 @@ fn signed_ms(ns: i64) -> String {
 pub fn who(h: &History, r: &Rec) -> String {
     match r.node {
         Some(n) => h.s(n).to_string(),
-        None if matches!(r.ty, Ty::NetPartition | Ty::NetHeal) => "net".into(),
+        None if matches!(r.ty, Ty::NetPartition | Ty::NetHeal | Ty::Link) => "net".into(),
         None => r.group.map_or("-".into(), |g| h.s(g).to_string()),
     }
 }

@@ -1,0 +1,155 @@
+//! Issue 13 §1: what happened is in the history. Each record type that format version 2
+//! added appears when its cause happens, with the right fields; the checker accepts it,
+//! refuses it in a version-1 history, and refuses bad fields naming the line.
+
+use std::path::Path;
+
+use ordo::history::HistoryMode;
+use ordo::run::{run, RunSpec};
+use ordo::scenario::Scenario;
+use ordo::strategy::StrategySet;
+use serde_json::Value;
+
+const MS: u64 = 1_000_000;
+
+fn records(scenario: Scenario, seed: u64) -> Vec<Value> {
+    let strategy = StrategySet::parse(&scenario.strategy).expect("known strategy");
+    let spec = RunSpec {
+        scenario,
+        scenario_path: Path::new("test.toml"),
+        strategy,
+        seed,
+        history_mode: HistoryMode::On,
+        history_file: None,
+        keep_history: true,
+    };
+    let jsonl = run(spec).expect("the run finishes").history.jsonl.expect("kept");
+    let report = ordo::checker::check_reader(jsonl.as_slice(), "history", None);
+    assert!(report.is_ok(), "the checker accepts ordo's own history: {:?}", report.err());
+    jsonl.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect()
+}
+
+fn of_type<'a>(recs: &'a [Value], ty: &str) -> Vec<&'a Value> {
+    recs.iter().filter(|r| r["type"] == ty).collect()
+}
+
+#[test]
+fn the_header_says_version_2() {
+    let recs = records(Scenario::load(Path::new("scenarios/quickstart.toml")).unwrap(), 1);
+    assert_eq!(recs[0]["version"], 2);
+}
+
+#[test]
+fn a_link_fault_is_recorded_when_it_takes_effect_and_when_it_ends() {
+    let text = r#"
+        [topology]
+        partitions = 1
+        [workload]
+        entities = 2
+        events_per_entity = 3
+        [network]
+        latency_min_us = 500
+        latency_max_us = 1500
+        [[fault]]
+        at_ms = 5
+        kind = "link"
+        from = "p0"
+        to = "b0"
+        latency_min_us = 2000
+        latency_max_us = 3000
+        loss_ppm = 50000
+        duplicate_ppm = 1000
+        [[fault]]
+        at_ms = 40
+        kind = "link"
+        from = "p0"
+        to = "b0"
+    "#;
+    let recs = records(Scenario::parse(text, "link", "link").unwrap(), 1);
+    let links = of_type(&recs, "link");
+    assert_eq!(links.len(), 2, "{links:?}");
+    let (start, end) = (links[0], links[1]);
+    assert_eq!(start["t"], 5 * MS);
+    assert_eq!(start["from"], serde_json::json!(["p0"]));
+    assert_eq!(start["to"], serde_json::json!(["b0"]));
+    assert_eq!(start["latency_min_ns"], 2_000_000);
+    assert_eq!(start["latency_max_ns"], 3_000_000);
+    assert_eq!(start["loss_ppm"], 50_000);
+    assert_eq!(start["duplicate_ppm"], 1_000);
+    assert_eq!(start["fifo"], true);
+    // The end of the period restores `[network]`.
+    assert_eq!(end["t"], 40 * MS);
+    assert_eq!((end["latency_min_ns"].as_u64(), end["latency_max_ns"].as_u64()), (Some(500_000), Some(1_500_000)));
+    assert_eq!((end["loss_ppm"].as_u64(), end["duplicate_ppm"].as_u64()), (Some(0), Some(0)));
+}
+
+#[test]
+fn a_pause_is_followed_by_its_resume_at_the_end_of_the_pause() {
+    // zombie-consumer.toml pauses c0 at 300 ms for 2500 ms.
+    let recs = records(Scenario::load(Path::new("scenarios/zombie-consumer.toml")).unwrap(), 1);
+    let pauses = of_type(&recs, "pause");
+    let resumes = of_type(&recs, "resume");
+    assert_eq!(pauses.len(), 1);
+    assert_eq!(resumes.len(), 1);
+    assert_eq!(pauses[0]["node"], "c0");
+    assert_eq!(resumes[0]["node"], "c0");
+    assert_eq!(pauses[0]["t"], 300 * MS);
+    assert_eq!(resumes[0]["t"], 2_800 * MS);
+    let times: Vec<u64> = recs[1..].iter().map(|r| r["t"].as_u64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "records stay in time order");
+}
+
+#[test]
+fn a_crash_during_a_pause_has_no_resume() {
+    let text = r#"
+        [topology]
+        partitions = 1
+        [workload]
+        entities = 2
+        events_per_entity = 3
+        [[fault]]
+        at_ms = 2
+        kind = "pause"
+        node = "c0"
+        duration_ms = 50
+        [[fault]]
+        at_ms = 10
+        kind = "crash"
+        node = "c0"
+        [[fault]]
+        at_ms = 20
+        kind = "restart"
+        node = "c0"
+    "#;
+    let recs = records(Scenario::parse(text, "pause", "pause").unwrap(), 1);
+    assert_eq!(of_type(&recs, "pause").len(), 1);
+    assert!(of_type(&recs, "resume").is_empty());
+    assert_eq!(of_type(&recs, "restart").len(), 1);
+}
+
+const V2: &str = r#"{"format":"ordo-history","version":2}"#;
+const LINK: &str = r#"{"type":"link","t":1,"from":["p0"],"to":["b0"],"latency_min_ns":1,"latency_max_ns":2,"loss_ppm":0,"duplicate_ppm":0,"fifo":true}"#;
+
+fn check(lines: &[&str]) -> Result<ordo::checker::Report, String> {
+    let text = lines.join("\n") + "\n";
+    ordo::checker::check_reader(text.as_bytes(), "h.jsonl", None).map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_checker_accepts_link_records_in_version_2_only_and_names_bad_fields() {
+    let end = r#"{"type":"end","t":3,"reason":"quiescent"}"#;
+    assert!(check(&[V2, LINK, end]).is_ok());
+    let v1 = check(&[r#"{"format":"ordo-history","version":1}"#, LINK, end]).unwrap_err();
+    assert!(v1.contains("h.jsonl:2:") && v1.contains("version 2"), "{v1}");
+    let v3 = check(&[r#"{"format":"ordo-history","version":3}"#, end]).unwrap_err();
+    assert!(v3.contains("version 3 is not supported"), "{v3}");
+    let backwards = LINK.replace("\"latency_min_ns\":1", "\"latency_min_ns\":5");
+    let e = check(&[V2, &backwards, end]).unwrap_err();
+    assert!(e.contains("h.jsonl:2:") && e.contains("latency_min_ns"), "{e}");
+    let lossy = LINK.replace("\"loss_ppm\":0", "\"loss_ppm\":1000001");
+    let e = check(&[V2, &lossy, end]).unwrap_err();
+    assert!(e.contains("loss_ppm"), "{e}");
+    let missing = LINK.replace(",\"fifo\":true", "");
+    let e = check(&[V2, &missing, end]).unwrap_err();
+    assert!(e.contains("fifo"), "{e}");
+}
