@@ -83,6 +83,9 @@ pub struct Catalog {
     pub stamp_c: Vec<u32>,
     pub vc: Vec<u32>,
     pub vc_width: u32,
+    /// The members of each completed rebalance (`rebalance` records point into it): per
+    /// member its node, its partition count, then its partitions.
+    pub group_members: Vec<u32>,
     /// Made on first use, from the names above (which must not change after).
     pub fragments: std::sync::OnceLock<Fragments>,
 }
@@ -337,6 +340,25 @@ pub enum Rec {
         duplicate_ppm: u32,
         fifo: bool,
     },
+    /// Coordinator `node` started a rebalance of the group, which was in `generation`:
+    /// `reason` (`join`, `leave`, `expiry`, `second_round`), started by `member`'s node
+    /// ([`NONE_U32`] for none).
+    RebalanceStart {
+        t: u64,
+        node: u32,
+        generation: u32,
+        reason: &'static str,
+        member: u32,
+    },
+    /// Coordinator `node` completed a rebalance: `generation` is the new one, its members
+    /// are `Catalog::group_members[start..start + len]`.
+    Rebalance {
+        t: u64,
+        node: u32,
+        generation: u32,
+        start: u32,
+        len: u32,
+    },
     /// `node` leads `partition` from leader epoch `epoch` on.
     Leader {
         t: u64,
@@ -363,6 +385,18 @@ pub enum Rec {
         reason: &'static str,
         events: u64,
     },
+}
+
+/// The members of a `rebalance` record: (node, partitions) each.
+pub fn group_members(catalog: &Catalog, start: u32, len: u32) -> impl Iterator<Item = (u32, &[u32])> {
+    let mut rest = &catalog.group_members[start as usize..start as usize + len as usize];
+    std::iter::from_fn(move || {
+        let (&node, after) = rest.split_first()?;
+        let (&count, after) = after.split_first()?;
+        let (partitions, after) = after.split_at(count as usize);
+        rest = after;
+        Some((node, partitions))
+    })
 }
 
 impl Rec {
@@ -393,6 +427,8 @@ impl Rec {
             | Rec::Resume { t, .. }
             | Rec::ClockStep { t, .. }
             | Rec::Link { t, .. }
+            | Rec::RebalanceStart { t, .. }
+            | Rec::Rebalance { t, .. }
             | Rec::Leader { t, .. }
             | Rec::Truncate { t, .. }
             | Rec::NetLinks { t, .. }
@@ -459,6 +495,7 @@ struct Shipped {
     stamp_l: usize,
     stamp_c: usize,
     vc: usize,
+    group_members: usize,
 }
 
 /// What the simulation hands the writer: raw bytes (the header), or records with the
@@ -478,6 +515,7 @@ struct Shipment {
     stamp_l: Vec<i64>,
     stamp_c: Vec<u32>,
     vc: Vec<u32>,
+    group_members: Vec<u32>,
 }
 
 impl Shipment {
@@ -490,6 +528,7 @@ impl Shipment {
         self.stamp_l.clear();
         self.stamp_c.clear();
         self.vc.clear();
+        self.group_members.clear();
     }
 }
 
@@ -523,6 +562,7 @@ fn catalog_names(catalog: &Catalog) -> Catalog {
         stamp_c: _,
         vc: _,
         vc_width,
+        group_members: _,
         fragments: _,
     } = catalog;
     Catalog {
@@ -565,6 +605,7 @@ impl Writer {
                         catalog.stamp_l.extend_from_slice(&shipment.stamp_l);
                         catalog.stamp_c.extend_from_slice(&shipment.stamp_c);
                         catalog.vc.extend_from_slice(&shipment.vc);
+                        catalog.group_members.extend_from_slice(&shipment.group_members);
                         out.reserve(shipment.records.len() * 160);
                         for rec in &shipment.records {
                             if let Rec::Send { batch, pid, epoch, seq, .. } = *rec {
@@ -708,6 +749,7 @@ impl Recorder {
         shipment.stamp_l.extend_from_slice(&catalog.stamp_l[from.stamp_l..]);
         shipment.stamp_c.extend_from_slice(&catalog.stamp_c[from.stamp_c..]);
         shipment.vc.extend_from_slice(&catalog.vc[from.vc..]);
+        shipment.group_members.extend_from_slice(&catalog.group_members[from.group_members..]);
         self.shipped = Shipped {
             events: catalog.events.len(),
             deps: catalog.deps.len(),
@@ -716,6 +758,7 @@ impl Recorder {
             stamp_l: catalog.stamp_l.len(),
             stamp_c: catalog.stamp_c.len(),
             vc: catalog.vc.len(),
+            group_members: catalog.group_members.len(),
         };
         self.written += shipment.records.len() as u64;
         self.send(catalog, Message::Records(shipment));
@@ -1050,6 +1093,30 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
         }
         Rec::Resume { t, node } => {
             line.start("resume", t).node(catalog, node);
+        }
+        Rec::RebalanceStart { t, node, generation, reason, member } => {
+            line.start("rebalance_start", t).node(catalog, node).group(catalog);
+            line.raw(",\"generation\":").uint(u64::from(generation)).raw(",\"reason\":").string(reason);
+            if member != NONE_U32 {
+                line.raw(",\"member\":").string(&catalog.node_names[member as usize]);
+            }
+        }
+        Rec::Rebalance { t, node, generation, start, len } => {
+            line.start("rebalance", t).node(catalog, node).group(catalog);
+            line.raw(",\"generation\":").uint(u64::from(generation)).raw(",\"topic\":").string(&catalog.topic);
+            line.raw(",\"members\":[");
+            for (k, (member, partitions)) in group_members(catalog, start, len).enumerate() {
+                line.raw(if k == 0 { "{\"node\":" } else { ",{\"node\":" });
+                line.string(&catalog.node_names[member as usize]).raw(",\"partitions\":[");
+                for (j, &p) in partitions.iter().enumerate() {
+                    if j > 0 {
+                        line.raw(",");
+                    }
+                    line.uint(u64::from(p));
+                }
+                line.raw("]}");
+            }
+            line.raw("]");
         }
         Rec::Link { t, from, to, min_ns, max_ns, loss_ppm, duplicate_ppm, fifo } => {
             let names = &catalog.node_names;

@@ -153,3 +153,56 @@ fn the_checker_accepts_link_records_in_version_2_only_and_names_bad_fields() {
     let e = check(&[V2, &missing, end]).unwrap_err();
     assert!(e.contains("fifo"), "{e}");
 }
+
+#[test]
+fn rebalances_are_recorded_as_the_coordinator_saw_them() {
+    // zombie-consumer.toml: c0 pauses past its session, is expired, and rejoins.
+    let recs = records(Scenario::load(Path::new("scenarios/zombie-consumer.toml")).unwrap(), 1);
+    let starts = of_type(&recs, "rebalance_start");
+    let done = of_type(&recs, "rebalance");
+    assert!(!starts.is_empty() && !done.is_empty());
+    assert_eq!(starts[0]["reason"], "join");
+    assert!(starts.iter().any(|r| r["reason"] == "expiry" && r["member"] == "c0"), "{starts:?}");
+    let partitions = recs[0]["topics"][0]["partitions"].as_u64().unwrap();
+    for r in &done {
+        assert!(r["node"].as_str().unwrap().starts_with('b'), "the coordinator is a broker: {r}");
+        assert_eq!(r["group"], recs[1..].iter().find(|r| r["type"] == "deliver").unwrap()["group"]);
+        // Every assign of this generation agrees with the members the coordinator recorded.
+        let generation = r["generation"].as_u64().unwrap();
+        for member in r["members"].as_array().unwrap() {
+            for p in member["partitions"].as_array().unwrap() {
+                assert!(p.as_u64().unwrap() < partitions);
+                let assigned = recs.iter().any(|a| {
+                    a["type"] == "assign"
+                        && a["generation"] == generation
+                        && a["node"] == member["node"]
+                        && a["partitions"][0] == *p
+                });
+                let later = recs.iter().any(|a| a["type"] == "rebalance" && a["generation"] == generation + 1);
+                assert!(assigned || later, "generation {generation}: {member} has no assign of {p}");
+            }
+        }
+    }
+    // Generations complete in order, one record each.
+    let generations: Vec<u64> = done.iter().map(|r| r["generation"].as_u64().unwrap()).collect();
+    assert!(generations.windows(2).all(|w| w[0] < w[1]), "{generations:?}");
+}
+
+#[test]
+fn the_checker_validates_rebalance_records() {
+    let header = r#"{"format":"ordo-history","version":2,"topics":[{"name":"t","partitions":2}]}"#;
+    let start =
+        r#"{"type":"rebalance_start","t":1,"node":"b0","group":"g","generation":0,"reason":"join","member":"c0"}"#;
+    let done = r#"{"type":"rebalance","t":2,"node":"b0","group":"g","generation":1,"topic":"t","members":[{"node":"c0","partitions":[0]},{"node":"c1","partitions":[1]}]}"#;
+    let end = r#"{"type":"end","t":3,"reason":"quiescent"}"#;
+    assert!(check(&[header, start, done, end]).is_ok());
+    let twice = done.replace("\"partitions\":[1]", "\"partitions\":[0]");
+    let e = check(&[header, start, &twice, end]).unwrap_err();
+    assert!(e.contains("h.jsonl:3:") && e.contains("two members"), "{e}");
+    let beyond = done.replace("\"partitions\":[1]", "\"partitions\":[2]");
+    let e = check(&[header, start, &beyond, end]).unwrap_err();
+    assert!(e.contains("partition 2"), "{e}");
+    let no_reason = start.replace(",\"reason\":\"join\"", "");
+    let e = check(&[header, &no_reason, end]).unwrap_err();
+    assert!(e.contains("h.jsonl:2:") && e.contains("reason"), "{e}");
+}

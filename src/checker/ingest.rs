@@ -645,6 +645,7 @@ impl<'s> Ingest<'s> {
             "state" => self.state(raw),
             "net_partition" | "net_heal" => Ok(()),
             "link" => self.link(raw),
+            "rebalance_start" | "rebalance" => self.rebalance(raw, ty),
             "clock_step" => {
                 req!(self, raw, ty, node);
                 req!(self, raw, ty, delta);
@@ -691,6 +692,52 @@ impl<'s> Ingest<'s> {
             }
         }
         req!(self, raw, ty, fifo);
+        Ok(())
+    }
+
+    /// A `rebalance_start` or `rebalance` record: the fields must describe one (the
+    /// checker judges groups by `assign`, `revoke` and `commit`, not by these).
+    fn rebalance(&mut self, raw: &Raw<'_>, ty: &'static str) -> Result<(), CheckError> {
+        req!(self, raw, ty, node);
+        req!(self, raw, ty, group);
+        req!(self, raw, ty, generation);
+        if ty == "rebalance_start" {
+            req!(self, raw, ty, reason);
+            return Ok(());
+        }
+        let topic = req!(self, raw, ty, topic).0.to_string();
+        let partitions = self.topics.as_ref().and_then(|m| m.get(&topic).copied());
+        if let (Some(m), None) = (&self.topics, partitions) {
+            let known: Vec<&str> = m.keys().map(String::as_str).collect();
+            return Err(self.err(format!(
+                "rebalance record names topic {topic:?}, which the header does not declare; expected one of {}",
+                known.join(", ")
+            )));
+        }
+        let mut owned = std::collections::BTreeSet::new();
+        for (k, member) in req!(self, raw, ty, members).iter().enumerate() {
+            if member.node.as_ref().map_or(true, |n| n.0.is_empty()) {
+                return Err(self.err(format!("rebalance record's member {k} lacks \"node\"; expected a node name")));
+            }
+            let Some(list) = &member.partitions else {
+                return Err(self.err(format!(
+                    "rebalance record's member {k} lacks \"partitions\"; expected a list of partitions"
+                )));
+            };
+            for &p in list {
+                if partitions.is_some_and(|n| p >= n) {
+                    return Err(self.err(format!(
+                        "rebalance record gives partition {p} of {topic}, which has {} partitions",
+                        partitions.unwrap_or(0)
+                    )));
+                }
+                if !owned.insert(p) {
+                    return Err(self.err(format!(
+                        "rebalance record gives partition {p} of {topic} to two members; expected one owner each"
+                    )));
+                }
+            }
+        }
         Ok(())
     }
 

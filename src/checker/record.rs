@@ -229,6 +229,18 @@ pub(crate) struct Raw<'a> {
     pub loss_ppm: Option<u64>,
     pub duplicate_ppm: Option<u64>,
     pub fifo: Option<bool>,
+    #[serde(borrow)]
+    pub member: Option<CowStr<'a>>,
+    #[serde(borrow)]
+    pub members: Option<Vec<GroupMember<'a>>>,
+}
+
+/// One member of a `rebalance` record.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct GroupMember<'a> {
+    #[serde(borrow)]
+    pub node: Option<CowStr<'a>>,
+    pub partitions: Option<Vec<u32>>,
 }
 
 impl<'a> Raw<'a> {
@@ -255,6 +267,8 @@ pub(crate) const RECORD_TYPES: &[&str] = &[
     "reject",
     "leader",
     "truncate",
+    "rebalance_start",
+    "rebalance",
     "assign",
     "revoke",
     "seek",
@@ -277,7 +291,7 @@ pub(crate) const RECORD_TYPES: &[&str] = &[
 ];
 
 /// The record types format version 2 added (a version-1 history has none of them).
-pub(crate) const VERSION_2_TYPES: &[&str] = &["link"];
+pub(crate) const VERSION_2_TYPES: &[&str] = &["link", "rebalance_start", "rebalance"];
 
 /// Turns a serde_json error into the checker's wording (without serde's "line 1").
 pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {

@@ -542,6 +542,8 @@ impl<'a> Scan<'a> {
             loss_ppm: _,
             duplicate_ppm: _,
             fifo: _,
+            member: _,
+            members: _,
         } = r;
         Some(())
     }
@@ -593,8 +595,17 @@ const K_VC: u64 = pack(b"vc");
 const K_HLC: u64 = pack(b"hlc");
 
 /// Keys of [`Raw`] fields the scanner does not read: it declines lines that have them.
-const RARE_FIELDS: &[&[u8]] =
-    &[b"from", b"to", b"latency_min_ns", b"latency_max_ns", b"loss_ppm", b"duplicate_ppm", b"fifo"];
+const RARE_FIELDS: &[&[u8]] = &[
+    b"from",
+    b"to",
+    b"latency_min_ns",
+    b"latency_max_ns",
+    b"loss_ppm",
+    b"duplicate_ppm",
+    b"fifo",
+    b"member",
+    b"members",
+];
 
 /// The bit (field number) of a known record key.
 #[inline]
@@ -814,9 +825,19 @@ mod tests {
         })
         .expect("quickstart runs");
         let text = result.history.jsonl.expect("kept in memory");
+        let mut rare = 0;
         for line in text.split(|&b| b == b'\n').skip(1).filter(|l| !l.is_empty()) {
-            assert_eq!(agrees(line), Ok(true), "{}", String::from_utf8_lossy(line));
+            // The rare records (a few per run: rebalances, link changes, network cuts)
+            // have fields the scanner leaves to serde; it must take every other line.
+            let is_rare = super::RARE_FIELDS.iter().any(|key| {
+                let quoted = [b"\"", *key, b"\":"].concat();
+                line.windows(quoted.len()).any(|w| w == quoted.as_slice())
+            });
+            rare += usize::from(is_rare);
+            let expected = if is_rare { Ok(false) } else { Ok(true) };
+            assert_eq!(agrees(line), expected, "{}", String::from_utf8_lossy(line));
         }
+        assert!(rare > 0 && rare < 20, "{rare} rare lines");
     }
 
     /// Bytes that change how a line parses.

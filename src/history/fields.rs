@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use super::compact::CompactHistory;
 use super::{Catalog, Rec, NONE_U64};
-use crate::checker::fields::{CowStr, IdRef, Meta, Pairs, Raw};
+use crate::checker::fields::{CowStr, GroupMember, IdRef, Meta, Pairs, Raw};
 use crate::checker::{CheckError, Guarantee, Report};
 use crate::scenario::ClockKind;
 
@@ -216,6 +216,22 @@ pub(super) fn fill<'c>(
         Rec::NetLinks { t, from, to, cut } => {
             (raw.ty, raw.t) = (s(if cut { "net_partition" } else { "net_heal" }), Some(t));
             (raw.from, raw.to) = (Some(vec![node(from).expect("named")]), Some(vec![node(to).expect("named")]));
+        }
+        Rec::RebalanceStart { t, node: n, generation, reason, member } => {
+            (raw.ty, raw.t, raw.node, raw.group) = (s("rebalance_start"), Some(t), node(n), group);
+            (raw.generation, raw.reason) = (Some(generation.into()), s(reason));
+            if member != super::NONE_U32 {
+                raw.member = node(member);
+            }
+        }
+        Rec::Rebalance { t, node: n, generation, start, len } => {
+            (raw.ty, raw.t, raw.node, raw.group) = (s("rebalance"), Some(t), node(n), group);
+            (raw.generation, raw.topic) = (Some(generation.into()), topic);
+            raw.members = Some(
+                super::group_members(catalog, start, len)
+                    .map(|(m, partitions)| GroupMember { node: node(m), partitions: Some(partitions.to_vec()) })
+                    .collect(),
+            );
         }
         Rec::Resume { t, node: n } => (raw.ty, raw.t, raw.node) = (s("resume"), Some(t), node(n)),
         Rec::Link { t, from, to, min_ns, max_ns, loss_ppm, duplicate_ppm, fifo } => {

@@ -70,6 +70,9 @@ pub enum Ty {
     NetHeal,
     /// A link's behaviour changes (format version 2).
     Link,
+    /// A group coordinator starts or completes a rebalance (format version 2).
+    RebalanceStart,
+    Rebalance,
     ClockStep,
     End,
     /// A record type this version does not know: shown generically.
@@ -106,6 +109,8 @@ impl Ty {
             "net_partition" => Ty::NetPartition,
             "net_heal" => Ty::NetHeal,
             "link" => Ty::Link,
+            "rebalance_start" => Ty::RebalanceStart,
+            "rebalance" => Ty::Rebalance,
             "clock_step" => Ty::ClockStep,
             "end" => Ty::End,
             _ => Ty::Other,
@@ -241,7 +246,8 @@ impl Index {
                 }
             }
         }
-        if matches!(r.ty, Ty::Leader | Ty::Truncate | Ty::Other) || r.ty.is_fault() {
+        if matches!(r.ty, Ty::Leader | Ty::Truncate | Ty::RebalanceStart | Ty::Rebalance | Ty::Other) || r.ty.is_fault()
+        {
             self.structural.push(i);
         }
     }
@@ -289,7 +295,12 @@ impl History {
             // The fast path reads the fields it knows into borrowed strings; creates,
             // states, unknown types and anything unexpected take the general one.
             let fast = match serde_json::from_slice::<Line<'_>>(text) {
-                Ok(line) if !matches!(Ty::parse(&line.ty), Ty::Create | Ty::State | Ty::Link | Ty::Other) => {
+                Ok(line)
+                    if !matches!(
+                        Ty::parse(&line.ty),
+                        Ty::Create | Ty::State | Ty::Link | Ty::RebalanceStart | Ty::Rebalance | Ty::Other
+                    ) =>
+                {
                     Some(line.into_rec(&mut names, line_no))
                 }
                 _ => None,
@@ -368,6 +379,14 @@ fn record(names: &mut Names, map: &serde_json::Map<String, Value>, line: u64) ->
         Ty::Send => (list_of(names, "events"), Vec::new()),
         Ty::Create => (list_of(names, "deps"), Vec::new()),
         Ty::NetPartition | Ty::NetHeal | Ty::Link => (list_of(names, "from"), list_of(names, "to")),
+        Ty::RebalanceStart => (sym("member").into_iter().collect(), Vec::new()),
+        Ty::Rebalance => {
+            let members = map.get("members").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            (
+                members.iter().filter_map(|m| m.get("node").and_then(id_text)).map(|n| names.intern(&n)).collect(),
+                Vec::new(),
+            )
+        }
         _ => (Vec::new(), Vec::new()),
     };
     let parts = match map.get("partitions") {
@@ -387,6 +406,22 @@ fn record(names: &mut Names, map: &serde_json::Map<String, Value>, line: u64) ->
     let text = match ty {
         Ty::Create => pairs(map.get("writes")),
         Ty::State => pairs(map.get("fields")),
+        Ty::Rebalance => {
+            let members = map.get("members").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            let each: Vec<String> = members
+                .iter()
+                .map(|m| {
+                    let node = m.get("node").and_then(id_text).unwrap_or_else(|| "?".into());
+                    let parts: Vec<String> = m
+                        .get("partitions")
+                        .and_then(Value::as_array)
+                        .map(|l| l.iter().map(Value::to_string).collect())
+                        .unwrap_or_default();
+                    format!("{node} [{}]", parts.join(","))
+                })
+                .collect();
+            Some(if each.is_empty() { "no members".into() } else { each.join(", ").into() })
+        }
         Ty::Link => {
             let ms = |key: &str| uint(key).map_or_else(|| "?".to_string(), |ns| format!("{:.2}", ns as f64 / 1e6));
             let pct = |key: &str| uint(key).map_or_else(|| "?".to_string(), |ppm| format!("{}", ppm as f64 / 1e4));
@@ -596,7 +631,10 @@ mod tests {
                 else {
                     continue;
                 };
-                if matches!(Ty::parse(&fast.ty), Ty::Create | Ty::State | Ty::Link | Ty::Other) {
+                if matches!(
+                    Ty::parse(&fast.ty),
+                    Ty::Create | Ty::State | Ty::Link | Ty::RebalanceStart | Ty::Rebalance | Ty::Other
+                ) {
                     continue;
                 }
                 let a = fast.into_rec(&mut names, i as u64 + 1);

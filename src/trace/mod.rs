@@ -405,6 +405,7 @@ fn chain(h: &History, v: &Violation, n: usize) -> Story {
                     in_window(r) && r.node.is_some_and(|n| consumers.contains(&n)) && tp_in(r, &tps)
                 }
                 Ty::Crash | Ty::Restart | Ty::Pause | Ty::Resume | Ty::ClockStep => in_window(r) && node_in,
+                Ty::RebalanceStart | Ty::Rebalance => in_window(r) && r.list.iter().any(|n| consumers.contains(n)),
                 Ty::NetPartition | Ty::NetHeal | Ty::Link => {
                     in_window(r) && r.list.iter().chain(&r.list2).any(|n| nodes.contains(n))
                 }
@@ -546,6 +547,21 @@ pub fn words(h: &History, r: &Rec) -> String {
             let verb = if r.ty == Ty::NetPartition { "network cut" } else { "network heals" };
             format!("{verb} {} {arrow} {}", list(&r.list), list(&r.list2))
         }
+        Ty::RebalanceStart => {
+            let by = r.list.first().map(|m| format!(" of {}", h.s(*m))).unwrap_or_default();
+            format!(
+                "starts a rebalance of {} (generation {}): {}{by}",
+                s(r.group),
+                r.generation.unwrap_or(0),
+                r.reason.map_or("?", |x| h.s(x))
+            )
+        }
+        Ty::Rebalance => format!(
+            "completes a rebalance of {}: generation {}, {}",
+            s(r.group),
+            r.generation.unwrap_or(0),
+            r.text.as_deref().unwrap_or("")
+        ),
         Ty::Link => {
             let list = |l: &[Sym]| l.iter().map(|n| h.s(*n)).collect::<Vec<_>>().join(",");
             format!("link {} → {} now: {}", list(&r.list), list(&r.list2), r.text.as_deref().unwrap_or(""))
