@@ -359,6 +359,16 @@ pub enum Rec {
         start: u32,
         len: u32,
     },
+    /// Follower `node` appended `count` records it fetched from its leader to `partition`,
+    /// at offsets `offset..offset + count`, following leader epoch `epoch`.
+    Replicate {
+        t: u64,
+        node: u32,
+        partition: u32,
+        offset: u64,
+        count: u32,
+        epoch: u32,
+    },
     /// `node` leads `partition` from leader epoch `epoch` on.
     Leader {
         t: u64,
@@ -429,6 +439,7 @@ impl Rec {
             | Rec::Link { t, .. }
             | Rec::RebalanceStart { t, .. }
             | Rec::Rebalance { t, .. }
+            | Rec::Replicate { t, .. }
             | Rec::Leader { t, .. }
             | Rec::Truncate { t, .. }
             | Rec::NetLinks { t, .. }
@@ -992,6 +1003,11 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             }
             line.raw(",\"leader_epoch\":").uint(u64::from(epoch));
         }
+        Rec::Replicate { t, node, partition, offset, count, epoch } => {
+            line.start("replicate", t).node(catalog, node).topic_partition(catalog, partition);
+            line.raw(",\"offset\":").uint(offset).raw(",\"count\":").uint(u64::from(count));
+            line.raw(",\"leader_epoch\":").uint(u64::from(epoch));
+        }
         Rec::Leader { t, node, partition, epoch } => {
             line.start("leader", t).node(catalog, node).topic_partition(catalog, partition);
             line.raw(",\"leader_epoch\":").uint(u64::from(epoch));
@@ -1187,6 +1203,7 @@ mod tests {
             Rec::Fail { t: 4, node: 0, batch: 0, attempt: 1, reason: FailReason::RequestTimeout, retry: true },
             Rec::Append { t: 5, node: 1, partition: 2, offset: 10, event: 0, batch: 0, attempt: 1, seq: 0, epoch: 2 },
             Rec::Leader { t: 5, node: 1, partition: 2, epoch: 2 },
+            Rec::Replicate { t: 5, node: 1, partition: 2, offset: 10, count: 3, epoch: 2 },
             Rec::Truncate { t: 5, node: 1, partition: 2, offset: 7 },
             Rec::Dedup { t: 5, node: 1, batch: 0, attempt: 2, offset: 10 },
             Rec::Reject { t: 5, node: 1, batch: 0, attempt: 2, reason: FailReason::OutOfOrderSequence },

@@ -206,3 +206,94 @@ fn the_checker_validates_rebalance_records() {
     let e = check(&[header, &no_reason, end]).unwrap_err();
     assert!(e.contains("h.jsonl:2:") && e.contains("reason"), "{e}");
 }
+
+/// Follows the log of every replica of every partition through `append` (leaders),
+/// `replicate` (followers) and `truncate` records: each follower's copy continues its log
+/// end exactly, and copies only offsets the leader appended.
+#[test]
+fn followers_appends_continue_their_logs_and_copy_what_the_leader_appended() {
+    for name in ["acks-all-min-insync-2", "acks-one-leader-crash", "unclean-leader-election", "coordinator-failover"] {
+        let scenario = Scenario::load(Path::new(&format!("scenarios/{name}.toml"))).unwrap();
+        for seed in 1..=3 {
+            let recs = records(scenario.clone(), seed);
+            let mut log_end: std::collections::BTreeMap<(String, u64), u64> = Default::default();
+            let mut appended: std::collections::BTreeSet<(u64, u64)> = Default::default();
+            let mut leader: std::collections::BTreeMap<u64, String> = Default::default();
+            let mut copies = 0;
+            for r in &recs[1..] {
+                let (node, p) = (r["node"].as_str().unwrap_or("").to_string(), r["partition"].as_u64().unwrap_or(0));
+                match r["type"].as_str().unwrap() {
+                    "leader" => {
+                        leader.insert(p, node);
+                    }
+                    "append" => {
+                        let offset = r["offset"].as_u64().unwrap();
+                        appended.insert((p, offset));
+                        log_end.insert((node, p), offset + 1);
+                    }
+                    "truncate" => {
+                        log_end.insert((node, p), r["offset"].as_u64().unwrap());
+                    }
+                    "replicate" => {
+                        copies += 1;
+                        let (offset, count) = (r["offset"].as_u64().unwrap(), r["count"].as_u64().unwrap());
+                        assert!(count >= 1, "{name} seed {seed}: no empty fetches: {r}");
+                        assert_ne!(leader.get(&p), Some(&node), "{name} seed {seed}: a follower's copy: {r}");
+                        let end = log_end.get(&(node.clone(), p)).copied().unwrap_or(0);
+                        assert_eq!(offset, end, "{name} seed {seed}: the copy continues {node}'s log: {r}");
+                        for o in offset..offset + count {
+                            assert!(appended.contains(&(p, o)), "{name} seed {seed}: offset {o} was appended: {r}");
+                        }
+                        log_end.insert((node, p), offset + count);
+                    }
+                    _ => {}
+                }
+            }
+            assert!(copies > 0, "{name} seed {seed}: replication is recorded");
+        }
+    }
+}
+
+/// The checker judges leader appends only: removing every `replicate` line from a history
+/// leaves the same anomalies (by kind and count).
+#[test]
+fn replicate_records_do_not_change_the_verdict() {
+    for name in ["acks-one-leader-crash", "unclean-leader-election", "isr-shrinks-leader-dies"] {
+        let scenario = Scenario::load(Path::new(&format!("scenarios/{name}.toml"))).unwrap();
+        let recs = records(scenario, 1);
+        let text = |keep: &dyn Fn(&Value) -> bool| -> String {
+            recs.iter().filter(|r| keep(r)).map(|r| r.to_string() + "\n").collect()
+        };
+        let with = text(&|_| true);
+        let without = text(&|r| r["type"] != "replicate");
+        assert!(with.len() > without.len(), "{name} has follower copies");
+        let verdict = |history: &str| {
+            let report = ordo::checker::check_reader(history.as_bytes(), "h", None).unwrap();
+            let json = report.to_json();
+            let kinds =
+                |key: &str| -> Vec<Value> { json[key].as_array().unwrap().iter().map(|v| v["kind"].clone()).collect() };
+            let fields = ["counts", "allowed", "omitted", "unknown", "violated"].map(|k| json[k].clone());
+            (fields, kinds("violations"), kinds("allowed_violations"))
+        };
+        let (a, b) = (verdict(&with), verdict(&without));
+        assert_eq!(a, b, "{name}");
+        assert!(a.1.len() + a.2.len() > 0, "{name}: something to judge");
+    }
+}
+
+#[test]
+fn the_checker_validates_replicate_records() {
+    let header = r#"{"format":"ordo-history","version":2,"topics":[{"name":"t","partitions":1}]}"#;
+    let copy =
+        r#"{"type":"replicate","t":1,"node":"b1","topic":"t","partition":0,"offset":0,"count":2,"leader_epoch":0}"#;
+    let end = r#"{"type":"end","t":3,"reason":"quiescent"}"#;
+    assert!(check(&[header, copy, end]).is_ok());
+    let e = check(&[header, &copy.replace("\"count\":2", "\"count\":0"), end]).unwrap_err();
+    assert!(e.contains("h.jsonl:2:") && e.contains("count"), "{e}");
+    let e = check(&[header, &copy.replace("\"partition\":0", "\"partition\":1"), end]).unwrap_err();
+    assert!(e.contains("h.jsonl:2:") && e.contains("out of range"), "{e}");
+    let e = check(&[header, &copy.replace(",\"count\":2", ""), end]).unwrap_err();
+    assert!(e.contains("count"), "{e}");
+    let v1 = header.replace("\"version\":2", "\"version\":1");
+    assert!(check(&[&v1, copy, end]).unwrap_err().contains("new in format version 2"));
+}

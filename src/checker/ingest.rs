@@ -645,6 +645,17 @@ impl<'s> Ingest<'s> {
             "state" => self.state(raw),
             "net_partition" | "net_heal" => Ok(()),
             "link" => self.link(raw),
+            "replicate" => {
+                // A follower's copy: validated, and never taken for a leader's append.
+                req!(self, raw, ty, node);
+                req!(self, raw, ty, offset);
+                if *req!(self, raw, ty, count) == 0 {
+                    return Err(self.err(
+                        "replicate record's count is 0; expected the number of records copied, 1 or more".into(),
+                    ));
+                }
+                self.part(raw, ty).map(|_| ())
+            }
             "rebalance_start" | "rebalance" => self.rebalance(raw, ty),
             "clock_step" => {
                 req!(self, raw, ty, node);

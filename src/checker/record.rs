@@ -218,6 +218,8 @@ pub(crate) struct Raw<'a> {
     pub meta: Option<Meta<'a>>,
     pub leader_epoch: Option<i64>,
     pub delta: Option<i64>,
+    /// `replicate`: how many records.
+    pub count: Option<u64>,
     // Fields of the rare records of format version 2 (`link`, `rebalance`, and
     // `net_partition`'s node lists): the fast scanner leaves lines with them to serde.
     #[serde(borrow)]
@@ -265,6 +267,7 @@ pub(crate) const RECORD_TYPES: &[&str] = &[
     "append",
     "dedup",
     "reject",
+    "replicate",
     "leader",
     "truncate",
     "rebalance_start",
@@ -291,7 +294,7 @@ pub(crate) const RECORD_TYPES: &[&str] = &[
 ];
 
 /// The record types format version 2 added (a version-1 history has none of them).
-pub(crate) const VERSION_2_TYPES: &[&str] = &["link", "rebalance_start", "rebalance"];
+pub(crate) const VERSION_2_TYPES: &[&str] = &["link", "rebalance_start", "rebalance", "replicate"];
 
 /// Turns a serde_json error into the checker's wording (without serde's "line 1").
 pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {

@@ -502,7 +502,8 @@ impl<'a> Scan<'a> {
                 23 => r.clock = Some(s.num()?.i64()?),
                 24 => r.meta = Some(s.meta()?),
                 25 => r.leader_epoch = Some(s.num()?.i64()?),
-                _ => r.delta = Some(s.num()?.i64()?),
+                26 => r.delta = Some(s.num()?.i64()?),
+                _ => r.count = Some(s.num()?.u64()?),
             }
             Some(())
         })?;
@@ -544,6 +545,7 @@ impl<'a> Scan<'a> {
             fifo: _,
             member: _,
             members: _,
+            count: _,
         } = r;
         Some(())
     }
@@ -589,6 +591,7 @@ const K_FIELDS: u64 = pack(b"fields");
 const K_CLOCK: u64 = pack(b"clock");
 const K_META: u64 = pack(b"meta");
 const K_DELTA: u64 = pack(b"delta");
+const K_COUNT: u64 = pack(b"count");
 const K_TS: u64 = pack(b"ts");
 const K_LAMPORT: u64 = pack(b"lamport");
 const K_VC: u64 = pack(b"vc");
@@ -634,6 +637,7 @@ fn field_of(key: Key, line: &[u8]) -> Option<u32> {
         K_CLOCK => 23,
         K_META => 24,
         K_DELTA => 26,
+        K_COUNT => 27,
         0 => match line.get(key.start..key.end)? {
             b"partition" => 11,
             b"generation" => 19,

@@ -137,7 +137,7 @@ pub fn lanes(h: &History) -> (Vec<Lane>, HashMap<Sym, usize>) {
     for r in &h.recs {
         let mine = match r.ty {
             Ty::Create | Ty::ProducerInit | Ty::Send | Ty::Ack | Ty::Fail => Some(0),
-            Ty::Append | Ty::Dedup | Ty::Reject | Ty::Leader | Ty::Truncate => Some(1),
+            Ty::Append | Ty::Replicate | Ty::Dedup | Ty::Reject | Ty::Leader | Ty::Truncate => Some(1),
             t if t.is_consumer() => Some(2),
             _ => None,
         };

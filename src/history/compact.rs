@@ -315,6 +315,13 @@ impl Encoder {
                 u(out, duplicate_ppm.into());
                 u(out, fifo.into());
             }
+            Rec::Replicate { node, partition, offset, count, epoch, .. } => {
+                u(out, node.into());
+                u(out, partition.into());
+                u(out, offset);
+                u(out, count.into());
+                u(out, epoch.into());
+            }
             Rec::Leader { node, partition, epoch, .. } => {
                 u(out, node.into());
                 u(out, partition.into());
@@ -376,6 +383,7 @@ fn head(rec: &Rec) -> (u8, u64) {
         Rec::Link { t, .. } => (27, t),
         Rec::RebalanceStart { t, .. } => (28, t),
         Rec::Rebalance { t, .. } => (29, t),
+        Rec::Replicate { t, .. } => (30, t),
     }
 }
 
@@ -520,6 +528,9 @@ impl Iterator for Records<'_> {
                 member: r.u32(),
             },
             29 => Rec::Rebalance { t, node: r.u32(), generation: r.u32(), start: r.u32(), len: r.u32() },
+            30 => {
+                Rec::Replicate { t, node: r.u32(), partition: r.u32(), offset: r.u64(), count: r.u32(), epoch: r.u32() }
+            }
             other => unreachable!("compact history tag {other}: only this module writes these bytes"),
         };
         Some(rec)

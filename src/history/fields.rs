@@ -126,6 +126,11 @@ pub(super) fn fill<'c>(
             }
             raw.leader_epoch = int(epoch);
         }
+        Rec::Replicate { t, node: n, partition, offset, count, epoch } => {
+            (raw.ty, raw.t, raw.node, raw.topic, raw.partition) =
+                (s("replicate"), Some(t), node(n), topic, Some(partition));
+            (raw.offset, raw.count, raw.leader_epoch) = (Some(offset), Some(count.into()), int(epoch));
+        }
         Rec::Leader { t, node: n, partition, epoch } => {
             (raw.ty, raw.t, raw.node, raw.topic, raw.partition) =
                 (s("leader"), Some(t), node(n), topic, Some(partition));

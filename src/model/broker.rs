@@ -701,6 +701,11 @@ impl Broker {
         }
         let got = !records.is_empty();
         if offset == replica.log_end() {
+            if let (true, Ok(count)) = (got, u32::try_from(records.len())) {
+                let t = ctx.now_ns();
+                let (node, epoch) = (self.node, replica.epoch);
+                ctx.shared.record(Rec::Replicate { t, node, partition, offset, count, epoch });
+            }
             for record in records {
                 let at = replica.log_end();
                 replica.note_epoch(record.epoch, at);

@@ -48,6 +48,8 @@ pub enum Ty {
     Ack,
     Fail,
     Append,
+    /// A follower copied records from its leader (format version 2).
+    Replicate,
     Dedup,
     Reject,
     Leader,
@@ -88,6 +90,7 @@ impl Ty {
             "ack" => Ty::Ack,
             "fail" => Ty::Fail,
             "append" => Ty::Append,
+            "replicate" => Ty::Replicate,
             "dedup" => Ty::Dedup,
             "reject" => Ty::Reject,
             "leader" => Ty::Leader,
@@ -180,6 +183,8 @@ pub struct Rec {
     pub list2: Vec<Sym>,
     /// `partitions` (assign, revoke).
     pub parts: Vec<u64>,
+    /// `count` (replicate).
+    pub count: Option<u64>,
     /// `kind` (create).
     pub label: Option<Sym>,
     /// `writes` (create), `fields` (state), or every other field of an unknown record.
@@ -468,6 +473,7 @@ fn record(names: &mut Names, map: &serde_json::Map<String, Value>, line: u64) ->
         list,
         list2,
         parts,
+        count: uint("count"),
         label,
         text,
         peer: None,
@@ -556,6 +562,7 @@ struct Line<'a> {
     #[serde(borrow)]
     to: Option<Vec<IdText<'a>>>,
     partitions: Option<Vec<u64>>,
+    count: Option<u64>,
 }
 
 impl Line<'_> {
@@ -599,6 +606,7 @@ impl Line<'_> {
             list,
             list2,
             parts: self.partitions.unwrap_or_default(),
+            count: self.count,
             label: None,
             text: None,
             peer: None,

@@ -395,7 +395,7 @@ fn chain(h: &History, v: &Violation, n: usize) -> Story {
                     }
                 }
                 Ty::Deliver | Ty::Apply | Ty::Discard | Ty::QueueAck | Ty::Nack => about_event,
-                Ty::Leader | Ty::Truncate => in_window(r) && tp_in(r, &tps),
+                Ty::Leader | Ty::Truncate | Ty::Replicate => in_window(r) && tp_in(r, &tps),
                 Ty::Assign | Ty::Revoke => {
                     in_window(r)
                         && r.node.is_some_and(|n| consumers.contains(&n))
@@ -546,6 +546,15 @@ pub fn words(h: &History, r: &Rec) -> String {
             let arrow = if r.flag == Some(true) { "↔" } else { "→" };
             let verb = if r.ty == Ty::NetPartition { "network cut" } else { "network heals" };
             format!("{verb} {} {arrow} {}", list(&r.list), list(&r.list2))
+        }
+        Ty::Replicate => {
+            let (first, count) = (r.offset.unwrap_or(0), r.count.unwrap_or(0));
+            let offsets = if count == 1 {
+                format!("offset {first}")
+            } else {
+                format!("offsets {first}-{}", first.saturating_add(count.saturating_sub(1)))
+            };
+            format!("copies {offsets} of {tp} from its leader (leader epoch {})", r.num.unwrap_or(0))
         }
         Ty::RebalanceStart => {
             let by = r.list.first().map(|m| format!(" of {}", h.s(*m))).unwrap_or_default();
