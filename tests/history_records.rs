@@ -297,3 +297,31 @@ fn the_checker_validates_replicate_records() {
     let v1 = header.replace("\"version\":2", "\"version\":1");
     assert!(check(&[&v1, copy, end]).unwrap_err().contains("new in format version 2"));
 }
+
+/// `ordo trace` tells the new records in words and `ordo diagram` marks them.
+#[test]
+fn trace_and_diagram_show_the_new_records() {
+    use ordo::diagram::{self, Format};
+    use ordo::trace::{self, Selection};
+    let scenario = Scenario::load(Path::new("scenarios/swarm.toml")).unwrap();
+    let recs = records(scenario, 1);
+    let jsonl: String = recs.iter().map(|r| r.to_string() + "\n").collect();
+    for ty in ["link", "replicate", "rebalance_start", "rebalance", "resume"] {
+        assert!(!of_type(&recs, ty).is_empty(), "swarm seed 1 has {ty} records");
+    }
+    let loaded = trace::load_bytes(jsonl.as_bytes(), "swarm").unwrap();
+    let h = &loaded.history;
+    let words = |ty: &str| -> Vec<String> {
+        h.recs.iter().filter(|r| h.s(r.ty_name) == ty).map(|r| trace::words(h, r)).collect()
+    };
+    assert!(words("link").iter().all(|w| w.starts_with("link ") && w.contains("ms, loss ")), "{:?}", words("link"));
+    assert!(words("replicate").iter().all(|w| w.starts_with("copies offset")), "{:?}", &words("replicate")[..3]);
+    assert!(words("rebalance_start").iter().all(|w| w.starts_with("starts a rebalance of ")));
+    assert!(words("rebalance").iter().all(|w| w.starts_with("completes a rebalance of ") && w.contains("generation")));
+    assert_eq!(words("resume"), ["resumes", "resumes"]);
+    let layout = diagram::layout(&loaded, &Selection::All).unwrap();
+    let svg = diagram::render(&layout, h, Format::Svg);
+    for mark in ["link ", "copy ", "rebalance starts g", "rebalance → g", "resume"] {
+        assert!(svg.contains(mark), "the diagram marks {mark:?}");
+    }
+}
