@@ -83,6 +83,9 @@ pub struct Catalog {
     pub stamp_c: Vec<u32>,
     pub vc: Vec<u32>,
     pub vc_width: u32,
+    /// The members of each completed rebalance (`rebalance` records point into it): per
+    /// member its node, its partition count, then its partitions.
+    pub group_members: Vec<u32>,
     /// Made on first use, from the names above (which must not change after).
     pub fragments: std::sync::OnceLock<Fragments>,
 }
@@ -315,10 +318,56 @@ pub enum Rec {
         t: u64,
         node: u32,
     },
+    /// `node` runs again after a pause (written at the end of the pause).
+    Resume {
+        t: u64,
+        node: u32,
+    },
     ClockStep {
         t: u64,
         node: u32,
         delta_ns: i64,
+    },
+    /// The link from → to behaves like this from now on (a `link` fault, or a drawn period
+    /// of loss and latency starting or ending). Latency is uniform in `min_ns..=max_ns`.
+    Link {
+        t: u64,
+        from: u32,
+        to: u32,
+        min_ns: u64,
+        max_ns: u64,
+        loss_ppm: u32,
+        duplicate_ppm: u32,
+        fifo: bool,
+    },
+    /// Coordinator `node` started a rebalance of the group, which was in `generation`:
+    /// `reason` (`join`, `leave`, `expiry`, `second_round`), started by `member`'s node
+    /// ([`NONE_U32`] for none).
+    RebalanceStart {
+        t: u64,
+        node: u32,
+        generation: u32,
+        reason: &'static str,
+        member: u32,
+    },
+    /// Coordinator `node` completed a rebalance: `generation` is the new one, its members
+    /// are `Catalog::group_members[start..start + len]`.
+    Rebalance {
+        t: u64,
+        node: u32,
+        generation: u32,
+        start: u32,
+        len: u32,
+    },
+    /// Follower `node` appended `count` records it fetched from its leader to `partition`,
+    /// at offsets `offset..offset + count`, following leader epoch `epoch`.
+    Replicate {
+        t: u64,
+        node: u32,
+        partition: u32,
+        offset: u64,
+        count: u32,
+        epoch: u32,
     },
     /// `node` leads `partition` from leader epoch `epoch` on.
     Leader {
@@ -346,6 +395,57 @@ pub enum Rec {
         reason: &'static str,
         events: u64,
     },
+}
+
+/// The members of a `rebalance` record: (node, partitions) each.
+pub fn group_members(catalog: &Catalog, start: u32, len: u32) -> impl Iterator<Item = (u32, &[u32])> {
+    let mut rest = &catalog.group_members[start as usize..start as usize + len as usize];
+    std::iter::from_fn(move || {
+        let (&node, after) = rest.split_first()?;
+        let (&count, after) = after.split_first()?;
+        let (partitions, after) = after.split_at(count as usize);
+        rest = after;
+        Some((node, partitions))
+    })
+}
+
+impl Rec {
+    /// The record's true time.
+    pub fn t(&self) -> u64 {
+        match *self {
+            Rec::ProducerInit { t, .. }
+            | Rec::Create { t, .. }
+            | Rec::Send { t, .. }
+            | Rec::Ack { t, .. }
+            | Rec::Fail { t, .. }
+            | Rec::Append { t, .. }
+            | Rec::Dedup { t, .. }
+            | Rec::Reject { t, .. }
+            | Rec::Assign { t, .. }
+            | Rec::Revoke { t, .. }
+            | Rec::Seek { t, .. }
+            | Rec::Deliver { t, .. }
+            | Rec::Apply { t, .. }
+            | Rec::QueueDeliver { t, .. }
+            | Rec::QueueSettle { t, .. }
+            | Rec::Discard { t, .. }
+            | Rec::Commit { t, .. }
+            | Rec::State { t, .. }
+            | Rec::Crash { t, .. }
+            | Rec::Restart { t, .. }
+            | Rec::Pause { t, .. }
+            | Rec::Resume { t, .. }
+            | Rec::ClockStep { t, .. }
+            | Rec::Link { t, .. }
+            | Rec::RebalanceStart { t, .. }
+            | Rec::Rebalance { t, .. }
+            | Rec::Replicate { t, .. }
+            | Rec::Leader { t, .. }
+            | Rec::Truncate { t, .. }
+            | Rec::NetLinks { t, .. }
+            | Rec::End { t, .. } => t,
+        }
+    }
 }
 
 // A record is copied into the buffer on the hot path: keep it at seven words (the
@@ -406,6 +506,7 @@ struct Shipped {
     stamp_l: usize,
     stamp_c: usize,
     vc: usize,
+    group_members: usize,
 }
 
 /// What the simulation hands the writer: raw bytes (the header), or records with the
@@ -425,6 +526,7 @@ struct Shipment {
     stamp_l: Vec<i64>,
     stamp_c: Vec<u32>,
     vc: Vec<u32>,
+    group_members: Vec<u32>,
 }
 
 impl Shipment {
@@ -437,6 +539,7 @@ impl Shipment {
         self.stamp_l.clear();
         self.stamp_c.clear();
         self.vc.clear();
+        self.group_members.clear();
     }
 }
 
@@ -470,6 +573,7 @@ fn catalog_names(catalog: &Catalog) -> Catalog {
         stamp_c: _,
         vc: _,
         vc_width,
+        group_members: _,
         fragments: _,
     } = catalog;
     Catalog {
@@ -512,6 +616,7 @@ impl Writer {
                         catalog.stamp_l.extend_from_slice(&shipment.stamp_l);
                         catalog.stamp_c.extend_from_slice(&shipment.stamp_c);
                         catalog.vc.extend_from_slice(&shipment.vc);
+                        catalog.group_members.extend_from_slice(&shipment.group_members);
                         out.reserve(shipment.records.len() * 160);
                         for rec in &shipment.records {
                             if let Rec::Send { batch, pid, epoch, seq, .. } = *rec {
@@ -610,7 +715,7 @@ impl Recorder {
         }
         let value = serde_json::json!({
             "format": "ordo-history",
-            "version": 1,
+            "version": 2,
             "source": concat!("ordo ", env!("CARGO_PKG_VERSION")),
             "scenario": header.scenario,
             "strategy": header.strategy,
@@ -655,6 +760,7 @@ impl Recorder {
         shipment.stamp_l.extend_from_slice(&catalog.stamp_l[from.stamp_l..]);
         shipment.stamp_c.extend_from_slice(&catalog.stamp_c[from.stamp_c..]);
         shipment.vc.extend_from_slice(&catalog.vc[from.vc..]);
+        shipment.group_members.extend_from_slice(&catalog.group_members[from.group_members..]);
         self.shipped = Shipped {
             events: catalog.events.len(),
             deps: catalog.deps.len(),
@@ -663,6 +769,7 @@ impl Recorder {
             stamp_l: catalog.stamp_l.len(),
             stamp_c: catalog.stamp_c.len(),
             vc: catalog.vc.len(),
+            group_members: catalog.group_members.len(),
         };
         self.written += shipment.records.len() as u64;
         self.send(catalog, Message::Records(shipment));
@@ -896,6 +1003,11 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             }
             line.raw(",\"leader_epoch\":").uint(u64::from(epoch));
         }
+        Rec::Replicate { t, node, partition, offset, count, epoch } => {
+            line.start("replicate", t).node(catalog, node).topic_partition(catalog, partition);
+            line.raw(",\"offset\":").uint(offset).raw(",\"count\":").uint(u64::from(count));
+            line.raw(",\"leader_epoch\":").uint(u64::from(epoch));
+        }
         Rec::Leader { t, node, partition, epoch } => {
             line.start("leader", t).node(catalog, node).topic_partition(catalog, partition);
             line.raw(",\"leader_epoch\":").uint(u64::from(epoch));
@@ -995,6 +1107,42 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
         Rec::Pause { t, node } => {
             line.start("pause", t).node(catalog, node);
         }
+        Rec::Resume { t, node } => {
+            line.start("resume", t).node(catalog, node);
+        }
+        Rec::RebalanceStart { t, node, generation, reason, member } => {
+            line.start("rebalance_start", t).node(catalog, node).group(catalog);
+            line.raw(",\"generation\":").uint(u64::from(generation)).raw(",\"reason\":").string(reason);
+            if member != NONE_U32 {
+                line.raw(",\"member\":").string(&catalog.node_names[member as usize]);
+            }
+        }
+        Rec::Rebalance { t, node, generation, start, len } => {
+            line.start("rebalance", t).node(catalog, node).group(catalog);
+            line.raw(",\"generation\":").uint(u64::from(generation)).raw(",\"topic\":").string(&catalog.topic);
+            line.raw(",\"members\":[");
+            for (k, (member, partitions)) in group_members(catalog, start, len).enumerate() {
+                line.raw(if k == 0 { "{\"node\":" } else { ",{\"node\":" });
+                line.string(&catalog.node_names[member as usize]).raw(",\"partitions\":[");
+                for (j, &p) in partitions.iter().enumerate() {
+                    if j > 0 {
+                        line.raw(",");
+                    }
+                    line.uint(u64::from(p));
+                }
+                line.raw("]}");
+            }
+            line.raw("]");
+        }
+        Rec::Link { t, from, to, min_ns, max_ns, loss_ppm, duplicate_ppm, fifo } => {
+            let names = &catalog.node_names;
+            line.start("link", t);
+            line.raw(",\"from\":[").string(&names[from as usize]).raw("],\"to\":[").string(&names[to as usize]);
+            line.raw("],\"latency_min_ns\":").uint(min_ns).raw(",\"latency_max_ns\":").uint(max_ns);
+            line.raw(",\"loss_ppm\":").uint(u64::from(loss_ppm));
+            line.raw(",\"duplicate_ppm\":").uint(u64::from(duplicate_ppm));
+            line.raw(",\"fifo\":").raw(if fifo { "true" } else { "false" });
+        }
         Rec::ClockStep { t, node, delta_ns } => {
             line.start("clock_step", t).node(catalog, node).raw(",\"delta\":").int(delta_ns);
         }
@@ -1055,6 +1203,7 @@ mod tests {
             Rec::Fail { t: 4, node: 0, batch: 0, attempt: 1, reason: FailReason::RequestTimeout, retry: true },
             Rec::Append { t: 5, node: 1, partition: 2, offset: 10, event: 0, batch: 0, attempt: 1, seq: 0, epoch: 2 },
             Rec::Leader { t: 5, node: 1, partition: 2, epoch: 2 },
+            Rec::Replicate { t: 5, node: 1, partition: 2, offset: 10, count: 3, epoch: 2 },
             Rec::Truncate { t: 5, node: 1, partition: 2, offset: 7 },
             Rec::Dedup { t: 5, node: 1, batch: 0, attempt: 2, offset: 10 },
             Rec::Reject { t: 5, node: 1, batch: 0, attempt: 2, reason: FailReason::OutOfOrderSequence },
@@ -1080,6 +1229,17 @@ mod tests {
             Rec::Crash { t: 11, node: 1 },
             Rec::Restart { t: 12, node: 1 },
             Rec::Pause { t: 12, node: 2 },
+            Rec::Resume { t: 12, node: 2 },
+            Rec::Link {
+                t: 12,
+                from: 1,
+                to: 2,
+                min_ns: 500,
+                max_ns: 1500,
+                loss_ppm: 20_000,
+                duplicate_ppm: 0,
+                fifo: true,
+            },
             Rec::ClockStep { t: 13, node: 2, delta_ns: -100 },
             Rec::NetLinks { t: 13, from: 0, to: 1, cut: true },
             Rec::End { t: 14, reason: "quiescent", events: 99 },

@@ -167,6 +167,7 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         queue_open: 0,
         queue_in_hand: 0,
         queue_transit: std::collections::BTreeMap::new(),
+        resumes: Vec::new(),
         scenario,
     };
     let mut sim = Sim::new(seed, world, nodes, default_link);

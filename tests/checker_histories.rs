@@ -119,7 +119,7 @@ fn bad_input_messages_name_the_problem() {
         ("error_id_too_large.jsonl", 3, "a number id must be an integer from 0 to 18446744073709551615"),
         ("error_bom.jsonl", 1, "byte order mark"),
         ("error_end_reason.jsonl", 3, "end reason \"done\" is unknown"),
-        ("error_version.jsonl", 1, "version 2 is not supported"),
+        ("error_version.jsonl", 1, "version 99 is not supported; expected 1 or 2"),
     ];
     for (file, line, text) in cases {
         let path = Path::new("tests/histories").join(file);

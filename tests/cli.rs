@@ -72,7 +72,7 @@ fn the_fingerprint_is_the_sha256_of_the_history_file() {
     let first_line = bytes.split(|&b| b == b'\n').next().unwrap();
     let header: serde_json::Value = serde_json::from_slice(first_line).unwrap();
     assert_eq!(header["format"], "ordo-history");
-    assert_eq!(header["version"], 1);
+    assert_eq!(header["version"], 2);
 }
 
 #[test]

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::error::CheckError;
-use super::record::{describe_json_error, Header, IdRef, Meta, Raw, RECORD_TYPES};
+use super::record::{describe_json_error, Header, IdRef, Meta, Raw, RECORD_TYPES, VERSION_2_TYPES};
 use super::report::{Guarantee, Kind, Report, Unknown, Violation, Witness};
 use super::tables::{Col, FxHashMap, Ids, Names, OffsetMap, NONE};
 
@@ -326,6 +326,8 @@ pub(crate) struct Ingest<'s> {
     topics: Option<BTreeMap<String, u32>>,
     /// Topics the header declares as queues.
     queue_topics: std::collections::BTreeSet<String>,
+    /// The header's format version (1 or 2).
+    version: u64,
     pub nodes: Names,
     pub groups: Names,
     pub entities: Names,
@@ -381,6 +383,7 @@ impl<'s> Ingest<'s> {
             last_t: None,
             topics: None,
             queue_topics: std::collections::BTreeSet::new(),
+            version: 2,
             nodes: Names::default(),
             groups: Names::default(),
             entities: Names::default(),
@@ -482,8 +485,12 @@ impl<'s> Ingest<'s> {
             None => return Err(self.err("first line is not a header: it lacks \"format\":\"ordo-history\"".into())),
         }
         match h.version {
-            Some(1) => {}
-            Some(v) => return Err(self.err(format!("history format version {v} is not supported; expected 1"))),
+            Some(v @ (1 | 2)) => self.version = v,
+            Some(v) => {
+                return Err(self.err(format!(
+                    "history format version {v} is not supported; expected 1 or 2 (docs/history-format.md)"
+                )))
+            }
             None => return Err(self.err("header lacks required field \"version\"".into())),
         }
         if let Some(expect) = expect {
@@ -574,6 +581,12 @@ impl<'s> Ingest<'s> {
         let Some(ty) = RECORD_TYPES.iter().copied().find(|k| *k == ty) else {
             return Err(self.err(format!("record type {ty:?} is unknown; expected one of {}", RECORD_TYPES.join(", "))));
         };
+        if self.version < 2 && VERSION_2_TYPES.contains(&ty) {
+            return Err(self.err(format!(
+                "record type {ty:?} is new in format version 2; the header says version {}",
+                self.version
+            )));
+        }
         let Some(t) = raw.t else {
             return Err(self.err(format!("{ty} record lacks required field \"t\"")));
         };
@@ -631,6 +644,19 @@ impl<'s> Ingest<'s> {
             "queue_ack" | "nack" => self.queue_settle(raw, ty, t),
             "state" => self.state(raw),
             "net_partition" | "net_heal" => Ok(()),
+            "link" => self.link(raw),
+            "replicate" => {
+                // A follower's copy: validated, and never taken for a leader's append.
+                req!(self, raw, ty, node);
+                req!(self, raw, ty, offset);
+                if *req!(self, raw, ty, count) == 0 {
+                    return Err(self.err(
+                        "replicate record's count is 0; expected the number of records copied, 1 or more".into(),
+                    ));
+                }
+                self.part(raw, ty).map(|_| ())
+            }
+            "rebalance_start" | "rebalance" => self.rebalance(raw, ty),
             "clock_step" => {
                 req!(self, raw, ty, node);
                 req!(self, raw, ty, delta);
@@ -651,6 +677,79 @@ impl<'s> Ingest<'s> {
             }
             _ => unreachable!("record type list and dispatch agree"),
         }
+    }
+
+    /// A `link` record: the fields must describe a link (the checker does not use them).
+    fn link(&mut self, raw: &Raw<'_>) -> Result<(), CheckError> {
+        let ty = "link";
+        for (name, list) in [("from", req!(self, raw, ty, from)), ("to", req!(self, raw, ty, to))] {
+            if list.is_empty() || list.iter().any(|n| n.0.is_empty()) {
+                return Err(self.err(format!("link record's \"{name}\" is empty; expected a list of node names")));
+            }
+        }
+        let (min, max) = (*req!(self, raw, ty, latency_min_ns), *req!(self, raw, ty, latency_max_ns));
+        if min > max {
+            return Err(self.err(format!(
+                "link record's latency_min_ns {min} is above latency_max_ns {max}; expected min <= max"
+            )));
+        }
+        for (name, ppm) in
+            [("loss_ppm", req!(self, raw, ty, loss_ppm)), ("duplicate_ppm", req!(self, raw, ty, duplicate_ppm))]
+        {
+            if *ppm > 1_000_000 {
+                return Err(
+                    self.err(format!("link record's {name} is {ppm}; expected parts per million, 0 to 1000000"))
+                );
+            }
+        }
+        req!(self, raw, ty, fifo);
+        Ok(())
+    }
+
+    /// A `rebalance_start` or `rebalance` record: the fields must describe one (the
+    /// checker judges groups by `assign`, `revoke` and `commit`, not by these).
+    fn rebalance(&mut self, raw: &Raw<'_>, ty: &'static str) -> Result<(), CheckError> {
+        req!(self, raw, ty, node);
+        req!(self, raw, ty, group);
+        req!(self, raw, ty, generation);
+        if ty == "rebalance_start" {
+            req!(self, raw, ty, reason);
+            return Ok(());
+        }
+        let topic = req!(self, raw, ty, topic).0.to_string();
+        let partitions = self.topics.as_ref().and_then(|m| m.get(&topic).copied());
+        if let (Some(m), None) = (&self.topics, partitions) {
+            let known: Vec<&str> = m.keys().map(String::as_str).collect();
+            return Err(self.err(format!(
+                "rebalance record names topic {topic:?}, which the header does not declare; expected one of {}",
+                known.join(", ")
+            )));
+        }
+        let mut owned = std::collections::BTreeSet::new();
+        for (k, member) in req!(self, raw, ty, members).iter().enumerate() {
+            if member.node.as_ref().map_or(true, |n| n.0.is_empty()) {
+                return Err(self.err(format!("rebalance record's member {k} lacks \"node\"; expected a node name")));
+            }
+            let Some(list) = &member.partitions else {
+                return Err(self.err(format!(
+                    "rebalance record's member {k} lacks \"partitions\"; expected a list of partitions"
+                )));
+            };
+            for &p in list {
+                if partitions.is_some_and(|n| p >= n) {
+                    return Err(self.err(format!(
+                        "rebalance record gives partition {p} of {topic}, which has {} partitions",
+                        partitions.unwrap_or(0)
+                    )));
+                }
+                if !owned.insert(p) {
+                    return Err(self.err(format!(
+                        "rebalance record gives partition {p} of {topic} to two members; expected one owner each"
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// At end of input: references to events that were never created are errors.

@@ -139,7 +139,7 @@ fn conclude(mut ingest: ingest::Ingest<'_>, source_name: &str) -> Result<Report,
 
 /// The field-level view of a record, for `check_fields`.
 pub(crate) mod fields {
-    pub(crate) use super::record::{CowStr, IdRef, Meta, Pairs, Raw};
+    pub(crate) use super::record::{CowStr, GroupMember, IdRef, Meta, Pairs, Raw};
 }
 
 /// One line without its `\n`: the header if it is the first.

@@ -218,6 +218,31 @@ pub(crate) struct Raw<'a> {
     pub meta: Option<Meta<'a>>,
     pub leader_epoch: Option<i64>,
     pub delta: Option<i64>,
+    /// `replicate`: how many records.
+    pub count: Option<u64>,
+    // Fields of the rare records of format version 2 (`link`, `rebalance`, and
+    // `net_partition`'s node lists): the fast scanner leaves lines with them to serde.
+    #[serde(borrow)]
+    pub from: Option<Vec<CowStr<'a>>>,
+    #[serde(borrow)]
+    pub to: Option<Vec<CowStr<'a>>>,
+    pub latency_min_ns: Option<u64>,
+    pub latency_max_ns: Option<u64>,
+    pub loss_ppm: Option<u64>,
+    pub duplicate_ppm: Option<u64>,
+    pub fifo: Option<bool>,
+    #[serde(borrow)]
+    pub member: Option<CowStr<'a>>,
+    #[serde(borrow)]
+    pub members: Option<Vec<GroupMember<'a>>>,
+}
+
+/// One member of a `rebalance` record.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct GroupMember<'a> {
+    #[serde(borrow)]
+    pub node: Option<CowStr<'a>>,
+    pub partitions: Option<Vec<u32>>,
 }
 
 impl<'a> Raw<'a> {
@@ -232,7 +257,7 @@ impl<'a> Raw<'a> {
     }
 }
 
-/// Every record type of format v1, in the order the doc lists them.
+/// Every record type of the format (version 2), in the order the doc lists them.
 pub(crate) const RECORD_TYPES: &[&str] = &[
     "create",
     "producer_init",
@@ -242,8 +267,11 @@ pub(crate) const RECORD_TYPES: &[&str] = &[
     "append",
     "dedup",
     "reject",
+    "replicate",
     "leader",
     "truncate",
+    "rebalance_start",
+    "rebalance",
     "assign",
     "revoke",
     "seek",
@@ -260,9 +288,13 @@ pub(crate) const RECORD_TYPES: &[&str] = &[
     "resume",
     "net_partition",
     "net_heal",
+    "link",
     "clock_step",
     "end",
 ];
+
+/// The record types format version 2 added (a version-1 history has none of them).
+pub(crate) const VERSION_2_TYPES: &[&str] = &["link", "rebalance_start", "rebalance", "replicate"];
 
 /// Turns a serde_json error into the checker's wording (without serde's "line 1").
 pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {

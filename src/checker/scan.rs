@@ -464,6 +464,8 @@ impl<'a> Scan<'a> {
         self.object(|s, key| {
             let bit = match field_of(key, s.b) {
                 Some(bit) => bit,
+                // The rare records' own fields: serde reads those lines.
+                None if RARE_FIELDS.contains(&s.b.get(key.start..key.end)?) => return None,
                 None => return s.skip(1),
             };
             if seen & (1 << bit) != 0 {
@@ -500,7 +502,8 @@ impl<'a> Scan<'a> {
                 23 => r.clock = Some(s.num()?.i64()?),
                 24 => r.meta = Some(s.meta()?),
                 25 => r.leader_epoch = Some(s.num()?.i64()?),
-                _ => r.delta = Some(s.num()?.i64()?),
+                26 => r.delta = Some(s.num()?.i64()?),
+                _ => r.count = Some(s.num()?.u64()?),
             }
             Some(())
         })?;
@@ -533,6 +536,16 @@ impl<'a> Scan<'a> {
             meta: _,
             leader_epoch: _,
             delta: _,
+            from: _,
+            to: _,
+            latency_min_ns: _,
+            latency_max_ns: _,
+            loss_ppm: _,
+            duplicate_ppm: _,
+            fifo: _,
+            member: _,
+            members: _,
+            count: _,
         } = r;
         Some(())
     }
@@ -578,10 +591,24 @@ const K_FIELDS: u64 = pack(b"fields");
 const K_CLOCK: u64 = pack(b"clock");
 const K_META: u64 = pack(b"meta");
 const K_DELTA: u64 = pack(b"delta");
+const K_COUNT: u64 = pack(b"count");
 const K_TS: u64 = pack(b"ts");
 const K_LAMPORT: u64 = pack(b"lamport");
 const K_VC: u64 = pack(b"vc");
 const K_HLC: u64 = pack(b"hlc");
+
+/// Keys of [`Raw`] fields the scanner does not read: it declines lines that have them.
+const RARE_FIELDS: &[&[u8]] = &[
+    b"from",
+    b"to",
+    b"latency_min_ns",
+    b"latency_max_ns",
+    b"loss_ppm",
+    b"duplicate_ppm",
+    b"fifo",
+    b"member",
+    b"members",
+];
 
 /// The bit (field number) of a known record key.
 #[inline]
@@ -610,6 +637,7 @@ fn field_of(key: Key, line: &[u8]) -> Option<u32> {
         K_CLOCK => 23,
         K_META => 24,
         K_DELTA => 26,
+        K_COUNT => 27,
         0 => match line.get(key.start..key.end)? {
             b"partition" => 11,
             b"generation" => 19,
@@ -801,9 +829,19 @@ mod tests {
         })
         .expect("quickstart runs");
         let text = result.history.jsonl.expect("kept in memory");
+        let mut rare = 0;
         for line in text.split(|&b| b == b'\n').skip(1).filter(|l| !l.is_empty()) {
-            assert_eq!(agrees(line), Ok(true), "{}", String::from_utf8_lossy(line));
+            // The rare records (a few per run: rebalances, link changes, network cuts)
+            // have fields the scanner leaves to serde; it must take every other line.
+            let is_rare = super::RARE_FIELDS.iter().any(|key| {
+                let quoted = [b"\"", *key, b"\":"].concat();
+                line.windows(quoted.len()).any(|w| w == quoted.as_slice())
+            });
+            rare += usize::from(is_rare);
+            let expected = if is_rare { Ok(false) } else { Ok(true) };
+            assert_eq!(agrees(line), expected, "{}", String::from_utf8_lossy(line));
         }
+        assert!(rare > 0 && rare < 20, "{rare} rare lines");
     }
 
     /// Bytes that change how a line parses.

@@ -137,7 +137,7 @@ pub fn lanes(h: &History) -> (Vec<Lane>, HashMap<Sym, usize>) {
     for r in &h.recs {
         let mine = match r.ty {
             Ty::Create | Ty::ProducerInit | Ty::Send | Ty::Ack | Ty::Fail => Some(0),
-            Ty::Append | Ty::Dedup | Ty::Reject | Ty::Leader | Ty::Truncate => Some(1),
+            Ty::Append | Ty::Replicate | Ty::Dedup | Ty::Reject | Ty::Leader | Ty::Truncate => Some(1),
             t if t.is_consumer() => Some(2),
             _ => None,
         };
@@ -147,7 +147,7 @@ pub fn lanes(h: &History) -> (Vec<Lane>, HashMap<Sym, usize>) {
                 roles.entry(n).or_insert(role);
             }
         }
-        if matches!(r.ty, Ty::NetPartition | Ty::NetHeal) {
+        if matches!(r.ty, Ty::NetPartition | Ty::NetHeal | Ty::Link) {
             nodes.extend(r.list.iter().chain(&r.list2));
         }
     }
@@ -188,6 +188,16 @@ pub fn label(h: &History, r: &Rec) -> String {
         Ty::Reject => format!("reject b{}: {}", s(r.batch), s(r.reason)),
         Ty::Leader => format!("leader {} e{}", tp(), r.num.unwrap_or(0)),
         Ty::Truncate => format!("truncate {}", tp()),
+        Ty::Replicate => {
+            let n = r.count.unwrap_or(0);
+            format!("copy {}+{n} e{}", tp(), r.num.unwrap_or(0))
+        }
+        Ty::RebalanceStart => format!("rebalance starts g{}: {}", r.generation.unwrap_or(0), s(r.reason)),
+        Ty::Rebalance => format!("rebalance → g{}", r.generation.unwrap_or(0)),
+        Ty::Link => {
+            let names = |l: &[Sym]| l.iter().map(|n| h.s(*n)).collect::<Vec<_>>().join(",");
+            format!("link {}→{}", names(&r.list), names(&r.list2))
+        }
         Ty::Assign | Ty::Revoke => {
             let parts: Vec<String> = r.parts.iter().map(u64::to_string).collect();
             format!("{} {} g{}", h.s(r.ty_name), parts.join(","), r.generation.unwrap_or(0))

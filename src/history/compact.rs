@@ -160,7 +160,7 @@ impl Encoder {
             Rec::QueueSettle { reason, .. } | Rec::Discard { reason, .. } | Rec::Commit { reason, .. } => {
                 self.string(reason)
             }
-            Rec::End { reason, .. } => self.string(reason),
+            Rec::End { reason, .. } | Rec::RebalanceStart { reason, .. } => self.string(reason),
             _ => 0,
         };
         let mut record = Out { bytes: [0; 128], len: 0 };
@@ -293,6 +293,35 @@ impl Encoder {
                 u(out, node.into());
                 put_i(out, delta_ns);
             }
+            Rec::Resume { node, .. } => u(out, node.into()),
+            Rec::RebalanceStart { node, generation, member, .. } => {
+                u(out, node.into());
+                u(out, generation.into());
+                u(out, string);
+                u(out, member.into());
+            }
+            Rec::Rebalance { node, generation, start, len, .. } => {
+                u(out, node.into());
+                u(out, generation.into());
+                u(out, start.into());
+                u(out, len.into());
+            }
+            Rec::Link { from, to, min_ns, max_ns, loss_ppm, duplicate_ppm, fifo, .. } => {
+                u(out, from.into());
+                u(out, to.into());
+                u(out, min_ns);
+                u(out, max_ns);
+                u(out, loss_ppm.into());
+                u(out, duplicate_ppm.into());
+                u(out, fifo.into());
+            }
+            Rec::Replicate { node, partition, offset, count, epoch, .. } => {
+                u(out, node.into());
+                u(out, partition.into());
+                u(out, offset);
+                u(out, count.into());
+                u(out, epoch.into());
+            }
             Rec::Leader { node, partition, epoch, .. } => {
                 u(out, node.into());
                 u(out, partition.into());
@@ -350,6 +379,11 @@ fn head(rec: &Rec) -> (u8, u64) {
         Rec::Truncate { t, .. } => (23, t),
         Rec::NetLinks { t, .. } => (24, t),
         Rec::End { t, .. } => (25, t),
+        Rec::Resume { t, .. } => (26, t),
+        Rec::Link { t, .. } => (27, t),
+        Rec::RebalanceStart { t, .. } => (28, t),
+        Rec::Rebalance { t, .. } => (29, t),
+        Rec::Replicate { t, .. } => (30, t),
     }
 }
 
@@ -475,6 +509,28 @@ impl Iterator for Records<'_> {
             23 => Rec::Truncate { t, node: r.u32(), partition: r.u32(), offset: r.u64() },
             24 => Rec::NetLinks { t, from: r.u32(), to: r.u32(), cut: r.bool() },
             25 => Rec::End { t, reason: strings[r.u64() as usize], events: r.u64() },
+            26 => Rec::Resume { t, node: r.u32() },
+            27 => Rec::Link {
+                t,
+                from: r.u32(),
+                to: r.u32(),
+                min_ns: r.u64(),
+                max_ns: r.u64(),
+                loss_ppm: r.u32(),
+                duplicate_ppm: r.u32(),
+                fifo: r.bool(),
+            },
+            28 => Rec::RebalanceStart {
+                t,
+                node: r.u32(),
+                generation: r.u32(),
+                reason: strings[r.u64() as usize],
+                member: r.u32(),
+            },
+            29 => Rec::Rebalance { t, node: r.u32(), generation: r.u32(), start: r.u32(), len: r.u32() },
+            30 => {
+                Rec::Replicate { t, node: r.u32(), partition: r.u32(), offset: r.u64(), count: r.u32(), epoch: r.u32() }
+            }
             other => unreachable!("compact history tag {other}: only this module writes these bytes"),
         };
         Some(rec)
@@ -508,6 +564,7 @@ impl CompactHistory {
             + c.stamp_l.len() * 8
             + c.stamp_c.len() * 4
             + c.vc.len() * 4
+            + c.group_members.len() * 4
     }
 
     /// Writes the history as JSONL: the same bytes as recording it with
@@ -538,6 +595,7 @@ impl CompactHistory {
         catalog.stamp_l.clone_from(&self.catalog.stamp_l);
         catalog.stamp_c.clone_from(&self.catalog.stamp_c);
         catalog.vc.clone_from(&self.catalog.vc);
+        catalog.group_members.clone_from(&self.catalog.group_members);
         let mut line = Vec::with_capacity(512);
         for (index, rec) in self.records().enumerate() {
             if let Rec::Send { batch, pid, epoch, seq, .. } = rec {

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use super::compact::CompactHistory;
 use super::{Catalog, Rec, NONE_U64};
-use crate::checker::fields::{CowStr, IdRef, Meta, Pairs, Raw};
+use crate::checker::fields::{CowStr, GroupMember, IdRef, Meta, Pairs, Raw};
 use crate::checker::{CheckError, Guarantee, Report};
 use crate::scenario::ClockKind;
 
@@ -126,6 +126,11 @@ pub(super) fn fill<'c>(
             }
             raw.leader_epoch = int(epoch);
         }
+        Rec::Replicate { t, node: n, partition, offset, count, epoch } => {
+            (raw.ty, raw.t, raw.node, raw.topic, raw.partition) =
+                (s("replicate"), Some(t), node(n), topic, Some(partition));
+            (raw.offset, raw.count, raw.leader_epoch) = (Some(offset), Some(count.into()), int(epoch));
+        }
         Rec::Leader { t, node: n, partition, epoch } => {
             (raw.ty, raw.t, raw.node, raw.topic, raw.partition) =
                 (s("leader"), Some(t), node(n), topic, Some(partition));
@@ -213,7 +218,34 @@ pub(super) fn fill<'c>(
         Rec::ClockStep { t, node: n, delta_ns } => {
             (raw.ty, raw.t, raw.node, raw.delta) = (s("clock_step"), Some(t), node(n), Some(delta_ns));
         }
-        Rec::NetLinks { t, cut, .. } => (raw.ty, raw.t) = (s(if cut { "net_partition" } else { "net_heal" }), Some(t)),
+        Rec::NetLinks { t, from, to, cut } => {
+            (raw.ty, raw.t) = (s(if cut { "net_partition" } else { "net_heal" }), Some(t));
+            (raw.from, raw.to) = (Some(vec![node(from).expect("named")]), Some(vec![node(to).expect("named")]));
+        }
+        Rec::RebalanceStart { t, node: n, generation, reason, member } => {
+            (raw.ty, raw.t, raw.node, raw.group) = (s("rebalance_start"), Some(t), node(n), group);
+            (raw.generation, raw.reason) = (Some(generation.into()), s(reason));
+            if member != super::NONE_U32 {
+                raw.member = node(member);
+            }
+        }
+        Rec::Rebalance { t, node: n, generation, start, len } => {
+            (raw.ty, raw.t, raw.node, raw.group) = (s("rebalance"), Some(t), node(n), group);
+            (raw.generation, raw.topic) = (Some(generation.into()), topic);
+            raw.members = Some(
+                super::group_members(catalog, start, len)
+                    .map(|(m, partitions)| GroupMember { node: node(m), partitions: Some(partitions.to_vec()) })
+                    .collect(),
+            );
+        }
+        Rec::Resume { t, node: n } => (raw.ty, raw.t, raw.node) = (s("resume"), Some(t), node(n)),
+        Rec::Link { t, from, to, min_ns, max_ns, loss_ppm, duplicate_ppm, fifo } => {
+            (raw.ty, raw.t) = (s("link"), Some(t));
+            (raw.from, raw.to) = (Some(vec![node(from).expect("named")]), Some(vec![node(to).expect("named")]));
+            (raw.latency_min_ns, raw.latency_max_ns) = (Some(min_ns), Some(max_ns));
+            (raw.loss_ppm, raw.duplicate_ppm) = (Some(loss_ppm.into()), Some(duplicate_ppm.into()));
+            raw.fifo = Some(fifo);
+        }
         Rec::End { t, reason, .. } => (raw.ty, raw.t, raw.reason) = (s("end"), Some(t), s(reason)),
     }
 }

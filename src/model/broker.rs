@@ -474,8 +474,33 @@ impl Broker {
     }
 
     fn send_replies(&mut self, ctx: &mut ModelCtx<'_>, replies: Vec<Reply>) {
-        for Reply::Assignment { to, member, generation, partitions } in replies {
-            ctx.send(to, Msg::JoinGroupOk { member, generation, partitions });
+        let t = ctx.now_ns();
+        let node = self.node;
+        for reply in replies {
+            match reply {
+                Reply::Assignment { to, member, generation, partitions } => {
+                    ctx.send(to, Msg::JoinGroupOk { member, generation, partitions });
+                }
+                Reply::Started { reason, node: member, generation } => {
+                    let member = member.map_or(NONE_U32, |m| m.0);
+                    ctx.shared.record(Rec::RebalanceStart { t, node, generation, reason, member });
+                }
+                Reply::Completed { generation, members } => {
+                    let world = &mut *ctx.shared;
+                    let start = world.catalog.group_members.len();
+                    for (member, partitions) in members {
+                        world.catalog.group_members.push(member.0);
+                        world.catalog.group_members.push(partitions.len() as u32);
+                        world.catalog.group_members.extend_from_slice(&partitions);
+                    }
+                    let len = world.catalog.group_members.len() - start;
+                    // The table is indexed in 32 bits, like every catalog table.
+                    let (start, len) = (u32::try_from(start), u32::try_from(len));
+                    if let (Ok(start), Ok(len)) = (start, len) {
+                        world.record(Rec::Rebalance { t, node, generation, start, len });
+                    }
+                }
+            }
         }
     }
 
@@ -676,6 +701,11 @@ impl Broker {
         }
         let got = !records.is_empty();
         if offset == replica.log_end() {
+            if let (true, Ok(count)) = (got, u32::try_from(records.len())) {
+                let t = ctx.now_ns();
+                let (node, epoch) = (self.node, replica.epoch);
+                ctx.shared.record(Rec::Replicate { t, node, partition, offset, count, epoch });
+            }
             for record in records {
                 let at = replica.log_end();
                 replica.note_epoch(record.epoch, at);

@@ -70,10 +70,16 @@ pub struct Snapshot {
     pub owners: Vec<Option<u32>>,
 }
 
-/// What the coordinator wants sent after handling a request or a tick.
+/// What the coordinator wants sent (or recorded) after handling a request or a tick.
 pub enum Reply {
     /// A join answer: the member's generation and partitions.
     Assignment { to: NodeId, member: u32, generation: u32, partitions: Vec<u32> },
+    /// A rebalance started (history only): why, and the member whose join, leave or
+    /// expiry started it (none for a cooperative second round).
+    Started { reason: &'static str, node: Option<NodeId>, generation: u32 },
+    /// A rebalance completed (history only): the new generation, and every member's node
+    /// and partitions, by member id.
+    Completed { generation: u32, members: Vec<(NodeId, Vec<u32>)> },
 }
 
 pub struct Coordinator {
@@ -138,8 +144,9 @@ impl Coordinator {
         }
     }
 
-    fn start_rebalance(&mut self, now_ns: u64) {
+    fn start_rebalance(&mut self, now_ns: u64, reason: &'static str, node: Option<NodeId>, out: &mut Vec<Reply>) {
         if self.rebalance_deadline_ns.is_none() {
+            out.push(Reply::Started { reason, node, generation: self.generation });
             self.rebalance_deadline_ns = Some(now_ns + self.rebalance_timeout_ns);
             for member in self.members.values_mut() {
                 member.joined = false;
@@ -158,7 +165,7 @@ impl Coordinator {
             out.push(Reply::Assignment { to: node, member, generation: self.generation, partitions });
             return;
         }
-        self.start_rebalance(now_ns);
+        self.start_rebalance(now_ns, "join", Some(node), out);
         if let Some(entry) = self.members.get_mut(&member) {
             entry.joined = true;
         }
@@ -168,9 +175,9 @@ impl Coordinator {
     }
 
     pub fn leave(&mut self, now_ns: u64, member: u32, out: &mut Vec<Reply>) {
-        if self.members.remove(&member).is_some() {
+        if let Some(gone) = self.members.remove(&member) {
             self.release(member);
-            self.start_rebalance(now_ns);
+            self.start_rebalance(now_ns, "leave", Some(gone.node), out);
             self.maybe_complete(now_ns, out);
         }
     }
@@ -213,12 +220,15 @@ impl Coordinator {
             .filter(|(_, m)| now_ns.saturating_sub(m.last_seen_ns) > self.session_timeout_ns)
             .map(|(&id, _)| id)
             .collect();
+        let mut first_expired = None;
         for &member in &expired {
-            self.members.remove(&member);
+            if let Some(gone) = self.members.remove(&member) {
+                first_expired = first_expired.or(Some(gone.node));
+            }
             self.release(member);
         }
         if !expired.is_empty() {
-            self.start_rebalance(now_ns);
+            self.start_rebalance(now_ns, "expiry", first_expired, out);
         }
         if let Some(deadline) = self.rebalance_deadline_ns {
             if now_ns >= deadline {
@@ -260,12 +270,15 @@ impl Coordinator {
         self.second_round = false;
         if members.is_empty() {
             self.owners.iter_mut().for_each(|o| *o = None);
+            out.push(Reply::Completed { generation: self.generation, members: Vec::new() });
             return;
         }
         match self.assignor {
             Assignment::Eager | Assignment::Static => self.assign_ranges(&members),
             Assignment::Cooperative => self.assign_sticky(&members),
         }
+        let completed = members.iter().map(|&m| (self.members[&m].node, self.partitions_of(m))).collect();
+        out.push(Reply::Completed { generation: self.generation, members: completed });
         for &member in &members {
             let node = self.members[&member].node;
             out.push(Reply::Assignment {
@@ -278,7 +291,7 @@ impl Coordinator {
         if self.second_round {
             // KIP-429: the partitions withheld from their old owners go to their new owners
             // in a rebalance that starts right away.
-            self.start_rebalance(now_ns);
+            self.start_rebalance(now_ns, "second_round", None, out);
         }
     }
 
@@ -330,7 +343,12 @@ mod tests {
 
     fn answers(out: &[Reply]) -> Vec<(u32, u32, Vec<u32>)> {
         out.iter()
-            .map(|Reply::Assignment { member, generation, partitions, .. }| (*member, *generation, partitions.clone()))
+            .filter_map(|reply| match reply {
+                Reply::Assignment { member, generation, partitions, .. } => {
+                    Some((*member, *generation, partitions.clone()))
+                }
+                _ => None,
+            })
             .collect()
     }
 
@@ -343,10 +361,17 @@ mod tests {
         out.clear();
         // A second member: a rebalance that waits for member 1 to rejoin.
         c.join(10, 2, NodeId(6), &mut out);
-        assert!(out.is_empty());
+        assert!(answers(&out).is_empty());
+        // The history hears why it started, and from whom.
+        assert!(matches!(out[..], [Reply::Started { reason: "join", node: Some(NodeId(6)), generation: 1 }]));
         assert_eq!(c.heartbeat(20, 1, 1), Err(GroupError::RebalanceInProgress));
         c.join(30, 1, NodeId(5), &mut out);
         assert_eq!(answers(&out), [(1, 2, vec![0, 1]), (2, 2, vec![2, 3])]);
+        let completed = out.iter().find_map(|r| match r {
+            Reply::Completed { generation, members } => Some((*generation, members.clone())),
+            _ => None,
+        });
+        assert_eq!(completed, Some((2, vec![(NodeId(5), vec![0, 1]), (NodeId(6), vec![2, 3])])));
         // Commits from the old generation fail; from the current one succeed.
         assert_eq!(c.may_commit(31, 1, 1), Err(GroupError::IllegalGeneration));
         assert_eq!(c.may_commit(31, 1, 2), Ok(()));

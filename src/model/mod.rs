@@ -489,15 +489,36 @@ pub struct World {
     /// Queue mode: receive answers on their way to a consumer, (consumer, request) →
     /// messages (the observer's bookkeeping, so a run does not stop with messages in flight).
     pub queue_transit: std::collections::BTreeMap<(u32, u64), u32>,
+    /// Paused nodes and when each resumes (the engine's own pause end), in node order: the
+    /// `resume` record is written before the first record at or after that time.
+    pub resumes: Vec<(u32, u64)>,
 }
 
 impl World {
     /// Records `rec`, streaming the buffer when it is full.
     #[inline]
     pub fn record(&mut self, rec: Rec) {
+        if !self.resumes.is_empty() {
+            self.record_resumes(rec.t());
+        }
         self.recorder.push(rec);
         if self.recorder.is_full() {
             self.recorder.flush(&self.catalog);
+        }
+    }
+
+    /// Writes the `resume` of every pause that ended at or before `t`, in time order (then
+    /// node order).
+    #[cold]
+    fn record_resumes(&mut self, t: u64) {
+        while let Some(index) =
+            (0..self.resumes.len()).filter(|&i| self.resumes[i].1 <= t).min_by_key(|&i| (self.resumes[i].1, i))
+        {
+            let (node, until) = self.resumes.remove(index);
+            self.recorder.push(Rec::Resume { t: until, node });
+            if self.recorder.is_full() {
+                self.recorder.flush(&self.catalog);
+            }
         }
     }
 
@@ -697,9 +718,44 @@ impl Node for Actor {
 
     fn observe_fault(world: &mut World, now_ns: u64, fault: &Fault) {
         let rec = match *fault {
-            Fault::Crash(node) => Rec::Crash { t: now_ns, node: node.0 },
+            Fault::Crash(node) => {
+                // A crash ends a pause (the engine forgets it): the `restart` follows instead.
+                world.resumes.retain(|&(n, _)| n != node.0);
+                Rec::Crash { t: now_ns, node: node.0 }
+            }
             Fault::Restart(node) => Rec::Restart { t: now_ns, node: node.0 },
-            Fault::Pause { node, .. } => Rec::Pause { t: now_ns, node: node.0 },
+            Fault::Pause { node, duration_ns } => {
+                // As the engine does: an overlapping pause extends the one under way.
+                let until = now_ns.saturating_add(duration_ns);
+                match world.resumes.iter_mut().find(|(n, _)| *n == node.0) {
+                    Some(entry) => entry.1 = entry.1.max(until),
+                    None => {
+                        let at = world.resumes.partition_point(|&(n, _)| n < node.0);
+                        world.resumes.insert(at, (node.0, until));
+                    }
+                }
+                Rec::Pause { t: now_ns, node: node.0 }
+            }
+            Fault::SetLink { from, to, ref spec } => {
+                let (min_ns, max_ns) = match spec.latency {
+                    ordo_sim::net::Latency::Constant { ns } => (ns, ns),
+                    ordo_sim::net::Latency::Uniform { min_ns, max_ns }
+                    | ordo_sim::net::Latency::Tail { min_ns, max_ns, .. } => (min_ns, max_ns),
+                };
+                let ppm = |r: ordo_sim::rng::Ratio| {
+                    (u64::from(r.num) * 1_000_000 / u64::from(r.den.max(1))).min(1_000_000) as u32
+                };
+                Rec::Link {
+                    t: now_ns,
+                    from: from.0,
+                    to: to.0,
+                    min_ns,
+                    max_ns,
+                    loss_ppm: ppm(spec.loss),
+                    duplicate_ppm: ppm(spec.duplicate),
+                    fifo: spec.fifo,
+                }
+            }
             Fault::ClockStep { node, delta_ns } => Rec::ClockStep { t: now_ns, node: node.0, delta_ns },
             Fault::Cut { from, to } => Rec::NetLinks { t: now_ns, from: from.0, to: to.0, cut: true },
             Fault::Heal { from, to } => Rec::NetLinks { t: now_ns, from: from.0, to: to.0, cut: false },

@@ -48,6 +48,8 @@ pub enum Ty {
     Ack,
     Fail,
     Append,
+    /// A follower copied records from its leader (format version 2).
+    Replicate,
     Dedup,
     Reject,
     Leader,
@@ -68,6 +70,11 @@ pub enum Ty {
     Resume,
     NetPartition,
     NetHeal,
+    /// A link's behaviour changes (format version 2).
+    Link,
+    /// A group coordinator starts or completes a rebalance (format version 2).
+    RebalanceStart,
+    Rebalance,
     ClockStep,
     End,
     /// A record type this version does not know: shown generically.
@@ -83,6 +90,7 @@ impl Ty {
             "ack" => Ty::Ack,
             "fail" => Ty::Fail,
             "append" => Ty::Append,
+            "replicate" => Ty::Replicate,
             "dedup" => Ty::Dedup,
             "reject" => Ty::Reject,
             "leader" => Ty::Leader,
@@ -103,6 +111,9 @@ impl Ty {
             "resume" => Ty::Resume,
             "net_partition" => Ty::NetPartition,
             "net_heal" => Ty::NetHeal,
+            "link" => Ty::Link,
+            "rebalance_start" => Ty::RebalanceStart,
+            "rebalance" => Ty::Rebalance,
             "clock_step" => Ty::ClockStep,
             "end" => Ty::End,
             _ => Ty::Other,
@@ -129,7 +140,14 @@ impl Ty {
     pub fn is_fault(self) -> bool {
         matches!(
             self,
-            Ty::Crash | Ty::Restart | Ty::Pause | Ty::Resume | Ty::NetPartition | Ty::NetHeal | Ty::ClockStep
+            Ty::Crash
+                | Ty::Restart
+                | Ty::Pause
+                | Ty::Resume
+                | Ty::NetPartition
+                | Ty::NetHeal
+                | Ty::Link
+                | Ty::ClockStep
         )
     }
 }
@@ -165,6 +183,8 @@ pub struct Rec {
     pub list2: Vec<Sym>,
     /// `partitions` (assign, revoke).
     pub parts: Vec<u64>,
+    /// `count` (replicate).
+    pub count: Option<u64>,
     /// `kind` (create).
     pub label: Option<Sym>,
     /// `writes` (create), `fields` (state), or every other field of an unknown record.
@@ -231,7 +251,8 @@ impl Index {
                 }
             }
         }
-        if matches!(r.ty, Ty::Leader | Ty::Truncate | Ty::Other) || r.ty.is_fault() {
+        if matches!(r.ty, Ty::Leader | Ty::Truncate | Ty::RebalanceStart | Ty::Rebalance | Ty::Other) || r.ty.is_fault()
+        {
             self.structural.push(i);
         }
     }
@@ -279,7 +300,12 @@ impl History {
             // The fast path reads the fields it knows into borrowed strings; creates,
             // states, unknown types and anything unexpected take the general one.
             let fast = match serde_json::from_slice::<Line<'_>>(text) {
-                Ok(line) if !matches!(Ty::parse(&line.ty), Ty::Create | Ty::State | Ty::Other) => {
+                Ok(line)
+                    if !matches!(
+                        Ty::parse(&line.ty),
+                        Ty::Create | Ty::State | Ty::Link | Ty::RebalanceStart | Ty::Rebalance | Ty::Other
+                    ) =>
+                {
                     Some(line.into_rec(&mut names, line_no))
                 }
                 _ => None,
@@ -357,7 +383,15 @@ fn record(names: &mut Names, map: &serde_json::Map<String, Value>, line: u64) ->
     let (list, list2) = match ty {
         Ty::Send => (list_of(names, "events"), Vec::new()),
         Ty::Create => (list_of(names, "deps"), Vec::new()),
-        Ty::NetPartition | Ty::NetHeal => (list_of(names, "from"), list_of(names, "to")),
+        Ty::NetPartition | Ty::NetHeal | Ty::Link => (list_of(names, "from"), list_of(names, "to")),
+        Ty::RebalanceStart => (sym("member").into_iter().collect(), Vec::new()),
+        Ty::Rebalance => {
+            let members = map.get("members").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            (
+                members.iter().filter_map(|m| m.get("node").and_then(id_text)).map(|n| names.intern(&n)).collect(),
+                Vec::new(),
+            )
+        }
         _ => (Vec::new(), Vec::new()),
     };
     let parts = match map.get("partitions") {
@@ -377,6 +411,37 @@ fn record(names: &mut Names, map: &serde_json::Map<String, Value>, line: u64) ->
     let text = match ty {
         Ty::Create => pairs(map.get("writes")),
         Ty::State => pairs(map.get("fields")),
+        Ty::Rebalance => {
+            let members = map.get("members").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            let each: Vec<String> = members
+                .iter()
+                .map(|m| {
+                    let node = m.get("node").and_then(id_text).unwrap_or_else(|| "?".into());
+                    let parts: Vec<String> = m
+                        .get("partitions")
+                        .and_then(Value::as_array)
+                        .map(|l| l.iter().map(Value::to_string).collect())
+                        .unwrap_or_default();
+                    format!("{node} [{}]", parts.join(","))
+                })
+                .collect();
+            Some(if each.is_empty() { "no members".into() } else { each.join(", ").into() })
+        }
+        Ty::Link => {
+            let ms = |key: &str| uint(key).map_or_else(|| "?".to_string(), |ns| format!("{:.2}", ns as f64 / 1e6));
+            let pct = |key: &str| uint(key).map_or_else(|| "?".to_string(), |ppm| format!("{}", ppm as f64 / 1e4));
+            let fifo = if map.get("fifo").and_then(Value::as_bool) == Some(false) { ", not in order" } else { "" };
+            Some(
+                format!(
+                    "latency {}-{} ms, loss {} %, duplicates {} %{fifo}",
+                    ms("latency_min_ns"),
+                    ms("latency_max_ns"),
+                    pct("loss_ppm"),
+                    pct("duplicate_ppm")
+                )
+                .into(),
+            )
+        }
         Ty::Other => {
             let parts: Vec<String> = map
                 .iter()
@@ -408,6 +473,7 @@ fn record(names: &mut Names, map: &serde_json::Map<String, Value>, line: u64) ->
         list,
         list2,
         parts,
+        count: uint("count"),
         label,
         text,
         peer: None,
@@ -496,6 +562,7 @@ struct Line<'a> {
     #[serde(borrow)]
     to: Option<Vec<IdText<'a>>>,
     partitions: Option<Vec<u64>>,
+    count: Option<u64>,
 }
 
 impl Line<'_> {
@@ -539,6 +606,7 @@ impl Line<'_> {
             list,
             list2,
             parts: self.partitions.unwrap_or_default(),
+            count: self.count,
             label: None,
             text: None,
             peer: None,
@@ -571,7 +639,10 @@ mod tests {
                 else {
                     continue;
                 };
-                if matches!(Ty::parse(&fast.ty), Ty::Create | Ty::State | Ty::Other) {
+                if matches!(
+                    Ty::parse(&fast.ty),
+                    Ty::Create | Ty::State | Ty::Link | Ty::RebalanceStart | Ty::Rebalance | Ty::Other
+                ) {
                     continue;
                 }
                 let a = fast.into_rec(&mut names, i as u64 + 1);

@@ -395,7 +395,7 @@ fn chain(h: &History, v: &Violation, n: usize) -> Story {
                     }
                 }
                 Ty::Deliver | Ty::Apply | Ty::Discard | Ty::QueueAck | Ty::Nack => about_event,
-                Ty::Leader | Ty::Truncate => in_window(r) && tp_in(r, &tps),
+                Ty::Leader | Ty::Truncate | Ty::Replicate => in_window(r) && tp_in(r, &tps),
                 Ty::Assign | Ty::Revoke => {
                     in_window(r)
                         && r.node.is_some_and(|n| consumers.contains(&n))
@@ -405,7 +405,8 @@ fn chain(h: &History, v: &Violation, n: usize) -> Story {
                     in_window(r) && r.node.is_some_and(|n| consumers.contains(&n)) && tp_in(r, &tps)
                 }
                 Ty::Crash | Ty::Restart | Ty::Pause | Ty::Resume | Ty::ClockStep => in_window(r) && node_in,
-                Ty::NetPartition | Ty::NetHeal => {
+                Ty::RebalanceStart | Ty::Rebalance => in_window(r) && r.list.iter().any(|n| consumers.contains(n)),
+                Ty::NetPartition | Ty::NetHeal | Ty::Link => {
                     in_window(r) && r.list.iter().chain(&r.list2).any(|n| nodes.contains(n))
                 }
                 Ty::Other => in_window(r) && (node_in || about_event || about_batch),
@@ -546,6 +547,34 @@ pub fn words(h: &History, r: &Rec) -> String {
             let verb = if r.ty == Ty::NetPartition { "network cut" } else { "network heals" };
             format!("{verb} {} {arrow} {}", list(&r.list), list(&r.list2))
         }
+        Ty::Replicate => {
+            let (first, count) = (r.offset.unwrap_or(0), r.count.unwrap_or(0));
+            let offsets = if count == 1 {
+                format!("offset {first}")
+            } else {
+                format!("offsets {first}-{}", first.saturating_add(count.saturating_sub(1)))
+            };
+            format!("copies {offsets} of {tp} from its leader (leader epoch {})", r.num.unwrap_or(0))
+        }
+        Ty::RebalanceStart => {
+            let by = r.list.first().map(|m| format!(" of {}", h.s(*m))).unwrap_or_default();
+            format!(
+                "starts a rebalance of {} (generation {}): {}{by}",
+                s(r.group),
+                r.generation.unwrap_or(0),
+                r.reason.map_or("?", |x| h.s(x))
+            )
+        }
+        Ty::Rebalance => format!(
+            "completes a rebalance of {}: generation {}, {}",
+            s(r.group),
+            r.generation.unwrap_or(0),
+            r.text.as_deref().unwrap_or("")
+        ),
+        Ty::Link => {
+            let list = |l: &[Sym]| l.iter().map(|n| h.s(*n)).collect::<Vec<_>>().join(",");
+            format!("link {} → {} now: {}", list(&r.list), list(&r.list2), r.text.as_deref().unwrap_or(""))
+        }
         Ty::End => format!("history ends: {}", s(r.reason)),
         Ty::Other => format!("{} {}", h.s(r.ty_name), r.text.as_deref().unwrap_or("")),
     }
@@ -568,7 +597,7 @@ fn signed_ms(ns: i64) -> String {
 pub fn who(h: &History, r: &Rec) -> String {
     match r.node {
         Some(n) => h.s(n).to_string(),
-        None if matches!(r.ty, Ty::NetPartition | Ty::NetHeal) => "net".into(),
+        None if matches!(r.ty, Ty::NetPartition | Ty::NetHeal | Ty::Link) => "net".into(),
         None => r.group.map_or("-".into(), |g| h.s(g).to_string()),
     }
 }
