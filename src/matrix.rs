@@ -339,7 +339,8 @@ impl Matrix {
         use plotters::prelude::*;
         let (cell_w, cell_h, left, top) = (96i32, 22i32, 230i32, 160i32);
         let width = (left + cell_w * self.strategies.len() as i32 + 20) as u32;
-        let height = (top + cell_h * self.scenarios.len() as i32 + 40) as u32;
+        let legend_top = top + cell_h * self.scenarios.len() as i32 + 20;
+        let height = (legend_top + 50) as u32;
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
@@ -366,6 +367,22 @@ impl Matrix {
                     let label = format!("{}%", rate / 10);
                     root.draw(&Text::new(label, (x + 30, y + 5), font.clone())).map_err(|e| e.to_string())?;
                 }
+            }
+            // The legend: the colour scale, and what a cell's number is.
+            let legend = "cell: share of seeds that violate what the scenario expects";
+            root.draw(&Text::new(legend, (10, legend_top + 6), font.clone())).map_err(|e| e.to_string())?;
+            for (i, rate) in [0u64, 250, 500, 750, 1000].into_iter().enumerate() {
+                let x = left + 160 + 110 * i as i32;
+                let fade = (255 - rate * 200 / 1000) as u8;
+                root.draw(&Rectangle::new(
+                    [(x, legend_top), (x + 40, legend_top + 20)],
+                    RGBColor(255, fade, fade).filled(),
+                ))
+                .map_err(|e| e.to_string())?;
+                root.draw(&Rectangle::new([(x, legend_top), (x + 40, legend_top + 20)], BLACK.stroke_width(1)))
+                    .map_err(|e| e.to_string())?;
+                root.draw(&Text::new(format!("{} %", rate / 10), (x + 46, legend_top + 5), font.clone()))
+                    .map_err(|e| e.to_string())?;
             }
             root.present().map_err(|e| e.to_string())?;
         }
@@ -394,15 +411,39 @@ impl Matrix {
                 .y_desc("mean violation rate over scenarios (%)")
                 .draw()
                 .map_err(|e| e.to_string())?;
+            let position = |p: &StrategyStats| (p.latency_mean as f64 / 1e6, p.rate as f64 / 10.0);
             chart
-                .draw_series(points.iter().map(|p| {
-                    let (name, rate, latency) = (p.name, p.rate, p.latency_mean);
-                    let position = (latency as f64 / 1e6, rate as f64 / 10.0);
-                    EmptyElement::at(position)
-                        + Circle::new((0, 0), 5, RED.filled())
-                        + Text::new(name.to_string(), (8, -6), ("sans-serif", 13).into_font())
-                }))
+                .draw_series(
+                    points.iter().map(|p| EmptyElement::at(position(p)) + Circle::new((0, 0), 5, RED.filled())),
+                )
                 .map_err(|e| e.to_string())?;
+            // Labels never overlap: placed left to right, top to bottom, each moved down
+            // below any label already placed within its box (and joined to its dot by a
+            // line when it moved).
+            let mut order: Vec<(i32, i32, &str)> = points
+                .iter()
+                .map(|p| {
+                    let (x, y) = chart.backend_coord(&position(p));
+                    (x, y, p.name)
+                })
+                .collect();
+            order.sort_by_key(|&(x, y, name)| (y, x, name));
+            let (label_h, char_w) = (15, 7);
+            let mut placed: Vec<(i32, i32, i32)> = Vec::new(); // x, y, width
+            for (x, y, name) in order {
+                let width = char_w * name.len() as i32;
+                let (lx, mut ly) = (x + 8, y - 12);
+                while placed.iter().any(|&(px, py, pw)| lx < px + pw && px < lx + width && (ly - py).abs() < label_h) {
+                    ly += label_h;
+                }
+                placed.push((lx, ly, width));
+                if ly != y - 12 {
+                    root.draw(&PathElement::new(vec![(x, y), (lx, ly + 6)], BLACK.mix(0.4)))
+                        .map_err(|e| e.to_string())?;
+                }
+                root.draw(&Text::new(name.to_string(), (lx, ly), ("sans-serif", 13).into_font()))
+                    .map_err(|e| e.to_string())?;
+            }
             root.present().map_err(|e| e.to_string())?;
         }
         Ok(svg)
