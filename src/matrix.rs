@@ -428,15 +428,7 @@ impl Matrix {
                 })
                 .collect();
             order.sort_by_key(|&(x, y, name)| (y, x, name));
-            let (label_h, char_w) = (15, 7);
-            let mut placed: Vec<(i32, i32, i32)> = Vec::new(); // x, y, width
-            for (x, y, name) in order {
-                let width = char_w * name.len() as i32;
-                let (lx, mut ly) = (x + 8, y - 12);
-                while placed.iter().any(|&(px, py, pw)| lx < px + pw && px < lx + width && (ly - py).abs() < label_h) {
-                    ly += label_h;
-                }
-                placed.push((lx, ly, width));
+            for ((x, y, name), (lx, ly)) in order.iter().copied().zip(place_labels(&order)) {
                 if ly != y - 12 {
                     root.draw(&PathElement::new(vec![(x, y), (lx, ly + 6)], BLACK.mix(0.4)))
                         .map_err(|e| e.to_string())?;
@@ -447,5 +439,49 @@ impl Matrix {
             root.present().map_err(|e| e.to_string())?;
         }
         Ok(svg)
+    }
+}
+
+/// Label height and the width of one character, in pixels (13 px sans-serif).
+const LABEL_H: i32 = 15;
+const CHAR_W: i32 = 7;
+
+/// Where each point's label goes (its top-left corner), for points `(x, y, name)` in
+/// pixels, in the order given: right of and above its dot, moved down below every label
+/// already placed that its box would overlap. No two labels' boxes overlap.
+fn place_labels(points: &[(i32, i32, &str)]) -> Vec<(i32, i32)> {
+    let mut placed: Vec<(i32, i32, i32)> = Vec::new(); // x, y, width
+    for &(x, y, name) in points {
+        let width = CHAR_W * name.len() as i32;
+        let (lx, mut ly) = (x + 8, y - 12);
+        while placed.iter().any(|&(px, py, pw)| lx < px + pw && px < lx + width && (ly - py).abs() < LABEL_H) {
+            ly += LABEL_H;
+        }
+        placed.push((lx, ly, width));
+    }
+    placed.into_iter().map(|(x, y, _)| (x, y)).collect()
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+
+    #[test]
+    fn labels_of_nearby_points_never_overlap() {
+        // hlc and lamport at the same spot, idempotent-consumer and idempotent side by side.
+        let points =
+            [(400, 200, "hlc"), (400, 200, "lamport"), (100, 230, "idempotent-consumer"), (150, 232, "idempotent")];
+        let placed = place_labels(&points);
+        for i in 0..points.len() {
+            for j in 0..i {
+                let (wi, wj) = (CHAR_W * points[i].2.len() as i32, CHAR_W * points[j].2.len() as i32);
+                let ((xi, yi), (xj, yj)) = (placed[i], placed[j]);
+                let overlap = xi < xj + wj && xj < xi + wi && (yi - yj).abs() < LABEL_H;
+                assert!(!overlap, "{} and {} overlap: {placed:?}", points[i].2, points[j].2);
+            }
+        }
+        // A label with room stays where it belongs: right of and above its dot.
+        assert_eq!(placed[0], (408, 188));
+        assert_eq!(placed[1], (408, 188 + LABEL_H));
     }
 }
