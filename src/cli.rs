@@ -209,11 +209,11 @@ enum Command {
         #[arg(long, default_value = "60s")]
         budget: String,
         /// Stop after this many candidate runs with the best result so far (deterministic).
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = crate::shrink::DEFAULT_MAX_RUNS)]
         max_runs: u64,
         /// Seeds tried per candidate: its own and the next ones (the first that still fails
         /// is pinned in the result).
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = crate::shrink::DEFAULT_TRIES)]
         tries: u64,
         /// Print one JSON object (docs/json.md).
         #[arg(long)]
@@ -641,9 +641,9 @@ fn shrink_failing(
             strategy: Some(strategy.to_string()),
             seed: Some(failing.seed),
             kind: None,
-            max_runs: 2000,
-            tries: 4,
-            budget: Some(std::time::Duration::from_secs(60)),
+            max_runs: crate::shrink::DEFAULT_MAX_RUNS,
+            tries: crate::shrink::DEFAULT_TRIES,
+            budget: Some(std::time::Duration::from_secs(crate::shrink::DEFAULT_BUDGET_SECS)),
             progress: true,
         };
         let shrunk = crate::shrink::shrink(&spec).map_err(|error| InputError(format!("--shrink: {error}")))?;

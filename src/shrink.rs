@@ -46,6 +46,12 @@ use crate::sweep::{run_seed, SeedOutcome, SeedRange, SweepSpec};
 pub const EVENTS_CAP_FACTOR: u64 = 10;
 pub const EVENTS_CAP_FLOOR: u64 = 100_000;
 
+/// The command line's defaults, also used by `ordo sweep --shrink`: most candidate runs,
+/// seeds tried per candidate, and the wall-clock budget in seconds.
+pub const DEFAULT_MAX_RUNS: u64 = 2000;
+pub const DEFAULT_TRIES: u64 = 4;
+pub const DEFAULT_BUDGET_SECS: u64 = 60;
+
 /// What to shrink.
 pub struct ShrinkSpec<'a> {
     pub source: &'a Source,
@@ -707,38 +713,19 @@ fn smaller(value: i64, floor: i64) -> Vec<i64> {
 }
 
 /// Tries each value on one integer field of one entry of a list; keeps the first that fails.
+/// A negative value (a backward clock step, a negative offset or drift) moves towards 0
+/// from below: `floor` bounds its magnitude, and its sign is kept.
 fn shrink_entry_field(state: &mut State, judge: &mut Judge<'_>, key: &str, index: usize, field: &str, floor: i64) {
     loop {
         let items = entries(&state.table, key);
         let Some(value) = items.get(index).and_then(|t| int_of(t, field)) else { return };
+        let sign = if value < 0 { -1 } else { 1 };
         let mut kept = false;
-        for v in smaller(value, floor) {
+        for v in smaller(value.abs(), floor).into_iter().map(|magnitude| sign * magnitude) {
             let mut changed = items.clone();
             changed[index].insert(field.into(), Value::Integer(v));
             let what = format!("{key}[{index}].{field}: {value} → {v}");
             if state.try_keep(judge, with_entries(&state.table, key, changed), || what) {
-                kept = true;
-                break;
-            }
-        }
-        if !kept {
-            return;
-        }
-    }
-}
-
-/// Clock steps towards 0 (keeping their sign).
-fn shrink_delta(state: &mut State, judge: &mut Judge<'_>, index: usize) {
-    loop {
-        let items = entries(&state.table, "fault");
-        let Some(delta) = items.get(index).and_then(|t| int_of(t, "delta_ms")) else { return };
-        let sign = delta.signum();
-        let mut kept = false;
-        for magnitude in smaller(delta.abs(), 1) {
-            let mut changed = items.clone();
-            changed[index].insert("delta_ms".into(), Value::Integer(sign * magnitude));
-            let what = format!("fault[{index}] clock_step: {delta} ms → {} ms", sign * magnitude);
-            if state.try_keep(judge, with_entries(&state.table, "fault", changed), || what) {
                 kept = true;
                 break;
             }
@@ -762,7 +749,7 @@ fn shrink_fault_sizes(state: &mut State, judge: &mut Judge<'_>) {
             "partition" if f.contains_key("heal_at_ms") => {
                 shrink_entry_field(state, judge, "fault", i, "heal_at_ms", at.saturating_add(1))
             }
-            "clock_step" => shrink_delta(state, judge, i),
+            "clock_step" => shrink_entry_field(state, judge, "fault", i, "delta_ms", 1),
             "link" => {
                 for field in ["loss_ppm", "duplicate_ppm"] {
                     shrink_entry_field(state, judge, "fault", i, field, 0);
@@ -794,29 +781,7 @@ fn shrink_entries(state: &mut State, judge: &mut Judge<'_>, key: &str) {
             &[("offset_ms", 0), ("drift_ppm", 0)]
         };
         for &(field, floor) in fields {
-            let value = entries(&state.table, key).get(i).and_then(|t| int_of(t, field));
-            if value.is_some_and(|v| v < 0) {
-                // Negative offsets and drifts go towards 0 from below.
-                loop {
-                    let items = entries(&state.table, key);
-                    let Some(v) = items.get(i).and_then(|t| int_of(t, field)) else { break };
-                    let mut kept = false;
-                    for m in smaller(-v, 0) {
-                        let mut changed = items.clone();
-                        changed[i].insert(field.into(), Value::Integer(-m));
-                        let what = format!("{key}[{i}].{field}: {v} → {}", -m);
-                        if state.try_keep(judge, with_entries(&state.table, key, changed), || what) {
-                            kept = true;
-                            break;
-                        }
-                    }
-                    if !kept {
-                        break;
-                    }
-                }
-            } else {
-                shrink_entry_field(state, judge, key, i, field, floor);
-            }
+            shrink_entry_field(state, judge, key, i, field, floor);
         }
         i += 1;
     }

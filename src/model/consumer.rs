@@ -1224,6 +1224,15 @@ impl Consumer {
         }
     }
 
+    /// (Re)starts the wait for the answers to the commits just sent.
+    fn arm_commit_timer(&mut self, ctx: &mut ModelCtx<'_>) {
+        if let Some(timer) = self.commit_timer.take() {
+            ctx.cancel_timer(timer);
+        }
+        let timeout_ns = ctx.shared.scenario.consumer.request_timeout_ms * 1_000_000;
+        self.commit_timer = Some(ctx.set_timer(timeout_ns, tag::make(COMMIT_TIMEOUT, 0)));
+    }
+
     /// Sends again every commit not answered yet, with the offset it had.
     fn resend_commits(&mut self, ctx: &mut ModelCtx<'_>) {
         let coordinator = ctx.shared.layout.broker(self.coordinator);
@@ -1236,11 +1245,7 @@ impl Consumer {
             }
         }
         if sent {
-            if let Some(timer) = self.commit_timer.take() {
-                ctx.cancel_timer(timer);
-            }
-            let timeout_ns = ctx.shared.scenario.consumer.request_timeout_ms * 1_000_000;
-            self.commit_timer = Some(ctx.set_timer(timeout_ns, tag::make(COMMIT_TIMEOUT, 0)));
+            self.arm_commit_timer(ctx);
         }
     }
 
@@ -1267,11 +1272,7 @@ impl Consumer {
             }
         }
         if sent {
-            if let Some(timer) = self.commit_timer.take() {
-                ctx.cancel_timer(timer);
-            }
-            let timeout_ns = ctx.shared.scenario.consumer.request_timeout_ms * 1_000_000;
-            self.commit_timer = Some(ctx.set_timer(timeout_ns, tag::make(COMMIT_TIMEOUT, 0)));
+            self.arm_commit_timer(ctx);
         }
     }
 }
