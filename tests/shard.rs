@@ -183,7 +183,8 @@ fn tampered(dir: &Path, from: &str, name: &str, change: impl FnOnce(&mut serde_j
 fn partials_that_do_not_belong_together_exit_2_naming_the_file() {
     let dir = scratch("bad");
     let parts = run_shards(&dir, &["sweep", "quickstart", "--seeds", "1..9"], 3, "q");
-    let other = run_shards(&dir, &["sweep", "quickstart", "--seeds", "1..9", "--set", "network.loss_ppm=100000"], 3, "o");
+    let other =
+        run_shards(&dir, &["sweep", "quickstart", "--seeds", "1..9", "--set", "network.loss_ppm=100000"], 3, "o");
     let another = run_shards(&dir, &["sweep", "retries-zero", "--seeds", "1..9"], 3, "r");
     let scenarios = dir.join("scenarios");
     std::fs::create_dir_all(&scenarios).unwrap();
