@@ -144,6 +144,13 @@ enum Command {
         /// Where --shrink writes the minimal scenarios (created if needed).
         #[arg(long, value_name = "DIR", default_value = "shrunk", requires = "shrink")]
         shrink_out: PathBuf,
+        /// Run only shard I of N (0-based) of the seeds and write a partial to --out;
+        /// `ordo merge` joins the partials (docs/scale-out.md).
+        #[arg(long, value_name = "I/N", requires = "out", conflicts_with_all = ["json", "shrink"])]
+        shard: Option<String>,
+        /// With --shard: the partial's file.
+        #[arg(long, value_name = "FILE", requires = "shard")]
+        out: Option<PathBuf>,
     },
     /// Run every scenario × every strategy over the same seeds and print the trade-off
     /// table (matrix.md) on stdout; with --out DIR, write matrix.md, matrix.json and three
@@ -166,6 +173,30 @@ enum Command {
         /// Worker threads [default: all cores].
         #[arg(long)]
         threads: Option<usize>,
+        /// Run only shard I of N (0-based) of every cell's seeds and write a partial to
+        /// --out (a file, then); `ordo merge` joins the partials (docs/scale-out.md).
+        #[arg(long, value_name = "I/N", requires = "out", conflicts_with = "json")]
+        shard: Option<String>,
+    },
+    /// Merge the partials that `ordo sweep --shard` or `ordo matrix --shard` wrote into
+    /// the output one machine would have printed (the same bytes, apart from timing).
+    /// Exit 2 when they do not belong together or a shard is missing.
+    Merge {
+        /// The partial files, in any order (e.g. part-*.json).
+        #[arg(required = true)]
+        partials: Vec<PathBuf>,
+        /// Print the JSON `ordo sweep --json` or `ordo matrix --json` would print.
+        #[arg(long)]
+        json: bool,
+        /// Matrix partials: write the report files into this directory, as `ordo matrix --out`.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Sweep partials: how many failing seeds to list in the readable summary.
+        #[arg(long, default_value_t = 20)]
+        show_failing: usize,
+        /// Sweep partials: exit 1 if any seed violates what the scenario expects.
+        #[arg(long)]
+        fail_on_violation: bool,
     },
     /// List the bundled scenarios and the strategies, with a one-line summary each.
     List {
@@ -319,19 +350,35 @@ pub fn main() -> i32 {
             set,
             shrink,
             shrink_out,
-        } => command_sweep(
-            &scenario,
-            &set,
-            strategy,
-            seeds.as_deref(),
-            threads,
-            json,
-            show_failing,
-            fail_on_violation,
-            shrink.map(|k| (k, shrink_out)),
-        ),
-        Command::Matrix { seeds, out, json, scenarios, threads } => {
-            command_matrix(&seeds, out.as_deref(), json, scenarios.as_deref(), threads)
+            shard,
+            out,
+        } => match (shard, out) {
+            (Some(shard), Some(out)) => command_sweep_shard(
+                &scenario,
+                &set,
+                strategy,
+                seeds.as_deref(),
+                threads,
+                (&shard, &out),
+                fail_on_violation,
+            ),
+            _ => command_sweep(
+                &scenario,
+                &set,
+                strategy,
+                seeds.as_deref(),
+                threads,
+                json,
+                show_failing,
+                fail_on_violation,
+                shrink.map(|k| (k, shrink_out)),
+            ),
+        },
+        Command::Matrix { seeds, out, json, scenarios, threads, shard } => {
+            command_matrix(&seeds, out.as_deref(), json, scenarios.as_deref(), threads, shard.as_deref())
+        }
+        Command::Merge { partials, json, out, show_failing, fail_on_violation } => {
+            command_merge(&partials, json, out.as_deref(), show_failing, fail_on_violation)
         }
         Command::List { scenarios, json } => command_list(scenarios.as_deref(), json),
         Command::Explain { scenario, scenarios } => command_explain(&scenario, scenarios.as_deref()),
@@ -534,9 +581,11 @@ fn command_matrix(
     json_output: bool,
     scenarios: Option<&Path>,
     threads: Option<usize>,
+    shard: Option<&str>,
 ) -> anyhow::Result<i32> {
     use crate::sweep::{SeedRange, MAX_THREADS};
     let seeds = SeedRange::parse(seeds).map_err(|error| InputError(format!("--seeds {seeds}: {error}")))?;
+    let shard = shard.map(parse_shard).transpose()?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = threads.unwrap_or(cores);
     if threads == 0 || threads > MAX_THREADS {
@@ -544,10 +593,21 @@ fn command_matrix(
     }
     let scenarios = crate::bundled::catalog(crate::bundled::user_folder(scenarios).as_deref())?;
     let spec = crate::matrix::MatrixSpec { scenarios, seeds, threads, progress: false };
-    let matrix = crate::matrix::matrix(&spec).map_err(|error| match error {
+    let matrix_error = |error| match error {
         crate::matrix::MatrixError::Sweep(error) => anyhow::anyhow!(error),
         other => InputError(other.to_string()).into(),
-    })?;
+    };
+    if let (Some(shard), Some(out)) = (shard, out) {
+        let partial = crate::shard::matrix_shard(&spec, shard).map_err(matrix_error)?;
+        return write_partial(&partial, out, "the matrix", false);
+    }
+    let matrix = crate::matrix::matrix(&spec).map_err(matrix_error)?;
+    emit_matrix(&matrix, out, json_output)
+}
+
+/// Prints or writes a matrix, as `ordo matrix` does (and `ordo merge` of its partials).
+fn emit_matrix(matrix: &crate::matrix::Matrix, out: Option<&Path>, json_output: bool) -> anyhow::Result<i32> {
+    let seeds = matrix.seeds;
     if let Some(out) = out {
         matrix
             .write(out)
@@ -570,18 +630,80 @@ fn command_matrix(
     Ok(0)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn command_sweep(
+fn parse_shard(text: &str) -> Result<crate::shard::Shard, InputError> {
+    crate::shard::Shard::parse(text).map_err(|error| InputError(format!("--shard {text}: {error}")))
+}
+
+/// Writes a shard's partial and says what it holds.
+fn write_partial(
+    partial: &crate::shard::Partial,
+    out: &Path,
+    what: &str,
+    fail_on_violation: bool,
+) -> anyhow::Result<i32> {
+    let bytes = partial
+        .write(out)
+        .map_err(|error| InputError(format!("--out {}: cannot write the partial: {error}", out.display())))?;
+    let slice = partial.shard_seeds.map_or("no seeds (more shards than seeds)".to_string(), |s| {
+        format!("seeds {}", crate::sweep::SeedRange::from(s))
+    });
+    emit(&format!(
+        "wrote {}: shard {} of {what}, {slice}: {} run(s), {} failing, {bytes} bytes; merge all {} with `ordo merge`\n",
+        out.display(),
+        partial.shard,
+        partial.runs(),
+        partial.failing(),
+        partial.shard.count
+    ));
+    Ok(i32::from(fail_on_violation && partial.failing() > 0))
+}
+
+/// `ordo sweep --shard I/N --out FILE`.
+fn command_sweep_shard(
     scenario: &str,
     overrides: &[String],
     strategy: Option<String>,
     seeds: Option<&str>,
     threads: Option<usize>,
+    (shard, out): (&str, &Path),
+    fail_on_violation: bool,
+) -> anyhow::Result<i32> {
+    let shard = parse_shard(shard)?;
+    let source = crate::bundled::resolve(scenario, crate::bundled::user_folder(None).as_deref())?;
+    let spec = sweep_spec(&source, overrides, strategy, seeds, threads)?;
+    let partial = crate::shard::sweep_shard(&spec, &source.text, shard)?;
+    write_partial(&partial, out, &format!("{} with {}", spec.scenario.name, spec.strategy.name()), fail_on_violation)
+}
+
+/// `ordo merge`.
+fn command_merge(
+    partials: &[PathBuf],
     json_output: bool,
+    out: Option<&Path>,
     show_failing: usize,
     fail_on_violation: bool,
-    shrink: Option<(usize, PathBuf)>,
 ) -> anyhow::Result<i32> {
+    use crate::shard::Merged;
+    match crate::shard::merge(partials).map_err(|error| InputError(error.0))? {
+        Merged::Sweep(sweep) => {
+            if out.is_some() {
+                return Err(InputError("--out is for matrix partials; these are a sweep's".into()).into());
+            }
+            emit_sweep(&sweep, json_output, show_failing, None)?;
+            Ok(sweep.exit_code(fail_on_violation))
+        }
+        Merged::Matrix(matrix) => emit_matrix(&matrix, out, json_output),
+    }
+}
+
+/// The sweep's spec from the command line's flags.
+fn sweep_spec<'a>(
+    source: &'a crate::bundled::Source,
+    overrides: &[String],
+    strategy: Option<String>,
+    seeds: Option<&str>,
+    threads: Option<usize>,
+) -> anyhow::Result<crate::sweep::SweepSpec<'a>> {
     use crate::sweep::{SeedRange, SweepSpec, DEFAULT_SEEDS, MAX_THREADS};
     let seeds = match seeds {
         Some(text) => SeedRange::parse(text).map_err(|error| InputError(format!("--seeds {text}: {error}")))?,
@@ -595,31 +717,57 @@ fn command_sweep(
         ))
         .into());
     }
-    let source = crate::bundled::resolve(scenario, crate::bundled::user_folder(None).as_deref())?;
     let path = source.path.as_path();
     let scenario = source.load(overrides)?;
     let strategy = resolve_strategy(path, &scenario, strategy)?;
-    let strategy_name = strategy.name();
-    let spec = SweepSpec { scenario, scenario_path: path, strategy, seeds, threads, progress: true };
-    let sweep = crate::sweep::sweep(&spec)?;
-    let shrunk = match shrink {
-        Some((k, dir)) => Some(shrink_failing(&source, overrides, &strategy_name, &sweep, k, &dir)?),
-        None => None,
-    };
+    Ok(SweepSpec { scenario, scenario_path: path, strategy, seeds, threads, progress: true })
+}
+
+/// Prints a sweep's summary, as `ordo sweep` does (and `ordo merge` of its partials).
+fn emit_sweep(
+    sweep: &crate::sweep::Sweep,
+    json_output: bool,
+    show_failing: usize,
+    shrunk: Option<&[(crate::shrink::Shrunk, PathBuf)]>,
+) -> anyhow::Result<()> {
     if json_output {
         let mut value = sweep.to_json();
         if let Some(object) = value.as_object_mut() {
-            let list: Vec<_> = shrunk.iter().flatten().map(|(s, p)| s.to_json(Some(p))).collect();
+            let list: Vec<_> = shrunk.iter().copied().flatten().map(|(s, p)| s.to_json(Some(p))).collect();
             object.insert("shrunk".into(), json!(list));
         }
         emit(&format!("{}\n", serde_json::to_string_pretty(&value)?));
     } else {
         emit(&sweep.render_text(show_failing));
-        if let Some(shrunk) = &shrunk {
+        if let Some(shrunk) = shrunk {
             emit(&shrunk_listing(shrunk));
         }
         not_installed_note();
     }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn command_sweep(
+    scenario: &str,
+    overrides: &[String],
+    strategy: Option<String>,
+    seeds: Option<&str>,
+    threads: Option<usize>,
+    json_output: bool,
+    show_failing: usize,
+    fail_on_violation: bool,
+    shrink: Option<(usize, PathBuf)>,
+) -> anyhow::Result<i32> {
+    let source = crate::bundled::resolve(scenario, crate::bundled::user_folder(None).as_deref())?;
+    let spec = sweep_spec(&source, overrides, strategy, seeds, threads)?;
+    let strategy_name = spec.strategy.name();
+    let sweep = crate::sweep::sweep(&spec)?;
+    let shrunk = match shrink {
+        Some((k, dir)) => Some(shrink_failing(&source, overrides, &strategy_name, &sweep, k, &dir)?),
+        None => None,
+    };
+    emit_sweep(&sweep, json_output, show_failing, shrunk.as_deref())?;
     Ok(sweep.exit_code(fail_on_violation))
 }
 

@@ -16,6 +16,7 @@ pub mod matrix;
 pub mod model;
 pub mod run;
 pub mod scenario;
+pub mod shard;
 pub mod shrink;
 pub mod strategy;
 pub mod sweep;

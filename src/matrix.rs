@@ -62,7 +62,9 @@ pub struct Cell {
 }
 
 impl Cell {
-    fn of(sweep: &Sweep) -> Cell {
+    /// The cell's figures, all read from its sweep's summary (so a merged sweep gives the
+    /// same cell as one that ran on one machine).
+    pub fn of(sweep: &Sweep) -> Cell {
         let metric = |name: &str| sweep.metric(name).map(|d| d.p50).unwrap_or(0);
         Cell {
             scenario: sweep.scenario.clone(),
@@ -112,32 +114,44 @@ pub enum MatrixError {
 
 /// Runs every scenario × strategy cell.
 pub fn matrix(spec: &MatrixSpec) -> Result<Matrix, MatrixError> {
-    let strategies = strategy::all();
-    let mut scenarios = Vec::new();
     let mut cells = Vec::new();
+    let scenarios = for_each_cell(spec, |sweep_spec| {
+        cells.push(Cell::of(&sweep(sweep_spec)?));
+        Ok(())
+    })?;
+    Ok(Matrix { seeds: spec.seeds, scenarios, strategies: strategy_list(), cells })
+}
+
+/// The matrix's columns: every strategy's name and summary.
+pub fn strategy_list() -> Vec<(&'static str, &'static str)> {
+    strategy::all().iter().map(|s| (s.name(), s.summary())).collect()
+}
+
+/// Calls `cell` with the sweep of every scenario × strategy cell, in report order (row by
+/// row), and returns the rows: each scenario's name and summary. `ordo matrix` sweeps each
+/// cell; a shard (`crate::shard`) runs its slice of each cell's seeds.
+pub fn for_each_cell(
+    spec: &MatrixSpec,
+    mut cell: impl FnMut(&SweepSpec<'_>) -> Result<(), MatrixError>,
+) -> Result<Vec<(String, String)>, MatrixError> {
+    let mut scenarios = Vec::new();
     for source in &spec.scenarios {
         let scenario = source.load(&[])?;
-        let path = &source.path;
         scenarios.push((scenario.name.clone(), scenario.summary.clone()));
-        for strategy in strategies {
+        for strategy in strategy::all() {
             let set = StrategySet::parse(strategy.name()).expect("registered names parse");
             let sweep_spec = SweepSpec {
                 scenario: scenario.clone(),
-                scenario_path: path,
+                scenario_path: &source.path,
                 strategy: set,
                 seeds: spec.seeds,
                 threads: spec.threads,
                 progress: spec.progress,
             };
-            cells.push(Cell::of(&sweep(&sweep_spec)?));
+            cell(&sweep_spec)?;
         }
     }
-    Ok(Matrix {
-        seeds: spec.seeds,
-        scenarios,
-        strategies: strategies.iter().map(|s| (s.name(), s.summary())).collect(),
-        cells,
-    })
+    Ok(scenarios)
 }
 
 fn ms(ns: u64) -> String {

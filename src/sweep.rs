@@ -200,7 +200,7 @@ impl Distribution {
 
 /// How many runs had each value: exact nearest-rank percentiles in memory proportional to
 /// the number of distinct values (most counters take a handful across seeds).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Histogram {
     counts: BTreeMap<u64, u64>,
     runs: u64,
@@ -208,8 +208,27 @@ pub struct Histogram {
 
 impl Histogram {
     pub fn add(&mut self, value: u64) {
-        *self.counts.entry(value).or_insert(0) += 1;
-        self.runs += 1;
+        self.add_runs(value, 1);
+    }
+
+    /// Counts `runs` more runs with `value` (saturating: a count never wraps).
+    pub fn add_runs(&mut self, value: u64, runs: u64) {
+        let count = self.counts.entry(value).or_insert(0);
+        *count = count.saturating_add(runs);
+        self.runs = self.runs.saturating_add(runs);
+    }
+
+    /// Every value with its number of runs, ascending.
+    pub fn entries(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.counts.iter().map(|(&value, &runs)| (value, runs))
+    }
+
+    /// Adds another histogram's runs (merging shards: the result is the histogram of all
+    /// their runs, whatever the order).
+    pub fn merge(&mut self, other: &Histogram) {
+        for (value, runs) in other.entries() {
+            self.add_runs(value, runs);
+        }
     }
 
     /// The value at 1-based `rank` in ascending order (`1 ≤ rank ≤ runs`).
@@ -278,7 +297,7 @@ pub struct Sweep {
     pub violated: BTreeMap<Kind, Tally>,
     pub allowed: BTreeMap<Kind, Tally>,
     /// Per counter of the run ([`crate::counters::of`], in that order), across runs.
-    pub metrics: Vec<(&'static str, Distribution)>,
+    pub metrics: Vec<(String, Distribution)>,
     /// Every failing seed, ascending.
     pub failing: Vec<FailingSeed>,
     pub timing: Timing,
@@ -335,18 +354,28 @@ pub fn run_seed(spec: &SweepSpec<'_>, seed: u64) -> Result<SeedOutcome, SweepErr
 }
 
 /// Folds seed outcomes, in seed order, into the summary's running sums and value lists.
-struct Accumulator {
-    events: u64,
-    stop_reasons: BTreeMap<&'static str, u64>,
-    violated: BTreeMap<Kind, Tally>,
-    allowed: BTreeMap<Kind, Tally>,
+/// It is all a sweep keeps of its runs, so it is also what a shard writes
+/// ([`crate::shard`]): merging the shards' accumulators in seed order gives the one a
+/// single sweep over all their seeds would have.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accumulator {
+    pub events: u64,
+    pub stop_reasons: BTreeMap<&'static str, u64>,
+    pub violated: BTreeMap<Kind, Tally>,
+    pub allowed: BTreeMap<Kind, Tally>,
     /// Per counter, in [`crate::counters::of`] order: its name and values.
-    values: Vec<(&'static str, Histogram)>,
-    failing: Vec<FailingSeed>,
+    pub values: Vec<(String, Histogram)>,
+    pub failing: Vec<FailingSeed>,
+}
+
+impl Default for Accumulator {
+    fn default() -> Accumulator {
+        Accumulator::new()
+    }
 }
 
 impl Accumulator {
-    fn new() -> Accumulator {
+    pub fn new() -> Accumulator {
         Accumulator {
             events: 0,
             stop_reasons: BTreeMap::new(),
@@ -357,8 +386,8 @@ impl Accumulator {
         }
     }
 
-    fn add(&mut self, outcome: &SeedOutcome) {
-        self.events += outcome.events;
+    pub fn add(&mut self, outcome: &SeedOutcome) {
+        self.events = self.events.saturating_add(outcome.events);
         *self.stop_reasons.entry(outcome.stop_reason).or_insert(0) += 1;
         let mut failing_kinds = 0u64;
         for &(kind, status, count) in &outcome.anomalies {
@@ -378,15 +407,54 @@ impl Accumulator {
             self.failing.push(FailingSeed { seed: outcome.seed, kinds: failing_kinds });
         }
         if self.values.is_empty() {
-            self.values = outcome.metrics.iter().map(|&(name, _)| (name, Histogram::default())).collect();
+            self.values = outcome.metrics.iter().map(|&(name, _)| (name.to_string(), Histogram::default())).collect();
         }
         assert_eq!(self.values.len(), outcome.metrics.len(), "every run has the same counters");
         for ((name, values), &(same, value)) in self.values.iter_mut().zip(&outcome.metrics) {
-            debug_assert_eq!(*name, same);
+            debug_assert_eq!(name, same);
             if let Some(value) = value {
                 values.add(value);
             }
         }
+    }
+}
+
+impl Accumulator {
+    /// Appends `later`, the accumulator of seeds that all come after this one's. The
+    /// result is what one accumulator fed both seed ranges in order would hold, field by
+    /// field (a shard merge relies on it; `tests/shard.rs` compares the bytes).
+    pub fn append(&mut self, later: Accumulator) -> Result<(), String> {
+        let Accumulator { events, stop_reasons, violated, allowed, values, failing } = later;
+        self.events = self.events.saturating_add(events);
+        for (reason, runs) in stop_reasons {
+            let total = self.stop_reasons.entry(reason).or_insert(0);
+            *total = total.saturating_add(runs);
+        }
+        for (mine, theirs) in [(&mut self.violated, violated), (&mut self.allowed, allowed)] {
+            for (kind, tally) in theirs {
+                let total = mine.entry(kind).or_default();
+                total.seeds = total.seeds.saturating_add(tally.seeds);
+                total.count = total.count.saturating_add(tally.count);
+            }
+        }
+        if self.values.is_empty() {
+            self.values = values;
+        } else if !values.is_empty() {
+            let names = |v: &[(String, Histogram)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+            if names(&self.values) != names(&values) {
+                return Err("the runs have different counters".into());
+            }
+            for ((_, mine), (_, theirs)) in self.values.iter_mut().zip(&values) {
+                mine.merge(theirs);
+            }
+        }
+        if let (Some(last), Some(first)) = (self.failing.last(), failing.first()) {
+            if first.seed <= last.seed {
+                return Err(format!("failing seed {} comes after seed {}", first.seed, last.seed));
+            }
+        }
+        self.failing.extend(failing);
+        Ok(())
     }
 }
 
@@ -395,16 +463,24 @@ pub fn sweep(spec: &SweepSpec<'_>) -> Result<Sweep, SweepError> {
     // Wall time measures the sweep for its Timing; it never enters a simulated run.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
+    let accumulator = accumulate(spec, spec.seeds)?;
+    let wall_ns = started.elapsed().as_nanos() as u64;
+    Ok(summarise(spec, accumulator, Timing { threads: spec.threads, wall_ns }))
+}
+
+/// Runs the seeds `seeds` (all of `spec.seeds`, or one shard's slice of them) on
+/// `spec.threads` threads, folding their outcomes in seed order.
+pub fn accumulate(spec: &SweepSpec<'_>, seeds: SeedRange) -> Result<Accumulator, SweepError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(spec.threads)
         .thread_name(|index| format!("ordo-sweep-{index}"))
         .build()
         .map_err(|error| SweepError::Pool { threads: spec.threads, reason: error.to_string() })?;
-    let bar = progress_bar(spec);
+    let bar = progress_bar(spec, seeds);
     let mut accumulator = Accumulator::new();
-    let mut first = spec.seeds.first;
+    let mut first = seeds.first;
     loop {
-        let last = spec.seeds.last.min(first.saturating_add(CHUNK_SEEDS - 1));
+        let last = seeds.last.min(first.saturating_add(CHUNK_SEEDS - 1));
         let length = (last - first + 1) as usize;
         // An indexed parallel iterator: `collect` puts outcome i at index i, whichever
         // thread finished it and whenever.
@@ -421,44 +497,80 @@ pub fn sweep(spec: &SweepSpec<'_>) -> Result<Sweep, SweepError> {
         for outcome in outcomes {
             accumulator.add(&outcome?);
         }
-        if last == spec.seeds.last {
+        if last == seeds.last {
             break;
         }
         first = last + 1;
     }
     bar.finish_and_clear();
-    let wall_ns = started.elapsed().as_nanos() as u64;
-    Ok(summarise(spec, accumulator, Timing { threads: spec.threads, wall_ns }))
+    Ok(accumulator)
 }
 
-fn summarise(spec: &SweepSpec<'_>, accumulator: Accumulator, timing: Timing) -> Sweep {
-    let mut configured = spec.scenario.clone();
-    spec.strategy.configure(&mut configured);
-    let Accumulator { events, stop_reasons, violated, allowed, values, failing } = accumulator;
-    let metrics = values.iter().map(|(name, histogram)| (*name, histogram.distribution())).collect();
-    Sweep {
-        scenario: configured.name,
-        scenario_path: spec.scenario_path.to_path_buf(),
-        strategy: spec.strategy.name(),
-        overrides: spec.scenario.overrides.clone(),
-        expect: configured.expect,
-        seeds: spec.seeds,
-        events,
-        stop_reasons,
-        violated,
-        allowed,
-        metrics,
-        failing,
-        timing,
+/// What names a sweep: everything in its summary that is not a count of its runs.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Identity {
+    /// The scenario's name (after the strategy configured it).
+    pub scenario: String,
+    pub scenario_path: PathBuf,
+    pub strategy: String,
+    pub overrides: Vec<String>,
+    pub expect: Vec<String>,
+}
+
+impl Identity {
+    pub fn of(spec: &SweepSpec<'_>) -> Identity {
+        let mut configured = spec.scenario.clone();
+        spec.strategy.configure(&mut configured);
+        Identity {
+            scenario: configured.name,
+            scenario_path: spec.scenario_path.to_path_buf(),
+            strategy: spec.strategy.name(),
+            overrides: spec.scenario.overrides.clone(),
+            expect: configured.expect,
+        }
     }
 }
 
-fn progress_bar(spec: &SweepSpec<'_>) -> indicatif::ProgressBar {
+fn summarise(spec: &SweepSpec<'_>, accumulator: Accumulator, timing: Timing) -> Sweep {
+    Sweep::of(Identity::of(spec), spec.seeds, accumulator, timing)
+}
+
+impl Sweep {
+    /// The summary of the runs of `seeds`, folded into `accumulator` in seed order.
+    pub fn of(identity: Identity, seeds: SeedRange, accumulator: Accumulator, timing: Timing) -> Sweep {
+        let Identity { scenario, scenario_path, strategy, overrides, expect } = identity;
+        let Accumulator { events, stop_reasons, violated, allowed, values, failing } = accumulator;
+        let metrics = values
+            .into_iter()
+            .map(|(name, histogram)| {
+                let d = histogram.distribution();
+                (name, d)
+            })
+            .collect();
+        Sweep {
+            scenario,
+            scenario_path,
+            strategy,
+            overrides,
+            expect,
+            seeds,
+            events,
+            stop_reasons,
+            violated,
+            allowed,
+            metrics,
+            failing,
+            timing,
+        }
+    }
+}
+
+fn progress_bar(spec: &SweepSpec<'_>, seeds: SeedRange) -> indicatif::ProgressBar {
     if !spec.progress {
         return indicatif::ProgressBar::hidden();
     }
     // `new` draws on stderr, and not at all when stderr is not a terminal (CI, pipes).
-    let bar = indicatif::ProgressBar::new(spec.seeds.count());
+    let bar = indicatif::ProgressBar::new(seeds.count());
     let template = "sweeping {msg} {wide_bar} {pos}/{len} seeds, {elapsed} elapsed, eta {eta}";
     if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
         bar.set_style(style);
@@ -470,7 +582,7 @@ fn progress_bar(spec: &SweepSpec<'_>) -> indicatif::ProgressBar {
 impl Sweep {
     /// The distribution of the counter `name` (as `ordo run --json` names it).
     pub fn metric(&self, name: &str) -> Option<&Distribution> {
-        self.metrics.iter().find(|(m, _)| *m == name).map(|(_, d)| d)
+        self.metrics.iter().find(|(m, _)| m == name).map(|(_, d)| d)
     }
 
     /// Seeds run.
@@ -615,7 +727,8 @@ impl Sweep {
             "runs", "nonzero", "min", "p50", "p90", "p99", "max"
         );
         let mut zero = Vec::new();
-        for &(metric, d) in &self.metrics {
+        for (metric, d) in &self.metrics {
+            let (metric, d) = (metric.as_str(), *d);
             if d.runs > 0 && d.max == 0 {
                 zero.push(metric);
                 continue;
