@@ -585,6 +585,13 @@ impl CompactHistory {
         self.bytes.len()
     }
 
+    /// The SHA-256 of the compact record bytes (the catalog not included): what a
+    /// fingerprint of the compact form would cost at least; benches compare it with
+    /// [`CompactHistory::fingerprint`] (docs/benchmarks.md). Not a fingerprint ordo prints.
+    pub fn compact_sha256(&self) -> String {
+        super::hex(&Sha256::digest(&self.bytes))
+    }
+
     /// Bytes held in all: the records and the catalog's tables.
     pub fn memory_bytes(&self) -> usize {
         let c = &self.catalog;
