@@ -4,8 +4,11 @@
 //! the compact history, which the `ordo` command line does not offer (sweeps use it).
 //!
 //! `cargo run --release --example run_standard -- MODE [ROUNDS] [SCENARIO]`, MODE one of
-//! `off`, `compact`, `fingerprint` (JSONL formatted and hashed on the writer thread) and
-//! `memory` (the same, kept in memory).
+//! `off`, `compact`, `fingerprint` (JSONL formatted and hashed on the writer thread),
+//! `memory` (the same, kept in memory) and `split` (compact, then what `ordo run` does after
+//! the simulation timed part by part on one thread: the fingerprint, i.e. JSONL formatted and
+//! SHA-256 hashed; the SHA-256 of the compact bytes alone, the cheaper fingerprint not
+//! chosen; and the check).
 
 use std::path::Path;
 
@@ -21,8 +24,9 @@ fn main() {
         Some("compact") => (HistoryMode::Compact, false),
         Some("fingerprint") => (HistoryMode::On, false),
         Some("memory") => (HistoryMode::On, true),
+        Some("split") => (HistoryMode::Compact, true),
         _ => {
-            eprintln!("usage: run_standard off|compact|fingerprint|memory [ROUNDS] [SCENARIO]");
+            eprintln!("usage: run_standard off|compact|fingerprint|memory|split [ROUNDS] [SCENARIO]");
             std::process::exit(2);
         }
     };
@@ -48,6 +52,22 @@ fn main() {
             keep_history: keep,
         };
         let result = run(spec).expect("the scenario runs");
+        if let (Some(compact), true) = (&result.history.compact, keep) {
+            // Wall times of a benchmark, outside any simulated run.
+            #[allow(clippy::disallowed_methods)]
+            let time = |f: &mut dyn FnMut()| {
+                let start = std::time::Instant::now();
+                f();
+                start.elapsed().as_secs_f64() * 1e3
+            };
+            let fingerprint = time(&mut || drop(compact.fingerprint(None, false).expect("in memory")));
+            let compact_hash = time(&mut || drop(compact.compact_sha256()));
+            let check = time(&mut || drop(compact.check("history", None).expect("ordo's history checks")));
+            println!(
+                "{{\"records\":{},\"fingerprint_ms\":{fingerprint:.3},\"compact_sha256_ms\":{compact_hash:.3},\"check_ms\":{check:.3}}}",
+                compact.record_count()
+            );
+        }
         let events = result.outcome.stats.events;
         let bytes = match &result.history.compact {
             Some(compact) => compact.memory_bytes() as u64,

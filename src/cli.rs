@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 
 use crate::history::HistoryMode;
-use crate::run::{run, RunResult, RunSpec};
+use crate::run::{RunResult, RunSpec};
 use crate::scenario::Scenario;
 use crate::strategy::StrategySet;
 
@@ -429,24 +429,23 @@ fn command_run(
         emit(&format!("seed {seed} ({seed_source})\n"));
     }
     random_faults_before_run(&source, &scenario, seed, &strategy.name(), json_output, save_scenario)?;
-    let result = run(RunSpec {
+    let diagram = DIAGRAM_OUT.with(|d| d.borrow_mut().take());
+    // The compact history is checked as it is; JSONL is only formatted for the fingerprint
+    // and `--history`, beside the check, and kept in memory only for `--diagram`.
+    let (result, report) = crate::run::run_checked(RunSpec {
         scenario,
         scenario_path: path,
         strategy,
         seed,
         history_mode,
         history_file: history.clone(),
-        keep_history: history_mode == HistoryMode::On,
+        keep_history: diagram.is_some(),
     })
     .map_err(|error| InputError(error.to_string()))?;
-    let report = match &result.history.jsonl {
-        Some(jsonl) => Some(
-            crate::checker::check_reader(jsonl.as_slice(), "history", None)
-                .map_err(|error| anyhow::anyhow!("ordo wrote a history its checker rejects (a bug): {error}"))?,
-        ),
-        None => None,
-    };
-    if let (Some(out), Some(jsonl)) = (DIAGRAM_OUT.with(|d| d.borrow_mut().take()), &result.history.jsonl) {
+    let report = report
+        .transpose()
+        .map_err(|error| anyhow::anyhow!("ordo wrote a history its checker rejects (a bug): {error}"))?;
+    if let (Some(out), Some(jsonl)) = (diagram, &result.history.jsonl) {
         write_run_diagram(jsonl, &out)?;
     }
     if json_output {

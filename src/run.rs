@@ -8,7 +8,8 @@ use ordo_sim::net::{Latency, LinkSpec};
 use ordo_sim::rng::Ratio;
 use ordo_sim::{Fault, Limits, NodeId, Outcome, Sim};
 
-use crate::history::{Catalog, Finished, Header, HistoryMode, Rec, Recorder, NONE_U32};
+use crate::checker::{CheckError, Report};
+use crate::history::{Catalog, CompactHistory, Finished, Header, HistoryMode, Rec, Recorder, NONE_U32};
 use crate::model::{workload, Actor, Broker, Consumer, EntityState, Layout, ModelStats, Producer, World};
 use crate::scenario::{node_names, ConsumerPolicy, FaultKind, NetworkConfig, Scenario};
 use crate::strategy::StrategySet;
@@ -340,6 +341,52 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         first_create_ns: world.created_ns.first().copied().unwrap_or(0),
         livelock,
     })
+}
+
+/// A run as `ordo run` makes it: the run, its history's fingerprint and the checker's
+/// report. With [`HistoryMode::On`] the simulation records the compact history (no writer
+/// thread, no text); then one thread formats it as JSONL for the SHA-256 fingerprint (and
+/// `history_file`, and the in-memory copy if `keep_history`) while this one checks the
+/// records through the checker's field view, without formatting or parsing. Fingerprint,
+/// file, copy and report are those of [`run`] with [`HistoryMode::On`] and
+/// [`check_reader`](crate::checker::check_reader) on its JSONL (tests/run_checked.rs); the
+/// compact history itself is not kept (`history.compact` is `None`): it is freed as soon as
+/// both are done with it. Other modes run as [`run`] does, unchecked.
+pub fn run_checked(mut spec: RunSpec<'_>) -> Result<(RunResult, Option<Result<Report, CheckError>>), RunError> {
+    if spec.history_mode != HistoryMode::On {
+        return Ok((run(spec)?, None));
+    }
+    let history_path = spec.history_file.take();
+    // The file is created before the run, so a bad path fails at once.
+    let file: Option<Box<dyn std::io::Write + Send>> = match &history_path {
+        Some(path) => Some(Box::new(
+            std::fs::File::create(path)
+                .map_err(|reason| RunError::History { path: path.display().to_string(), reason })?,
+        )),
+        None => None,
+    };
+    let keep = spec.keep_history;
+    spec.history_mode = HistoryMode::Compact;
+    spec.keep_history = false;
+    let mut result = run(spec)?;
+    let compact = std::sync::Arc::new(result.history.compact.take().expect("compact mode keeps its history"));
+    let writer = {
+        let compact = std::sync::Arc::clone(&compact);
+        std::thread::spawn(move || compact.fingerprint(file, keep))
+    };
+    // Whichever of the two finishes with the history last frees it (before the checker's
+    // whole-history pass when the fingerprint is done first, as it usually is).
+    let report = CompactHistory::check_and_release(compact, "history", None);
+    let history_error = |reason| RunError::History {
+        path: history_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        reason,
+    };
+    let written = writer
+        .join()
+        .map_err(|_| history_error(std::io::Error::other("the history writer thread panicked")))?
+        .map_err(history_error)?;
+    result.history = written;
+    Ok((result, Some(report)))
 }
 
 /// A livelock in words: "p0's start timer fired again and again: 1004096 events without

@@ -113,18 +113,48 @@ pub(crate) fn check_fields<'c>(
     expect: Option<&[Guarantee]>,
     mut next: impl FnMut(&mut record::Raw<'c>) -> bool,
 ) -> Result<Report, CheckError> {
-    let mut ingest = ingest::Ingest::new(source_name);
-    ingest.line = 1;
-    ingest.header(header_line, expect)?;
+    let mut check = FieldCheck::new(header_line, source_name, expect)?;
     loop {
         let mut raw = record::Raw::default();
         if !next(&mut raw) {
             break;
         }
-        ingest.line += 1;
-        ingest.fields(&raw)?;
+        check.record(&raw)?;
     }
-    conclude(ingest, source_name)
+    check.finish()
+}
+
+/// [`check_fields`] in steps, for a caller that frees its records between the last one
+/// and the whole-history checks (`run::run_checked`): the checker keeps nothing of a
+/// record's fields but what it copies into its own tables.
+pub(crate) struct FieldCheck<'s> {
+    ingest: ingest::Ingest<'s>,
+    source_name: &'s str,
+}
+
+impl<'s> FieldCheck<'s> {
+    /// Reads the header line (line 1).
+    pub(crate) fn new(
+        header_line: &[u8],
+        source_name: &'s str,
+        expect: Option<&[Guarantee]>,
+    ) -> Result<FieldCheck<'s>, CheckError> {
+        let mut ingest = ingest::Ingest::new(source_name);
+        ingest.line = 1;
+        ingest.header(header_line, expect)?;
+        Ok(FieldCheck { ingest, source_name })
+    }
+
+    /// The next record (lines 2, 3, …).
+    pub(crate) fn record(&mut self, raw: &record::Raw<'_>) -> Result<(), CheckError> {
+        self.ingest.line += 1;
+        self.ingest.fields(raw)
+    }
+
+    /// After the last record: the whole-history checks and the report.
+    pub(crate) fn finish(self) -> Result<Report, CheckError> {
+        conclude(self.ingest, self.source_name)
+    }
 }
 
 /// After the last record: the whole-history checks and the finished report.
@@ -140,6 +170,7 @@ fn conclude(mut ingest: ingest::Ingest<'_>, source_name: &str) -> Result<Report,
 /// The field-level view of a record, for `check_fields`.
 pub(crate) mod fields {
     pub(crate) use super::record::{CowStr, GroupMember, IdRef, Meta, Pairs, Raw};
+    pub(crate) use super::FieldCheck;
 }
 
 /// One line without its `\n`: the header if it is the first.

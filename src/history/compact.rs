@@ -12,8 +12,41 @@
 //! instructions a byte. The bytes are only ever made and read by this module (never read
 //! from a file), so decoding trusts them.
 
-use super::{format_record, Catalog, FailReason, Rec};
+use sha2::{Digest, Sha256};
+
+use super::{format_record, Catalog, FailReason, Finished, Rec};
 use crate::checker::{CheckError, Guarantee, Report};
+
+/// Where [`CompactHistory::fingerprint`] sends the JSONL bytes, in chunks of about 64 KB.
+struct Sinks {
+    hasher: Sha256,
+    file: Option<Box<dyn std::io::Write + Send>>,
+    memory: Option<Vec<u8>>,
+    bytes: u64,
+}
+
+impl std::io::Write for Sinks {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.write_all(bytes)?;
+        Ok(bytes.len())
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.hasher.update(bytes);
+        self.bytes = self.bytes.saturating_add(bytes.len() as u64);
+        if let Some(memory) = &mut self.memory {
+            memory.extend_from_slice(bytes);
+        }
+        match &mut self.file {
+            Some(file) => file.write_all(bytes),
+            None => Ok(()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// A run's history as compact records, with everything they refer to.
 #[derive(Debug, Default)]
@@ -552,6 +585,13 @@ impl CompactHistory {
         self.bytes.len()
     }
 
+    /// The SHA-256 of the compact record bytes (the catalog not included): what a
+    /// fingerprint of the compact form would cost at least; benches compare it with
+    /// [`CompactHistory::fingerprint`] (docs/benchmarks.md). Not a fingerprint ordo prints.
+    pub fn compact_sha256(&self) -> String {
+        super::hex(&Sha256::digest(&self.bytes))
+    }
+
     /// Bytes held in all: the records and the catalog's tables.
     pub fn memory_bytes(&self) -> usize {
         let c = &self.catalog;
@@ -575,11 +615,32 @@ impl CompactHistory {
         self.format_lines(|_, line| {
             buffer.extend_from_slice(line);
             if buffer.len() >= 1 << 16 {
-                return out.write_all(&std::mem::take(&mut buffer));
+                out.write_all(&buffer)?;
+                buffer.clear();
             }
-            Ok(())
+            Ok::<(), std::io::Error>(())
         })?;
         out.write_all(&buffer)
+    }
+
+    /// Writes the history as JSONL to the sinks a recording with
+    /// [`HistoryMode::On`](super::HistoryMode::On) feeds: the SHA-256 fingerprint of the
+    /// bytes, `file` if given, and an in-memory copy if `keep`. The same fingerprint, file
+    /// and copy as recording the JSONL while simulating. `ordo run` calls it on a second
+    /// thread while the first checks the records ([`CompactHistory::check`]).
+    pub fn fingerprint(&self, file: Option<Box<dyn std::io::Write + Send>>, keep: bool) -> std::io::Result<Finished> {
+        let mut sinks = Sinks { hasher: Sha256::new(), file, memory: keep.then(Vec::new), bytes: 0 };
+        self.write_jsonl(&mut sinks)?;
+        if let Some(file) = &mut sinks.file {
+            file.flush()?;
+        }
+        Ok(Finished {
+            sha256: Some(super::hex(&sinks.hasher.finalize())),
+            records: self.records,
+            bytes: sinks.bytes,
+            jsonl: sinks.memory,
+            compact: None,
+        })
     }
 
     /// Formats every record as its JSONL line and hands it to `each` with its line number
@@ -638,5 +699,17 @@ impl CompactHistory {
     /// text. Witness lines are not attached (see [`CompactHistory::lines`]).
     pub fn check(&self, source_name: &str, expect: Option<&[Guarantee]>) -> Result<Report, CheckError> {
         super::fields::check(self, source_name, expect)
+    }
+
+    /// [`CompactHistory::check`], dropping this reference to the history after its last
+    /// record is read and before the whole-history checks, which need none of it: when no
+    /// other reference is left (`ordo run`'s fingerprint thread is done), the records and
+    /// the catalog are freed before the checker's peak of memory. The same report.
+    pub fn check_and_release(
+        history: std::sync::Arc<CompactHistory>,
+        source_name: &str,
+        expect: Option<&[Guarantee]>,
+    ) -> Result<Report, CheckError> {
+        super::fields::check_and_release(history, source_name, expect)
     }
 }

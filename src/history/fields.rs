@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use super::compact::CompactHistory;
 use super::{Catalog, Rec, NONE_U64};
-use crate::checker::fields::{CowStr, GroupMember, IdRef, Meta, Pairs, Raw};
+use crate::checker::fields::{CowStr, FieldCheck, GroupMember, IdRef, Meta, Pairs, Raw};
 use crate::checker::{CheckError, Guarantee, Report};
 use crate::scenario::ClockKind;
 
@@ -269,6 +269,33 @@ pub(super) fn check(
         fill(raw, &rec, catalog, &entities, &batches);
         true
     })
+}
+
+/// See [`CompactHistory::check_and_release`].
+pub(super) fn check_and_release(
+    history: std::sync::Arc<CompactHistory>,
+    source_name: &str,
+    expect: Option<&[Guarantee]>,
+) -> Result<Report, CheckError> {
+    let check = {
+        let catalog = &history.catalog;
+        let entities = entity_names(catalog);
+        let mut batches: Vec<(u64, u32)> = catalog.batches.iter().map(|b| (b.pid, b.seq)).collect();
+        let mut check = FieldCheck::new(history.header_line.trim_ascii_end(), source_name, expect)?;
+        for rec in history.records() {
+            if let Rec::Send { batch, pid, seq, .. } = rec {
+                batches[batch as usize] = (pid, seq);
+            }
+            let mut raw = Raw::default();
+            fill(&mut raw, &rec, catalog, &entities, &batches);
+            check.record(&raw)?;
+        }
+        check
+    };
+    // The whole-history checks need none of the records: the history goes now (if the
+    // fingerprint's thread is done with it too), before the checker's peak of memory.
+    drop(history);
+    check.finish()
 }
 
 #[cfg(test)]
