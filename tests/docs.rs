@@ -308,6 +308,7 @@ fn the_scenario_format_lists_every_field() {
         ("fault", "`[[fault]]`"),
         ("random_faults", "`[random_faults]`"),
         ("run", "`[run]`"),
+        ("quiz", "`[quiz]`"),
     ];
     for (table, title) in sections {
         let code = accepted_fields(table);
