@@ -453,3 +453,133 @@ fn every_ordo_command_in_the_docs_runs() {
     assert!(ran >= 10, "ran only {ran} documented commands: is the scanner broken?");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The pages whose quoted output is held to what ordo prints: the workshop and the cheat
+/// sheet.
+fn quoting_pages() -> Vec<String> {
+    markdown_files().into_iter().filter(|f| f.starts_with("docs/workshop/") || f == "docs/cheatsheet.md").collect()
+}
+
+/// Collapses runs of blanks, so a quoted line is compared word for word (column padding
+/// may change, the words and figures may not).
+fn words(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// In the workshop and the cheat sheet, a ```console block holds commands (`$ ordo …`),
+/// each followed by lines quoted from its output. Every command is run as written (no cut
+/// of `--seeds`), in file order in one scratch directory per page (so `run --history
+/// ex1.jsonl` comes before `check ex1.jsonl`), and every quoted line must be a line of its
+/// standard output, in the order quoted (lines may be left out between them). So every
+/// figure a page quotes is what ordo prints.
+#[test]
+fn workshop_quotes_are_what_ordo_prints() {
+    let pages = quoting_pages();
+    assert!(pages.iter().filter(|p| p.starts_with("docs/workshop/")).count() >= 8, "{pages:?}");
+    let mut failures = Vec::new();
+    let mut commands = 0;
+    for page in &pages {
+        let dir = std::env::temp_dir().join(format!("ordo-workshop-{}-{}", std::process::id(), page.replace('/', "_")));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut in_console = false;
+        let mut current: Option<(usize, Vec<String>, Vec<String>)> = None;
+        let mut blocks: Vec<(usize, Vec<String>, Vec<String>)> = Vec::new();
+        for (n, line) in read(page).lines().enumerate() {
+            if line.starts_with("```") {
+                in_console = !in_console && line == "```console";
+                blocks.extend(current.take());
+                continue;
+            }
+            if !in_console {
+                continue;
+            }
+            if let Some(command) = line.strip_prefix("$ ") {
+                blocks.extend(current.take());
+                let command = command.split(" #").next().unwrap().trim();
+                let args: Vec<String> = command.split_whitespace().map(str::to_string).collect();
+                assert_eq!(args.first().map(String::as_str), Some("ordo"), "{page}:{}: only ordo commands", n + 1);
+                current = Some((n + 1, args[1..].to_vec(), Vec::new()));
+            } else if !line.trim().is_empty() && line.trim() != "…" {
+                let (_, _, quoted) = current.as_mut().unwrap_or_else(|| panic!("{page}:{}: output before a command", n + 1));
+                quoted.push(words(line));
+            }
+        }
+        blocks.extend(current.take());
+        for (line, args, quoted) in blocks {
+            commands += 1;
+            let output =
+                Command::new(env!("CARGO_BIN_EXE_ordo")).args(&args).current_dir(&dir).output().expect("ordo runs");
+            if !matches!(output.status.code(), Some(0 | 1)) {
+                failures.push(format!(
+                    "{page}:{line}: ordo {} exited {:?}: {}",
+                    args.join(" "),
+                    output.status.code(),
+                    String::from_utf8_lossy(&output.stderr)
+                ));
+                continue;
+            }
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let mut printed = stdout.lines().map(words);
+            for quote in &quoted {
+                if !printed.any(|l| &l == quote) {
+                    failures.push(format!(
+                        "{page}:{line}: ordo {} does not print (in this order) the quoted line\n    {quote}\n  it printed:\n{stdout}",
+                        args.join(" ")
+                    ));
+                    break;
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    assert!(commands >= 30, "ran only {commands} quoted commands: is the scanner broken?");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// docs/cheatsheet.md's strategy table, from the registry: name, side and settings,
+/// promise (`ordo list`'s words), and the cost column kept from the page. With
+/// `ORDO_BLESS=1` the test writes the table instead of comparing (a new strategy then
+/// needs its cost written in).
+#[test]
+fn the_cheat_sheet_lists_every_strategy_as_the_registry_does() {
+    let path = root().join("docs/cheatsheet.md");
+    let page = read("docs/cheatsheet.md");
+    let (begin, end) = ("<!-- strategies:begin -->\n", "<!-- strategies:end -->");
+    let start = page.find(begin).expect("the strategies:begin marker") + begin.len();
+    let stop = page.find(end).expect("the strategies:end marker");
+    let costs: Vec<(String, String)> = page[start..stop]
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            (cells[0].trim_start_matches("| ").trim_matches('`').to_string(), cells[3].trim_end_matches(" |").to_string())
+        })
+        .collect();
+    let mut table = String::from("| strategy | side: settings | promise | cost |\n|---|---|---|---|\n");
+    let mut missing = Vec::new();
+    for strategy in ordo::strategy::all() {
+        let settings: Vec<String> = strategy.settings().iter().map(ToString::to_string).collect();
+        let cost = costs.iter().find(|(n, _)| n == strategy.name()).map(|(_, c)| c.clone()).unwrap_or_else(|| {
+            missing.push(strategy.name());
+            "(cost to be written)".to_string()
+        });
+        table.push_str(&format!(
+            "| `{}` | {}: {} | {} | {} |\n",
+            strategy.name(),
+            ordo::strategy::sides(*strategy),
+            settings.join(", "),
+            strategy.summary(),
+            cost
+        ));
+    }
+    if std::env::var_os("ORDO_BLESS").is_some() {
+        std::fs::write(&path, format!("{}{table}{}", &page[..start], &page[stop..])).unwrap();
+    } else {
+        assert_eq!(
+            page[start..stop],
+            table,
+            "docs/cheatsheet.md's strategy table against the registry (ORDO_BLESS=1 rewrites it)"
+        );
+    }
+    assert!(missing.is_empty(), "docs/cheatsheet.md: write the cost of {missing:?}");
+}
