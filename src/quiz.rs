@@ -94,7 +94,9 @@ pub fn check(scenario: &Scenario, path: &Path, strategy: &StrategySet, quiz: &Qu
             format!("min {}, max {}", show(claim, min), show(claim, max))
         };
         let (holds, seen) = match claim.quantifier {
-            Quantifier::Every => (holding == n, if n == 1 { range } else { format!("in {holding} of {n} seeds; {range}") }),
+            Quantifier::Every => {
+                (holding == n, if n == 1 { range } else { format!("in {holding} of {n} seeds; {range}") })
+            }
             Quantifier::Some => (holding > 0, format!("in {holding} of {n} seeds; {range}")),
             Quantifier::Percentile(p) => {
                 let mut sorted = values.clone();
@@ -105,7 +107,10 @@ pub fn check(scenario: &Scenario, path: &Path, strategy: &StrategySet, quiz: &Qu
                     100 => "max".to_string(),
                     p => format!("p{p}"),
                 };
-                (claim.op.holds(claim.round(stat), claim.bound), format!("{label} {} over {n} seeds", show(claim, stat)))
+                (
+                    claim.op.holds(claim.round(stat), claim.bound),
+                    format!("{label} {} over {n} seeds", show(claim, stat)),
+                )
             }
         };
         checked.push(Checked { claim: claim.clone(), holds, seen });

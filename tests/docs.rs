@@ -500,7 +500,8 @@ fn workshop_quotes_are_what_ordo_prints() {
                 assert_eq!(args.first().map(String::as_str), Some("ordo"), "{page}:{}: only ordo commands", n + 1);
                 current = Some((n + 1, args[1..].to_vec(), Vec::new()));
             } else if !line.trim().is_empty() && line.trim() != "…" {
-                let (_, _, quoted) = current.as_mut().unwrap_or_else(|| panic!("{page}:{}: output before a command", n + 1));
+                let (_, _, quoted) =
+                    current.as_mut().unwrap_or_else(|| panic!("{page}:{}: output before a command", n + 1));
                 quoted.push(words(line));
             }
         }
@@ -552,7 +553,10 @@ fn the_cheat_sheet_lists_every_strategy_as_the_registry_does() {
         .filter(|l| l.starts_with("| `"))
         .map(|l| {
             let cells: Vec<&str> = l.split(" | ").collect();
-            (cells[0].trim_start_matches("| ").trim_matches('`').to_string(), cells[3].trim_end_matches(" |").to_string())
+            (
+                cells[0].trim_start_matches("| ").trim_matches('`').to_string(),
+                cells[3].trim_end_matches(" |").to_string(),
+            )
         })
         .collect();
     let mut table = String::from("| strategy | side: settings | promise | cost |\n|---|---|---|---|\n");

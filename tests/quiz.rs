@@ -61,20 +61,22 @@ fn a_claim_that_ordo_does_not_show_fails() {
     let scenario = source.load(&[]).unwrap();
     let mut quiz = scenario.quiz.clone().unwrap();
     let strategy = StrategySet::parse(&scenario.strategy).unwrap();
-    quiz.claims = ["per_key_reorder = 0", "duplicate_apply = 0", "violations = 0", "applies < 60", "duplicate_apply > 0"]
-        .iter()
-        .map(|c| parse_claim(c).unwrap())
-        .collect();
+    quiz.claims =
+        ["per_key_reorder = 0", "duplicate_apply = 0", "violations = 0", "applies < 60", "duplicate_apply > 0"]
+            .iter()
+            .map(|c| parse_claim(c).unwrap())
+            .collect();
     let checked = ordo::quiz::check(&scenario, &source.path, &strategy, &quiz).unwrap();
     let holds: Vec<bool> = checked.iter().map(|c| c.holds).collect();
     assert_eq!(holds, [false, false, false, false, true], "{checked:#?}");
     // "in some seed" and statistics over seeds 1..20: the quickstart duplicates in 18 of
     // them, so "every" fails and "some" holds.
     quiz.seeds = (1..=20).collect();
-    quiz.claims = ["duplicate_apply > 0", "duplicate_apply > 0 in some seed", "min duplicate_apply = 0", "max applies > 60"]
-        .iter()
-        .map(|c| parse_claim(c).unwrap())
-        .collect();
+    quiz.claims =
+        ["duplicate_apply > 0", "duplicate_apply > 0 in some seed", "min duplicate_apply = 0", "max applies > 60"]
+            .iter()
+            .map(|c| parse_claim(c).unwrap())
+            .collect();
     assert_eq!(quiz.claims[2].quantifier, Quantifier::Percentile(0));
     let checked = ordo::quiz::check(&scenario, &source.path, &strategy, &quiz).unwrap();
     let holds: Vec<bool> = checked.iter().map(|c| c.holds).collect();
@@ -159,7 +161,8 @@ fn a_wrong_answer_exits_1_and_a_bad_quiz_exits_2_naming_the_field() {
     assert!(stderr.contains("field `quiz.claims[0]`") && stderr.contains("`reorders`"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 
-    let malformed = with_quiz(&dir, "question = \"Q?\"\nanswer = \"open\"\nseeds = \"20\"\nclaims = [\"applies > 0\"]\n");
+    let malformed =
+        with_quiz(&dir, "question = \"Q?\"\nanswer = \"open\"\nseeds = \"20\"\nclaims = [\"applies > 0\"]\n");
     for args in [vec!["explain", malformed.as_str(), "--quiz"], vec!["run", malformed.as_str()]] {
         let out = ordo(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -273,7 +273,10 @@ impl Validator<'_> {
                 if !text.contains("..") {
                     return Err(self.invalid(
                         "quiz.seeds",
-                        format!("expected a range A..B such as \"1..20\", or a list such as [3]; got {:?}", super::shorten(&text)),
+                        format!(
+                            "expected a range A..B such as \"1..20\", or a list such as [3]; got {:?}",
+                            super::shorten(&text)
+                        ),
                     ));
                 }
                 let range = crate::sweep::SeedRange::parse(&text).map_err(|e| self.invalid("quiz.seeds", e))?;
@@ -331,7 +334,10 @@ mod tests {
         assert_eq!(c.round(718_282_439), 718_300_000);
         assert_eq!(c.round(718_249_999), 718_200_000);
         let c = parse_claim("max sim_time_ns < 49 s").unwrap();
-        assert_eq!((c.quantifier, c.op, c.bound, c.precision), (Quantifier::Percentile(100), Op::Lt, 49_000_000_000, 1));
+        assert_eq!(
+            (c.quantifier, c.op, c.bound, c.precision),
+            (Quantifier::Percentile(100), Op::Lt, 49_000_000_000, 1)
+        );
         for bad in [
             "",
             "duplicate_apply",
@@ -354,7 +360,10 @@ mod tests {
         let parse = |quiz: &str| crate::scenario::Scenario::parse(&format!("[quiz]\n{quiz}"), "q.toml", "q");
         let ok = "question = \"Q?\"\nchoices = [\"a\", \"b\"]\nanswer = \"B\"\nseeds = \"1..3\"\nclaims = [\"applies > 0\"]\n";
         let quiz = parse(ok).unwrap().quiz.unwrap();
-        assert_eq!((quiz.answer_choice, quiz.seeds.clone(), quiz.answer_text()), (Some(1), vec![1, 2, 3], "B) b".into()));
+        assert_eq!(
+            (quiz.answer_choice, quiz.seeds.clone(), quiz.answer_text()),
+            (Some(1), vec![1, 2, 3], "B) b".into())
+        );
         assert_eq!(quiz.seeds_text(), "1..3");
         for (text, field) in [
             (ok.replace("answer = \"B\"", "answer = \"C\""), "quiz.answer"),
