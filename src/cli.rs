@@ -889,8 +889,9 @@ fn command_explain(name: &str, folder: Option<&Path>, mode: ExplainMode) -> anyh
             question(&mut out, &quiz);
             let seeds = quiz.seeds_text();
             out.push_str(&format!(
-                "\nWrite your prediction down, then run it: {run_line}; the quiz's seeds: {seeds}.\n\
-The answer: ordo explain {name} --answer\n"
+                "\nWrite your prediction down, then run it: {run_line}; the quiz's {}: {seeds}.\n\
+The answer: ordo explain {name} --answer\n",
+                if quiz.seeds.len() == 1 { "seed" } else { "seeds" }
             ));
             emit(&out);
             Ok(0)
@@ -910,7 +911,8 @@ The answer: ordo explain {name} --answer\n"
                 out.push_str(&format!("Why: {}\n", quiz.why));
             }
             out.push_str(&format!(
-                "\nWhat ordo shows, checked now (seeds {}, strategy {}):\n",
+                "\nWhat ordo shows, checked now ({} {}, strategy {}):\n",
+                if quiz.seeds.len() == 1 { "seed" } else { "seeds" },
                 quiz.seeds_text(),
                 strategy.name()
             ));

@@ -49,8 +49,10 @@ fn value_of(outcome: &SeedOutcome, name: &str) -> Result<Option<u64>, String> {
 }
 
 fn show(claim: &Claim, value: u64) -> String {
-    if claim.name.ends_with("_ns") {
-        format!("{:.1} ms", value as f64 / 1e6)
+    if claim.unit == "s" {
+        format!("{:.3} s", value as f64 / 1e9)
+    } else if claim.name.ends_with("_ns") {
+        format!("{:.3} ms", value as f64 / 1e6)
     } else {
         value.to_string()
     }

@@ -82,6 +82,23 @@ fn a_claim_that_ordo_does_not_show_fails() {
     let holds: Vec<bool> = checked.iter().map(|c| c.holds).collect();
     assert_eq!(holds, [false, true, true, true], "{checked:#?}");
     assert!(checked[0].seen.starts_with("in 18 of 20 seeds"), "{}", checked[0].seen);
+
+    // Times compare at the precision written, and show in the unit written: the
+    // commit-before-crash run lasts 48302.580 ms (the restarted member waits for the old
+    // one's session to expire).
+    let source = ordo::bundled::resolve("commit-before-crash", None).unwrap();
+    let scenario = source.load(&[]).unwrap();
+    let mut quiz = scenario.quiz.clone().unwrap();
+    let strategy = StrategySet::parse(&scenario.strategy).unwrap();
+    quiz.claims = ["sim_time_ns = 48.3 s", "sim_time_ns = 48.2 s", "sim_time_ns = 48302.6 ms", "sim_time_ns > 48 s"]
+        .iter()
+        .map(|c| parse_claim(c).unwrap())
+        .collect();
+    let checked = ordo::quiz::check(&scenario, &source.path, &strategy, &quiz).unwrap();
+    let holds: Vec<bool> = checked.iter().map(|c| c.holds).collect();
+    assert_eq!(holds, [true, false, true, true], "{checked:#?}");
+    assert_eq!(checked[0].seen, "seed 1: 48.303 s");
+    assert_eq!(checked[2].seen, "seed 1: 48302.580 ms");
 }
 
 #[test]
@@ -114,7 +131,7 @@ fn quiz_asks_without_the_answer_and_answer_checks_it() {
     for wanted in [
         "Answer: D) both: events out of order and events applied twice",
         "Why: A lost request",
-        "What ordo shows, checked now (seeds 3, strategy key):",
+        "What ordo shows, checked now (seed 3, strategy key):",
         "  holds: per_key_reorder > 0",
         "(seed 3: 10)",
         "Predict. A lost request",

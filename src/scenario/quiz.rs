@@ -134,6 +134,8 @@ pub struct Claim {
     /// For a time given in `ms` or `s` with `=` or `!=`: the value is first rounded to the
     /// precision written, in ns (e.g. 100_000 for one decimal of ms); else 1.
     pub precision: u64,
+    /// The unit the number was written in: `ms`, `s`, or `""` (none).
+    pub unit: &'static str,
 }
 
 impl Claim {
@@ -220,7 +222,12 @@ pub fn parse_claim(text: &str) -> Result<Claim, String> {
         .and_then(|w| w.checked_add(fraction.parse::<u64>().unwrap_or(0).checked_mul(unit_step)?));
     let Some(bound) = bound else { return bad("the number is too large") };
     let precision = if unit.is_some() && matches!(op, Op::Eq | Op::Ne) { unit_step } else { 1 };
-    Ok(Claim { text: text.trim().to_string(), quantifier, name: name.to_string(), op, bound, precision })
+    let unit = match unit {
+        Some("s") => "s",
+        Some(_) => "ms",
+        None => "",
+    };
+    Ok(Claim { text: text.trim().to_string(), quantifier, name: name.to_string(), op, bound, precision, unit })
 }
 
 impl Validator<'_> {
