@@ -576,7 +576,8 @@ fn the_cheat_sheet_lists_every_strategy_as_the_registry_does() {
             cost
         ));
     }
-    if std::env::var_os("ORDO_BLESS").is_some() {
+    // (Written only when it differs: the HTML test reads the page at the same time.)
+    if std::env::var_os("ORDO_BLESS").is_some() && page[start..stop] != table {
         std::fs::write(&path, format!("{}{table}{}", &page[..start], &page[stop..])).unwrap();
     } else {
         assert_eq!(
@@ -586,4 +587,116 @@ fn the_cheat_sheet_lists_every_strategy_as_the_registry_does() {
         );
     }
     assert!(missing.is_empty(), "docs/cheatsheet.md: write the cost of {missing:?}");
+}
+
+/// Inline markdown of the cheat sheet as HTML: escapes, `code` and [text](target).
+fn inline_html(text: &str) -> String {
+    let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut out = String::new();
+    for (i, part) in escaped.split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push_str(&format!("<code>{part}</code>"));
+            continue;
+        }
+        let mut rest = part;
+        while let Some(open) = rest.find('[') {
+            let Some(mid) = rest[open..].find("](").map(|m| open + m) else { break };
+            let Some(close) = rest[mid..].find(')').map(|c| mid + c) else { break };
+            out.push_str(&rest[..open]);
+            out.push_str(&format!("<a href=\"{}\">{}</a>", &rest[mid + 2..close], &rest[open + 1..mid]));
+            rest = &rest[close + 1..];
+        }
+        out.push_str(rest);
+    }
+    out
+}
+
+/// docs/cheatsheet.md as one print-friendly HTML page (A4 landscape): headings,
+/// paragraphs, tables and code blocks, the only markdown the sheet uses.
+fn cheat_sheet_html(markdown: &str) -> String {
+    let mut body = String::new();
+    let mut paragraph: Vec<&str> = Vec::new();
+    let mut table: Vec<&str> = Vec::new();
+    let mut code: Option<Vec<&str>> = None;
+    let flush = |body: &mut String, paragraph: &mut Vec<&str>, table: &mut Vec<&str>| {
+        if !paragraph.is_empty() {
+            body.push_str(&format!("<p>{}</p>\n", inline_html(&paragraph.join(" "))));
+            paragraph.clear();
+        }
+        if !table.is_empty() {
+            body.push_str("<table>\n");
+            for (i, row) in table.iter().filter(|r| !r.starts_with("|---")).enumerate() {
+                let cell = if i == 0 { "th" } else { "td" };
+                let cells: Vec<String> = row
+                    .trim()
+                    .trim_matches('|')
+                    .split(" | ")
+                    .map(|c| format!("<{cell}>{}</{cell}>", inline_html(c.trim())))
+                    .collect();
+                body.push_str(&format!("<tr>{}</tr>\n", cells.concat()));
+            }
+            body.push_str("</table>\n");
+            table.clear();
+        }
+    };
+    for line in markdown.lines() {
+        if let Some(lines) = code.as_mut() {
+            if line.starts_with("```") {
+                let text = lines.join("\n").replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+                body.push_str(&format!("<pre>{text}</pre>\n"));
+                code = None;
+            } else {
+                lines.push(line);
+            }
+            continue;
+        }
+        if line.starts_with("```") {
+            flush(&mut body, &mut paragraph, &mut table);
+            code = Some(Vec::new());
+        } else if line.starts_with("<!--") {
+            continue;
+        } else if line.starts_with('|') {
+            if !paragraph.is_empty() {
+                flush(&mut body, &mut paragraph, &mut Vec::new());
+            }
+            table.push(line);
+        } else if line.trim().is_empty() {
+            flush(&mut body, &mut paragraph, &mut table);
+        } else if let Some(h) = line.strip_prefix("## ") {
+            flush(&mut body, &mut paragraph, &mut table);
+            body.push_str(&format!("<h2>{}</h2>\n", inline_html(h)));
+        } else if let Some(h) = line.strip_prefix("# ") {
+            flush(&mut body, &mut paragraph, &mut table);
+            body.push_str(&format!("<h1>{}</h1>\n", inline_html(h)));
+        } else {
+            paragraph.push(line);
+        }
+    }
+    flush(&mut body, &mut paragraph, &mut table);
+    format!(
+        "<!DOCTYPE html>\n<!-- Generated from docs/cheatsheet.md by tests/docs.rs (ORDO_BLESS=1 cargo test --test docs \
+cheat_sheet); do not edit. -->\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>ordo cheat sheet</title>\n\
+<style>\n@page {{ size: A4 landscape; margin: 8mm; }}\nbody {{ font: 7pt/1.15 sans-serif; margin: 0 auto; max-width: 281mm; }}\n\
+h1 {{ font-size: 13pt; margin: 0 0 2pt; }}\nh2 {{ font-size: 9pt; margin: 4pt 0 1pt; }}\np {{ margin: 2pt 0; }}\n\
+table {{ border-collapse: collapse; width: 100%; }}\nth, td {{ border: 0.5pt solid #999; padding: 1pt 3pt; vertical-align: top; text-align: left; }}\n\
+th {{ background: #eee; }}\ncode, pre {{ font: 6.5pt monospace; }}\ntd:first-child code {{ white-space: nowrap; }}\npre {{ margin: 2pt 0; white-space: pre-wrap; columns: 2; }}\n\
+a {{ color: inherit; }}\n</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
+    )
+}
+
+/// docs/cheatsheet.html is docs/cheatsheet.md as a print-friendly page, generated; with
+/// `ORDO_BLESS=1` the test writes it.
+#[test]
+fn the_printable_cheat_sheet_is_the_markdown_one() {
+    let html = cheat_sheet_html(&read("docs/cheatsheet.md"));
+    let path = root().join("docs/cheatsheet.html");
+    if std::env::var_os("ORDO_BLESS").is_some() && std::fs::read_to_string(&path).ok().as_deref() != Some(&html) {
+        std::fs::write(&path, &html).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(on_disk == html, "docs/cheatsheet.html is not docs/cheatsheet.md's rendering (ORDO_BLESS=1 rewrites it)");
+    for strategy in ordo::strategy::all() {
+        assert!(html.contains(&format!("<td><code>{}</code></td>", strategy.name())), "{}", strategy.name());
+    }
+    assert_eq!(inline_html("a `b<c>` [d](e.md) & f"), "a <code>b&lt;c&gt;</code> <a href=\"e.md\">d</a> &amp; f");
 }
