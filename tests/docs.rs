@@ -700,3 +700,47 @@ fn the_printable_cheat_sheet_is_the_markdown_one() {
     }
     assert_eq!(inline_html("a `b<c>` [d](e.md) & f"), "a <code>b&lt;c&gt;</code> <a href=\"e.md\">d</a> &amp; f");
 }
+
+/// A time with decimals that a workshop page states in its prose (`718.282 ms`, `48.3 s`)
+/// is a figure (a word) of the lines its console blocks quote, which the test above holds to what
+/// ordo prints: prose cannot keep a figure the output no longer has.
+#[test]
+fn workshop_prose_times_are_quoted_figures() {
+    let pages: Vec<(String, String)> =
+        quoting_pages().into_iter().filter(|p| p.starts_with("docs/workshop/")).map(|p| (read(&p), p)).collect();
+    let mut quoted = String::new();
+    let mut prose: Vec<(String, String)> = Vec::new();
+    for (text, page) in &pages {
+        let mut in_console = false;
+        for line in text.lines() {
+            if line.starts_with("```") {
+                in_console = !in_console && line == "```console";
+            } else if in_console {
+                quoted.push_str(&words(line));
+                quoted.push('\n');
+            } else {
+                prose.push((page.clone(), line.to_string()));
+            }
+        }
+    }
+    let mut checked = 0;
+    let mut stale = Vec::new();
+    for (page, line) in &prose {
+        let tokens: Vec<&str> = line.split(|c: char| c.is_whitespace() || "(),;`*".contains(c)).collect();
+        for pair in tokens.windows(2) {
+            let (number, unit) = (pair[0], pair[1]);
+            let decimal = number.split_once('.').is_some_and(|(a, b)| {
+                !a.is_empty() && !b.is_empty() && a.chars().chain(b.chars()).all(|c| c.is_ascii_digit())
+            });
+            if decimal && matches!(unit, "ms" | "s") {
+                checked += 1;
+                // As a word of a quoted line (a sweep row names the unit in its counter).
+                if !quoted.split(|c: char| c.is_whitespace() || "(),:;".contains(c)).any(|w| w == number) {
+                    stale.push(format!("{page}: {number} {unit} (in: {})", line.trim()));
+                }
+            }
+        }
+    }
+    assert!(checked >= 5, "found only {checked} times in the workshop's prose");
+    assert!(stale.is_empty(), "times the workshop states but none of its quoted outputs shows:\n{}", stale.join("\n"));
+}

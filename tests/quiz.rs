@@ -54,6 +54,20 @@ fn every_bundled_scenario_has_a_quiz_whose_answer_ordo_shows() {
 }
 
 #[test]
+fn every_lesson_points_to_the_known_outcomes_in_the_repository() {
+    for source in ordo::bundled::catalog(None).unwrap() {
+        let lesson = ordo::cli::lesson_paragraphs(&source.text).join("\n");
+        let sources =
+            &lesson[lesson.find("Source").unwrap_or_else(|| panic!("{}: no Source paragraph", source.stem))..];
+        assert!(
+            sources.contains("docs/known-outcomes.md"),
+            "{}: its sources do not name docs/known-outcomes.md",
+            source.stem
+        );
+    }
+}
+
+#[test]
 fn a_claim_that_ordo_does_not_show_fails() {
     // The quickstart at seed 3 reorders and duplicates: each claim's opposite fails, so the
     // check above is not vacuous.
