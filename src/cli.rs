@@ -207,13 +207,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print a scenario's lesson: the story, what to predict, what to look for.
+    /// Print a scenario's lesson: the story, what to predict, what to look for. --quiz
+    /// asks its question without the answer; --answer answers it and checks the answer
+    /// against runs at the seeds it names (exit 1 if ordo shows otherwise).
     Explain {
         /// A scenario file, or the name of a bundled one (or of one in --scenarios DIR).
         scenario: String,
         /// A folder of your own scenarios to look the name up in first [env: ORDO_SCENARIOS].
         #[arg(long, value_name = "DIR")]
         scenarios: Option<PathBuf>,
+        /// The story and the question (with its choices), not the prediction or the answer.
+        #[arg(long)]
+        quiz: bool,
+        /// The whole lesson, the question, its answer and why, each claim of the answer
+        /// checked now by running the seeds the quiz names.
+        #[arg(long, conflicts_with = "quiz")]
+        answer: bool,
     },
     /// Shrink a failing seed to the smallest scenario that still violates the same kind
     /// (delta debugging, judged by the checker alone; docs/shrinking.md). Exit 0: shrunk;
@@ -381,7 +390,16 @@ pub fn main() -> i32 {
             command_merge(&partials, json, out.as_deref(), show_failing, fail_on_violation)
         }
         Command::List { scenarios, json } => command_list(scenarios.as_deref(), json),
-        Command::Explain { scenario, scenarios } => command_explain(&scenario, scenarios.as_deref()),
+        Command::Explain { scenario, scenarios, quiz, answer } => {
+            let mode = if quiz {
+                ExplainMode::Quiz
+            } else if answer {
+                ExplainMode::Answer
+            } else {
+                ExplainMode::Lesson
+            };
+            command_explain(&scenario, scenarios.as_deref(), mode)
+        }
         Command::Shrink { scenario, seed, strategy, set, kind, out, budget, max_runs, tries, json } => {
             command_shrink(&scenario, &set, seed, strategy, kind, out.as_deref(), &budget, (max_runs, tries), json)
         }
@@ -941,25 +959,125 @@ fn command_list(folder: Option<&Path>, json_output: bool) -> anyhow::Result<i32>
     Ok(0)
 }
 
-fn command_explain(name: &str, folder: Option<&Path>) -> anyhow::Result<i32> {
-    let source = crate::bundled::resolve(name, crate::bundled::user_folder(folder).as_deref())?;
-    let scenario = source.load(&[])?;
-    let lesson: Vec<&str> = source
-        .text
+/// What `ordo explain` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ExplainMode {
+    /// The lesson (the scenario's leading comments).
+    Lesson,
+    /// The story and the question; nothing that gives the answer away.
+    Quiz,
+    /// The lesson, the question, the answer and its claims checked now.
+    Answer,
+}
+
+/// A scenario's lesson: its leading comment block, `# ` taken off, split into paragraphs
+/// at blank comment lines.
+pub fn lesson_paragraphs(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text
         .lines()
         .take_while(|line| line.starts_with('#') || line.trim().is_empty())
         .map(|line| line.strip_prefix('#').map(|l| l.strip_prefix(' ').unwrap_or(l)).unwrap_or(""))
         .collect();
-    let mut out = format!("{} — {}\n\n", scenario.name, scenario.summary);
-    out.push_str(lesson.join("\n").trim());
-    out.push_str(&format!(
-        "\n\nRun it: ordo run {} (seed {}, strategy {})\n",
-        source.path.display(),
-        scenario.seed,
-        scenario.strategy
-    ));
-    emit(&out);
-    Ok(0)
+    lines
+        .split(|line| line.trim().is_empty())
+        .filter(|paragraph| !paragraph.is_empty())
+        .map(|paragraph| paragraph.join("\n"))
+        .collect()
+}
+
+/// The part of a lesson a quiz may show: from its `The story.` paragraph (the title before
+/// it names the outcome) up to its `Predict.` or `Look for.` paragraph.
+pub fn quiz_story(paragraphs: &[String]) -> Vec<String> {
+    let start = paragraphs.iter().position(|p| p.starts_with("The story.")).unwrap_or(0);
+    paragraphs[start..]
+        .iter()
+        .take_while(|p| !p.starts_with("Predict.") && !p.starts_with("Look for."))
+        .cloned()
+        .collect()
+}
+
+fn command_explain(name: &str, folder: Option<&Path>, mode: ExplainMode) -> anyhow::Result<i32> {
+    let source = crate::bundled::resolve(name, crate::bundled::user_folder(folder).as_deref())?;
+    let scenario = source.load(&[])?;
+    let paragraphs = lesson_paragraphs(&source.text);
+    let shown = source.path.display().to_string();
+    let quiz = scenario.quiz.clone();
+    if mode != ExplainMode::Lesson && quiz.is_none() {
+        return Err(InputError(format!(
+            "{shown}: has no [quiz] table, so there is nothing to ask (docs/scenario-format.md, `[quiz]`)"
+        ))
+        .into());
+    }
+    let mut out = String::new();
+    let question = |out: &mut String, quiz: &crate::scenario::Quiz| {
+        out.push_str(&format!("\n\nPredict: {}\n", quiz.question));
+        for (i, choice) in quiz.choices.iter().enumerate() {
+            out.push_str(&format!("  {}) {choice}\n", crate::scenario::quiz::letter(i)));
+        }
+    };
+    let run_line = format!("ordo run {} (seed {}, strategy {})", shown, scenario.seed, scenario.strategy);
+    match mode {
+        ExplainMode::Lesson => {
+            out.push_str(&format!("{} — {}\n\n", scenario.name, scenario.summary));
+            out.push_str(paragraphs.join("\n\n").trim());
+            out.push_str(&format!("\n\nRun it: {run_line}\n"));
+            if quiz.is_some() {
+                out.push_str(&format!(
+                    "Quiz: ordo explain {name} --quiz (the question alone), --answer (the answer, checked)\n"
+                ));
+            }
+            emit(&out);
+            Ok(0)
+        }
+        ExplainMode::Quiz => {
+            let quiz = quiz.expect("checked above");
+            out.push_str(&format!("{}\n\n", scenario.name));
+            out.push_str(quiz_story(&paragraphs).join("\n\n").trim());
+            question(&mut out, &quiz);
+            let seeds = quiz.seeds_text();
+            out.push_str(&format!(
+                "\nWrite your prediction down, then run it: {run_line}; the quiz's {}: {seeds}.\n\
+The answer: ordo explain {name} --answer\n",
+                if quiz.seeds.len() == 1 { "seed" } else { "seeds" }
+            ));
+            emit(&out);
+            Ok(0)
+        }
+        ExplainMode::Answer => {
+            let quiz = quiz.expect("checked above");
+            let strategy = resolve_strategy(&source.path, &scenario, None)?;
+            let checked = crate::quiz::check(&scenario, &source.path, &strategy, &quiz).map_err(|e| match e {
+                crate::quiz::QuizError::Input(message) => anyhow::Error::new(InputError(message)),
+                other => anyhow::Error::new(other),
+            })?;
+            out.push_str(&format!("{} — {}\n\n", scenario.name, scenario.summary));
+            out.push_str(paragraphs.join("\n\n").trim());
+            question(&mut out, &quiz);
+            out.push_str(&format!("\nAnswer: {}\n", quiz.answer_text()));
+            if !quiz.why.is_empty() {
+                out.push_str(&format!("Why: {}\n", quiz.why));
+            }
+            out.push_str(&format!(
+                "\nWhat ordo shows, checked now ({} {}, strategy {}):\n",
+                if quiz.seeds.len() == 1 { "seed" } else { "seeds" },
+                quiz.seeds_text(),
+                strategy.name()
+            ));
+            let width = checked.iter().map(|c| c.claim.text.chars().count()).max().unwrap_or(0);
+            for c in &checked {
+                let mark = if c.holds { "holds" } else { "DOES NOT HOLD" };
+                let pad = width.saturating_sub(c.claim.text.chars().count());
+                out.push_str(&format!("  {mark}: {}{}  ({})\n", c.claim.text, " ".repeat(pad), c.seen));
+            }
+            let every = checked.iter().all(|c| c.holds);
+            if !every {
+                out.push_str("The answer does not match what ordo shows at these seeds: the lesson is wrong.\n");
+            }
+            out.push_str(&format!("\nRun it: {run_line}\n"));
+            emit(&out);
+            Ok(if every { 0 } else { 1 })
+        }
+    }
 }
 
 /// The `--strategy` flag, else the scenario's `strategy`; an unknown name is an input error

@@ -14,6 +14,7 @@ pub mod diagram;
 pub mod history;
 pub mod matrix;
 pub mod model;
+pub mod quiz;
 pub mod run;
 pub mod scenario;
 pub mod shard;

@@ -10,8 +10,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 mod faults;
+pub mod quiz;
 pub mod random;
 pub use faults::{FaultKind, ScheduledFault};
+pub use quiz::{Claim, Quiz};
 pub use random::{Drawn, RandomFaults, RandomKind};
 
 /// A user mistake in a scenario file. The CLI prints it and exits 2.
@@ -106,6 +108,9 @@ pub struct Scenario {
     /// partitioned log (see [`QueueConfig`]); `None` for a log.
     pub queue: Option<QueueConfig>,
     pub run: RunLimits,
+    /// `[quiz]`: the lesson's question and its checkable answer (`ordo explain --quiz`);
+    /// it never changes a run.
+    pub quiz: Option<Quiz>,
     /// `--set FIELD=VALUE` assignments applied on top of the file, in order (reproduce
     /// commands repeat them).
     pub overrides: Vec<String>,
@@ -360,6 +365,7 @@ struct RawScenario {
     queue: Option<RawQueue>,
     #[serde(default)]
     run: RawRun,
+    quiz: Option<quiz::RawQuiz>,
 }
 
 #[derive(Deserialize, Default)]
@@ -765,6 +771,7 @@ impl Validator<'_> {
             self.queue_topology(&raw.topology, &raw.consumer)?;
         }
         let queue = raw.queue.map(|q| self.queue(q, &raw.consumer)).transpose()?;
+        let quiz = raw.quiz.map(|q| self.quiz(q)).transpose()?;
         let topology = self.topology(raw.topology, queue.is_some())?;
         let workload = self.workload(raw.workload)?;
         let producer = self.producer(raw.producer)?;
@@ -865,6 +872,7 @@ impl Validator<'_> {
             random_faults,
             queue,
             run,
+            quiz,
         })
     }
 

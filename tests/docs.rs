@@ -308,6 +308,7 @@ fn the_scenario_format_lists_every_field() {
         ("fault", "`[[fault]]`"),
         ("random_faults", "`[random_faults]`"),
         ("run", "`[run]`"),
+        ("quiz", "`[quiz]`"),
     ];
     for (table, title) in sections {
         let code = accepted_fields(table);
@@ -451,4 +452,304 @@ fn every_ordo_command_in_the_docs_runs() {
     std::fs::remove_dir_all(&dir).ok();
     assert!(ran >= 10, "ran only {ran} documented commands: is the scanner broken?");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The pages whose quoted output is held to what ordo prints: the workshop and the cheat
+/// sheet.
+fn quoting_pages() -> Vec<String> {
+    markdown_files().into_iter().filter(|f| f.starts_with("docs/workshop/") || f == "docs/cheatsheet.md").collect()
+}
+
+/// Collapses runs of blanks, so a quoted line is compared word for word (column padding
+/// may change, the words and figures may not).
+fn words(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// In the workshop and the cheat sheet, a ```console block holds commands (`$ ordo …`),
+/// each followed by lines quoted from its output. Every command is run as written (no cut
+/// of `--seeds`), in file order in one scratch directory per page (so `run --history
+/// ex1.jsonl` comes before `check ex1.jsonl`), and every quoted line must be a line of its
+/// standard output, in the order quoted (lines may be left out between them). So every
+/// figure a page quotes is what ordo prints.
+#[test]
+fn workshop_quotes_are_what_ordo_prints() {
+    let pages = quoting_pages();
+    assert!(pages.iter().filter(|p| p.starts_with("docs/workshop/")).count() >= 8, "{pages:?}");
+    let mut failures = Vec::new();
+    let mut commands = 0;
+    for page in &pages {
+        let dir = std::env::temp_dir().join(format!("ordo-workshop-{}-{}", std::process::id(), page.replace('/', "_")));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut in_console = false;
+        let mut current: Option<(usize, Vec<String>, Vec<String>)> = None;
+        let mut blocks: Vec<(usize, Vec<String>, Vec<String>)> = Vec::new();
+        for (n, line) in read(page).lines().enumerate() {
+            if line.starts_with("```") {
+                in_console = !in_console && line == "```console";
+                blocks.extend(current.take());
+                continue;
+            }
+            if !in_console {
+                continue;
+            }
+            if let Some(command) = line.strip_prefix("$ ") {
+                blocks.extend(current.take());
+                let command = command.split(" #").next().unwrap().trim();
+                let args: Vec<String> = command.split_whitespace().map(str::to_string).collect();
+                assert_eq!(args.first().map(String::as_str), Some("ordo"), "{page}:{}: only ordo commands", n + 1);
+                current = Some((n + 1, args[1..].to_vec(), Vec::new()));
+            } else if !line.trim().is_empty() && line.trim() != "…" {
+                let (_, _, quoted) =
+                    current.as_mut().unwrap_or_else(|| panic!("{page}:{}: output before a command", n + 1));
+                quoted.push(words(line));
+            }
+        }
+        blocks.extend(current.take());
+        for (line, args, quoted) in blocks {
+            commands += 1;
+            let output =
+                Command::new(env!("CARGO_BIN_EXE_ordo")).args(&args).current_dir(&dir).output().expect("ordo runs");
+            if !matches!(output.status.code(), Some(0 | 1)) {
+                failures.push(format!(
+                    "{page}:{line}: ordo {} exited {:?}: {}",
+                    args.join(" "),
+                    output.status.code(),
+                    String::from_utf8_lossy(&output.stderr)
+                ));
+                continue;
+            }
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let mut printed = stdout.lines().map(words);
+            for quote in &quoted {
+                if !printed.any(|l| &l == quote) {
+                    failures.push(format!(
+                        "{page}:{line}: ordo {} does not print (in this order) the quoted line\n    {quote}\n  it printed:\n{stdout}",
+                        args.join(" ")
+                    ));
+                    break;
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    assert!(commands >= 30, "ran only {commands} quoted commands: is the scanner broken?");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// docs/cheatsheet.md as it is, and as it should be: its strategy table made from the
+/// registry (name, side and settings, promise in `ordo list`'s words) with the cost column
+/// kept from the page; and the strategies that have no cost written yet.
+fn cheat_sheet_pages() -> (String, String, Vec<&'static str>) {
+    let page = read("docs/cheatsheet.md");
+    let (begin, end) = ("<!-- strategies:begin -->\n", "<!-- strategies:end -->");
+    let start = page.find(begin).expect("the strategies:begin marker") + begin.len();
+    let stop = page.find(end).expect("the strategies:end marker");
+    let costs: Vec<(String, String)> = page[start..stop]
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            (
+                cells[0].trim_start_matches("| ").trim_matches('`').to_string(),
+                cells[3].trim_end_matches(" |").to_string(),
+            )
+        })
+        .collect();
+    let mut table = String::from("| strategy | side: settings | promise | cost |\n|---|---|---|---|\n");
+    let mut missing = Vec::new();
+    for strategy in ordo::strategy::all() {
+        let settings: Vec<String> = strategy.settings().iter().map(ToString::to_string).collect();
+        let cost = costs.iter().find(|(n, _)| n == strategy.name()).map(|(_, c)| c.clone()).unwrap_or_else(|| {
+            missing.push(strategy.name());
+            "(cost to be written)".to_string()
+        });
+        table.push_str(&format!(
+            "| `{}` | {}: {} | {} | {} |\n",
+            strategy.name(),
+            ordo::strategy::sides(*strategy),
+            settings.join(", "),
+            strategy.summary(),
+            cost
+        ));
+    }
+    let expected = format!("{}{table}{}", &page[..start], &page[stop..]);
+    (page, expected, missing)
+}
+
+/// docs/cheatsheet.md's strategy table is the registry's (see [`cheat_sheet_pages`]).
+/// With `ORDO_BLESS=1` the test writes the table instead of comparing; a new strategy then
+/// needs its cost written in.
+#[test]
+fn the_cheat_sheet_lists_every_strategy_as_the_registry_does() {
+    let (page, expected, missing) = cheat_sheet_pages();
+    if std::env::var_os("ORDO_BLESS").is_some() {
+        if page != expected {
+            std::fs::write(root().join("docs/cheatsheet.md"), &expected).unwrap();
+        }
+    } else {
+        assert!(
+            page == expected,
+            "docs/cheatsheet.md's strategy table against the registry (ORDO_BLESS=1 rewrites it)"
+        );
+    }
+    assert!(missing.is_empty(), "docs/cheatsheet.md: write the cost of {missing:?}");
+}
+
+/// Inline markdown of the cheat sheet as HTML: escapes, `code` and [text](target).
+fn inline_html(text: &str) -> String {
+    let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut out = String::new();
+    for (i, part) in escaped.split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push_str(&format!("<code>{part}</code>"));
+            continue;
+        }
+        let mut rest = part;
+        while let Some(open) = rest.find('[') {
+            let Some(mid) = rest[open..].find("](").map(|m| open + m) else { break };
+            let Some(close) = rest[mid..].find(')').map(|c| mid + c) else { break };
+            out.push_str(&rest[..open]);
+            out.push_str(&format!("<a href=\"{}\">{}</a>", &rest[mid + 2..close], &rest[open + 1..mid]));
+            rest = &rest[close + 1..];
+        }
+        out.push_str(rest);
+    }
+    out
+}
+
+/// docs/cheatsheet.md as one print-friendly HTML page (A4 landscape): headings,
+/// paragraphs, tables and code blocks, the only markdown the sheet uses.
+fn cheat_sheet_html(markdown: &str) -> String {
+    let mut body = String::new();
+    let mut paragraph: Vec<&str> = Vec::new();
+    let mut table: Vec<&str> = Vec::new();
+    let mut code: Option<Vec<&str>> = None;
+    let flush = |body: &mut String, paragraph: &mut Vec<&str>, table: &mut Vec<&str>| {
+        if !paragraph.is_empty() {
+            body.push_str(&format!("<p>{}</p>\n", inline_html(&paragraph.join(" "))));
+            paragraph.clear();
+        }
+        if !table.is_empty() {
+            body.push_str("<table>\n");
+            for (i, row) in table.iter().filter(|r| !r.starts_with("|---")).enumerate() {
+                let cell = if i == 0 { "th" } else { "td" };
+                let cells: Vec<String> = row
+                    .trim()
+                    .trim_matches('|')
+                    .split(" | ")
+                    .map(|c| format!("<{cell}>{}</{cell}>", inline_html(c.trim())))
+                    .collect();
+                body.push_str(&format!("<tr>{}</tr>\n", cells.concat()));
+            }
+            body.push_str("</table>\n");
+            table.clear();
+        }
+    };
+    for line in markdown.lines() {
+        if let Some(lines) = code.as_mut() {
+            if line.starts_with("```") {
+                let text = lines.join("\n").replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+                body.push_str(&format!("<pre>{text}</pre>\n"));
+                code = None;
+            } else {
+                lines.push(line);
+            }
+            continue;
+        }
+        if line.starts_with("```") {
+            flush(&mut body, &mut paragraph, &mut table);
+            code = Some(Vec::new());
+        } else if line.starts_with("<!--") {
+            continue;
+        } else if line.starts_with('|') {
+            if !paragraph.is_empty() {
+                flush(&mut body, &mut paragraph, &mut Vec::new());
+            }
+            table.push(line);
+        } else if line.trim().is_empty() {
+            flush(&mut body, &mut paragraph, &mut table);
+        } else if let Some(h) = line.strip_prefix("## ") {
+            flush(&mut body, &mut paragraph, &mut table);
+            body.push_str(&format!("<h2>{}</h2>\n", inline_html(h)));
+        } else if let Some(h) = line.strip_prefix("# ") {
+            flush(&mut body, &mut paragraph, &mut table);
+            body.push_str(&format!("<h1>{}</h1>\n", inline_html(h)));
+        } else {
+            paragraph.push(line);
+        }
+    }
+    flush(&mut body, &mut paragraph, &mut table);
+    format!(
+        "<!DOCTYPE html>\n<!-- Generated from docs/cheatsheet.md by tests/docs.rs (ORDO_BLESS=1 cargo test --test docs \
+cheat_sheet); do not edit. -->\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>ordo cheat sheet</title>\n\
+<style>\n@page {{ size: A4 landscape; margin: 8mm; }}\nbody {{ font: 7pt/1.15 sans-serif; margin: 0 auto; max-width: 281mm; }}\n\
+h1 {{ font-size: 13pt; margin: 0 0 2pt; }}\nh2 {{ font-size: 9pt; margin: 4pt 0 1pt; }}\np {{ margin: 2pt 0; }}\n\
+table {{ border-collapse: collapse; width: 100%; }}\nth, td {{ border: 0.5pt solid #999; padding: 1pt 3pt; vertical-align: top; text-align: left; }}\n\
+th {{ background: #eee; }}\ncode, pre {{ font: 6.5pt monospace; }}\ntd:first-child code {{ white-space: nowrap; }}\npre {{ margin: 2pt 0; white-space: pre-wrap; columns: 2; }}\n\
+a {{ color: inherit; }}\n</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
+    )
+}
+
+/// docs/cheatsheet.html is docs/cheatsheet.md as a print-friendly page, generated; with
+/// `ORDO_BLESS=1` the test writes it.
+#[test]
+fn the_printable_cheat_sheet_is_the_markdown_one() {
+    // From the page as it should be (the same when the test above passes), so a blessing
+    // run writes both in one go, whatever order the two tests run in.
+    let html = cheat_sheet_html(&cheat_sheet_pages().1);
+    let path = root().join("docs/cheatsheet.html");
+    if std::env::var_os("ORDO_BLESS").is_some() && std::fs::read_to_string(&path).ok().as_deref() != Some(&html) {
+        std::fs::write(&path, &html).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(on_disk == html, "docs/cheatsheet.html is not docs/cheatsheet.md's rendering (ORDO_BLESS=1 rewrites it)");
+    for strategy in ordo::strategy::all() {
+        assert!(html.contains(&format!("<td><code>{}</code></td>", strategy.name())), "{}", strategy.name());
+    }
+    assert_eq!(inline_html("a `b<c>` [d](e.md) & f"), "a <code>b&lt;c&gt;</code> <a href=\"e.md\">d</a> &amp; f");
+}
+
+/// A time with decimals that a workshop page states in its prose (`718.282 ms`, `48.3 s`)
+/// is a figure (a word) of the lines its console blocks quote, which the test above holds to what
+/// ordo prints: prose cannot keep a figure the output no longer has.
+#[test]
+fn workshop_prose_times_are_quoted_figures() {
+    let pages: Vec<(String, String)> =
+        quoting_pages().into_iter().filter(|p| p.starts_with("docs/workshop/")).map(|p| (read(&p), p)).collect();
+    let mut quoted = String::new();
+    let mut prose: Vec<(String, String)> = Vec::new();
+    for (text, page) in &pages {
+        let mut in_console = false;
+        for line in text.lines() {
+            if line.starts_with("```") {
+                in_console = !in_console && line == "```console";
+            } else if in_console {
+                quoted.push_str(&words(line));
+                quoted.push('\n');
+            } else {
+                prose.push((page.clone(), line.to_string()));
+            }
+        }
+    }
+    let mut checked = 0;
+    let mut stale = Vec::new();
+    for (page, line) in &prose {
+        let tokens: Vec<&str> = line.split(|c: char| c.is_whitespace() || "(),;`*".contains(c)).collect();
+        for pair in tokens.windows(2) {
+            let (number, unit) = (pair[0], pair[1]);
+            let decimal = number.split_once('.').is_some_and(|(a, b)| {
+                !a.is_empty() && !b.is_empty() && a.chars().chain(b.chars()).all(|c| c.is_ascii_digit())
+            });
+            if decimal && matches!(unit, "ms" | "s") {
+                checked += 1;
+                // As a word of a quoted line (a sweep row names the unit in its counter).
+                if !quoted.split(|c: char| c.is_whitespace() || "(),:;".contains(c)).any(|w| w == number) {
+                    stale.push(format!("{page}: {number} {unit} (in: {})", line.trim()));
+                }
+            }
+        }
+    }
+    assert!(checked >= 5, "found only {checked} times in the workshop's prose");
+    assert!(stale.is_empty(), "times the workshop states but none of its quoted outputs shows:\n{}", stale.join("\n"));
 }
