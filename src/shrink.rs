@@ -397,6 +397,8 @@ pub fn shrink(spec: &ShrinkSpec<'_>) -> Result<Shrunk, ShrinkError> {
         crate::scenario::apply_override(&mut table, assignment).map_err(|e| input(e.to_string()))?;
     }
     table.remove("random_faults");
+    // A lesson's quiz holds for the lesson's seeds, not for the shrunk copy.
+    table.remove("quiz");
     if let Some(drawn) = &drawn {
         let faults = fault_list(&mut table);
         for fault in &drawn.faults {

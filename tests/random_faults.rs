@@ -181,6 +181,7 @@ fn a_saved_schedule_keeps_set_overrides() {
     assert!(text.contains("--set consumer.max_poll_records=7 --set network.loss_ppm=1000"), "{text}");
     let copy = load(saved);
     assert_eq!(copy.consumer.max_poll_records, 7);
+    assert!(load(SWARM).quiz.is_some() && copy.quiz.is_none(), "the lesson's quiz does not hold for the copy:\n{text}");
     let replay = json_run(&[saved]);
     assert_eq!(random["history_sha256"], replay["history_sha256"], "the copy replays the run with the overrides");
     let plain = json_run(&[SWARM, "--seed", "5"]);

@@ -78,6 +78,10 @@ fn assert_good(shrunk: &Shrunk, what: &str) {
         shrunk.minimal,
         shrunk.original
     );
+    assert!(
+        !shrunk.text.lines().any(|l| l.trim() == "[quiz]"),
+        "{what}: a lesson's quiz does not hold for the shrunk copy, which must not carry it"
+    );
     let (sha, violated) = replay(&shrunk.text);
     assert!(violated.iter().any(|k| k == shrunk.kind.name()), "{what}: the minimal scenario shows {violated:?}");
     let (again, _) = replay(&shrunk.text);

@@ -865,6 +865,14 @@ pub fn scripted_text(
         drawn.seed
     );
     lines.splice(start..end, [note]);
+    // A lesson's quiz holds for the lesson's seeds, not for this copy: leave it out.
+    if let Some(quiz) = lines.iter().position(|l| l.trim() == "[quiz]" || l.trim().starts_with("[quiz] ")) {
+        let end = lines[quiz + 1..].iter().position(|l| is_header(l)).map_or(lines.len(), |i| quiz + 1 + i);
+        lines.splice(
+            quiz..end,
+            ["# [quiz] was here: its answers hold for the lesson's seeds, not for this copy.".into()],
+        );
+    }
     let mut text = lines.join("\n");
     text.push('\n');
     for (key, value) in [
@@ -916,6 +924,7 @@ pub fn scripted_text(
     let mut expected = scenario.clone();
     expected.overrides = Vec::new();
     expected.random_faults = None;
+    expected.quiz = None;
     expected.faults = merge(&scenario.faults, &drawn.faults);
     expected.seed = drawn.seed;
     expected.seed_in_file = true;
