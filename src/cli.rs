@@ -160,6 +160,10 @@ enum Command {
         /// Print matrix.json on stdout instead of the table.
         #[arg(long)]
         json: bool,
+        /// Also write one self-contained HTML report (sortable table with the costs, each
+        /// cell's failing seeds with their reproduce and diagram commands) to this file.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
         /// A folder of your own scenarios to use instead of the bundled ones [env: ORDO_SCENARIOS].
         #[arg(long, value_name = "DIR")]
         scenarios: Option<PathBuf>,
@@ -330,8 +334,8 @@ pub fn main() -> i32 {
             fail_on_violation,
             shrink.map(|k| (k, shrink_out)),
         ),
-        Command::Matrix { seeds, out, json, scenarios, threads } => {
-            command_matrix(&seeds, out.as_deref(), json, scenarios.as_deref(), threads)
+        Command::Matrix { seeds, out, json, html, scenarios, threads } => {
+            command_matrix(&seeds, out.as_deref(), json, html.as_deref(), scenarios.as_deref(), threads)
         }
         Command::List { scenarios, json } => command_list(scenarios.as_deref(), json),
         Command::Explain { scenario, scenarios } => command_explain(&scenario, scenarios.as_deref()),
@@ -532,6 +536,7 @@ fn command_matrix(
     seeds: &str,
     out: Option<&Path>,
     json_output: bool,
+    html: Option<&Path>,
     scenarios: Option<&Path>,
     threads: Option<usize>,
 ) -> anyhow::Result<i32> {
@@ -553,6 +558,9 @@ fn command_matrix(
             .write(out)
             .map_err(|error| InputError(format!("--out {}: cannot write the report: {error}", out.display())))?;
     }
+    if let Some(html) = html {
+        write_matrix_html(&matrix, html)?;
+    }
     if json_output {
         emit(&format!("{}\n", serde_json::to_string_pretty(&matrix.to_json())?));
     } else if let Some(out) = out {
@@ -568,6 +576,13 @@ fn command_matrix(
         emit(&matrix.to_markdown());
     }
     Ok(0)
+}
+
+/// `ordo matrix --html FILE`: the self-contained report.
+fn write_matrix_html(matrix: &crate::matrix::Matrix, path: &Path) -> anyhow::Result<()> {
+    std::fs::write(path, matrix.to_html())
+        .map_err(|error| InputError(format!("--html {}: cannot write the report: {error}", path.display())))?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
