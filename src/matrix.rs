@@ -693,10 +693,12 @@ pub fn scatter(caption: &str, x_desc: &str, y_desc: &str, points: &[ChartPoint])
     // Every figure the charts show is at least 0: the axes start there.
     let top = |values: &mut dyn Iterator<Item = f64>| values.fold(0.0f64, f64::max).max(1e-3) * 1.15;
     let (x0, x1) = (0.0, top(&mut points.iter().map(|p| p.x)));
-    let (y0, y1) = (0.0, top(&mut points.iter().map(|p| p.y)));
+    // Room below 0 for the labels of points on the x axis.
+    let y1 = top(&mut points.iter().map(|p| p.y));
+    let y0 = -0.12 * y1;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (760, 500)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (760, 530)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let mut chart = ChartBuilder::on(&root)
             .caption(caption, ("sans-serif", 16))
@@ -739,7 +741,7 @@ pub fn scatter(caption: &str, x_desc: &str, y_desc: &str, points: &[ChartPoint])
         }
         if points.iter().any(|p| p.front) {
             let legend = "green, joined: the Pareto front (no other point is at least as good on both axes)";
-            root.draw(&Text::new(legend, (80, 478), ("sans-serif", 12).into_font())).map_err(|e| e.to_string())?;
+            root.draw(&Text::new(legend, (80, 512), ("sans-serif", 12).into_font())).map_err(|e| e.to_string())?;
         }
         root.present().map_err(|e| e.to_string())?;
     }
