@@ -485,7 +485,7 @@ impl Matrix {
                 "conflicts_p50": c.conflicts_p50,
                 "held_at_end_p50": c.held_at_end_p50,
                 "costs": costs,
-                "failing": c.failing_seeds.iter().map(|(seed, kinds)| json!({"seed": seed, "violated_kinds": kinds})).collect::<Vec<_>>(),
+                "failing_seed_list": c.failing_seeds.iter().map(|(seed, _)| *seed).collect::<Vec<_>>(),
             })}).collect::<Vec<_>>(),
         })
     }

@@ -58,7 +58,7 @@ fn the_report_is_the_same_for_any_thread_count_and_covers_every_cell() {
             let (p50, p90, max) = (c["p50"].as_u64().unwrap(), c["p90"].as_u64().unwrap(), c["max"].as_u64().unwrap());
             assert!(p50 <= p90 && p90 <= max, "{cost}: {c}");
         }
-        assert_eq!(cell["failing"].as_array().unwrap().len() as u64, cell["failing_seeds"].as_u64().unwrap());
+        assert_eq!(cell["failing_seed_list"].as_array().unwrap().len() as u64, cell["failing_seeds"].as_u64().unwrap());
     }
     // Rows come grouped by family: a family's rows are contiguous.
     let families: Vec<&str> =
