@@ -102,7 +102,7 @@ fn bare_numbers(text: &str) -> Vec<String> {
             let code = rest.find('`');
             let marker = rest.find("<!--m ");
             match (code, marker) {
-                (Some(c), m) if m.is_none_or(|m| c < m) => {
+                (Some(c), m) if m.map_or(true, |m| c < m) => {
                     prose.push_str(&rest[..c]);
                     let after = &rest[c + 1..];
                     rest = after.find('`').map_or("", |e| &after[e + 1..]);
