@@ -148,3 +148,38 @@ fn the_json_is_documented() {
         section.lines().filter_map(|l| l.strip_prefix("| `")?.split('`').next().map(String::from)).collect();
     assert_eq!(printed, documented, "ordo explore --json against docs/json.md");
 }
+
+/// The README's trade-off chart is what its command makes (regenerate it with that command
+/// when the model or the chart changes).
+#[test]
+fn the_committed_chart_is_current() {
+    let chart = scratch("max-in-flight.svg");
+    let args = [
+        "quickstart",
+        "--vary",
+        "producer.max_in_flight=1,2,3,4,5",
+        "--strategy",
+        "key,idempotent",
+        "--set",
+        "workload.mode=closed",
+        "--set",
+        "workload.entities=100",
+        "--seeds",
+        "10",
+        "--x",
+        "throughput_per_sec",
+        "--y",
+        "out_of_order_appends",
+        "--chart",
+        chart.to_str().unwrap(),
+    ];
+    let output = explore(&args, "2");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let made = std::fs::read_to_string(&chart).unwrap();
+    let committed = std::fs::read_to_string("docs/explore-max-in-flight.svg").unwrap();
+    assert!(
+        made == committed,
+        "docs/explore-max-in-flight.svg is stale: regenerate it with `ordo explore {} docs/explore-max-in-flight.svg`",
+        args[..args.len() - 1].join(" ")
+    );
+}

@@ -72,3 +72,30 @@ fn events_never_applied_count_until_the_end_of_the_run() {
     assert_eq!(w["never_applied"], 0);
     assert_eq!(w["latency_p99_to_end_ns"], w["latency_p99_ns"]);
 }
+
+#[test]
+fn every_bundled_scenario_runs_its_course_in_a_closed_loop() {
+    // The matrix reruns every cell in a closed loop: each scenario must still finish (or
+    // reach its own time limit), never livelock, and apply what it created.
+    let scenarios: Vec<String> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(String::from))
+        .collect();
+    assert!(scenarios.len() > 30);
+    for scenario in scenarios {
+        let json = run_json(&[
+            "sweep",
+            &scenario,
+            "--seeds",
+            "2",
+            "--threads",
+            "2",
+            "--set",
+            "workload.mode=closed",
+            "--json",
+        ]);
+        let reasons = json["stop_reasons"].as_object().unwrap();
+        assert!(!reasons.contains_key("livelock") && !reasons.contains_key("event_limit"), "{scenario}: {reasons:?}");
+        assert!(json["metrics"]["applies"]["min"].as_u64().unwrap() > 0, "{scenario}: nothing applied");
+    }
+}
