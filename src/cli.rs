@@ -167,6 +167,10 @@ enum Command {
         /// Print matrix.json on stdout instead of the table.
         #[arg(long)]
         json: bool,
+        /// Also write one self-contained HTML report (sortable table with the costs, each
+        /// cell's failing seeds with their reproduce and diagram commands) to this file.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
         /// A folder of your own scenarios to use instead of the bundled ones [env: ORDO_SCENARIOS].
         #[arg(long, value_name = "DIR")]
         scenarios: Option<PathBuf>,
@@ -197,6 +201,44 @@ enum Command {
         /// Sweep partials: exit 1 if any seed violates what the scenario expects.
         #[arg(long)]
         fail_on_violation: bool,
+    },
+    /// Run a grid of settings (and strategies) over the same seeds and print, per point, the
+    /// violation rate with a 95 % Wilson interval and the costs over seeds; --chart writes
+    /// an SVG of two figures with the Pareto front marked. The same inputs give the same
+    /// output at any thread count.
+    Explore {
+        /// A scenario file (TOML) or the name of a bundled one, e.g. quickstart.
+        scenario: String,
+        /// A field to vary and its values, e.g. --vary consumer.reorder_timeout_ms=50,100,200
+        /// (any field --set accepts); repeatable: the grid is every combination.
+        #[arg(long = "vary", value_name = "FIELD=V1,V2,…", required = true)]
+        vary: Vec<String>,
+        /// Strategies to compare, comma-separated, each possibly joined with `+`
+        /// (default: the scenario's `strategy`, else `key`).
+        #[arg(long, value_name = "S1,S2,…")]
+        strategy: Option<String>,
+        /// Seeds per point: a count N (seeds 1..N) or an inclusive range A..B.
+        #[arg(long, default_value = "20")]
+        seeds: String,
+        /// Override a scenario setting at every point; repeatable.
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        set: Vec<String>,
+        /// The chart's x axis: violation_rate, or a run counter (`ordo run --json` names)
+        /// with an optional :min/:p90/:p99/:max over seeds (default: the median).
+        #[arg(long, default_value = crate::explore::DEFAULT_X)]
+        x: String,
+        /// The chart's y axis, as --x.
+        #[arg(long, default_value = crate::explore::DEFAULT_Y)]
+        y: String,
+        /// Write the trade-off chart (SVG) to this file.
+        #[arg(long, value_name = "FILE")]
+        chart: Option<PathBuf>,
+        /// Print one JSON object (every point, with its whole sweep) instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Worker threads [default: all cores, or RAYON_NUM_THREADS].
+        #[arg(long)]
+        threads: Option<usize>,
     },
     /// List the bundled scenarios and the strategies, with a one-line summary each.
     List {
@@ -383,8 +425,13 @@ pub fn main() -> i32 {
                 shrink.map(|k| (k, shrink_out)),
             ),
         },
-        Command::Matrix { seeds, out, json, scenarios, threads, shard } => {
-            command_matrix(&seeds, out.as_deref(), json, scenarios.as_deref(), threads, shard.as_deref())
+        Command::Explore { scenario, vary, strategy, seeds, set, x, y, chart, json, threads } => {
+            let flags = ExploreFlags { vary, strategy, seeds, set, x, y, chart, json, threads };
+            command_explore(&scenario, flags)
+        }
+        Command::Matrix { seeds, out, json, html, scenarios, threads, shard } => {
+            let shard = shard.as_deref();
+            command_matrix(&seeds, out.as_deref(), json, html.as_deref(), scenarios.as_deref(), threads, shard)
         }
         Command::Merge { partials, json, out, show_failing, fail_on_violation } => {
             command_merge(&partials, json, out.as_deref(), show_failing, fail_on_violation)
@@ -596,6 +643,7 @@ fn command_matrix(
     seeds: &str,
     out: Option<&Path>,
     json_output: bool,
+    html: Option<&Path>,
     scenarios: Option<&Path>,
     threads: Option<usize>,
     shard: Option<&str>,
@@ -619,6 +667,9 @@ fn command_matrix(
         return write_partial(&partial, out, "the matrix", false);
     }
     let matrix = crate::matrix::matrix(&spec).map_err(matrix_error)?;
+    if let Some(html) = html {
+        write_matrix_html(&matrix, html)?;
+    }
     emit_matrix(&matrix, out, json_output)
 }
 
@@ -645,6 +696,73 @@ fn emit_matrix(matrix: &crate::matrix::Matrix, out: Option<&Path>, json_output: 
         emit(&matrix.to_markdown());
     }
     Ok(0)
+}
+
+/// `ordo explore`'s flags.
+struct ExploreFlags {
+    vary: Vec<String>,
+    strategy: Option<String>,
+    seeds: String,
+    set: Vec<String>,
+    x: String,
+    y: String,
+    chart: Option<PathBuf>,
+    json: bool,
+    threads: Option<usize>,
+}
+
+fn command_explore(scenario: &str, flags: ExploreFlags) -> anyhow::Result<i32> {
+    use crate::explore::{Axis, ExploreError, ExploreSpec, Vary};
+    use crate::sweep::{SeedRange, MAX_THREADS};
+    let seeds =
+        SeedRange::parse(&flags.seeds).map_err(|error| InputError(format!("--seeds {}: {error}", flags.seeds)))?;
+    let threads = flags.threads.unwrap_or_else(rayon::current_num_threads);
+    if threads == 0 || threads > MAX_THREADS {
+        return Err(InputError(format!("--threads {threads}: expected 1 to {MAX_THREADS}")).into());
+    }
+    let vary = flags
+        .vary
+        .iter()
+        .map(|text| Vary::parse(text).map_err(|error| InputError(format!("--vary {text}: {error}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let x = Axis::parse(&flags.x).map_err(|error| InputError(format!("--x: {error}")))?;
+    let y = Axis::parse(&flags.y).map_err(|error| InputError(format!("--y: {error}")))?;
+    let source = crate::bundled::resolve(scenario, crate::bundled::user_folder(None).as_deref())?;
+    let base = source.load(&flags.set)?;
+    let strategies = match &flags.strategy {
+        None => vec![resolve_strategy(&source.path, &base, None)?],
+        Some(list) => list
+            .split(',')
+            .map(|name| {
+                StrategySet::parse(name.trim())
+                    .map_err(|error| InputError(format!("--strategy {}: {error}", name.trim())))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    let spec =
+        ExploreSpec { source: &source, overrides: flags.set, vary, strategies, seeds, threads, x, y, progress: true };
+    let explore = crate::explore::explore(&spec).map_err(|error| match error {
+        ExploreError::Input(message) => anyhow::Error::from(InputError(message)),
+        ExploreError::Sweep(error) => anyhow::anyhow!(error),
+    })?;
+    if let Some(chart) = &flags.chart {
+        let svg = explore.chart_svg().map_err(|error| anyhow::anyhow!("the chart: {error}"))?;
+        std::fs::write(chart, svg)
+            .map_err(|error| InputError(format!("--chart {}: cannot write it: {error}", chart.display())))?;
+    }
+    if flags.json {
+        emit(&format!("{}\n", serde_json::to_string_pretty(&explore.to_json())?));
+    } else {
+        emit(&explore.render_text());
+    }
+    Ok(0)
+}
+
+/// `ordo matrix --html FILE`: the self-contained report.
+fn write_matrix_html(matrix: &crate::matrix::Matrix, path: &Path) -> anyhow::Result<()> {
+    std::fs::write(path, matrix.to_html())
+        .map_err(|error| InputError(format!("--html {}: cannot write the report: {error}", path.display())))?;
+    Ok(())
 }
 
 fn parse_shard(text: &str) -> Result<crate::shard::Shard, InputError> {

@@ -11,6 +11,7 @@ pub mod checker;
 pub mod cli;
 pub mod counters;
 pub mod diagram;
+pub mod explore;
 pub mod history;
 pub mod matrix;
 pub mod model;

@@ -310,6 +310,15 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
     let (p50, p99) = percentiles(&mut world.latencies);
     (world.stats.latency_p50_ns, world.stats.latency_p99_ns) = (p50, p99);
     let t = outcome.end_ns;
+    // An event never applied waits until the run ends: counted so, holding cannot look fast.
+    let before = world.latencies.len();
+    for (event, &applied) in world.applied.iter().enumerate() {
+        if applied == 0 {
+            world.latencies.push(t.saturating_sub(world.created_ns[event]));
+        }
+    }
+    world.stats.never_applied = (world.latencies.len() - before) as u64;
+    world.stats.latency_p99_to_end_ns = percentiles(&mut world.latencies).1;
     for entity in 0..world.entities.len() {
         let kind = world.entities[entity].status;
         world.record(Rec::State { t, entity: entity as u32, kind });

@@ -60,6 +60,19 @@ pub enum CommitMode {
 }
 
 /// Which producer instance emits each step of an entity's chain.
+/// How producers pace the workload.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkloadMode {
+    /// Open loop: each entity starts at its planned time, whatever the system does.
+    #[default]
+    Open,
+    /// Closed loop: each producer keeps `outstanding` of its events unacknowledged,
+    /// starting its next entity as soon as one resolves (planned times are ignored), so
+    /// the run measures the most the configuration can carry.
+    Closed,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Handoff {
@@ -190,6 +203,10 @@ pub struct Workload {
     /// restarted process sends again those it never saw acknowledged.
     pub durable_source: bool,
     pub kinds: Vec<String>,
+    /// Open or closed loop (see [`WorkloadMode`]).
+    pub mode: WorkloadMode,
+    /// Closed loop: events each producer keeps unacknowledged (0 in open mode).
+    pub outstanding: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -406,6 +423,8 @@ struct RawWorkload {
     resend_failed: Option<bool>,
     durable_source: Option<bool>,
     kinds: Option<Vec<String>>,
+    mode: Option<WorkloadMode>,
+    outstanding: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -510,6 +529,12 @@ pub const GUARANTEES: [&str; 4] = ["per_key_order", "exactly_once", "causal", "n
 pub const DEFAULT_SEED: u64 = 1;
 /// The latest time any time field may name, and the longest run: 24 hours, in ms.
 pub const MAX_TIME_MS: u64 = 86_400_000;
+/// The most events a closed-loop producer keeps unacknowledged (`workload.outstanding`).
+pub const MAX_OUTSTANDING: u32 = 100_000;
+
+/// `workload.outstanding` when a closed-loop scenario does not say.
+pub const MAX_OUTSTANDING_DEFAULT: u32 = 10;
+
 /// The most events a run may plan (`workload.entities × workload.events_per_entity`):
 /// event ids are `u32`, and every planned event costs memory (see docs/scenario-format.md).
 pub const MAX_EVENTS: u64 = 1_000_000_000;
@@ -1034,7 +1059,22 @@ impl Validator<'_> {
                 ),
             ));
         }
+        let mode = raw.mode.unwrap_or_default();
+        let outstanding = match (mode, raw.outstanding) {
+            (WorkloadMode::Open, None) => 0,
+            (WorkloadMode::Open, Some(n)) => {
+                return Err(self.invalid(
+                    "workload.outstanding",
+                    format!(
+                        "expected it only with mode = \"closed\" (got {n} with the open-loop mode): set workload.mode = \"closed\" or remove it"
+                    ),
+                ))
+            }
+            (WorkloadMode::Closed, n) => self.range("workload.outstanding", n.unwrap_or(MAX_OUTSTANDING_DEFAULT), 1, MAX_OUTSTANDING)?,
+        };
         Ok(Workload {
+            mode,
+            outstanding,
             entities,
             events_per_entity,
             entity_prefix: self.name("workload.entity_prefix", raw.entity_prefix.unwrap_or_else(|| "order".into()))?,
@@ -1296,6 +1336,9 @@ mod tests {
             ("[[link]]\nfrom = \"p9\"\nto = \"b0\"\n", "link[0].from"),
             ("[[clock]]\nnode = \"b0\"\ndrift_ppm = 900000\n", "clock[0].drift_ppm"),
             ("[workload]\nthink_min_us = 5\nthink_max_us = 1\n", "workload.think_max_us"),
+            ("[workload]\nmode = \"closed\"\noutstanding = 0\n", "workload.outstanding"),
+            ("[workload]\nmode = \"closed\"\noutstanding = 100001\n", "workload.outstanding"),
+            ("[workload]\noutstanding = 4\n", "workload.outstanding"),
             ("expect = []\n", "expect"),
         ];
         for (text, field) in cases {

@@ -150,21 +150,25 @@ impl Work {
     }
 }
 
-/// A matrix row: a scenario's name and summary, and the SHA-256 of its text.
+/// A matrix row: a scenario's name, summary and fault family, and the SHA-256 of its text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Row {
     pub name: String,
     pub summary: String,
+    pub family: String,
     pub sha256: String,
 }
 
-/// One matrix cell's slice.
+/// One matrix cell's slice: its sweep with the scenario's own workload, and its
+/// closed-loop pass.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CellPart {
     pub identity: Identity,
     pub counts: Counts,
+    pub closed_identity: Identity,
+    pub closed_counts: Counts,
 }
 
 /// An [`Accumulator`] as a file spells it (names instead of types).
@@ -321,18 +325,22 @@ pub fn sweep_shard(spec: &SweepSpec<'_>, scenario_text: &str, shard: Shard) -> R
 pub fn matrix_shard(spec: &MatrixSpec, shard: Shard) -> Result<Partial, MatrixError> {
     let started = clock();
     let mut cells = Vec::new();
-    let rows = crate::matrix::for_each_cell(spec, |sweep_spec| {
-        let accumulator = match shard.slice(spec.seeds) {
-            Some(slice) => accumulate(sweep_spec, slice)?,
-            None => Accumulator::new(),
-        };
-        cells.push(CellPart { identity: Identity::of(sweep_spec), counts: Counts::of(&accumulator) });
+    let slice = |sweep_spec: &SweepSpec<'_>| match shard.slice(spec.seeds) {
+        Some(slice) => accumulate(sweep_spec, slice),
+        None => Ok(Accumulator::new()),
+    };
+    let rows = crate::matrix::for_each_cell(spec, |open, closed| {
+        cells.push(CellPart {
+            identity: Identity::of(open),
+            counts: Counts::of(&slice(open)?),
+            closed_identity: Identity::of(closed),
+            closed_counts: Counts::of(&slice(closed)?),
+        });
         Ok(())
     })?;
     let scenarios = rows
         .into_iter()
-        .zip(&spec.scenarios)
-        .map(|((name, summary), source)| Row { name, summary, sha256: scenario_sha256(&source.text) })
+        .map(|(source, (name, summary, family))| Row { name, summary, family, sha256: scenario_sha256(&source.text) })
         .collect();
     let strategies = crate::matrix::strategy_list().into_iter().map(|(n, s)| (n.to_string(), s.to_string())).collect();
     let work = Work::Matrix { scenarios, strategies, cells };
@@ -427,7 +435,12 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
             (
                 Work::Matrix { scenarios: a, strategies: x, cells: c },
                 Work::Matrix { scenarios: b, strategies: y, cells: d },
-            ) => a == b && x == y && c.len() == d.len() && c.iter().zip(d).all(|(c, d)| c.identity == d.identity),
+            ) => {
+                a == b
+                    && x == y
+                    && c.len() == d.len()
+                    && c.iter().zip(d).all(|(c, d)| c.identity == d.identity && c.closed_identity == d.closed_identity)
+            }
             _ => false,
         };
         if part.work.kind() != first.work.kind() {
@@ -511,13 +524,21 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
                 .collect::<Result<Vec<_>, _>>()?;
             let mut merged = Vec::with_capacity(cells.len());
             for (i, cell) in cells.iter().enumerate() {
-                let total = accumulate(&|part| match &part.work {
+                let open = accumulate(&|part| match &part.work {
                     Work::Matrix { cells, .. } => &cells[i].counts,
                     Work::Sweep { .. } => unreachable!("checked above: every partial is a matrix's"),
                 })?;
-                merged.push(Cell::of(&Sweep::of(cell.identity.clone(), seeds, total, timing)));
+                let closed = accumulate(&|part| match &part.work {
+                    Work::Matrix { cells, .. } => &cells[i].closed_counts,
+                    Work::Sweep { .. } => unreachable!("checked above: every partial is a matrix's"),
+                })?;
+                merged.push(Cell::of(
+                    &Sweep::of(cell.identity.clone(), seeds, open, timing),
+                    &Sweep::of(cell.closed_identity.clone(), seeds, closed, timing),
+                ));
             }
-            let scenarios = scenarios.iter().map(|row| (row.name.clone(), row.summary.clone())).collect();
+            let scenarios =
+                scenarios.iter().map(|row| (row.name.clone(), row.summary.clone(), row.family.clone())).collect();
             Ok(Merged::Matrix(Matrix { seeds, scenarios, strategies, cells: merged }))
         }
     }

@@ -403,7 +403,7 @@ fn runnable(line: &str) -> Option<Vec<String>> {
         out.push(args[i].to_string());
         i += 1;
     }
-    if matches!(out.first().map(String::as_str), Some("sweep" | "matrix")) {
+    if matches!(out.first().map(String::as_str), Some("sweep" | "matrix" | "explore")) {
         out.extend(["--seeds".to_string(), "2".to_string()]);
     }
     Some(out)

@@ -393,6 +393,13 @@ pub struct ModelStats {
     /// Produce-to-apply latency percentiles over every apply (nearest rank), set at the end.
     pub latency_p50_ns: u64,
     pub latency_p99_ns: u64,
+    /// Events created and never applied by the end of the run (held, stalled, lost or
+    /// still in flight), set at the end.
+    pub never_applied: u64,
+    /// The 99th percentile (nearest rank) over every apply's latency and, for each event
+    /// never applied, the time from its creation to the end of the run: a latency that
+    /// holding or losing events cannot lower. Set at the end.
+    pub latency_p99_to_end_ns: u64,
     /// Time of the last apply: throughput is first-time applies over (last apply − first
     /// create).
     pub last_apply_ns: u64,

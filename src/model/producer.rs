@@ -29,10 +29,10 @@ use std::collections::VecDeque;
 
 use ordo_sim::TimerId;
 
-use super::workload::{key_partition, next_producer};
+use super::workload::{self, key_partition, next_producer};
 use super::{tag, ModelCtx, Msg};
 use crate::history::{BatchInfo, EventInfo, FailReason, Rec, NONE_U32, NONE_U64};
-use crate::scenario::{Acks, ClockKind, Partitioner};
+use crate::scenario::{Acks, ClockKind, Partitioner, WorkloadMode};
 
 const START: u64 = 1;
 const STEP: u64 = 2;
@@ -363,9 +363,23 @@ impl Producer {
 
     fn arm_next_start(&mut self, ctx: &mut ModelCtx<'_>) {
         if let Some(&(at_ns, _)) = self.starts.last() {
-            let delay = at_ns.saturating_sub(ctx.now_ns());
+            // A closed loop starts at once what its room allows (`workload::closed_room`).
+            let delay = if ctx.shared.scenario.workload.mode == WorkloadMode::Closed {
+                0
+            } else {
+                at_ns.saturating_sub(ctx.now_ns())
+            };
             ctx.set_timer(delay, tag::make(START, 0));
         }
+    }
+
+    /// Events this producer created (or must resend) that are not acknowledged or given
+    /// up yet: in open batches, in sealed ones, and waiting to be sent again.
+    fn unresolved_events(&self, ctx: &ModelCtx<'_>) -> u64 {
+        let batches = &ctx.shared.catalog.batches;
+        let open: usize = self.open.iter().map(|o| o.events.len()).sum();
+        let sealed: u64 = self.pending.keys().map(|b| u64::from(batches[b as usize].events_len)).sum();
+        (open as u64).saturating_add(sealed).saturating_add(self.resend.len() as u64)
     }
 
     pub fn on_message(&mut self, ctx: &mut ModelCtx<'_>, msg: Msg) {
@@ -411,6 +425,14 @@ impl Producer {
     pub fn on_timer(&mut self, ctx: &mut ModelCtx<'_>, timer_tag: u64) {
         let payload = tag::payload(timer_tag);
         match tag::kind(timer_tag) {
+            START if ctx.shared.scenario.workload.mode == WorkloadMode::Closed => {
+                let mut room = workload::closed_room(&ctx.shared.scenario.workload, self.unresolved_events(ctx));
+                while room > 0 {
+                    let Some((_, entity)) = self.starts.pop() else { break };
+                    self.create_event(ctx, entity);
+                    room -= 1;
+                }
+            }
             START => {
                 while let Some(&(at_ns, entity)) = self.starts.last() {
                     if at_ns > ctx.now_ns() {
@@ -882,6 +904,10 @@ impl Producer {
                 self.resend.extend(events);
                 self.send_again(ctx);
             }
+        }
+        if ctx.shared.scenario.workload.mode == WorkloadMode::Closed && !self.starts.is_empty() {
+            // Room for the next entity: started from a timer, not inside this call chain.
+            ctx.set_timer(0, tag::make(START, 0));
         }
         if ctx.shared.finished() {
             ctx.stop();

@@ -10,7 +10,7 @@
 
 use ordo_sim::rng::{self, Rng};
 
-use crate::scenario::{Handoff, Scenario};
+use crate::scenario::{Handoff, Scenario, Workload, WorkloadMode};
 
 /// Each producer's entity starts, latest first (so the next one pops off the end).
 pub fn plan_starts(scenario: &Scenario, seed: u64) -> Vec<Vec<(u64, u32)>> {
@@ -30,6 +30,15 @@ pub fn plan_starts(scenario: &Scenario, seed: u64) -> Vec<Vec<(u64, u32)>> {
         list.sort_unstable_by(|a, b| b.cmp(a));
     }
     starts
+}
+
+/// Closed loop: how many more entities a producer may start now, with `unresolved` of its
+/// events not yet acknowledged or given up (0 in open mode, where starts follow the plan).
+pub fn closed_room(workload: &Workload, unresolved: u64) -> u64 {
+    match workload.mode {
+        WorkloadMode::Open => 0,
+        WorkloadMode::Closed => u64::from(workload.outstanding).saturating_sub(unresolved),
+    }
 }
 
 /// Which producer emits `step` of `entity`, after `current` emitted the step before.
