@@ -12,7 +12,7 @@
 //! Kulkarni, Demirbas et al., "Logical Physical Clocks" (OPODIS 2014); docs/known-outcomes.md.
 
 use super::Side::{Consumer, Producer};
-use super::{Setting, Strategy};
+use super::{Carried, ConsumerHooks, ProducerHooks, Setting, Setup, StampCx, Strategy};
 use crate::scenario::{ClockKind, ConsumerPolicy, Scenario};
 
 pub struct HybridLogicalClock;
@@ -33,6 +33,41 @@ impl Strategy for HybridLogicalClock {
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.producer.clock = ClockKind::Hybrid;
-        scenario.consumer.policy = ConsumerPolicy::ClockOrdered;
+        scenario.consumer.policy = ConsumerPolicy("clock-ordered");
+    }
+    fn producer_hooks(&self, _: &mut Setup<'_>) -> Option<Box<dyn ProducerHooks>> {
+        Some(Box::new(Hlc { l: 0, c: 0 }))
+    }
+    /// Lamport's clock-ordered window, on the HLC stamps.
+    fn consumer_hooks(&self, setup: &mut Setup<'_>) -> Option<Box<dyn ConsumerHooks>> {
+        Some(Box::new(super::lamport_clock::ClockWindow::new(setup)))
+    }
+}
+
+/// The producer side: `l` is the largest physical time seen, `c` counts events within one
+/// `l` (Kulkarni et al. 2014, send/local event: l' = max(l, pt)); a hand-off's stamp is
+/// merged without a tick (the tick happens when the next event is created).
+struct Hlc {
+    l: i64,
+    c: u32,
+}
+
+impl ProducerHooks for Hlc {
+    fn stamp(&mut self, cx: &mut StampCx<'_>) {
+        let physical = cx.local_ns();
+        if physical > self.l {
+            (self.l, self.c) = (physical, 0);
+        } else {
+            self.c += 1;
+        }
+        cx.hybrid(self.l, self.c);
+    }
+    fn merge(&mut self, carried: Carried<'_>) {
+        let (l, c) = carried.hybrid();
+        if l > self.l {
+            (self.l, self.c) = (l, c);
+        } else if l == self.l {
+            self.c = self.c.max(c);
+        }
     }
 }

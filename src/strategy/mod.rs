@@ -33,7 +33,20 @@ mod versioned_consumer;
 
 use crate::scenario::Scenario;
 
-/// One ordering strategy.
+pub use crate::model::hooks::{
+    Carried, ConsumerCx, ConsumerHooks, Delivery, Meta, ProducerHooks, Resend, Setup, StampCx, Table,
+};
+
+/// Metadata the producers write on each event's record besides a clock stamp (the
+/// history's `meta`): the entity's sequence number (`seq`), the producer's timestamp (`ts`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Metadata {
+    pub seq: bool,
+    pub ts: bool,
+}
+
+/// One ordering strategy: its configuration ([`Strategy::settings`], [`Strategy::configure`])
+/// and its mechanism, the hooks the model calls on each side.
 pub trait Strategy: Sync {
     /// The name used on the command line.
     fn name(&self) -> &'static str;
@@ -43,6 +56,69 @@ pub trait Strategy: Sync {
     fn settings(&self) -> &'static [Setting];
     /// Applies the strategy to a scenario's configuration.
     fn configure(&self, scenario: &mut Scenario);
+    /// The metadata its producers put on each event (a clock stamp is `producer.clock`'s).
+    fn metadata(&self) -> Metadata {
+        Metadata::default()
+    }
+    /// The producer-side mechanism, one per producer process (kept across its crashes).
+    fn producer_hooks(&self, setup: &mut Setup<'_>) -> Option<Box<dyn ProducerHooks>> {
+        let _ = setup;
+        None
+    }
+    /// The consumer-side mechanism, one per consumer incarnation. At most one member of a
+    /// set has one: it declares `consumer.policy`.
+    fn consumer_hooks(&self, setup: &mut Setup<'_>) -> Option<Box<dyn ConsumerHooks>> {
+        let _ = setup;
+        None
+    }
+}
+
+/// The strategies whose hooks a run's components call, by name (a set's order changes
+/// nothing: of two producer hooks with an opinion on a re-send, the first by name decides).
+#[derive(Clone, Default)]
+pub struct Plugins(pub Vec<&'static dyn Strategy>);
+
+impl PartialEq for Plugins {
+    fn eq(&self, other: &Plugins) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(&other.0).all(|(a, b)| a.name() == b.name())
+    }
+}
+
+impl Eq for Plugins {}
+
+impl std::fmt::Debug for Plugins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|s| s.name())).finish()
+    }
+}
+
+impl Plugins {
+    /// The metadata every member asks for.
+    pub fn metadata(&self) -> Metadata {
+        self.0.iter().fold(Metadata::default(), |all, s| {
+            let m = s.metadata();
+            Metadata { seq: all.seq || m.seq, ts: all.ts || m.ts }
+        })
+    }
+
+    /// The producer hooks of every member that has some, in set order.
+    pub(crate) fn producer_hooks(&self, setup: &mut Setup<'_>) -> Vec<Box<dyn ProducerHooks>> {
+        self.0.iter().filter_map(|s| s.producer_hooks(setup)).collect()
+    }
+
+    /// The consumer hooks of the member that has some (a plain consumer's otherwise).
+    pub(crate) fn consumer_hooks(&self, setup: &mut Setup<'_>) -> Box<dyn ConsumerHooks> {
+        self.0.iter().find_map(|s| s.consumer_hooks(setup)).unwrap_or_else(|| Box::new(Plain))
+    }
+}
+
+/// No consumer-side strategy: every record is applied as it comes.
+pub struct Plain;
+
+impl ConsumerHooks for Plain {
+    fn on_record(&mut self, cx: &mut ConsumerCx<'_, '_>, record: Delivery) {
+        cx.apply(record);
+    }
 }
 
 /// Which side of the stream a setting is on.
@@ -205,10 +281,15 @@ impl StrategySet {
         self.members.iter().map(|s| s.name()).collect::<Vec<_>>().join("+")
     }
 
+    /// Applies every member's configuration, and installs their hooks.
     pub fn configure(&self, scenario: &mut Scenario) {
         for strategy in &self.members {
             strategy.configure(scenario);
         }
+        // By name, so the order a set is written in changes nothing.
+        let mut members = self.members.clone();
+        members.sort_by_key(|s| s.name());
+        scenario.plugins = Plugins(members);
     }
 }
 
@@ -370,6 +451,27 @@ mod tests {
         // Caps compose, and so do equal values.
         for ok in ["single-inflight+idempotent", "outbox+single-inflight", "key+expected-version", "key+outbox"] {
             assert!(StrategySet::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    /// A strategy has consumer hooks exactly when it declares `consumer.policy` (so two
+    /// consumer mechanisms never compose), and producer hooks that stamp exactly when it
+    /// declares `producer.clock`.
+    #[test]
+    fn hooks_are_declared_by_the_settings_that_keep_them_apart() {
+        let scenario = Scenario::parse("", "t.toml", "t").unwrap();
+        for strategy in all() {
+            let declares = |field: &str| strategy.settings().iter().any(|s| s.field == field);
+            let mut stores = crate::model::hooks::Stores::default();
+            let mut setup = Setup::detached(&scenario, &mut stores);
+            assert_eq!(
+                strategy.consumer_hooks(&mut setup).is_some(),
+                declares("consumer.policy"),
+                "{}: consumer hooks and consumer.policy",
+                strategy.name()
+            );
+            let stamps = strategy.producer_hooks(&mut setup).is_some() && declares("producer.clock");
+            assert_eq!(stamps, declares("producer.clock"), "{}: a clock has producer hooks", strategy.name());
         }
     }
 
