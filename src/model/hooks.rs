@@ -271,6 +271,13 @@ impl<'a, 'b> ConsumerCx<'a, 'b> {
         self.ctx.shared.layout.producers
     }
 
+    /// The scenario's network latency range (one way), in ns: what a round trip to a
+    /// service of the strategy's own costs.
+    pub fn network_latency_ns(&self) -> (u64, u64) {
+        let network = &self.ctx.shared.scenario.network;
+        (network.latency_min_us * 1_000, network.latency_max_us * 1_000)
+    }
+
     /// The vector clock `record` carries (one entry per producer; empty when the producers
     /// stamp none).
     pub fn vector_clock(&self, record: &Delivery) -> &[u32] {

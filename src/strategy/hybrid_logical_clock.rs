@@ -1,11 +1,12 @@
 //! **hlc**: hybrid logical clocks: each producer process stamps events with (l, c), where
 //! `l` is the largest physical time it has seen (its own local clock, or one carried by
 //! a message) and `c` counts events within one `l`. The consumer orders by (l, c,
-//! producer) exactly as the `lamport` strategy does: hold for `consumer.clock_window_ms`,
-//! release in stamp order, dead-letter what arrives below the released stamp.
+//! producer) exactly as the `lamport` strategy does: each member holds for
+//! `consumer.clock_window_ms`, releases in stamp order, and dead-letters what arrives below
+//! the stamp it released.
 //!
-//! Promises: as Lamport, a total order consistent with happens-before (never a causality
-//! inversion), and stamps stay within the clock skew of physical time, so concurrent
+//! Promises: as Lamport, per member a total order consistent with happens-before (never a
+//! causality inversion within a member; nothing across members), and stamps stay within the clock skew of physical time, so concurrent
 //! events from producers with unequal rates are ordered roughly by when they happened,
 //! and far fewer arrive "late" than with a plain counter. Costs: the window; skew larger
 //! than the window still makes a fast clock's events hold back a slow one's. Source:

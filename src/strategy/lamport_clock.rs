@@ -1,11 +1,17 @@
 //! **lamport**: every producer process keeps a Lamport clock (incremented for each event
 //! it creates, merged with the clock an application message carries); each event is
-//! stamped with it. The consumer holds each event for `consumer.clock_window_ms` and
-//! releases events in (clock, producer) order; an event whose stamp is below one the
-//! group already released arrives too late to be put in its place and is dead-lettered.
+//! stamped with it. Each consumer holds the events it gets for `consumer.clock_window_ms`
+//! and releases them in (clock, producer) order; an event whose stamp is below one this
+//! consumer already released arrives too late to be put in its place and is dead-lettered.
+//! Each member keeps its own watermark (a row of the projection's store, written with the
+//! apply): members do not coordinate, so their releases interleave in no particular order.
 //!
-//! Promises: the applied order is a total order consistent with happens-before, so a
-//! cause is never applied after its effect (no causality inversion). Costs: concurrent
+//! Promises: what one consumer applies is a total order consistent with happens-before,
+//! so it never applies a cause after its effect (no causality inversion within a member).
+//! Across members nothing is promised: after a rebalance the new owner of a partition
+//! applies again what the old one applied and had not committed, and competing consumers
+//! apply one key's events side by side (`sequencer` keeps one order for the group, at the
+//! price of a round trip). Costs: concurrent
 //! events are ordered arbitrarily (by counter value, which says nothing about real time:
 //! a busy producer's counter runs ahead of a quiet one's, and the quiet one's events then
 //! look "old"); every event waits the window; a late event is dropped, which shows as a
@@ -67,12 +73,18 @@ impl ProducerHooks for Lamport {
 /// part, producer index, event id).
 type ClockKey = (i64, u32, u32, u32);
 
-/// The consumer side (also `hlc`'s): holds each event for the window and releases, in
-/// stamp order, what is due; the highest stamp released so far is in the group's store
-/// (updated with the apply, atomically), and anything at or below it is late.
+/// The consumer side (also `hlc`'s): each member holds the events it gets for the window
+/// and releases, in stamp order, what is due; the highest stamp **this member** released is
+/// its watermark (a row of its own in the projection's store, written with the apply, so
+/// it survives the member's crash), and anything at or below it is late. Members know
+/// nothing of each other's watermarks: two members order only their own events, and a
+/// cause released by one may come after its effect released by another (a group-wide
+/// order is the `sequencer` strategy's, which pays a round trip for it).
 pub(super) struct ClockWindow {
-    /// The released watermark: its clock part (key 0), and its logical part (key 0) and
-    /// producer (key 1).
+    /// This member's row in the watermark tables.
+    me: u32,
+    /// The released watermark: its clock part (key: the member), and its logical part
+    /// (key 2 × member) and producer (key 2 × member + 1).
     released_clock: Table,
     released_rest: Table,
     held: BTreeMap<ClockKey, Delivery>,
@@ -84,6 +96,7 @@ pub(super) struct ClockWindow {
 impl ClockWindow {
     pub(super) fn new(setup: &mut Setup<'_>) -> ClockWindow {
         ClockWindow {
+            me: setup.index(),
             released_clock: setup.table("clock-released", i64::MIN),
             released_rest: setup.table("clock-released-tiebreak", 0),
             held: BTreeMap::new(),
@@ -94,13 +107,13 @@ impl ClockWindow {
 
     fn released(&self, cx: &ConsumerCx<'_, '_>) -> (i64, u32, u32) {
         let rest = |key| cx.get(self.released_rest, key) as u32;
-        (cx.get(self.released_clock, 0), rest(0), rest(1))
+        (cx.get(self.released_clock, self.me), rest(2 * self.me), rest(2 * self.me + 1))
     }
 
     fn set_released(&self, cx: &mut ConsumerCx<'_, '_>, (l, c, p): (i64, u32, u32)) {
-        cx.set(self.released_clock, 0, l);
-        cx.set(self.released_rest, 0, i64::from(c));
-        cx.set(self.released_rest, 1, i64::from(p));
+        cx.set(self.released_clock, self.me, l);
+        cx.set(self.released_rest, 2 * self.me, i64::from(c));
+        cx.set(self.released_rest, 2 * self.me + 1, i64::from(p));
     }
 
     /// Releases, in stamp order, every held event up to the highest stamp whose window has
@@ -125,8 +138,7 @@ impl ClockWindow {
                 let (key, record) = entry.remove_entry();
                 let stamp = (key.0, key.1, key.2);
                 if stamp <= self.released(cx) {
-                    // Another member of the group released a later stamp meanwhile (or
-                    // this very event: then this copy is a duplicate).
+                    // A copy of an event this member released already.
                     let reason = if cx.processed(record.event) { "duplicate" } else { "late" };
                     cx.discard(record, reason);
                 } else {

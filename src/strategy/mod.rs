@@ -1,11 +1,17 @@
 //! Ordering strategies: named, composable units chosen on the command line
 //! (`--strategy key+idempotent`) or in a scenario (`strategy = "..."`).
 //!
-//! A strategy adjusts the run's configuration on the producer, broker and consumer side.
-//! Each lives in its own file whose doc comment states what it promises, what it costs,
-//! and its source. Producer-side ones set producer options; consumer-side ones choose the
-//! consumer's policy (`ConsumerPolicy`), which decides for each processed event whether it
-//! is applied now, held for later, or discarded (and records which).
+//! A strategy is its configuration and its mechanism, in one file whose doc comment states
+//! what it promises, what it costs, and its source. The configuration is the settings it
+//! changes ([`Strategy::settings`], [`Strategy::configure`]); the mechanism is the hooks
+//! the model calls ([`Strategy::producer_hooks`]: stamp an event, merge a hand-off's
+//! stamp, choose a partition, decide a re-send; [`Strategy::consumer_hooks`]: apply, hold
+//! or discard each processed record, timers, polls, revocations). The model has no branch
+//! on a strategy's identity: it calls the hooks of the strategies in the set. A hook sees
+//! only its own component (see `crate::model::hooks`): the message, its state, its clock,
+//! its own random stream, and the shared stores the model keeps, each with a stated
+//! consistency. A [`Registry`] holds the built-ins and any strategy a user registers
+//! (docs/strategies.md; examples/custom_strategy.rs).
 //!
 //! # Composition
 //! Each strategy declares the settings it changes ([`Strategy::settings`]), each on the
@@ -14,7 +20,12 @@
 //! two caps on one setting keep the smaller, and a set and a cap on one setting conflict.
 //! So a set either applies every member in full, whatever their order, or is refused
 //! ([`StrategySet::parse`]): `lamport+vector-clock` would have the later clock overwrite
-//! the earlier one's, and is an error. A name given twice is an error too.
+//! the earlier one's, and is an error. A name given twice is an error too. The hooks
+//! follow the same rule: a strategy with consumer hooks declares `consumer.policy` and one
+//! whose producer hooks stamp a clock declares `producer.clock` (a unit test holds every
+//! built-in to it), so a set has at most one consumer mechanism and one clock; other
+//! producer hooks (a re-send rule) all run, in name order, the first with an opinion
+//! deciding.
 
 mod expected_version;
 mod hybrid_logical_clock;
@@ -24,6 +35,7 @@ mod key_partitioning;
 mod lamport_clock;
 mod partition_batch;
 mod reorder_buffer;
+mod sequencer;
 mod single_in_flight;
 mod timestamp_lww;
 mod transactional_outbox;
@@ -34,7 +46,7 @@ mod versioned_consumer;
 use crate::scenario::Scenario;
 
 pub use crate::model::hooks::{
-    Carried, ConsumerCx, ConsumerHooks, Delivery, Meta, ProducerHooks, Resend, Setup, StampCx, Table,
+    Carried, Consistency, ConsumerCx, ConsumerHooks, Delivery, Meta, ProducerHooks, Resend, Setup, StampCx, Table,
 };
 
 /// Metadata the producers write on each event's record besides a clock stamp (the
@@ -205,15 +217,51 @@ pub fn all() -> &'static [&'static dyn Strategy] {
         &timestamp_lww::TimestampLww,
         &lamport_clock::LamportClock,
         &hybrid_logical_clock::HybridLogicalClock,
+        &sequencer::Sequencer,
         &vector_clock::VectorClock,
         &expected_version::ExpectedVersion,
         &partition_batch::PartitionBatch,
     ]
 }
 
+/// The strategies a run may name: the built-ins ([`all`]) and any a user registers.
+#[derive(Clone)]
+pub struct Registry {
+    strategies: Vec<&'static dyn Strategy>,
+}
+
+impl Registry {
+    /// ordo's own strategies.
+    pub fn builtin() -> Registry {
+        Registry { strategies: all().to_vec() }
+    }
+
+    /// Adds a strategy (after the others); a name already taken is refused.
+    pub fn register(&mut self, strategy: &'static dyn Strategy) -> Result<(), UnknownStrategy> {
+        let name = strategy.name();
+        if name.is_empty() || name.contains('+') || self.strategies.iter().any(|s| s.name() == name) {
+            return Err(UnknownStrategy::Taken { name: name.to_string() });
+        }
+        self.strategies.push(strategy);
+        Ok(())
+    }
+
+    /// Every registered strategy, built-ins first.
+    pub fn all(&self) -> &[&'static dyn Strategy] {
+        &self.strategies
+    }
+
+    /// Parses `a+b+c` against this registry ([`StrategySet::parse`]'s rules).
+    pub fn parse(&self, spec: &str) -> Result<StrategySet, UnknownStrategy> {
+        StrategySet::parse_in(&self.strategies, spec)
+    }
+}
+
 /// A strategy name that is not in the registry, or strategies that cannot compose.
 #[derive(Debug, thiserror::Error)]
 pub enum UnknownStrategy {
+    #[error("a strategy named {name:?} cannot be registered: the name is empty, holds `+`, or is taken")]
+    Taken { name: String },
     #[error("unknown strategy {name:?} in {spec:?}; expected one or more of {known} joined with `+`")]
     Unknown { name: String, spec: String, known: String },
     #[error("{spec:?} names {name:?} twice; name each strategy once")]
@@ -238,18 +286,22 @@ impl StrategySet {
     /// refused when two members set one setting to different values, or one sets it and
     /// another caps it, so that every member applies in full, in any order.
     pub fn parse(spec: &str) -> Result<StrategySet, UnknownStrategy> {
+        Self::parse_in(all(), spec)
+    }
+
+    fn parse_in(known: &[&'static dyn Strategy], spec: &str) -> Result<StrategySet, UnknownStrategy> {
         let mut members: Vec<&'static dyn Strategy> = Vec::new();
         for name in spec.split('+').map(str::trim) {
             if members.iter().any(|m| m.name() == name) {
                 return Err(UnknownStrategy::Twice { name: name.to_string(), spec: spec.to_string() });
             }
-            match all().iter().find(|s| s.name() == name) {
+            match known.iter().find(|s| s.name() == name) {
                 Some(strategy) => members.push(*strategy),
                 None => {
                     return Err(UnknownStrategy::Unknown {
                         name: name.to_string(),
                         spec: spec.to_string(),
-                        known: all().iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
+                        known: known.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
                     })
                 }
             }
