@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::strategy::{self, StrategySet};
+use crate::strategy;
 use crate::sweep::{sweep, SeedRange, Sweep, SweepSpec};
 
 /// One strategy's figures across the matrix (see [`Matrix::per_strategy`]).
@@ -112,7 +112,13 @@ pub enum MatrixError {
 
 /// Runs every scenario × strategy cell.
 pub fn matrix(spec: &MatrixSpec) -> Result<Matrix, MatrixError> {
-    let strategies = strategy::all();
+    matrix_with(spec, &strategy::Registry::builtin())
+}
+
+/// Runs every scenario × strategy cell, with every strategy of `registry` (user strategies
+/// included) as a column.
+pub fn matrix_with(spec: &MatrixSpec, registry: &strategy::Registry) -> Result<Matrix, MatrixError> {
+    let strategies = registry.all();
     let mut scenarios = Vec::new();
     let mut cells = Vec::new();
     for source in &spec.scenarios {
@@ -120,7 +126,7 @@ pub fn matrix(spec: &MatrixSpec) -> Result<Matrix, MatrixError> {
         let path = &source.path;
         scenarios.push((scenario.name.clone(), scenario.summary.clone()));
         for strategy in strategies {
-            let set = StrategySet::parse(strategy.name()).expect("registered names parse");
+            let set = registry.parse(strategy.name()).expect("registered names parse");
             let sweep_spec = SweepSpec {
                 scenario: scenario.clone(),
                 scenario_path: path,
