@@ -133,9 +133,14 @@ impl<'a> Setup<'a> {
         Setup { scenario, stores, seed: 1, node: "c0", index: 0 }
     }
 
-    /// The run's configuration (as the strategies set it).
-    pub fn config(&self) -> &Scenario {
-        self.scenario
+    /// The consumer configuration (as the strategies set it).
+    pub fn consumer(&self) -> &ConsumerConfig {
+        &self.scenario.consumer
+    }
+
+    /// The producer configuration (as the strategies set it).
+    pub fn producer(&self) -> &crate::scenario::ProducerConfig {
+        &self.scenario.producer
     }
 
     /// The component's index (`c2` → 2, `p0` → 0).
