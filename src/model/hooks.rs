@@ -45,9 +45,10 @@ pub enum Consistency {
 }
 
 /// What the event's message carries, as producers stamp it: its entity (the key), its
-/// sequence number in the entity (1, 2, …), the creating producer's local clock (`ts`) and
-/// index, and its logical clock stamp (`lamport`: the Lamport value or the HLC's physical
-/// part, `logical`: the HLC's logical part; 0 when not stamped).
+/// sequence number in the entity (1, 2, …; 0 unless a strategy of the set declares
+/// `Metadata::seq`), the creating producer's local clock (`ts`, the record's create time)
+/// and index, and its logical clock stamp (`lamport`: the Lamport value or the HLC's
+/// physical part, `logical`: the HLC's logical part; 0 when not stamped).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Meta {
     pub entity: u32,
@@ -385,7 +386,8 @@ pub(crate) fn delivery(world: &World, partition: u32, offset: u64, event: u32) -
     let info = catalog.events[e];
     let meta = Meta {
         entity: info.entity,
-        seq: info.step + 1,
+        // Only what the producers stamp: a sequence number if a strategy asked for it.
+        seq: if catalog.meta_seq { info.step + 1 } else { 0 },
         ts: world.created_clock[e],
         producer: world.created_by[e],
         lamport: catalog.stamp_l.get(e).copied().unwrap_or(0),
