@@ -231,18 +231,24 @@ pub enum MatrixError {
 
 /// Runs every scenario × strategy cell (and each cell's closed-loop pass).
 pub fn matrix(spec: &MatrixSpec) -> Result<Matrix, MatrixError> {
+    matrix_with(spec, &strategy::Registry::builtin())
+}
+
+/// Runs every scenario × strategy cell (and each cell's closed-loop pass), with every
+/// strategy of `registry` (user strategies included) as a column.
+pub fn matrix_with(spec: &MatrixSpec, registry: &strategy::Registry) -> Result<Matrix, MatrixError> {
     let mut cells = Vec::new();
-    let rows = for_each_cell(spec, |open, closed| {
+    let rows = for_each_cell(spec, registry, |open, closed| {
         cells.push(Cell::of(&sweep(open)?, &sweep(closed)?));
         Ok(())
     })?;
     let scenarios = rows.into_iter().map(|(_, row)| row).collect();
-    Ok(Matrix { seeds: spec.seeds, scenarios, strategies: strategy_list(), cells })
+    Ok(Matrix { seeds: spec.seeds, scenarios, strategies: strategy_list(registry), cells })
 }
 
-/// The matrix's columns: every strategy's name and summary.
-pub fn strategy_list() -> Vec<(&'static str, &'static str)> {
-    strategy::all().iter().map(|s| (s.name(), s.summary())).collect()
+/// The matrix's columns: every strategy of `registry`, with its name and summary.
+pub fn strategy_list(registry: &strategy::Registry) -> Vec<(&'static str, &'static str)> {
+    registry.all().iter().map(|s| (s.name(), s.summary())).collect()
 }
 
 /// Calls `cell` with the sweeps of every scenario × strategy cell, the scenario's own
@@ -252,6 +258,7 @@ pub fn strategy_list() -> Vec<(&'static str, &'static str)> {
 /// its slice of each cell's seeds.
 pub fn for_each_cell<'a>(
     spec: &'a MatrixSpec,
+    registry: &strategy::Registry,
     mut cell: impl FnMut(&SweepSpec<'_>, &SweepSpec<'_>) -> Result<(), MatrixError>,
 ) -> Result<Vec<(&'a crate::bundled::Source, (String, String, String))>, MatrixError> {
     let known = known::known();
@@ -270,8 +277,8 @@ pub fn for_each_cell<'a>(
         let row = (scenario.name.clone(), scenario.summary.clone(), known.family(&scenario.name).to_string());
         rows.push((*source, row));
         let closed_scenario = source.load(&[CLOSED_LOOP.to_string()])?;
-        for strategy in strategy::all() {
-            let set = StrategySet::parse(strategy.name()).expect("registered names parse");
+        for strategy in registry.all() {
+            let set = registry.parse(strategy.name()).expect("registered names parse");
             let spec_of = |scenario: &crate::scenario::Scenario| SweepSpec {
                 scenario: scenario.clone(),
                 scenario_path: &source.path,

@@ -11,7 +11,7 @@ use ordo_sim::{Fault, Limits, NodeId, Outcome, Sim};
 use crate::checker::{CheckError, Report};
 use crate::history::{Catalog, CompactHistory, Finished, Header, HistoryMode, Rec, Recorder, NONE_U32};
 use crate::model::{workload, Actor, Broker, Consumer, EntityState, Layout, ModelStats, Producer, World};
-use crate::scenario::{node_names, ConsumerPolicy, FaultKind, NetworkConfig, Scenario};
+use crate::scenario::{node_names, FaultKind, NetworkConfig, Scenario};
 use crate::strategy::StrategySet;
 
 /// What to run.
@@ -123,8 +123,8 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         group: topology.group.clone(),
         entity_prefix: scenario.workload.entity_prefix.clone(),
         kinds: scenario.workload.kinds.clone(),
-        meta_seq: matches!(scenario.consumer.policy, ConsumerPolicy::ReorderBuffer | ConsumerPolicy::Versioned),
-        meta_ts: scenario.consumer.policy == ConsumerPolicy::LastWriteWins,
+        meta_seq: scenario.plugins.metadata().seq,
+        meta_ts: scenario.plugins.metadata().ts,
         clock: scenario.producer.clock,
         vc_width: layout.producers,
         ..Catalog::default()
@@ -160,10 +160,8 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         created_clock: Vec::with_capacity(reserve),
         created_by: Vec::with_capacity(reserve),
         latencies: Vec::with_capacity(reserve),
-        next_seq: vec![1; scenario.workload.entities as usize],
-        last_ts: vec![i64::MIN; scenario.workload.entities as usize],
-        released: (i64::MIN, 0, 0),
-        delivered_vc: vec![0; layout.producers as usize],
+        stores: crate::model::hooks::Stores::default(),
+        seed,
         unresolved: total_events,
         queue_open: 0,
         queue_in_hand: 0,

@@ -127,6 +127,9 @@ pub struct Scenario {
     /// `--set FIELD=VALUE` assignments applied on top of the file, in order (reproduce
     /// commands repeat them).
     pub overrides: Vec<String>,
+    /// The strategies whose hooks the run's components call (set with the rest of the
+    /// configuration by `StrategySet::configure`; empty before).
+    pub plugins: crate::strategy::Plugins,
 }
 
 /// Queue mode (`[queue]`): one shared queue hosted on `b0`, competing consumers, per-message
@@ -280,27 +283,22 @@ pub struct ConsumerConfig {
     pub retry_whole_batch: bool,
 }
 
-/// The consumer-side ordering policy (see the strategies of the same names).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConsumerPolicy {
+/// The consumer-side mechanism's name, set by the consumer-side strategy that provides it
+/// (`plain` when none does): one per strategy set, so two strategies that would each
+/// decide what a consumer does with a record cannot compose. The mechanism itself is the
+/// strategy's consumer hooks (`crate::strategy::Strategy::consumer_hooks`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerPolicy(pub &'static str);
+
+impl ConsumerPolicy {
     /// Apply everything as it comes.
-    Plain,
-    /// Remember applied event ids; discard repeats.
-    IdempotentConsumer,
-    /// Per-entity sequence numbers: apply in order, hold early events, discard late ones,
-    /// and skip a gap after `reorder_timeout_ms` (or when the buffer is full).
-    ReorderBuffer,
-    /// Apply only version = current + 1; hold later versions until the gap fills (never skip).
-    Versioned,
-    /// Apply only if the event's timestamp (the producer's local clock) is newer than the
-    /// entity's; discard older ones.
-    LastWriteWins,
-    /// Hold each event `clock_window_ms`, release in (clock, producer) order; an event
-    /// whose stamp is below the group's last released one is late: dead-lettered.
-    ClockOrdered,
-    /// Causal delivery by vector clock: apply an event once every event that happened
-    /// before it is applied (hold it until then; never skip).
-    CausalDelivery,
+    pub const PLAIN: ConsumerPolicy = ConsumerPolicy("plain");
+}
+
+impl std::fmt::Debug for ConsumerPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
 }
 
 /// How the group's partitions are assigned to its members.
@@ -884,6 +882,7 @@ impl Validator<'_> {
             seed: raw.seed.unwrap_or(DEFAULT_SEED),
             seed_in_file: raw.seed.is_some(),
             overrides: Vec::new(),
+            plugins: crate::strategy::Plugins::default(),
             strategy: raw.strategy.unwrap_or_else(|| DEFAULT_STRATEGY.to_string()),
             topology,
             workload,
@@ -1201,7 +1200,7 @@ impl Validator<'_> {
                 1,
                 86_400_000,
             )?,
-            policy: ConsumerPolicy::Plain,
+            policy: ConsumerPolicy::PLAIN,
             reorder_timeout_ms: self.range(
                 "consumer.reorder_timeout_ms",
                 raw.reorder_timeout_ms.unwrap_or(1_000),

@@ -329,7 +329,8 @@ pub fn matrix_shard(spec: &MatrixSpec, shard: Shard) -> Result<Partial, MatrixEr
         Some(slice) => accumulate(sweep_spec, slice),
         None => Ok(Accumulator::new()),
     };
-    let rows = crate::matrix::for_each_cell(spec, |open, closed| {
+    let registry = crate::strategy::Registry::builtin();
+    let rows = crate::matrix::for_each_cell(spec, &registry, |open, closed| {
         cells.push(CellPart {
             identity: Identity::of(open),
             counts: Counts::of(&slice(open)?),
@@ -342,7 +343,8 @@ pub fn matrix_shard(spec: &MatrixSpec, shard: Shard) -> Result<Partial, MatrixEr
         .into_iter()
         .map(|(source, (name, summary, family))| Row { name, summary, family, sha256: scenario_sha256(&source.text) })
         .collect();
-    let strategies = crate::matrix::strategy_list().into_iter().map(|(n, s)| (n.to_string(), s.to_string())).collect();
+    let strategies =
+        crate::matrix::strategy_list(&registry).into_iter().map(|(n, s)| (n.to_string(), s.to_string())).collect();
     let work = Work::Matrix { scenarios, strategies, cells };
     Ok(partial(shard, spec.seeds, spec.threads, started.elapsed().as_nanos() as u64, work))
 }
@@ -517,9 +519,15 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
             let strategies = strategies
                 .iter()
                 .map(|(name, _)| {
-                    crate::matrix::strategy_list().into_iter().find(|(n, _)| n == name).ok_or_else(|| {
-                        MergeError(format!("{}: strategy {name:?} is not one this ordo knows", first_path.display()))
-                    })
+                    crate::matrix::strategy_list(&crate::strategy::Registry::builtin())
+                        .into_iter()
+                        .find(|(n, _)| n == name)
+                        .ok_or_else(|| {
+                            MergeError(format!(
+                                "{}: strategy {name:?} is not one this ordo knows",
+                                first_path.display()
+                            ))
+                        })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let mut merged = Vec::with_capacity(cells.len());

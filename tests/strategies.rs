@@ -211,3 +211,28 @@ fn the_weaknesses_the_docs_state_do_appear() {
         .sum();
     assert!(lost > 0);
 }
+
+#[test]
+fn lamport_orders_per_member_and_the_sequencer_orders_the_group() {
+    // Each Lamport consumer releases by its own watermark and knows nothing of the other
+    // members': after a rebalance the new owner applies again what the old one applied, and
+    // competing consumers apply one key's events side by side. The sequencer keeps one
+    // watermark for the group (a round trip away) and refuses those copies.
+    let seen =
+        |path: &str, strategy: &str, kind: &str| (1..=5).any(|s| run_with(path, strategy, s).1.contains_key(kind));
+    assert!(seen("scenarios/eager-rebalance.toml", "key+lamport", "duplicate_apply"));
+    assert!(seen("scenarios/queue-competing-consumers.toml", "key+lamport", "per_key_reorder"));
+    for path in ["scenarios/eager-rebalance.toml", "scenarios/queue-competing-consumers.toml"] {
+        assert_never(path, "key+sequencer", &["duplicate_apply", "per_key_reorder", "causality_inversion"]);
+    }
+    assert_never(
+        "scenarios/vector-clock-causal-delivery.toml",
+        "unkeyed+idempotent+sequencer",
+        &["causality_inversion", "per_key_reorder", "clock_condition"],
+    );
+    // The round trip costs latency: the same runs take longer than Lamport's.
+    let latency = |strategy: &str| -> u64 {
+        (1..=5).map(|s| run_with("scenarios/lamport-late-producer.toml", strategy, s).0.stats.latency_sum_ns).sum()
+    };
+    assert!(latency("key+idempotent+sequencer") > latency("key+idempotent+lamport"));
+}

@@ -32,17 +32,16 @@
 //! one (see `queue_client.rs` and [`super::queue`]). Processing, the consumer policies
 //! (`admit`) and the faults are the same.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-
 use ordo_sim::NodeId;
 
 mod queue_client;
 
 use super::broker::FetchErrorKind;
 use super::group::GroupError;
+use super::hooks::{self, ConsumerCx, ConsumerHooks, Writes, STORE_WRITE, STRATEGY_TIMER};
 use super::{tag, ModelCtx, Msg};
 use crate::history::Rec;
-use crate::scenario::{Assignment, CommitMode, ConsumerPolicy};
+use crate::scenario::{Assignment, CommitMode};
 
 const OFFSET_RETRY: u64 = 1;
 const POLL: u64 = 2;
@@ -52,8 +51,8 @@ const COMMIT_TIMEOUT: u64 = 5;
 const HEARTBEAT: u64 = 6;
 const JOIN_RETRY: u64 = 7;
 const METADATA_RETRY: u64 = 8;
-const REORDER_TIMEOUT: u64 = 9;
-const CLOCK_RELEASE: u64 = 10;
+// 9 is the strategy hooks' timer (`hooks::STRATEGY_TIMER`), 10 a separate store write
+// landing (`hooks::STORE_WRITE`).
 
 /// The generation of a static assignment.
 const STATIC_GENERATION: u32 = 1;
@@ -124,18 +123,11 @@ pub struct Consumer {
     leaders: Vec<u32>,
     metadata_pending: bool,
     metadata_timer: bool,
-    /// Reorder buffer / versioned consumer: events held until their turn, by (entity, seq).
-    held: BTreeMap<(u32, u32), (u32, u64, u32)>,
-    /// Entities with a gap timer pending.
-    gap_timers: BTreeSet<u32>,
-    /// Clock-ordered consumer: events held, by (clock, logical, producer, event), and their
-    /// release deadlines in arrival order.
-    clock_held: BTreeMap<ClockKey, (u32, u64, u32)>,
-    clock_deadlines: VecDeque<(u64, ClockKey)>,
-    clock_timer: bool,
-    /// Causal delivery: events held until their causal predecessors are applied, by
-    /// (producer, the producer's own vector-clock entry).
-    causal_held: BTreeMap<(u32, u32), (u32, u64, u32)>,
+    /// The consumer-side strategy's hooks (this incarnation's: built at start, gone with a
+    /// crash).
+    policy: Option<Box<dyn ConsumerHooks>>,
+    /// The strategy's separate store writes on their way.
+    writes: Writes,
     /// Queue mode: the queue client (receiving, messages in hand); `None` for a log.
     queue: Option<Box<queue_client::QueueClient>>,
 }
@@ -147,10 +139,6 @@ struct Lane {
     end: usize,
     next: usize,
 }
-
-/// A clock-ordered consumer's sort key: (Lamport value or HLC physical part, HLC logical
-/// part, producer index, event id).
-type ClockKey = (i64, u32, u32, u32);
 
 impl Consumer {
     pub fn new(index: u32, node: NodeId) -> Consumer {
@@ -184,12 +172,8 @@ impl Consumer {
             leaders: Vec::new(),
             metadata_pending: false,
             metadata_timer: false,
-            held: BTreeMap::new(),
-            gap_timers: BTreeSet::new(),
-            clock_held: BTreeMap::new(),
-            clock_deadlines: VecDeque::new(),
-            clock_timer: false,
-            causal_held: BTreeMap::new(),
+            policy: None,
+            writes: Writes::default(),
             queue: None,
         }
     }
@@ -270,6 +254,9 @@ impl Consumer {
     }
 
     pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
+        let world = &mut *ctx.shared;
+        let (plugins, name) = (world.scenario.plugins.clone(), world.catalog.node_names[self.node as usize].clone());
+        self.policy = Some(plugins.consumer_hooks(&mut hooks::Setup::new(world, &name, self.index)));
         if ctx.shared.scenario.queue.is_some() {
             self.queue_start(ctx);
             return;
@@ -350,6 +337,7 @@ impl Consumer {
             ctx.shared.revoked_by[partition as usize] = self.node;
             ctx.shared.fetch_stopped(t, partition, self.node);
         }
+        self.with_policy(ctx, |policy, cx| policy.on_revoke(cx, partitions));
         self.owned.retain(|o| !partitions.contains(&o.partition));
         if self.committing {
             // Records of these partitions whose commit is not confirmed: processing them
@@ -670,11 +658,11 @@ impl Consumer {
                 }
             }
             HEARTBEAT => self.heartbeat(ctx),
-            REORDER_TIMEOUT => self.reorder_timeout(ctx, tag::payload(timer_tag) as u32),
-            CLOCK_RELEASE => {
-                self.clock_timer = false;
-                self.release_due(ctx);
+            STRATEGY_TIMER => {
+                let payload = tag::payload(timer_tag);
+                self.with_policy(ctx, |policy, cx| policy.on_timer(cx, payload));
             }
+            STORE_WRITE => self.writes.land(&mut ctx.shared.stores, tag::payload(timer_tag)),
             METADATA_RETRY => {
                 self.metadata_timer = false;
                 if self.metadata_pending {
@@ -691,16 +679,6 @@ impl Consumer {
                 }
             }
             _ => unreachable!("unknown consumer timer {timer_tag:#x}"),
-        }
-    }
-
-    /// The reorder buffer waited `reorder_timeout_ms` for `entity`'s missing number: skip it.
-    fn reorder_timeout(&mut self, ctx: &mut ModelCtx<'_>, entity: u32) {
-        self.gap_timers.remove(&entity);
-        self.skip_gap(ctx, entity);
-        if self.held.range((entity, 0)..=(entity, u32::MAX)).next().is_some() && self.gap_timers.insert(entity) {
-            let timeout_ns = ctx.shared.scenario.consumer.reorder_timeout_ms * 1_000_000;
-            ctx.set_timer(timeout_ns, tag::make(REORDER_TIMEOUT, u64::from(entity)));
         }
     }
 
@@ -942,286 +920,56 @@ impl Consumer {
         self.start_poll(ctx);
     }
 
-    /// The consumer-side strategy's decision for one processed event.
+    /// The consumer-side strategy's decision for one processed record (its hooks apply,
+    /// hold or discard it).
     fn admit(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, offset: u64, event: u32) {
-        let world = &mut *ctx.shared;
-        let policy = world.scenario.consumer.policy;
-        let entity = world.catalog.events[event as usize].entity;
-        match policy {
-            ConsumerPolicy::Plain => self.apply(ctx, partition, offset, event),
-            ConsumerPolicy::IdempotentConsumer => {
-                if world.applied[event as usize] > 0 {
-                    self.discard(ctx, partition, offset, event, "duplicate");
-                } else {
-                    self.apply(ctx, partition, offset, event);
-                }
-            }
-            ConsumerPolicy::LastWriteWins => {
-                let ts = world.created_clock[event as usize];
-                let last = &mut world.last_ts[entity as usize];
-                if ts > *last {
-                    *last = ts;
-                    self.apply(ctx, partition, offset, event);
-                } else {
-                    self.discard(ctx, partition, offset, event, "stale");
-                }
-            }
-            ConsumerPolicy::ClockOrdered => self.hold_for_window(ctx, partition, offset, event),
-            ConsumerPolicy::CausalDelivery => self.admit_causal(ctx, partition, offset, event),
-            ConsumerPolicy::ReorderBuffer | ConsumerPolicy::Versioned => {
-                let seq = world.catalog.events[event as usize].step + 1;
-                let next = world.next_seq[entity as usize];
-                if seq < next {
-                    let reason = if world.applied[event as usize] > 0 { "duplicate" } else { "late" };
-                    self.discard(ctx, partition, offset, event, reason);
-                } else if seq == next {
-                    self.apply(ctx, partition, offset, event);
-                    ctx.shared.next_seq[entity as usize] = next + 1;
-                    self.drain(ctx, entity);
-                } else {
-                    self.held.insert((entity, seq), (partition, offset, event));
-                    let held = self.held.len() as u64;
-                    let stats = &mut ctx.shared.stats;
-                    stats.held_max = stats.held_max.max(held);
-                    if policy == ConsumerPolicy::ReorderBuffer {
-                        let capacity = u64::from(ctx.shared.scenario.consumer.reorder_capacity);
-                        if held > capacity {
-                            self.skip_gap(ctx, entity);
-                        } else if self.gap_timers.insert(entity) {
-                            let timeout_ns = ctx.shared.scenario.consumer.reorder_timeout_ms * 1_000_000;
-                            ctx.set_timer(timeout_ns, tag::make(REORDER_TIMEOUT, u64::from(entity)));
-                        }
-                    }
-                }
-            }
-        }
+        let record = hooks::delivery(ctx.shared, partition, offset, event);
+        self.with_policy(ctx, |policy, cx| policy.on_record(cx, record));
     }
 
-    /// Clock-ordered consumer: holds the event for the window, unless its stamp is already
-    /// below what the group released (late: dead-lettered) or it is held already.
-    fn hold_for_window(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, offset: u64, event: u32) {
-        let world = &mut *ctx.shared;
-        let e = event as usize;
-        let logical = world.catalog.stamp_c.get(e).copied().unwrap_or(0);
-        let key = (world.catalog.stamp_l[e], logical, world.created_by[e], event);
-        if (key.0, key.1, key.2) <= world.released {
-            let reason = if world.applied[e] > 0 { "duplicate" } else { "late" };
-            return self.discard(ctx, partition, offset, event, reason);
-        }
-        if self.clock_held.insert(key, (partition, offset, event)).is_some() {
-            return self.discard(ctx, partition, offset, event, "duplicate");
-        }
-        world.stats.held_max = world.stats.held_max.max(self.clock_held.len() as u64);
-        let window_ns = world.scenario.consumer.clock_window_ms * 1_000_000;
-        self.clock_deadlines.push_back((ctx.now_ns() + window_ns, key));
-        if window_ns == 0 {
-            self.release_due(ctx);
-        } else if !self.clock_timer {
-            self.clock_timer = true;
-            ctx.set_timer(window_ns, tag::make(CLOCK_RELEASE, 0));
-        }
+    /// Runs a consumer hook with this member's handle.
+    fn with_policy(&mut self, ctx: &mut ModelCtx<'_>, call: impl FnOnce(&mut dyn ConsumerHooks, &mut ConsumerCx)) {
+        let Some(mut policy) = self.policy.take() else { return };
+        call(&mut *policy, &mut ConsumerCx::new(ctx, self.node, self.index, &mut self.writes));
+        self.policy = Some(policy);
     }
 
-    /// Releases, in stamp order, every held event up to the highest stamp whose window has
-    /// passed (waiting longer for the smaller ones gains nothing: they must go first).
-    fn release_due(&mut self, ctx: &mut ModelCtx<'_>) {
-        let now = ctx.now_ns();
-        let mut upto = None;
-        while let Some(&(deadline, key)) = self.clock_deadlines.front() {
-            if deadline > now {
-                break;
-            }
-            self.clock_deadlines.pop_front();
-            if self.clock_held.contains_key(&key) {
-                upto = upto.max(Some(key));
-            }
-        }
-        if let Some(upto) = upto {
-            while let Some(entry) = self.clock_held.first_entry() {
-                if *entry.key() > upto {
-                    break;
-                }
-                let (key, (partition, offset, event)) = entry.remove_entry();
-                let stamp = (key.0, key.1, key.2);
-                if stamp <= ctx.shared.released {
-                    // Another member of the group released a later stamp meanwhile (or
-                    // this very event: then this copy is a duplicate).
-                    let reason = if ctx.shared.applied[event as usize] > 0 { "duplicate" } else { "late" };
-                    self.discard(ctx, partition, offset, event, reason);
-                } else {
-                    ctx.shared.released = stamp;
-                    self.apply(ctx, partition, offset, event);
-                }
-            }
-        }
-        if let Some(&(deadline, _)) = self.clock_deadlines.front() {
-            if !self.clock_timer {
-                self.clock_timer = true;
-                ctx.set_timer(deadline.saturating_sub(now).max(1), tag::make(CLOCK_RELEASE, 0));
-            }
-        }
-    }
-
-    /// Causal delivery (Birman–Schiper–Stephenson over the group's store): an event of
-    /// producer `p` with vector clock `v` is applied once the group applied `v[p] - 1` of
-    /// `p`'s events and at least `v[q]` of every other producer's; until then it is held.
-    fn admit_causal(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, offset: u64, event: u32) {
-        let world = &mut *ctx.shared;
-        let producer = world.created_by[event as usize];
-        let own = world.catalog.vc[event as usize * world.catalog.vc_width as usize + producer as usize];
-        if own <= world.delivered_vc[producer as usize] {
-            return self.discard(ctx, partition, offset, event, "duplicate");
-        }
-        if Self::deliverable(world, event) {
-            world.delivered_vc[producer as usize] = own;
-            self.apply(ctx, partition, offset, event);
-            self.drain_causal(ctx);
-        } else if self.causal_held.insert((producer, own), (partition, offset, event)).is_some() {
-            self.discard(ctx, partition, offset, event, "duplicate");
-        } else {
-            let stats = &mut ctx.shared.stats;
-            stats.held_max = stats.held_max.max(self.causal_held.len() as u64);
-        }
-    }
-
-    /// Whether every causal predecessor of `event` has been applied (and it has not).
-    fn deliverable(world: &super::World, event: u32) -> bool {
-        let width = world.catalog.vc_width as usize;
-        let producer = world.created_by[event as usize] as usize;
-        let vc = &world.catalog.vc[event as usize * width..(event as usize + 1) * width];
-        vc.iter().zip(&world.delivered_vc).enumerate().all(
-            |(q, (&mine, &done))| {
-                if q == producer {
-                    mine == done + 1
-                } else {
-                    mine <= done
-                }
-            },
-        )
-    }
-
-    /// Applies held events that became deliverable, until none does (also called at each
-    /// poll: another member's applies may have unblocked what this one holds).
-    fn drain_causal(&mut self, ctx: &mut ModelCtx<'_>) {
-        loop {
-            let mut progress = false;
-            for producer in 0..ctx.shared.layout.producers {
-                let done = ctx.shared.delivered_vc[producer as usize];
-                // Held copies of events the group applied meanwhile are duplicates.
-                while let Some(entry) = self.causal_held.range((producer, 0)..=(producer, done)).next() {
-                    let key = *entry.0;
-                    let (partition, offset, event) = self.causal_held.remove(&key).expect("present");
-                    self.discard(ctx, partition, offset, event, "duplicate");
-                }
-                let Some(&(partition, offset, event)) = self.causal_held.get(&(producer, done + 1)) else { continue };
-                if Self::deliverable(ctx.shared, event) {
-                    self.causal_held.remove(&(producer, done + 1));
-                    ctx.shared.delivered_vc[producer as usize] = done + 1;
-                    self.apply(ctx, partition, offset, event);
-                    progress = true;
-                }
-            }
-            if !progress {
-                break;
-            }
-        }
-    }
-
-    /// Another member's applies may have made held events next in line (an entity's
-    /// events spread over partitions, or causal predecessors applied elsewhere): looked at
-    /// once per poll, as a real consumer would re-read the shared store.
+    /// Held records may have had their turn meanwhile (the shared stores moved): the
+    /// strategy looks again, once per poll.
     fn recheck_held(&mut self, ctx: &mut ModelCtx<'_>) {
-        if !self.causal_held.is_empty() {
-            self.drain_causal(ctx);
-        }
-        // Each entity with held events, in order (a cursor, not a list: no allocation per
-        // poll).
-        let mut from = 0u32;
-        while let Some((&(entity, _), _)) = self.held.range((from, 0)..).next() {
-            let next = ctx.shared.next_seq[entity as usize];
-            // Held copies of sequence numbers the group passed meanwhile: a copy of an
-            // event the group applied is a duplicate, else it came too late.
-            while let Some((&key, _)) = self.held.range((entity, 0)..(entity, next)).next() {
-                let (partition, offset, event) = self.held.remove(&key).expect("present");
-                let reason = if ctx.shared.applied[event as usize] > 0 { "duplicate" } else { "late" };
-                self.discard(ctx, partition, offset, event, reason);
-            }
-            self.drain(ctx, entity);
-            match entity.checked_add(1) {
-                Some(after) => from = after,
-                None => break,
-            }
-        }
+        self.with_policy(ctx, |policy, cx| policy.on_poll(cx));
     }
 
-    /// The lowest offset of `partition` held in any strategy buffer.
-    fn lowest_held(
-        held: &BTreeMap<(u32, u32), (u32, u64, u32)>,
-        clock_held: &BTreeMap<ClockKey, (u32, u64, u32)>,
-        causal_held: &BTreeMap<(u32, u32), (u32, u64, u32)>,
-        partition: u32,
-    ) -> Option<u64> {
-        held.values()
-            .chain(clock_held.values())
-            .chain(causal_held.values())
-            .filter(|(p, _, _)| *p == partition)
-            .map(|&(_, offset, _)| offset)
-            .min()
+    /// The lowest offset of `partition` the strategy holds.
+    fn lowest_held(policy: Option<&dyn ConsumerHooks>, partition: u32) -> Option<u64> {
+        let mut lowest = None;
+        if let Some(policy) = policy {
+            policy.for_each_held(&mut |held| {
+                if held.partition == partition {
+                    lowest = Some(lowest.map_or(held.offset, |l: u64| l.min(held.offset)));
+                }
+            });
+        }
+        lowest
+    }
+
+    /// Whether the strategy holds the record at `offset` (`event`).
+    fn holds(&self, offset: u64, event: u32) -> bool {
+        let mut found = false;
+        if let Some(policy) = &self.policy {
+            policy.for_each_held(&mut |held| found |= held.offset == offset && held.event == event);
+        }
+        found
     }
 
     /// Events this member holds for a consumer-side strategy (the end-of-run summary
     /// counts those never applied).
     pub fn held_count(&self) -> usize {
-        self.held.len() + self.clock_held.len() + self.causal_held.len()
-    }
-
-    /// Applies the held events of `entity` that are next in sequence.
-    fn drain(&mut self, ctx: &mut ModelCtx<'_>, entity: u32) {
-        loop {
-            let next = ctx.shared.next_seq[entity as usize];
-            let Some((partition, offset, event)) = self.held.remove(&(entity, next)) else { break };
-            self.apply(ctx, partition, offset, event);
-            ctx.shared.next_seq[entity as usize] = next + 1;
+        let mut count = 0;
+        if let Some(policy) = &self.policy {
+            policy.for_each_held(&mut |_| count += 1);
         }
-    }
-
-    /// Gives up waiting for `entity`'s missing sequence number: continue from the lowest
-    /// held one (the missing events are skipped: a visible gap).
-    fn skip_gap(&mut self, ctx: &mut ModelCtx<'_>, entity: u32) {
-        let lowest = self.held.range((entity, 0)..=(entity, u32::MAX)).next().map(|(&(_, seq), _)| seq);
-        if let Some(seq) = lowest {
-            ctx.shared.next_seq[entity as usize] = seq;
-            ctx.shared.stats.skipped_gaps += 1;
-            self.drain(ctx, entity);
-        }
-    }
-
-    fn apply(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, offset: u64, event: u32) {
-        let (t, clock) = (ctx.now_ns(), ctx.local_ns());
-        let world = &mut *ctx.shared;
-        world.record(Rec::Apply { t, node: self.node, clock, partition, offset, event });
-        world.stats.applies += 1;
-        let applied = &mut world.applied[event as usize];
-        if *applied > 0 {
-            world.stats.duplicate_applies += 1;
-        }
-        *applied = applied.saturating_add(1);
-        let info = world.catalog.events[event as usize];
-        world.entities[info.entity as usize].status = info.kind;
-        let latency = t - world.created_ns[event as usize];
-        world.latencies.push(latency);
-        world.stats.last_apply_ns = t;
-        world.stats.latency_sum_ns += latency;
-        world.stats.latency_max_ns = world.stats.latency_max_ns.max(latency);
-    }
-
-    fn discard(&mut self, ctx: &mut ModelCtx<'_>, partition: u32, offset: u64, event: u32, reason: &'static str) {
-        let (t, clock) = (ctx.now_ns(), ctx.local_ns());
-        ctx.shared.record(Rec::Discard { t, node: self.node, clock, partition, offset, event, reason });
-        ctx.shared.stats.discarded += 1;
-        if reason != "duplicate" {
-            ctx.shared.stats.dead_lettered += 1;
-        }
+        count
     }
 
     /// (Re)starts the wait for the answers to the commits just sent.
@@ -1263,7 +1011,7 @@ impl Consumer {
             // the first of them, so a crash or a rebalance redelivers them (as duplicates
             // of what was applied meanwhile, which the strategies discard) instead of
             // losing them with the buffer.
-            let held = Self::lowest_held(&self.held, &self.clock_held, &self.causal_held, owned.partition);
+            let held = Self::lowest_held(self.policy.as_deref(), owned.partition);
             let offset = held.map_or(owned.position, |held| held.min(owned.position));
             if owned.ready && owned.commit_sent != Some(offset) {
                 owned.commit_sent = Some(offset);

@@ -13,6 +13,7 @@ pub mod broker;
 pub mod consumer;
 pub mod controller;
 pub mod group;
+pub mod hooks;
 pub mod producer;
 pub mod queue;
 pub mod workload;
@@ -477,15 +478,11 @@ pub struct World {
     pub created_by: Vec<u32>,
     /// Every apply's produce-to-apply latency, in apply order (percentiles at the end).
     pub latencies: Vec<u64>,
-    /// The group's store, per entity: next expected sequence number, latest timestamp.
-    pub next_seq: Vec<u32>,
-    pub last_ts: Vec<i64>,
-    /// Clock-ordered consumers: the highest (clock, logical, producer) stamp released so
-    /// far; anything at or below it is late.
-    pub released: (i64, u32, u32),
-    /// Causal delivery: per producer, how many of its events the group has applied in
-    /// causal order.
-    pub delivered_vc: Vec<u32>,
+    /// The group-shared stores consumer-side strategies opened (see [`hooks`]): read and
+    /// written only through the hooks' handles.
+    pub stores: hooks::Stores,
+    /// The run seed (strategies' own random streams derive from it).
+    pub seed: u64,
     /// Events the workload has still to create, plus created events whose batch is
     /// neither acknowledged nor given up.
     pub unresolved: u64,
@@ -711,8 +708,8 @@ impl Node for Actor {
                 "heartbeat",
                 "join_retry",
                 "metadata_retry",
-                "reorder_timeout",
-                "clock_release",
+                "strategy",
+                "store_write",
             ],
             Actor::Controller(_) => &["", "tick"],
         };

@@ -29,10 +29,11 @@ use std::collections::VecDeque;
 
 use ordo_sim::TimerId;
 
+use super::hooks::{Carried, ProducerHooks, Resend, Setup, StampCx};
 use super::workload::{self, key_partition, next_producer};
 use super::{tag, ModelCtx, Msg};
 use crate::history::{BatchInfo, EventInfo, FailReason, Rec, NONE_U32, NONE_U64};
-use crate::scenario::{Acks, ClockKind, Partitioner, WorkloadMode};
+use crate::scenario::{Acks, Partitioner, WorkloadMode};
 
 const START: u64 = 1;
 const STEP: u64 = 2;
@@ -91,74 +92,10 @@ pub struct Producer {
     /// KIP-360: a batch was given up under this epoch; once no batch of the epoch is
     /// unresolved, bump the epoch and restart every partition's sequence at 0.
     bump_epoch: bool,
-    /// The process's logical clock (Lamport, HLC, vector; docs/known-outcomes.md), kept in
-    /// the application's durable state: it survives a crash, so stamps never go back.
-    clock: LogicalClock,
-}
-
-/// A producer process's logical clock.
-#[derive(Clone, Debug, Default)]
-struct LogicalClock {
-    /// Lamport counter, or the HLC's physical part `l`.
-    l: i64,
-    /// The HLC's logical part `c`.
-    c: u32,
-    /// Vector clock, one entry per producer.
-    vc: Vec<u32>,
-}
-
-impl LogicalClock {
-    /// Merges the clock an incoming message carries (the receive rule, without the tick:
-    /// the tick happens when the next event is created).
-    fn merge(&mut self, kind: ClockKind, catalog: &crate::history::Catalog, cause: u32) {
-        let e = cause as usize;
-        match kind {
-            ClockKind::None => {}
-            ClockKind::Lamport => self.l = self.l.max(catalog.stamp_l[e]),
-            ClockKind::Hybrid => {
-                let (l, c) = (catalog.stamp_l[e], catalog.stamp_c[e]);
-                if l > self.l {
-                    (self.l, self.c) = (l, c);
-                } else if l == self.l {
-                    self.c = self.c.max(c);
-                }
-            }
-            ClockKind::Vector => {
-                let width = catalog.vc_width as usize;
-                self.vc.resize(width, 0);
-                for (mine, &theirs) in self.vc.iter_mut().zip(&catalog.vc[e * width..(e + 1) * width]) {
-                    *mine = (*mine).max(theirs);
-                }
-            }
-        }
-    }
-
-    /// Ticks for a new event and stamps it into the catalog (`physical`: the local clock).
-    fn stamp(&mut self, kind: ClockKind, catalog: &mut crate::history::Catalog, me: u32, physical: i64) {
-        match kind {
-            ClockKind::None => {}
-            ClockKind::Lamport => {
-                self.l += 1;
-                catalog.stamp_l.push(self.l);
-            }
-            ClockKind::Hybrid => {
-                // Kulkarni et al. 2014, send/local event: l' = max(l, pt); c counts events
-                // within one l.
-                if physical > self.l {
-                    (self.l, self.c) = (physical, 0);
-                } else {
-                    self.c += 1;
-                }
-                catalog.stamp_l.push(self.l);
-                catalog.stamp_c.push(self.c);
-            }
-            ClockKind::Vector => {
-                self.vc.resize(catalog.vc_width as usize, 0);
-                self.vc[me as usize] += 1;
-                catalog.vc.extend_from_slice(&self.vc);
-            }
-        }
-    }
+    /// The strategies' producer-side hooks (a logical clock, a re-send rule; see
+    /// `crate::strategy`), built at the first start and kept in the application's durable
+    /// state: they survive a crash, so stamps never go back.
+    hooks: Option<Vec<Box<dyn ProducerHooks>>>,
 }
 
 /// The unresolved batches, indexed by batch id from the oldest one: a window over the ids
@@ -289,6 +226,10 @@ impl Queues {
 }
 
 impl Producer {
+    fn hooks_mut(&mut self) -> &mut [Box<dyn ProducerHooks>] {
+        self.hooks.as_deref_mut().unwrap_or_default()
+    }
+
     pub fn new(index: u32, starts: Vec<(u64, u32)>, partitions: u32, brokers: u32) -> Producer {
         Producer {
             index,
@@ -309,12 +250,18 @@ impl Producer {
             leaders: (0..partitions).map(|p| p % brokers).collect(),
             metadata_pending: false,
             metadata_timer: false,
-            clock: LogicalClock::default(),
+            hooks: None,
             bump_epoch: false,
         }
     }
 
     pub fn on_start(&mut self, ctx: &mut ModelCtx<'_>) {
+        if self.hooks.is_none() {
+            let world = &mut *ctx.shared;
+            let (plugins, name) =
+                (world.scenario.plugins.clone(), world.catalog.node_names[self.index as usize].clone());
+            self.hooks = Some(plugins.producer_hooks(&mut Setup::new(world, &name, self.index)));
+        }
         if ctx.shared.scenario.producer.idempotence {
             self.request_producer_id(ctx);
         } else {
@@ -338,6 +285,9 @@ impl Producer {
     fn partition_for(&mut self, ctx: &mut ModelCtx<'_>, entity: u32) -> u32 {
         let world = &*ctx.shared;
         let partitions = world.layout.partitions;
+        if let Some(partition) = self.hooks_mut().iter_mut().find_map(|h| h.partition(entity, partitions)) {
+            return partition % partitions;
+        }
         if world.scenario.producer.partitioner == Partitioner::Key {
             let index = entity as usize;
             if index >= self.key_partitions.len() {
@@ -413,8 +363,10 @@ impl Producer {
                 self.try_send(ctx);
             }
             Msg::Handoff { entity, cause } => {
-                let world = &*ctx.shared;
-                self.clock.merge(world.scenario.producer.clock, &world.catalog, cause);
+                let catalog = &ctx.shared.catalog;
+                for hook in self.hooks.iter_mut().flatten() {
+                    hook.merge(Carried::new(catalog, cause));
+                }
                 self.schedule_step(ctx, entity);
             }
             // Stale answers (to attempts that already failed) and messages for other roles.
@@ -532,10 +484,10 @@ impl Producer {
         let partitions = self.open.len() as u32;
         let brokers = self.in_flight.len() as u32;
         let starts = std::mem::take(&mut self.starts);
-        let clock = std::mem::take(&mut self.clock);
+        let hooks = self.hooks.take();
         *self = Producer::new(self.index, starts, partitions, brokers);
         self.resend = unacknowledged;
-        self.clock = clock;
+        self.hooks = hooks;
     }
 
     /// The application creates the next event of `entity` and hands it to the client.
@@ -556,7 +508,10 @@ impl Producer {
         }
         let keyed = world.scenario.producer.partitioner == Partitioner::Key;
         let kinds = world.catalog.kinds.len() as u32;
-        self.clock.stamp(world.scenario.producer.clock, &mut world.catalog, self.index, clock);
+        let mut stamp = StampCx::new(&mut world.catalog, self.index, clock);
+        for hook in self.hooks.iter_mut().flatten() {
+            hook.stamp(&mut stamp);
+        }
         world.catalog.events.push(EventInfo {
             entity,
             step,
@@ -854,8 +809,8 @@ impl Producer {
     }
 
     /// Puts a failed batch back in its queue, not to be sent before `retry_at_ns`: at the
-    /// front (Kafka's `reenqueue`), when idempotent in sequence order, and after an
-    /// expected-version conflict at the back.
+    /// front (Kafka's `reenqueue`), when idempotent in sequence order, and at the back when
+    /// a strategy's hook says so ([`ProducerHooks::resend`]).
     fn requeue(&mut self, ctx: &mut ModelCtx<'_>, batch: u32, retry_at_ns: u64, reason: FailReason) {
         let Some(pending) = self.pending.get_mut(&batch) else {
             return;
@@ -863,9 +818,10 @@ impl Producer {
         pending.retry_at_ns = retry_at_ns;
         let partition = pending.partition as usize;
         let batches = &ctx.shared.catalog.batches;
-        if reason == FailReason::WrongExpectedVersion {
-            // The application re-reads the stream and appends again later; meanwhile the
-            // batches behind it go first (one of them may be the missing predecessor).
+        let resend = self.hooks.iter_mut().flatten().find_map(|hook| hook.resend(reason));
+        if resend == Some(Resend::Back) {
+            // A strategy's rule (an expected-version conflict: the application re-reads
+            // the stream and appends again later, behind the batches queued meanwhile).
             self.queues.push_back(partition, batch);
         } else if ctx.shared.scenario.producer.idempotence {
             let seq = batches[batch as usize].seq;

@@ -19,7 +19,8 @@
 //! (`expectedRevision`); docs/known-outcomes.md ("event sourcing, expected version").
 
 use super::Side::Producer;
-use super::{Setting, Strategy};
+use super::{ProducerHooks, Resend, Setting, Setup, Strategy};
+use crate::history::FailReason;
 use crate::scenario::{Acks, Partitioner, Scenario};
 
 pub struct ExpectedVersion;
@@ -49,5 +50,21 @@ impl Strategy for ExpectedVersion {
         // An append goes to one stream: batches mixing streams could wait on each other
         // for ever (each holding the other's missing predecessor).
         scenario.producer.batch_size = 1;
+    }
+    fn producer_hooks(&self, _: &mut Setup<'_>) -> Option<Box<dyn ProducerHooks>> {
+        Some(Box::new(Reappend))
+    }
+}
+
+/// The producer side: the check itself is the event store's (the partition leader's,
+/// `Replica::check_versions` in `model/broker.rs`, switched on by `producer.expected_version`,
+/// as EventStoreDB checks `expectedRevision` on the server). The application's part is
+/// what it does with a conflict: re-read the stream and append again later, behind the
+/// batches queued meanwhile (one of them may be the missing predecessor).
+struct Reappend;
+
+impl ProducerHooks for Reappend {
+    fn resend(&mut self, reason: FailReason) -> Option<Resend> {
+        (reason == FailReason::WrongExpectedVersion).then_some(Resend::Back)
     }
 }

@@ -7,7 +7,7 @@
 //! ("idempotent consumer"); microservices.io, "Idempotent consumer".
 
 use super::Side::Consumer;
-use super::{Setting, Strategy};
+use super::{ConsumerCx, ConsumerHooks, Delivery, Setting, Setup, Strategy};
 use crate::scenario::{ConsumerPolicy, Scenario};
 
 pub struct IdempotentConsumer;
@@ -24,6 +24,23 @@ impl Strategy for IdempotentConsumer {
         SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
-        scenario.consumer.policy = ConsumerPolicy::IdempotentConsumer;
+        scenario.consumer.policy = ConsumerPolicy("idempotent-consumer");
+    }
+    fn consumer_hooks(&self, _: &mut Setup<'_>) -> Option<Box<dyn ConsumerHooks>> {
+        Some(Box::new(Dedup))
+    }
+}
+
+/// The consumer side: the processed-id table is written with each apply, in the same
+/// transaction ([`ConsumerCx::processed`]).
+struct Dedup;
+
+impl ConsumerHooks for Dedup {
+    fn on_record(&mut self, cx: &mut ConsumerCx<'_, '_>, record: Delivery) {
+        if cx.processed(record.event) {
+            cx.discard(record, "duplicate");
+        } else {
+            cx.apply(record);
+        }
     }
 }

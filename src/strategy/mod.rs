@@ -1,11 +1,17 @@
 //! Ordering strategies: named, composable units chosen on the command line
 //! (`--strategy key+idempotent`) or in a scenario (`strategy = "..."`).
 //!
-//! A strategy adjusts the run's configuration on the producer, broker and consumer side.
-//! Each lives in its own file whose doc comment states what it promises, what it costs,
-//! and its source. Producer-side ones set producer options; consumer-side ones choose the
-//! consumer's policy (`ConsumerPolicy`), which decides for each processed event whether it
-//! is applied now, held for later, or discarded (and records which).
+//! A strategy is its configuration and its mechanism, in one file whose doc comment states
+//! what it promises, what it costs, and its source. The configuration is the settings it
+//! changes ([`Strategy::settings`], [`Strategy::configure`]); the mechanism is the hooks
+//! the model calls ([`Strategy::producer_hooks`]: stamp an event, merge a hand-off's
+//! stamp, choose a partition, decide a re-send; [`Strategy::consumer_hooks`]: apply, hold
+//! or discard each processed record, timers, polls, revocations). The model has no branch
+//! on a strategy's identity: it calls the hooks of the strategies in the set. A hook sees
+//! only its own component (see `crate::model::hooks`): the message, its state, its clock,
+//! its own random stream, and the shared stores the model keeps, each with a stated
+//! consistency. A [`Registry`] holds the built-ins and any strategy a user registers
+//! (docs/strategies.md; examples/custom_strategy.rs).
 //!
 //! # Composition
 //! Each strategy declares the settings it changes ([`Strategy::settings`]), each on the
@@ -14,7 +20,12 @@
 //! two caps on one setting keep the smaller, and a set and a cap on one setting conflict.
 //! So a set either applies every member in full, whatever their order, or is refused
 //! ([`StrategySet::parse`]): `lamport+vector-clock` would have the later clock overwrite
-//! the earlier one's, and is an error. A name given twice is an error too.
+//! the earlier one's, and is an error. A name given twice is an error too. The hooks
+//! follow the same rule: a strategy with consumer hooks declares `consumer.policy` and one
+//! whose producer hooks stamp a clock declares `producer.clock` (a unit test holds every
+//! built-in to it), so a set has at most one consumer mechanism and one clock; other
+//! producer hooks (a re-send rule) all run, in name order, the first with an opinion
+//! deciding.
 
 mod expected_version;
 mod hybrid_logical_clock;
@@ -24,6 +35,7 @@ mod key_partitioning;
 mod lamport_clock;
 mod partition_batch;
 mod reorder_buffer;
+mod sequencer;
 mod single_in_flight;
 mod timestamp_lww;
 mod transactional_outbox;
@@ -33,7 +45,20 @@ mod versioned_consumer;
 
 use crate::scenario::Scenario;
 
-/// One ordering strategy.
+pub use crate::model::hooks::{
+    Carried, Consistency, ConsumerCx, ConsumerHooks, Delivery, Meta, ProducerHooks, Resend, Setup, StampCx, Table,
+};
+
+/// Metadata the producers write on each event's record besides a clock stamp (the
+/// history's `meta`): the entity's sequence number (`seq`), the producer's timestamp (`ts`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Metadata {
+    pub seq: bool,
+    pub ts: bool,
+}
+
+/// One ordering strategy: its configuration ([`Strategy::settings`], [`Strategy::configure`])
+/// and its mechanism, the hooks the model calls on each side.
 pub trait Strategy: Sync {
     /// The name used on the command line.
     fn name(&self) -> &'static str;
@@ -43,6 +68,69 @@ pub trait Strategy: Sync {
     fn settings(&self) -> &'static [Setting];
     /// Applies the strategy to a scenario's configuration.
     fn configure(&self, scenario: &mut Scenario);
+    /// The metadata its producers put on each event (a clock stamp is `producer.clock`'s).
+    fn metadata(&self) -> Metadata {
+        Metadata::default()
+    }
+    /// The producer-side mechanism, one per producer process (kept across its crashes).
+    fn producer_hooks(&self, setup: &mut Setup<'_>) -> Option<Box<dyn ProducerHooks>> {
+        let _ = setup;
+        None
+    }
+    /// The consumer-side mechanism, one per consumer incarnation. At most one member of a
+    /// set has one: it declares `consumer.policy`.
+    fn consumer_hooks(&self, setup: &mut Setup<'_>) -> Option<Box<dyn ConsumerHooks>> {
+        let _ = setup;
+        None
+    }
+}
+
+/// The strategies whose hooks a run's components call, by name (a set's order changes
+/// nothing: of two producer hooks with an opinion on a re-send, the first by name decides).
+#[derive(Clone, Default)]
+pub struct Plugins(pub Vec<&'static dyn Strategy>);
+
+impl PartialEq for Plugins {
+    fn eq(&self, other: &Plugins) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(&other.0).all(|(a, b)| a.name() == b.name())
+    }
+}
+
+impl Eq for Plugins {}
+
+impl std::fmt::Debug for Plugins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|s| s.name())).finish()
+    }
+}
+
+impl Plugins {
+    /// The metadata every member asks for.
+    pub fn metadata(&self) -> Metadata {
+        self.0.iter().fold(Metadata::default(), |all, s| {
+            let m = s.metadata();
+            Metadata { seq: all.seq || m.seq, ts: all.ts || m.ts }
+        })
+    }
+
+    /// The producer hooks of every member that has some, in set order.
+    pub(crate) fn producer_hooks(&self, setup: &mut Setup<'_>) -> Vec<Box<dyn ProducerHooks>> {
+        self.0.iter().filter_map(|s| s.producer_hooks(setup)).collect()
+    }
+
+    /// The consumer hooks of the member that has some (a plain consumer's otherwise).
+    pub(crate) fn consumer_hooks(&self, setup: &mut Setup<'_>) -> Box<dyn ConsumerHooks> {
+        self.0.iter().find_map(|s| s.consumer_hooks(setup)).unwrap_or_else(|| Box::new(Plain))
+    }
+}
+
+/// No consumer-side strategy: every record is applied as it comes.
+pub struct Plain;
+
+impl ConsumerHooks for Plain {
+    fn on_record(&mut self, cx: &mut ConsumerCx<'_, '_>, record: Delivery) {
+        cx.apply(record);
+    }
 }
 
 /// Which side of the stream a setting is on.
@@ -129,15 +217,51 @@ pub fn all() -> &'static [&'static dyn Strategy] {
         &timestamp_lww::TimestampLww,
         &lamport_clock::LamportClock,
         &hybrid_logical_clock::HybridLogicalClock,
+        &sequencer::Sequencer,
         &vector_clock::VectorClock,
         &expected_version::ExpectedVersion,
         &partition_batch::PartitionBatch,
     ]
 }
 
+/// The strategies a run may name: the built-ins ([`all`]) and any a user registers.
+#[derive(Clone)]
+pub struct Registry {
+    strategies: Vec<&'static dyn Strategy>,
+}
+
+impl Registry {
+    /// ordo's own strategies.
+    pub fn builtin() -> Registry {
+        Registry { strategies: all().to_vec() }
+    }
+
+    /// Adds a strategy (after the others); a name already taken is refused.
+    pub fn register(&mut self, strategy: &'static dyn Strategy) -> Result<(), UnknownStrategy> {
+        let name = strategy.name();
+        if name.is_empty() || name.contains('+') || self.strategies.iter().any(|s| s.name() == name) {
+            return Err(UnknownStrategy::Taken { name: name.to_string() });
+        }
+        self.strategies.push(strategy);
+        Ok(())
+    }
+
+    /// Every registered strategy, built-ins first.
+    pub fn all(&self) -> &[&'static dyn Strategy] {
+        &self.strategies
+    }
+
+    /// Parses `a+b+c` against this registry ([`StrategySet::parse`]'s rules).
+    pub fn parse(&self, spec: &str) -> Result<StrategySet, UnknownStrategy> {
+        StrategySet::parse_in(&self.strategies, spec)
+    }
+}
+
 /// A strategy name that is not in the registry, or strategies that cannot compose.
 #[derive(Debug, thiserror::Error)]
 pub enum UnknownStrategy {
+    #[error("a strategy named {name:?} cannot be registered: the name is empty, holds `+`, or is taken")]
+    Taken { name: String },
     #[error("unknown strategy {name:?} in {spec:?}; expected one or more of {known} joined with `+`")]
     Unknown { name: String, spec: String, known: String },
     #[error("{spec:?} names {name:?} twice; name each strategy once")]
@@ -162,18 +286,22 @@ impl StrategySet {
     /// refused when two members set one setting to different values, or one sets it and
     /// another caps it, so that every member applies in full, in any order.
     pub fn parse(spec: &str) -> Result<StrategySet, UnknownStrategy> {
+        Self::parse_in(all(), spec)
+    }
+
+    fn parse_in(known: &[&'static dyn Strategy], spec: &str) -> Result<StrategySet, UnknownStrategy> {
         let mut members: Vec<&'static dyn Strategy> = Vec::new();
         for name in spec.split('+').map(str::trim) {
             if members.iter().any(|m| m.name() == name) {
                 return Err(UnknownStrategy::Twice { name: name.to_string(), spec: spec.to_string() });
             }
-            match all().iter().find(|s| s.name() == name) {
+            match known.iter().find(|s| s.name() == name) {
                 Some(strategy) => members.push(*strategy),
                 None => {
                     return Err(UnknownStrategy::Unknown {
                         name: name.to_string(),
                         spec: spec.to_string(),
-                        known: all().iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
+                        known: known.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
                     })
                 }
             }
@@ -205,10 +333,15 @@ impl StrategySet {
         self.members.iter().map(|s| s.name()).collect::<Vec<_>>().join("+")
     }
 
+    /// Applies every member's configuration, and installs their hooks.
     pub fn configure(&self, scenario: &mut Scenario) {
         for strategy in &self.members {
             strategy.configure(scenario);
         }
+        // By name, so the order a set is written in changes nothing.
+        let mut members = self.members.clone();
+        members.sort_by_key(|s| s.name());
+        scenario.plugins = Plugins(members);
     }
 }
 
@@ -370,6 +503,27 @@ mod tests {
         // Caps compose, and so do equal values.
         for ok in ["single-inflight+idempotent", "outbox+single-inflight", "key+expected-version", "key+outbox"] {
             assert!(StrategySet::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    /// A strategy has consumer hooks exactly when it declares `consumer.policy` (so two
+    /// consumer mechanisms never compose), and producer hooks that stamp exactly when it
+    /// declares `producer.clock`.
+    #[test]
+    fn hooks_are_declared_by_the_settings_that_keep_them_apart() {
+        let scenario = Scenario::parse("", "t.toml", "t").unwrap();
+        for strategy in all() {
+            let declares = |field: &str| strategy.settings().iter().any(|s| s.field == field);
+            let mut stores = crate::model::hooks::Stores::default();
+            let mut setup = Setup::detached(&scenario, &mut stores);
+            assert_eq!(
+                strategy.consumer_hooks(&mut setup).is_some(),
+                declares("consumer.policy"),
+                "{}: consumer hooks and consumer.policy",
+                strategy.name()
+            );
+            let stamps = strategy.producer_hooks(&mut setup).is_some() && declares("producer.clock");
+            assert_eq!(stamps, declares("producer.clock"), "{}: a clock has producer hooks", strategy.name());
         }
     }
 

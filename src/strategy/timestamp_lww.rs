@@ -9,7 +9,7 @@
 //! ("timestamp / last-write-wins"); Kleppmann, DDIA ch. 8 (unreliable clocks).
 
 use super::Side::Consumer;
-use super::{Setting, Strategy};
+use super::{ConsumerCx, ConsumerHooks, Delivery, Metadata, Setting, Setup, Strategy, Table};
 use crate::scenario::{ConsumerPolicy, Scenario};
 
 pub struct TimestampLww;
@@ -26,6 +26,30 @@ impl Strategy for TimestampLww {
         SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
-        scenario.consumer.policy = ConsumerPolicy::LastWriteWins;
+        scenario.consumer.policy = ConsumerPolicy("last-write-wins");
+    }
+    fn metadata(&self) -> Metadata {
+        Metadata { seq: false, ts: true }
+    }
+    fn consumer_hooks(&self, setup: &mut Setup<'_>) -> Option<Box<dyn ConsumerHooks>> {
+        Some(Box::new(Lww { last: setup.table("lww-last-ts", i64::MIN) }))
+    }
+}
+
+/// The consumer side: the group's store keeps each entity's latest applied timestamp
+/// (updated with the apply, atomically).
+struct Lww {
+    last: Table,
+}
+
+impl ConsumerHooks for Lww {
+    fn on_record(&mut self, cx: &mut ConsumerCx<'_, '_>, record: Delivery) {
+        let (entity, ts) = (record.meta.entity, record.meta.ts);
+        if ts > cx.get(self.last, entity) {
+            cx.set(self.last, entity, ts);
+            cx.apply(record);
+        } else {
+            cx.discard(record, "stale");
+        }
     }
 }

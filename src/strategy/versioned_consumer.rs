@@ -8,7 +8,7 @@
 //! events are partial updates.) Source: docs/known-outcomes.md ("versioned consumer").
 
 use super::Side::Consumer;
-use super::{Setting, Strategy};
+use super::{ConsumerHooks, Metadata, Setting, Setup, Strategy};
 use crate::scenario::{ConsumerPolicy, Scenario};
 
 pub struct VersionedConsumer;
@@ -25,6 +25,13 @@ impl Strategy for VersionedConsumer {
         SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
-        scenario.consumer.policy = ConsumerPolicy::Versioned;
+        scenario.consumer.policy = ConsumerPolicy("versioned");
+    }
+    fn metadata(&self) -> Metadata {
+        Metadata { seq: true, ts: false }
+    }
+    /// The reorder buffer's mechanism, never skipping a gap.
+    fn consumer_hooks(&self, setup: &mut Setup<'_>) -> Option<Box<dyn ConsumerHooks>> {
+        Some(Box::new(super::reorder_buffer::InSequence::new(setup, false)))
     }
 }

@@ -35,7 +35,7 @@ use std::collections::VecDeque;
 use ordo_sim::rng::Ratio;
 use ordo_sim::TimerId;
 
-use super::{tag, Consumer, ModelCtx, Msg, CLOCK_RELEASE, FETCH_TIMEOUT, POLL, PROCESS, REORDER_TIMEOUT};
+use super::{tag, Consumer, ModelCtx, Msg, FETCH_TIMEOUT, POLL, PROCESS, STORE_WRITE, STRATEGY_TIMER};
 use crate::history::Rec;
 use crate::model::queue::Received;
 use crate::model::World;
@@ -224,18 +224,12 @@ impl Consumer {
     fn queue_ack_released(&mut self, ctx: &mut ModelCtx<'_>) {
         let buffered = std::mem::take(&mut self.queue_client().buffered);
         let (gone, kept): (Vec<Received>, Vec<Received>) =
-            buffered.into_iter().partition(|m| !self.buffers(m.offset, m.event));
+            buffered.into_iter().partition(|m| !self.holds(m.offset, m.event));
         self.queue_client().buffered = kept;
         let host = ctx.shared.layout.broker(0);
         for Received { offset, event, receipt, .. } in gone {
             ctx.send(host, Msg::QueueSettle { offset, event, receipt, nack: false });
         }
-    }
-
-    /// Whether a strategy buffer of this consumer holds the message at `offset` (`event`).
-    fn buffers(&self, offset: u64, event: u32) -> bool {
-        let this = |&(_, o, e): &(u32, u64, u32)| o == offset && e == event;
-        self.held.values().any(this) || self.clock_held.values().any(this) || self.causal_held.values().any(this)
     }
 
     pub(super) fn queue_timer(&mut self, ctx: &mut ModelCtx<'_>, timer_tag: u64) {
@@ -252,17 +246,14 @@ impl Consumer {
                     self.queue_receive(ctx);
                 }
             }
-            REORDER_TIMEOUT => {
-                // Look again first, so skipping a gap never moves the store's number backwards.
+            STRATEGY_TIMER => {
+                // Look again first (so skipping a gap never moves a store's number backwards).
                 self.recheck_held(ctx);
-                self.reorder_timeout(ctx, tag::payload(timer_tag) as u32);
+                let payload = tag::payload(timer_tag);
+                self.with_policy(ctx, |policy, cx| policy.on_timer(cx, payload));
                 self.queue_ack_released(ctx);
             }
-            CLOCK_RELEASE => {
-                self.clock_timer = false;
-                self.release_due(ctx);
-                self.queue_ack_released(ctx);
-            }
+            STORE_WRITE => self.writes.land(&mut ctx.shared.stores, tag::payload(timer_tag)),
             _ => unreachable!("unknown queue consumer timer {timer_tag:#x}"),
         }
     }
