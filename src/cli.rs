@@ -201,6 +201,9 @@ enum Command {
         /// Sweep partials: exit 1 if any seed violates what the scenario expects.
         #[arg(long)]
         fail_on_violation: bool,
+        /// Explore partials: write the trade-off chart (SVG) to this file, as `ordo explore --chart`.
+        #[arg(long, value_name = "FILE")]
+        chart: Option<PathBuf>,
     },
     /// Run a grid of settings (and strategies) over the same seeds and print, per point, the
     /// violation rate with a 95 % Wilson interval and the costs over seeds; --chart writes
@@ -239,6 +242,13 @@ enum Command {
         /// Worker threads [default: all cores, or RAYON_NUM_THREADS].
         #[arg(long)]
         threads: Option<usize>,
+        /// Run only shard I of N (0-based) of every point's seeds and write a partial to
+        /// --out; `ordo merge` joins the partials (docs/scale-out.md).
+        #[arg(long, value_name = "I/N", requires = "out", conflicts_with_all = ["json", "chart"])]
+        shard: Option<String>,
+        /// With --shard: the partial's file.
+        #[arg(long, value_name = "FILE", requires = "shard")]
+        out: Option<PathBuf>,
     },
     /// List the bundled scenarios and the strategies, with a one-line summary each.
     List {
@@ -425,16 +435,16 @@ pub fn main() -> i32 {
                 shrink.map(|k| (k, shrink_out)),
             ),
         },
-        Command::Explore { scenario, vary, strategy, seeds, set, x, y, chart, json, threads } => {
-            let flags = ExploreFlags { vary, strategy, seeds, set, x, y, chart, json, threads };
+        Command::Explore { scenario, vary, strategy, seeds, set, x, y, chart, json, threads, shard, out } => {
+            let flags = ExploreFlags { vary, strategy, seeds, set, x, y, chart, json, threads, shard: shard.zip(out) };
             command_explore(&scenario, flags)
         }
         Command::Matrix { seeds, out, json, html, scenarios, threads, shard } => {
             let shard = shard.as_deref();
             command_matrix(&seeds, out.as_deref(), json, html.as_deref(), scenarios.as_deref(), threads, shard)
         }
-        Command::Merge { partials, json, out, show_failing, fail_on_violation } => {
-            command_merge(&partials, json, out.as_deref(), show_failing, fail_on_violation)
+        Command::Merge { partials, json, out, show_failing, fail_on_violation, chart } => {
+            command_merge(&partials, json, (out.as_deref(), chart.as_deref()), show_failing, fail_on_violation)
         }
         Command::List { scenarios, json } => command_list(scenarios.as_deref(), json),
         Command::Explain { scenario, scenarios, quiz, answer } => {
@@ -709,6 +719,8 @@ struct ExploreFlags {
     chart: Option<PathBuf>,
     json: bool,
     threads: Option<usize>,
+    /// `--shard I/N` with its `--out FILE`.
+    shard: Option<(String, PathBuf)>,
 }
 
 fn command_explore(scenario: &str, flags: ExploreFlags) -> anyhow::Result<i32> {
@@ -741,16 +753,28 @@ fn command_explore(scenario: &str, flags: ExploreFlags) -> anyhow::Result<i32> {
     };
     let spec =
         ExploreSpec { source: &source, overrides: flags.set, vary, strategies, seeds, threads, x, y, progress: true };
-    let explore = crate::explore::explore(&spec).map_err(|error| match error {
+    let explore_error = |error| match error {
         ExploreError::Input(message) => anyhow::Error::from(InputError(message)),
         ExploreError::Sweep(error) => anyhow::anyhow!(error),
-    })?;
-    if let Some(chart) = &flags.chart {
+    };
+    if let Some((shard, out)) = &flags.shard {
+        let shard = parse_shard(shard)?;
+        let partial = crate::shard::explore_shard(&spec, shard).map_err(explore_error)?;
+        return write_partial(&partial, out, &format!("the {} grid", source.stem), false);
+    }
+    let explore = crate::explore::explore(&spec).map_err(explore_error)?;
+    emit_explore(&explore, flags.chart.as_deref(), flags.json)
+}
+
+/// Prints an explore grid (and writes its chart), as `ordo explore` does (and `ordo merge`
+/// of its partials).
+fn emit_explore(explore: &crate::explore::Explore, chart: Option<&Path>, json_output: bool) -> anyhow::Result<i32> {
+    if let Some(chart) = chart {
         let svg = explore.chart_svg().map_err(|error| anyhow::anyhow!("the chart: {error}"))?;
         std::fs::write(chart, svg)
             .map_err(|error| InputError(format!("--chart {}: cannot write it: {error}", chart.display())))?;
     }
-    if flags.json {
+    if json_output {
         emit(&format!("{}\n", serde_json::to_string_pretty(&explore.to_json())?));
     } else {
         emit(&explore.render_text());
@@ -814,20 +838,30 @@ fn command_sweep_shard(
 fn command_merge(
     partials: &[PathBuf],
     json_output: bool,
-    out: Option<&Path>,
+    (out, chart): (Option<&Path>, Option<&Path>),
     show_failing: usize,
     fail_on_violation: bool,
 ) -> anyhow::Result<i32> {
     use crate::shard::Merged;
-    match crate::shard::merge(partials).map_err(|error| InputError(error.0))? {
+    let merged = crate::shard::merge(partials).map_err(|error| InputError(error.0))?;
+    let kind = match &merged {
+        Merged::Sweep(_) => "a sweep's",
+        Merged::Matrix(_) => "a matrix's",
+        Merged::Explore(_) => "an explore grid's",
+    };
+    if out.is_some() && !matches!(merged, Merged::Matrix(_)) {
+        return Err(InputError(format!("--out is for matrix partials; these are {kind}")).into());
+    }
+    if chart.is_some() && !matches!(merged, Merged::Explore(_)) {
+        return Err(InputError(format!("--chart is for explore partials; these are {kind}")).into());
+    }
+    match merged {
         Merged::Sweep(sweep) => {
-            if out.is_some() {
-                return Err(InputError("--out is for matrix partials; these are a sweep's".into()).into());
-            }
             emit_sweep(&sweep, json_output, show_failing, None)?;
             Ok(sweep.exit_code(fail_on_violation))
         }
         Merged::Matrix(matrix) => emit_matrix(&matrix, out, json_output),
+        Merged::Explore(explore) => emit_explore(&explore, chart, json_output),
     }
 }
 

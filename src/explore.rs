@@ -306,6 +306,21 @@ pub fn check(spec: &ExploreSpec<'_>) -> Result<(), ExploreError> {
 
 /// Runs the grid.
 pub fn explore(spec: &ExploreSpec<'_>) -> Result<Explore, ExploreError> {
+    let mut points = Vec::new();
+    for_each_point(spec, |strategy, values, sweep_spec| {
+        points.push(Point { strategy, values, sweep: sweep(sweep_spec)?, front: false });
+        Ok(())
+    })?;
+    Ok(Explore::of(spec, points))
+}
+
+/// Checks the grid, then calls `point` with every point's strategy, `--vary` values and
+/// sweep, in grid order. `ordo explore` sweeps each; a shard (`crate::shard`) runs its
+/// slice of each point's seeds.
+pub fn for_each_point(
+    spec: &ExploreSpec<'_>,
+    mut point: impl FnMut(String, Vec<String>, &SweepSpec<'_>) -> Result<(), ExploreError>,
+) -> Result<(), ExploreError> {
     check(spec)?;
     let grid = grid(&spec.vary);
     let bar = if spec.progress {
@@ -320,8 +335,6 @@ pub fn explore(spec: &ExploreSpec<'_>) -> Result<Explore, ExploreError> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut points = Vec::new();
-    let mut name = String::new();
     for strategy in &spec.strategies {
         for values in &grid {
             let mut overrides = spec.overrides.clone();
@@ -336,32 +349,38 @@ pub fn explore(spec: &ExploreSpec<'_>) -> Result<Explore, ExploreError> {
                 threads: spec.threads,
                 progress: false,
             };
-            let sweep = sweep(&sweep_spec)?;
-            name.clone_from(&sweep.scenario);
-            points.push(Point { strategy: strategy.name(), values: values.clone(), sweep, front: false });
+            point(strategy.name(), values.clone(), &sweep_spec)?;
             bar.inc(1);
         }
     }
     bar.finish_and_clear();
-    let mut explore = Explore {
-        scenario: name,
-        scenario_path: spec.source.path.display().to_string(),
-        overrides: spec.overrides.clone(),
-        vary: spec.vary.clone(),
-        seeds: spec.seeds,
-        x: spec.x.clone(),
-        y: spec.y.clone(),
-        strategies: spec.strategies.len(),
-        points,
-    };
-    explore.mark_front();
-    Ok(explore)
+    Ok(())
+}
+
+impl Explore {
+    /// The grid's result from its points' sweeps, in grid order, the front marked.
+    pub fn of(spec: &ExploreSpec<'_>, points: Vec<Point>) -> Explore {
+        let name = points.last().map(|p| p.sweep.scenario.clone()).unwrap_or_default();
+        let mut explore = Explore {
+            scenario: name,
+            scenario_path: spec.source.path.display().to_string(),
+            overrides: spec.overrides.clone(),
+            vary: spec.vary.clone(),
+            seeds: spec.seeds,
+            x: spec.x.clone(),
+            y: spec.y.clone(),
+            strategies: spec.strategies.len(),
+            points,
+        };
+        explore.mark_front();
+        explore
+    }
 }
 
 impl Explore {
     /// Marks the Pareto front: points no other point beats on one axis while at least
     /// matching it on the other (lower is better, higher for throughputs).
-    fn mark_front(&mut self) {
+    pub fn mark_front(&mut self) {
         let (x, y) = (self.x.clone(), self.y.clone());
         let key = |axis: &Axis, p: &Point| if axis.higher_is_better() { -axis.value(p) } else { axis.value(p) };
         let values: Vec<(f64, f64)> = self.points.iter().map(|p| (key(&x, p), key(&y, p))).collect();

@@ -251,6 +251,9 @@ pub fn strategy_list(registry: &strategy::Registry) -> Vec<(&'static str, &'stat
     registry.all().iter().map(|s| (s.name(), s.summary())).collect()
 }
 
+/// A matrix row: the scenario's name, summary and fault family.
+pub type Row = (String, String, String);
+
 /// Calls `cell` with the sweeps of every scenario × strategy cell, the scenario's own
 /// (open-loop) workload and the closed-loop pass, in report order (rows grouped by
 /// family, [`known::Known::families`]), and returns the rows: each scenario's source and
@@ -260,7 +263,7 @@ pub fn for_each_cell<'a>(
     spec: &'a MatrixSpec,
     registry: &strategy::Registry,
     mut cell: impl FnMut(&SweepSpec<'_>, &SweepSpec<'_>) -> Result<(), MatrixError>,
-) -> Result<Vec<(&'a crate::bundled::Source, (String, String, String))>, MatrixError> {
+) -> Result<Vec<(&'a crate::bundled::Source, Row)>, MatrixError> {
     let known = known::known();
     let mut sources: Vec<(&crate::bundled::Source, crate::scenario::Scenario)> = Vec::new();
     for source in &spec.scenarios {

@@ -139,6 +139,7 @@ impl From<Seeds> for SeedRange {
 pub enum Work {
     Sweep { identity: Identity, scenario_sha256: String, counts: Counts },
     Matrix { scenarios: Vec<Row>, strategies: Vec<(String, String)>, cells: Vec<CellPart> },
+    Explore(ExplorePart),
 }
 
 impl Work {
@@ -146,8 +147,49 @@ impl Work {
         match self {
             Work::Sweep { .. } => "sweep",
             Work::Matrix { .. } => "matrix",
+            Work::Explore(_) => "explore",
         }
     }
+}
+
+/// An `ordo explore` grid's slice: what names the grid, and every point's counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExplorePart {
+    pub scenario_sha256: String,
+    pub scenario: String,
+    pub scenario_path: String,
+    pub overrides: Vec<String>,
+    /// Each `--vary` field with its values.
+    pub vary: Vec<(String, Vec<String>)>,
+    pub strategies: usize,
+    /// The chart's axes, as `--x` and `--y` name them.
+    pub x: String,
+    pub y: String,
+    pub points: Vec<PointPart>,
+}
+
+impl ExplorePart {
+    /// Equal apart from the points' counts.
+    fn same_grid(&self, other: &ExplorePart) -> bool {
+        let names = |e: &ExplorePart| -> Vec<(String, Vec<String>, Identity)> {
+            e.points.iter().map(|p| (p.strategy.clone(), p.values.clone(), p.identity.clone())).collect()
+        };
+        (&self.scenario_sha256, &self.scenario, &self.scenario_path, &self.overrides, &self.vary)
+            == (&other.scenario_sha256, &other.scenario, &other.scenario_path, &other.overrides, &other.vary)
+            && (self.strategies, &self.x, &self.y) == (other.strategies, &other.x, &other.y)
+            && names(self) == names(other)
+    }
+}
+
+/// One grid point's slice.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointPart {
+    pub strategy: String,
+    pub values: Vec<String>,
+    pub identity: Identity,
+    pub counts: Counts,
 }
 
 /// A matrix row: a scenario's name, summary and fault family, and the SHA-256 of its text.
@@ -349,6 +391,38 @@ pub fn matrix_shard(spec: &MatrixSpec, shard: Shard) -> Result<Partial, MatrixEr
     Ok(partial(shard, spec.seeds, spec.threads, started.elapsed().as_nanos() as u64, work))
 }
 
+/// Runs shard `shard` of an `ordo explore` grid: its slice of every point's seeds.
+pub fn explore_shard(
+    spec: &crate::explore::ExploreSpec<'_>,
+    shard: Shard,
+) -> Result<Partial, crate::explore::ExploreError> {
+    let started = clock();
+    let mut points = Vec::new();
+    let mut name = String::new();
+    crate::explore::for_each_point(spec, |strategy, values, sweep_spec| {
+        let accumulator = match shard.slice(spec.seeds) {
+            Some(slice) => accumulate(sweep_spec, slice)?,
+            None => Accumulator::new(),
+        };
+        let identity = Identity::of(sweep_spec);
+        name.clone_from(&identity.scenario);
+        points.push(PointPart { strategy, values, identity, counts: Counts::of(&accumulator) });
+        Ok(())
+    })?;
+    let work = Work::Explore(ExplorePart {
+        scenario_sha256: scenario_sha256(&spec.source.text),
+        scenario: name,
+        scenario_path: spec.source.path.display().to_string(),
+        overrides: spec.overrides.clone(),
+        vary: spec.vary.iter().map(|v| (v.field.clone(), v.values.clone())).collect(),
+        strategies: spec.strategies.len(),
+        x: spec.x.name(),
+        y: spec.y.name(),
+        points,
+    });
+    Ok(partial(shard, spec.seeds, spec.threads, started.elapsed().as_nanos() as u64, work))
+}
+
 impl Partial {
     /// Writes the partial as one line of JSON.
     pub fn write(&self, path: &Path) -> std::io::Result<u64> {
@@ -367,7 +441,8 @@ impl Partial {
     pub fn runs(&self) -> u64 {
         match &self.work {
             Work::Sweep { .. } => self.seeds_run(),
-            Work::Matrix { cells, .. } => self.seeds_run().saturating_mul(cells.len() as u64),
+            Work::Matrix { cells, .. } => self.seeds_run().saturating_mul(2 * cells.len() as u64),
+            Work::Explore(grid) => self.seeds_run().saturating_mul(grid.points.len() as u64),
         }
     }
 
@@ -376,6 +451,7 @@ impl Partial {
         match &self.work {
             Work::Sweep { counts, .. } => counts.failing.len() as u64,
             Work::Matrix { cells, .. } => cells.iter().map(|c| c.counts.failing.len() as u64).sum(),
+            Work::Explore(grid) => grid.points.iter().map(|p| p.counts.failing.len() as u64).sum(),
         }
     }
 }
@@ -389,6 +465,7 @@ pub struct MergeError(pub String);
 pub enum Merged {
     Sweep(Sweep),
     Matrix(Matrix),
+    Explore(crate::explore::Explore),
 }
 
 /// Reads one partial file.
@@ -443,6 +520,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
                     && c.len() == d.len()
                     && c.iter().zip(d).all(|(c, d)| c.identity == d.identity && c.closed_identity == d.closed_identity)
             }
+            (Work::Explore(a), Work::Explore(b)) => a.same_grid(b),
             _ => false,
         };
         if part.work.kind() != first.work.kind() {
@@ -511,7 +589,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
         Work::Sweep { identity, .. } => {
             let total = accumulate(&|part| match &part.work {
                 Work::Sweep { counts, .. } => counts,
-                Work::Matrix { .. } => unreachable!("checked above: every partial is a sweep's"),
+                _ => unreachable!("checked above: every partial is a sweep's"),
             })?;
             Ok(Merged::Sweep(Sweep::of(identity.clone(), seeds, total, timing)))
         }
@@ -534,11 +612,11 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
             for (i, cell) in cells.iter().enumerate() {
                 let open = accumulate(&|part| match &part.work {
                     Work::Matrix { cells, .. } => &cells[i].counts,
-                    Work::Sweep { .. } => unreachable!("checked above: every partial is a matrix's"),
+                    _ => unreachable!("checked above: every partial is a matrix's"),
                 })?;
                 let closed = accumulate(&|part| match &part.work {
                     Work::Matrix { cells, .. } => &cells[i].closed_counts,
-                    Work::Sweep { .. } => unreachable!("checked above: every partial is a matrix's"),
+                    _ => unreachable!("checked above: every partial is a matrix's"),
                 })?;
                 merged.push(Cell::of(
                     &Sweep::of(cell.identity.clone(), seeds, open, timing),
@@ -548,6 +626,43 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
             let scenarios =
                 scenarios.iter().map(|row| (row.name.clone(), row.summary.clone(), row.family.clone())).collect();
             Ok(Merged::Matrix(Matrix { seeds, scenarios, strategies, cells: merged }))
+        }
+        Work::Explore(grid) => {
+            use crate::explore::{Axis, Explore, Point, Vary};
+            let axis = |text: &str| {
+                Axis::parse(text).map_err(|e| MergeError(format!("{}: axis {text:?}: {e}", first_path.display())))
+            };
+            let mut points = Vec::with_capacity(grid.points.len());
+            for (i, point) in grid.points.iter().enumerate() {
+                let total = accumulate(&|part| match &part.work {
+                    Work::Explore(grid) => &grid.points[i].counts,
+                    _ => unreachable!("checked above: every partial is an explore grid's"),
+                })?;
+                let sweep = Sweep::of(point.identity.clone(), seeds, total, timing);
+                points.push(Point {
+                    strategy: point.strategy.clone(),
+                    values: point.values.clone(),
+                    sweep,
+                    front: false,
+                });
+            }
+            let mut explore = Explore {
+                scenario: grid.scenario.clone(),
+                scenario_path: grid.scenario_path.clone(),
+                overrides: grid.overrides.clone(),
+                vary: grid
+                    .vary
+                    .iter()
+                    .map(|(field, values)| Vary { field: field.clone(), values: values.clone() })
+                    .collect(),
+                seeds,
+                x: axis(&grid.x)?,
+                y: axis(&grid.y)?,
+                strategies: grid.strategies,
+                points,
+            };
+            explore.mark_front();
+            Ok(Merged::Explore(explore))
         }
     }
 }

@@ -161,6 +161,42 @@ fn matrix_shards_merge_into_the_same_report_files() {
 }
 
 #[test]
+fn explore_shards_merge_into_the_same_table_json_and_chart() {
+    let dir = scratch("explore");
+    let command = [
+        "explore",
+        "quickstart",
+        "--vary",
+        "producer.max_in_flight=1,5",
+        "--strategy",
+        "key,idempotent",
+        "--seeds",
+        "1..7",
+    ];
+    let files = run_shards(&dir, &command, 3, "e");
+    let merge = |extra: &[&str]| {
+        let mut args = vec!["merge"];
+        args.extend(files.iter().map(String::as_str));
+        args.extend_from_slice(extra);
+        let output = ordo(&dir, &args);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let single = |extra: &[&str]| {
+        let mut args = command.to_vec();
+        args.extend_from_slice(extra);
+        text(&ordo(&dir, &args).stdout)
+    };
+    // The grid's outputs hold no timing: the same bytes.
+    assert_eq!(merge(&["--json"]), single(&["--json"]));
+    assert_eq!(merge(&[]), single(&[]));
+    merge(&["--chart", "merged.svg"]);
+    single(&["--chart", "single.svg"]);
+    assert!(std::fs::read(dir.join("merged.svg")).unwrap() == std::fs::read(dir.join("single.svg")).unwrap());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn partials_are_a_summary_not_histories() {
     let dir = scratch("size");
     let files = run_shards(&dir, &["sweep", "swarm", "--seeds", "1..400"], 2, "s");
@@ -240,6 +276,8 @@ fn partials_that_do_not_belong_together_exit_2_naming_the_file() {
         (vec!["matrix", "--shard", "0/2"], "--out"),
         (vec!["merge"], "PARTIALS"),
         (vec!["merge", &parts[0], &parts[1], &parts[2], "--out", "dir"], "--out is for matrix partials"),
+        (vec!["merge", &parts[0], &parts[1], &parts[2], "--chart", "c.svg"], "--chart is for explore partials"),
+        (vec!["explore", "quickstart", "--vary", "producer.max_in_flight=1,2", "--shard", "0/2"], "--out"),
     ] {
         let output = ordo(&dir, &args);
         let error = text(&output.stderr);
