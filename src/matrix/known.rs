@@ -159,7 +159,15 @@ mod tests {
         assert_eq!(known.unexplained("quickstart", "key", &["zombie_commit"]), ["zombie_commit"]);
         // Without the strategy a row demonstrates, what it protects against is documented.
         assert!(known.unexplained("lamport-late-producer", "key", &["causality_inversion"]).is_empty());
-        assert_eq!(known.unexplained("lamport-late-producer", "lamport", &["per_key_reorder"]), ["per_key_reorder"]);
+        assert_eq!(
+            known.unexplained("lamport-late-producer", "vector-clock", &["per_key_reorder"]),
+            ["per_key_reorder"]
+        );
+        // Per-member clocks re-apply and reorder across a rebalance; the sequencer does not.
+        assert!(known
+            .unexplained("idempotent-producer", "lamport", &["duplicate_apply", "reapply_reorder"])
+            .is_empty());
+        assert_eq!(known.unexplained("idempotent-producer", "sequencer", &["duplicate_apply"]), ["duplicate_apply"]);
         assert_eq!(
             known.unexplained("lamport-late-producer", "hlc", &["causality_inversion"]),
             ["causality_inversion"]
