@@ -204,6 +204,9 @@ enum Command {
         /// Explore partials: write the trade-off chart (SVG) to this file, as `ordo explore --chart`.
         #[arg(long, value_name = "FILE")]
         chart: Option<PathBuf>,
+        /// Matrix partials: write the self-contained HTML report, as `ordo matrix --html`.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Run a grid of settings (and strategies) over the same seeds and print, per point, the
     /// violation rate with a 95 % Wilson interval and the costs over seeds; --chart writes
@@ -443,8 +446,9 @@ pub fn main() -> i32 {
             let shard = shard.as_deref();
             command_matrix(&seeds, out.as_deref(), json, html.as_deref(), scenarios.as_deref(), threads, shard)
         }
-        Command::Merge { partials, json, out, show_failing, fail_on_violation, chart } => {
-            command_merge(&partials, json, (out.as_deref(), chart.as_deref()), show_failing, fail_on_violation)
+        Command::Merge { partials, json, out, show_failing, fail_on_violation, chart, html } => {
+            let files = (out.as_deref(), chart.as_deref(), html.as_deref());
+            command_merge(&partials, json, files, show_failing, fail_on_violation)
         }
         Command::List { scenarios, json } => command_list(scenarios.as_deref(), json),
         Command::Explain { scenario, scenarios, quiz, answer } => {
@@ -677,19 +681,25 @@ fn command_matrix(
         return write_partial(&partial, out, "the matrix", false);
     }
     let matrix = crate::matrix::matrix(&spec).map_err(matrix_error)?;
-    if let Some(html) = html {
-        write_matrix_html(&matrix, html)?;
-    }
-    emit_matrix(&matrix, out, json_output)
+    emit_matrix(&matrix, out, html, json_output)
 }
 
 /// Prints or writes a matrix, as `ordo matrix` does (and `ordo merge` of its partials).
-fn emit_matrix(matrix: &crate::matrix::Matrix, out: Option<&Path>, json_output: bool) -> anyhow::Result<i32> {
+fn emit_matrix(
+    matrix: &crate::matrix::Matrix,
+    out: Option<&Path>,
+    html: Option<&Path>,
+    json_output: bool,
+) -> anyhow::Result<i32> {
     let seeds = matrix.seeds;
     if let Some(out) = out {
         matrix
             .write(out)
             .map_err(|error| InputError(format!("--out {}: cannot write the report: {error}", out.display())))?;
+    }
+    // After --out, which creates its directory (the HTML may go there).
+    if let Some(html) = html {
+        write_matrix_html(matrix, html)?;
     }
     if json_output {
         emit(&format!("{}\n", serde_json::to_string_pretty(&matrix.to_json())?));
@@ -838,7 +848,7 @@ fn command_sweep_shard(
 fn command_merge(
     partials: &[PathBuf],
     json_output: bool,
-    (out, chart): (Option<&Path>, Option<&Path>),
+    (out, chart, html): (Option<&Path>, Option<&Path>, Option<&Path>),
     show_failing: usize,
     fail_on_violation: bool,
 ) -> anyhow::Result<i32> {
@@ -849,8 +859,12 @@ fn command_merge(
         Merged::Matrix(_) => "a matrix's",
         Merged::Explore(_) => "an explore grid's",
     };
-    if out.is_some() && !matches!(merged, Merged::Matrix(_)) {
-        return Err(InputError(format!("--out is for matrix partials; these are {kind}")).into());
+    if !matches!(merged, Merged::Matrix(_)) {
+        for (flag, given) in [("--out", out.is_some()), ("--html", html.is_some())] {
+            if given {
+                return Err(InputError(format!("{flag} is for matrix partials; these are {kind}")).into());
+            }
+        }
     }
     if chart.is_some() && !matches!(merged, Merged::Explore(_)) {
         return Err(InputError(format!("--chart is for explore partials; these are {kind}")).into());
@@ -860,7 +874,7 @@ fn command_merge(
             emit_sweep(&sweep, json_output, show_failing, None)?;
             Ok(sweep.exit_code(fail_on_violation))
         }
-        Merged::Matrix(matrix) => emit_matrix(&matrix, out, json_output),
+        Merged::Matrix(matrix) => emit_matrix(&matrix, out, html, json_output),
         Merged::Explore(explore) => emit_explore(&explore, chart, json_output),
     }
 }

@@ -136,19 +136,19 @@ fn matrix_shards_merge_into_the_same_report_files() {
     }
     let command = ["matrix", "--scenarios", "scenarios", "--seeds", "1..5"];
     let files = run_shards(&dir, &command, 4, "m");
-    let mut args = vec!["merge", "--out", "merged"];
+    let mut args = vec!["merge", "--out", "merged", "--html", "merged/matrix.html"];
     args.extend(files.iter().map(String::as_str));
     let merged = ordo(&dir, &args);
     assert_eq!(merged.status.code(), Some(0), "{}", text(&merged.stderr));
     let mut one = command.to_vec();
-    one.extend(["--out", "single"]);
+    one.extend(["--out", "single", "--html", "single/matrix.html"]);
     assert_eq!(ordo(&dir, &one).status.code(), Some(0));
     let mut names: Vec<String> = std::fs::read_dir(dir.join("single"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert!(names.len() >= 5, "{names:?}");
+    assert!(names.len() >= 6 && names.contains(&"matrix.html".to_string()), "{names:?}");
     for name in &names {
         let (a, b) = (std::fs::read(dir.join("merged").join(name)), std::fs::read(dir.join("single").join(name)));
         assert!(a.unwrap() == b.unwrap(), "{name} differs between the merge and one matrix");
@@ -277,6 +277,7 @@ fn partials_that_do_not_belong_together_exit_2_naming_the_file() {
         (vec!["merge"], "PARTIALS"),
         (vec!["merge", &parts[0], &parts[1], &parts[2], "--out", "dir"], "--out is for matrix partials"),
         (vec!["merge", &parts[0], &parts[1], &parts[2], "--chart", "c.svg"], "--chart is for explore partials"),
+        (vec!["merge", &parts[0], &parts[1], &parts[2], "--html", "m.html"], "--html is for matrix partials"),
         (vec!["explore", "quickstart", "--vary", "producer.max_in_flight=1,2", "--shard", "0/2"], "--out"),
     ] {
         let output = ordo(&dir, &args);
