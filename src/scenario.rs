@@ -281,6 +281,24 @@ pub struct ConsumerConfig {
     /// On a processing failure, start the partition's batch over (the `batch` strategy)
     /// instead of retrying the one record.
     pub retry_whole_batch: bool,
+    /// Key lanes: 0 = off; N ≥ 1 = each poll's records are processed in N worker lanes by
+    /// a hash of their key (one key in one lane, in its order; keys side by side), and
+    /// each lane commits when it has done its share of the poll (see [`LaneCommit`]).
+    pub key_lanes: u32,
+    /// What a lane's commit covers.
+    pub lane_commit: LaneCommit,
+}
+
+/// What a key lane commits when it has done its share of a poll.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LaneCommit {
+    /// Per partition, the contiguous processed prefix: the lowest offset any lane has
+    /// still to process (Confluent's parallel consumer, Spring's `ackMode` ordering).
+    Prefix,
+    /// Per partition, the highest offset processed so far, + 1: past records other lanes
+    /// have not processed yet (the naive version).
+    Highest,
 }
 
 /// The consumer-side mechanism's name, set by the consumer-side strategy that provides it
@@ -468,6 +486,8 @@ struct RawConsumer {
     processing_retry_ms: Option<u64>,
     parallel_partitions: Option<bool>,
     retry_whole_batch: Option<bool>,
+    key_lanes: Option<u32>,
+    lane_commit: Option<LaneCommit>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -935,6 +955,8 @@ impl Validator<'_> {
                 "a queue has no partitions to process side by side",
             ),
             ("retry_whole_batch", consumer.retry_whole_batch.is_some(), "a failed message is nacked on its own"),
+            ("key_lanes", consumer.key_lanes.is_some(), "queue consumers process and acknowledge messages one by one"),
+            ("lane_commit", consumer.lane_commit.is_some(), "queue consumers acknowledge each message on its own"),
         ];
         if let Some((field, _, instead)) = log_only.into_iter().find(|(_, set, _)| *set) {
             return Err(self.invalid(
@@ -1168,6 +1190,25 @@ impl Validator<'_> {
                 format!("expected at least processing_min_us ({processing_min_us}), got {processing_max_us}"),
             ));
         }
+        let key_lanes = self.range("consumer.key_lanes", raw.key_lanes.unwrap_or(0), 0, 64)?;
+        if key_lanes > 0 && raw.parallel_partitions == Some(true) {
+            return Err(self.invalid(
+                "consumer.key_lanes",
+                "expected key_lanes = 0 with parallel_partitions = true (records go to lanes by key or by partition, not both)",
+            ));
+        }
+        if key_lanes > 0 && raw.commit.unwrap_or(CommitMode::Auto) != CommitMode::After {
+            return Err(self.invalid(
+                "consumer.key_lanes",
+                format!("expected consumer.commit = \"after\" with key lanes (each lane commits when it has done its share of a poll), got key_lanes = {key_lanes}"),
+            ));
+        }
+        if raw.lane_commit.is_some() && key_lanes == 0 {
+            return Err(self.invalid(
+                "consumer.lane_commit",
+                "expected consumer.key_lanes ≥ 1 with it (lanes make the commits it describes)",
+            ));
+        }
         Ok(ConsumerConfig {
             commit: raw.commit.unwrap_or(CommitMode::Auto),
             auto_commit_interval_ms: self.range(
@@ -1229,6 +1270,8 @@ impl Validator<'_> {
             )?,
             parallel_partitions: raw.parallel_partitions.unwrap_or(false),
             retry_whole_batch: raw.retry_whole_batch.unwrap_or(false),
+            key_lanes,
+            lane_commit: raw.lane_commit.unwrap_or(LaneCommit::Prefix),
         })
     }
 

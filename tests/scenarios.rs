@@ -174,6 +174,21 @@ const ROWS: &[Row] = &[
         can: &["duplicate_apply"],
         never: &["per_key_reorder", "final_state", "commit_ahead", "unseen_write"],
     },
+    // Key lanes committing the contiguous processed prefix, consumer crash: a replay of
+    // what the fast lanes had processed above it (D), never a commit past an unprocessed
+    // record, never an event lost.
+    Row {
+        scenario: "key-lanes-prefix-commit",
+        can: &["duplicate_apply", "counter.lane_commit_held_back"],
+        never: &["commit_ahead", "per_key_reorder", "unseen_write", "lost_write"],
+    },
+    // Key lanes committing the highest processed offset: a commit past records other lanes
+    // had not processed (L, and lost for good when the crash falls in that window).
+    Row {
+        scenario: "key-lanes-naive-commit",
+        can: &["commit_ahead", "counter.never_applied", "counter.lane_commit_skipped"],
+        never: &["per_key_reorder", "lost_write"],
+    },
     // swarm mode over RF 3 and a group: each seed its own mix of fault kinds. Commits come
     // after processing, so never one ahead of what was applied and never a rebalance skip;
     // acks = all with min.insync = 2 and clean elections lose nothing acknowledged; the

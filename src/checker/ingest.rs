@@ -162,6 +162,13 @@ struct Positions {
     index: FxHashMap<(u32, u32, u32), u32>,
     keys: Vec<(u32, u32, u32)>,
     values: Vec<Position>,
+    /// Per position: the offsets delivered since its start and not yet applied or
+    /// discarded, with their delivery lines (a commit past the lowest skips it, however
+    /// far the member processed beyond it: key-lane processing commits out of order).
+    unprocessed: Vec<BTreeMap<u64, (Line, u32)>>,
+    /// (group, event) pairs the group applied or discarded (from any offset: a copy of an
+    /// event at another offset settles it too).
+    settled: FxHashMap<(u32, u32), ()>,
 }
 
 impl Positions {
@@ -171,8 +178,27 @@ impl Positions {
         if i == next {
             self.keys.push(key);
             self.values.push(Position::default());
+            self.unprocessed.push(BTreeMap::new());
         }
         &mut self.values[i as usize]
+    }
+    fn unprocessed_mut(&mut self, key: (u32, u32, u32)) -> &mut BTreeMap<u64, (Line, u32)> {
+        self.entry(key);
+        let i = self.index[&key];
+        &mut self.unprocessed[i as usize]
+    }
+    /// The lowest offset delivered at this position whose event the group has not applied
+    /// or discarded yet (from any copy), with its delivery line.
+    fn lowest_unprocessed(&mut self, key: &(u32, u32, u32)) -> Option<(u64, Line)> {
+        let &i = self.index.get(key)?;
+        let pending = &mut self.unprocessed[i as usize];
+        while let Some((&o, &(l, e))) = pending.first_key_value() {
+            if !self.settled.contains_key(&(key.0, e)) {
+                return Some((o, l));
+            }
+            pending.remove(&o);
+        }
+        None
     }
     fn get(&self, key: &(u32, u32, u32)) -> Option<&Position> {
         self.index.get(key).map(|&i| &self.values[i as usize])
@@ -1242,6 +1268,11 @@ impl<'s> Ingest<'s> {
                 pos.owned = false;
             }
         }
+        for (key, unprocessed) in self.positions.keys.iter().zip(self.positions.unprocessed.iter_mut()) {
+            if key.1 == node {
+                unprocessed.clear();
+            }
+        }
     }
 
     fn assign(&mut self, raw: &Raw<'_>, ty: &str, t: u64) -> Result<(), CheckError> {
@@ -1267,9 +1298,13 @@ impl<'s> Ingest<'s> {
                     pos.start_pending = Some(line);
                     pos.max_pos = None;
                     pos.ok_upto = None;
+                    self.positions.unprocessed_mut((g, n, p)).clear();
                 }
+                let pos = self.positions.entry((g, n, p));
                 pos.owned = true;
             } else {
+                self.positions.unprocessed_mut((g, n, p)).clear();
+                let pos = self.positions.entry((g, n, p));
                 pos.expected = None;
                 pos.start_pending = None;
                 pos.owned = false;
@@ -1348,6 +1383,7 @@ impl<'s> Ingest<'s> {
         pos.expected = Some((offset, line));
         raise(&mut pos.max_pos, offset, line);
         raise(&mut pos.ok_upto, offset, line);
+        self.positions.unprocessed_mut((g, n, p)).clear();
         Ok(())
     }
 
@@ -1417,6 +1453,7 @@ impl<'s> Ingest<'s> {
             // back after a timeout or a nack: a queue's deliveries follow no position.
             return Ok(());
         }
+        self.positions.unprocessed_mut((g, n, p)).insert(offset, (line, e));
         // Position: continue from the last seek or delivery + 1.
         let pos = self.positions.entry((g, n, p));
         let expected = pos.expected;
@@ -1497,6 +1534,8 @@ impl<'s> Ingest<'s> {
             // From a queue: no position to judge commits against.
             Some((p, _)) if self.parts[p as usize].queue => {}
             Some((p, o)) => {
+                self.positions.unprocessed_mut((g, n, p)).remove(&o);
+                self.positions.settled.insert((g, e), ());
                 let pos = self.positions.entry((g, n, p));
                 raise(&mut pos.ok_upto, o.saturating_add(1), line);
             }
@@ -1567,6 +1606,7 @@ impl<'s> Ingest<'s> {
         cs.last = Some((offset, line));
         cs.last_at = (t, n);
         // Ahead of what this member was delivered or applied.
+        let lowest_unprocessed = self.positions.lowest_unprocessed(&(g, n, p));
         if let Some(pos) = self.positions.get(&(g, n, p)).copied() {
             let gs = &self.group_state[g as usize];
             if let Some((m, ml)) = pos.max_pos.filter(|&(m, _)| offset > m) {
@@ -1594,6 +1634,22 @@ impl<'s> Ingest<'s> {
                     scope(),
                     format!("{node} committed {offset} for {pname} but had applied or discarded only below {m}"),
                     witness,
+                );
+            } else if let Some((u, ul)) =
+                lowest_unprocessed.filter(|&(u, _)| gs.applies_seen && gs.applies_unresolved.is_none() && offset > u)
+            {
+                // Processed beyond it, but not it: a commit past a hole (key lanes
+                // committing their highest offset).
+                self.violate(
+                    Kind::CommitAhead,
+                    scope(),
+                    format!(
+                        "{node} committed {offset} for {pname} but had not applied or discarded offset {u} below it"
+                    ),
+                    vec![
+                        w(ul, format!("deliver {pname}@{u} to {node}, not applied or discarded before the commit")),
+                        w(line, format!("commit {offset} by {node}")),
+                    ],
                 );
             }
         }

@@ -41,7 +41,7 @@ use super::group::GroupError;
 use super::hooks::{self, ConsumerCx, ConsumerHooks, Writes, STORE_WRITE, STRATEGY_TIMER};
 use super::{tag, ModelCtx, Msg};
 use crate::history::Rec;
-use crate::scenario::{Assignment, CommitMode};
+use crate::scenario::{Assignment, CommitMode, LaneCommit};
 
 const OFFSET_RETRY: u64 = 1;
 const POLL: u64 = 2;
@@ -838,7 +838,22 @@ impl Consumer {
         }
         {
             self.lanes.clear();
-            if ctx.shared.scenario.consumer.parallel_partitions {
+            let key_lanes = ctx.shared.scenario.consumer.key_lanes;
+            if key_lanes > 0 {
+                // One lane per key hash: a key's records stay in their order in one lane
+                // (a stable sort keeps each partition's offsets rising within a lane);
+                // keys of different lanes go side by side.
+                let world = &*ctx.shared;
+                let lane_of = |event: u32| key_lane(world.catalog.events[event as usize].entity, key_lanes);
+                self.fetched.sort_by_key(|&(_, _, event)| lane_of(event));
+                let mut start = 0;
+                while start < self.fetched.len() {
+                    let lane = lane_of(self.fetched[start].2);
+                    let end = start + self.fetched[start..].iter().take_while(|r| lane_of(r.2) == lane).count();
+                    self.lanes.push(Lane { start, end, next: start });
+                    start = end;
+                }
+            } else if ctx.shared.scenario.consumer.parallel_partitions {
                 // Records of one partition stay in their order; partitions go side by side.
                 self.fetched.sort_by_key(|&(partition, _, _)| partition);
                 let mut start = 0;
@@ -892,17 +907,32 @@ impl Consumer {
         self.lanes[lane].next += 1;
         ctx.shared.in_hand -= 1;
         self.admit(ctx, partition, offset, event);
-        let processed = &mut ctx.shared.processed[partition as usize];
-        *processed = (*processed).max(offset + 1);
+        if ctx.shared.scenario.consumer.key_lanes == 0 {
+            let processed = &mut ctx.shared.processed[partition as usize];
+            *processed = (*processed).max(offset + 1);
+        }
         if self.lanes[lane].next < self.lanes[lane].end {
             self.schedule_processing(ctx, lane, 0);
             return;
         }
         self.lanes_busy -= 1;
         if self.lanes_busy > 0 {
-            return; // other partitions' lanes are still at work
+            if ctx.shared.scenario.consumer.key_lanes > 0 {
+                // The lane has done its share of the poll: it commits while the others
+                // are still at work.
+                self.lane_commit(ctx);
+            }
+            return; // other lanes are still at work
         }
         self.processing = false;
+        if ctx.shared.scenario.consumer.key_lanes > 0 {
+            // Lanes finish out of offset order: only now is every record of the poll
+            // processed (the end-of-work check reads `processed` as "all below done").
+            for &(partition, offset, _) in &self.fetched {
+                let processed = &mut ctx.shared.processed[partition as usize];
+                *processed = (*processed).max(offset + 1);
+            }
+        }
         if let Some((old, partitions)) = self.pending_assignment.take() {
             // The rebalance answered during the batch: it takes effect now, between the
             // batch and the next poll (revoked partitions are committed where the batch
@@ -997,6 +1027,67 @@ impl Consumer {
         }
     }
 
+    /// A key lane finished its share of the poll: commit, per owned partition, the
+    /// contiguous processed prefix (`lane_commit = "prefix"`: the lowest offset a lane
+    /// has still to process) or the highest offset processed + 1 (`"highest"`, the naive
+    /// version: past records other lanes have not processed yet). Only forward.
+    fn lane_commit(&mut self, ctx: &mut ModelCtx<'_>) {
+        let mode = ctx.shared.scenario.consumer.lane_commit;
+        let coordinator = ctx.shared.layout.broker(self.coordinator);
+        let (generation, member) = (self.generation, self.member);
+        let mut sent = false;
+        for owned in &mut self.owned {
+            let p = owned.partition;
+            let mut lowest_unprocessed = None::<u64>;
+            let mut highest_processed = None::<u64>;
+            for lane in &self.lanes {
+                for &(partition, offset, _) in &self.fetched[lane.start..lane.next] {
+                    if partition == p {
+                        highest_processed = Some(highest_processed.map_or(offset, |h| h.max(offset)));
+                    }
+                }
+                for &(partition, offset, _) in &self.fetched[lane.next..lane.end] {
+                    if partition == p {
+                        lowest_unprocessed = Some(lowest_unprocessed.map_or(offset, |l| l.min(offset)));
+                    }
+                }
+            }
+            let Some(highest) = highest_processed else { continue };
+            let highest = highest.saturating_add(1);
+            // (`self.policy` holds nothing with a plain consumer; a buffering strategy's
+            // held records keep the commit at the first of them, as in commit_positions.)
+            let held = Self::lowest_held(self.policy.as_deref(), p);
+            let offset = match mode {
+                LaneCommit::Prefix => lowest_unprocessed.map_or(highest, |l| l.min(highest)),
+                LaneCommit::Highest => highest,
+            };
+            let offset = held.map_or(offset, |h| h.min(offset));
+            if !owned.ready || owned.commit_sent.is_some_and(|c| c >= offset) {
+                continue;
+            }
+            // What this commit leaves to chance: processed records at or above it (a
+            // crash now processes them again), or unprocessed ones below it (a crash now
+            // skips them).
+            let mut above = 0u64;
+            let mut below = 0u64;
+            for lane in &self.lanes {
+                above +=
+                    self.fetched[lane.start..lane.next].iter().filter(|r| r.0 == p && r.1 >= offset).count() as u64;
+                below += self.fetched[lane.next..lane.end].iter().filter(|r| r.0 == p && r.1 < offset).count() as u64;
+            }
+            let stats = &mut ctx.shared.stats;
+            stats.lane_commits += 1;
+            stats.lane_commit_held_back = stats.lane_commit_held_back.saturating_add(above);
+            stats.lane_commit_skipped = stats.lane_commit_skipped.saturating_add(below);
+            owned.commit_sent = Some(offset);
+            ctx.send(coordinator, Msg::OffsetCommit { partition: p, offset, generation, member });
+            sent = true;
+        }
+        if sent {
+            self.arm_commit_timer(ctx);
+        }
+    }
+
     /// Commits the position of every owned partition (or of `only` those) that moved since
     /// its last commit.
     fn commit_positions(&mut self, ctx: &mut ModelCtx<'_>, only: Option<&[u32]>) {
@@ -1023,4 +1114,11 @@ impl Consumer {
             self.arm_commit_timer(ctx);
         }
     }
+}
+
+/// The key lane of an entity among `lanes` (≥ 1): a multiplicative hash of its index, so
+/// neighbouring entities spread over the lanes.
+fn key_lane(entity: u32, lanes: u32) -> u32 {
+    let mixed = u64::from(entity).wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    ((mixed >> 32) % u64::from(lanes)) as u32
 }

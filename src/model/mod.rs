@@ -389,6 +389,13 @@ pub struct ModelStats {
     pub dead_lettered: u64,
     /// Events still held by consumer strategies when the run ended (never applied).
     pub held_at_end: u64,
+    /// Key lanes (`consumer.key_lanes`): commits a lane sent when it had done its share
+    /// of a poll, and summed over them the processed records at or above the committed
+    /// offset (a crash then would process them again) and the unprocessed records below
+    /// it (a crash then would skip them: only `lane_commit = "highest"` makes these).
+    pub lane_commits: u64,
+    pub lane_commit_held_back: u64,
+    pub lane_commit_skipped: u64,
     pub latency_sum_ns: u64,
     pub latency_max_ns: u64,
     /// Produce-to-apply latency percentiles over every apply (nearest rank), set at the end.
