@@ -109,6 +109,7 @@ pub fn of(result: &RunResult) -> Vec<Counter> {
         w("skipped_gaps", s.skipped_gaps),
         w("dead_lettered", s.dead_lettered),
         w("held_at_end", s.held_at_end),
+        w("entities_behind", s.entities_behind),
         w("conflicts", s.conflicts),
         if_applied("latency_mean_ns", s.latency_sum_ns.checked_div(s.applies).unwrap_or(0)),
         if_applied("latency_p50_ns", s.latency_p50_ns),

@@ -140,7 +140,13 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         stats: ModelStats::default(),
         entities: holders
             .into_iter()
-            .map(|holder| EntityState { last_event: NONE_U32, max_step_appended: NONE_U32, status: u16::MAX, holder })
+            .map(|holder| EntityState {
+                last_event: NONE_U32,
+                max_step_appended: NONE_U32,
+                status: u16::MAX,
+                last_applied: NONE_U32,
+                holder,
+            })
             .collect(),
         created_ns: Vec::with_capacity(reserve),
         delivered: Vec::with_capacity(reserve),
@@ -305,6 +311,8 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         .sum();
     let world = &mut sim.shared;
     world.stats.held_at_end = held_at_end as u64;
+    world.stats.entities_behind =
+        world.entities.iter().filter(|e| e.last_event != NONE_U32 && e.last_applied != e.last_event).count() as u64;
     let (p50, p99) = percentiles(&mut world.latencies);
     (world.stats.latency_p50_ns, world.stats.latency_p99_ns) = (p50, p99);
     let t = outcome.end_ns;

@@ -130,6 +130,14 @@ const ROWS: &[Row] = &[
         can: &["sequence_gap"],
         never: &["per_key_reorder", "duplicate_apply", "final_state"],
     },
+    // full-state events (apply any version > current), a version lost or reordered: the
+    // lost version is skipped (a visible gap), an older one arriving late is discarded;
+    // never applied out of order, never a stale final state.
+    Row {
+        scenario: "full-state-vs-delta",
+        can: &["sequence_gap", "counter.skipped_gaps", "counter.discarded"],
+        never: &["per_key_reorder", "duplicate_apply", "final_state"],
+    },
     // reorder buffer with timeout, event delayed beyond the timeout: the late event is
     // dropped (a gap); the applied order stays correct.
     Row {

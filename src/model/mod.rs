@@ -389,6 +389,9 @@ pub struct ModelStats {
     pub dead_lettered: u64,
     /// Events still held by consumer strategies when the run ended (never applied).
     pub held_at_end: u64,
+    /// Entities whose projection did not end at their latest event (stalled behind a lost
+    /// version, a reordered older event applied last, the latest event lost), set at the end.
+    pub entities_behind: u64,
     pub latency_sum_ns: u64,
     pub latency_max_ns: u64,
     /// Produce-to-apply latency percentiles over every apply (nearest rank), set at the end.
@@ -432,6 +435,8 @@ pub struct EntityState {
     pub max_step_appended: u32,
     /// The projection: kind of the last applied event, `u16::MAX` if none.
     pub status: u16,
+    /// The event applied last (the one the projection shows), or `u32::MAX`.
+    pub last_applied: u32,
     /// The producer responsible for the entity's next step (`u32::MAX` once the chain is
     /// complete or cut short).
     pub holder: u32,
