@@ -77,6 +77,13 @@ const ROWS: &[Row] = &[
         can: &["duplicate_apply"],
         never: &["commit_ahead", "lost_write", "poll_skip", "unseen_write"],
     },
+    // commit after processing, crash, each event increments a counter: the duplicates put
+    // the counter off (final_state), never L.
+    Row {
+        scenario: "counter-duplicates",
+        can: &["duplicate_apply", "final_state"],
+        never: &["commit_ahead", "lost_write", "poll_skip", "unseen_write"],
+    },
     // auto-commit with synchronous processing, crash: D, never L.
     Row {
         scenario: "commit-auto-crash",

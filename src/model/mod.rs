@@ -437,6 +437,9 @@ pub struct EntityState {
     pub status: u16,
     /// The event applied last (the one the projection shows), or `u32::MAX`.
     pub last_applied: u32,
+    /// How many applies the projection saw (duplicates included): `operation = increment`'s
+    /// counter.
+    pub applies: u64,
     /// The producer responsible for the entity's next step (`u32::MAX` once the chain is
     /// complete or cut short).
     pub holder: u32,
@@ -454,6 +457,9 @@ pub struct World {
     pub created_ns: Vec<u64>,
     pub delivered: Vec<u8>,
     pub applied: Vec<u8>,
+    /// With `workload.operation = append`: every apply as (entity, event), in order (the
+    /// projections' lists); empty otherwise.
+    pub apply_order: Vec<(u32, u32)>,
     /// Per event: how often it was appended (saturating), and [`fate`] bits.
     pub appended: Vec<u8>,
     pub fate: Vec<u8>,
