@@ -341,9 +341,9 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
             world.catalog.items.push(event);
         }
     }
-    for entity in 0..world.entities.len() {
+    for (entity, &items) in starts.iter().enumerate() {
         let (kind, count) = (world.entities[entity].status, world.entities[entity].applies);
-        world.record(Rec::State { t, entity: entity as u32, kind, count, items: starts[entity] });
+        world.record(Rec::State { t, entity: entity as u32, kind, count, items });
     }
     // In the history, a run that finished its work is `quiescent`: nothing it produced is
     // still unacknowledged or unconsumed (consumers idling on empty polls do not count).

@@ -985,7 +985,7 @@ impl Ingest<'_> {
                     candidates[1] = item(d).and_then(position).map(|p| (p, d));
                 }
                 for c in candidates.into_iter().flatten() {
-                    if before.is_none_or(|b| c.0 > b.0) {
+                    if !matches!(before, Some(b) if b.0 >= c.0) {
                         before = Some(c);
                     }
                 }
