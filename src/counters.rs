@@ -112,6 +112,7 @@ pub fn of(result: &RunResult) -> Vec<Counter> {
         w("lane_commits", s.lane_commits),
         w("lane_commit_held_back", s.lane_commit_held_back),
         w("lane_commit_skipped", s.lane_commit_skipped),
+        w("entities_behind", s.entities_behind),
         w("conflicts", s.conflicts),
         if_applied("latency_mean_ns", s.latency_sum_ns.checked_div(s.applies).unwrap_or(0)),
         if_applied("latency_p50_ns", s.latency_p50_ns),

@@ -19,7 +19,7 @@ pub use compact::{CompactHistory, Records};
 
 use sha2::{Digest, Sha256};
 
-use crate::scenario::ClockKind;
+use crate::scenario::{ClockKind, Operation};
 
 /// Records buffered before they are formatted and streamed.
 pub const FLUSH_RECORDS: usize = 8192;
@@ -86,6 +86,12 @@ pub struct Catalog {
     /// The members of each completed rebalance (`rebalance` records point into it): per
     /// member its node, its partition count, then its partitions.
     pub group_members: Vec<u32>,
+    /// What an apply does to the projection (`workload.operation`): the field it changes
+    /// besides `status` is in `create.writes`, the header's `operations` and `state`.
+    pub operation: crate::scenario::Operation,
+    /// With `operation = append`: the events each entity's projection applied, in apply
+    /// order (`state` records point into it), written at the end of the run.
+    pub items: Vec<u32>,
     /// Made on first use, from the names above (which must not change after).
     pub fragments: std::sync::OnceLock<Fragments>,
 }
@@ -305,6 +311,11 @@ pub enum Rec {
         t: u64,
         entity: u32,
         kind: u16,
+        /// How many times the group applied the entity's events (duplicates included): the
+        /// `count` of `operation = increment`, the length of `items` for `append`.
+        count: u64,
+        /// `operation = append`: where the entity's applied events start in `Catalog::items`.
+        items: u32,
     },
     Crash {
         t: u64,
@@ -507,10 +518,13 @@ struct Shipped {
     stamp_c: usize,
     vc: usize,
     group_members: usize,
+    items: usize,
 }
 
 /// What the simulation hands the writer: raw bytes (the header), or records with the
 /// catalog entries appended since the previous shipment.
+// One message per 8192 records: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Message {
     Bytes(Vec<u8>),
     Records(Shipment),
@@ -527,6 +541,7 @@ struct Shipment {
     stamp_c: Vec<u32>,
     vc: Vec<u32>,
     group_members: Vec<u32>,
+    items: Vec<u32>,
 }
 
 impl Shipment {
@@ -540,6 +555,7 @@ impl Shipment {
         self.stamp_c.clear();
         self.vc.clear();
         self.group_members.clear();
+        self.items.clear();
     }
 }
 
@@ -551,6 +567,18 @@ struct Writer {
 
 /// Shipments in flight between the simulation and the writer thread.
 const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// The `items` of an `operation = append` projection: the kinds of its applied events, in
+/// apply order, joined by commas.
+pub fn state_items(catalog: &Catalog, start: u32, count: u64) -> String {
+    let start = start as usize;
+    let end = start.saturating_add(usize::try_from(count).unwrap_or(usize::MAX)).min(catalog.items.len());
+    let kinds = catalog.items.get(start..end).unwrap_or(&[]).iter().map(|&e| {
+        let kind = catalog.events[e as usize].kind;
+        catalog.kinds[usize::from(kind)].as_str()
+    });
+    kinds.collect::<Vec<_>>().join(",")
+}
 
 /// The writer's copy of a catalog: the names, which are fixed before the run starts (the
 /// tables start empty and grow by shipments).
@@ -574,6 +602,8 @@ fn catalog_names(catalog: &Catalog) -> Catalog {
         vc: _,
         vc_width,
         group_members: _,
+        operation,
+        items: _,
         fragments: _,
     } = catalog;
     Catalog {
@@ -586,6 +616,7 @@ fn catalog_names(catalog: &Catalog) -> Catalog {
         meta_ts: *meta_ts,
         clock: *clock,
         vc_width: *vc_width,
+        operation: *operation,
         ..Catalog::default()
     }
 }
@@ -617,6 +648,7 @@ impl Writer {
                         catalog.stamp_c.extend_from_slice(&shipment.stamp_c);
                         catalog.vc.extend_from_slice(&shipment.vc);
                         catalog.group_members.extend_from_slice(&shipment.group_members);
+                        catalog.items.extend_from_slice(&shipment.items);
                         out.reserve(shipment.records.len() * 160);
                         for rec in &shipment.records {
                             if let Rec::Send { batch, pid, epoch, seq, .. } = *rec {
@@ -727,6 +759,10 @@ impl Recorder {
                 serde_json::json!({"name": catalog.topic, "partitions": header.partitions})
             }],
         });
+        let mut value = value;
+        if let Some((field, operation)) = catalog.operation.field() {
+            value["operations"] = serde_json::json!({ field: operation });
+        }
         let mut line = serde_json::to_vec(&value).expect("a JSON value serializes");
         line.push(b'\n');
         match &mut self.compact {
@@ -761,6 +797,7 @@ impl Recorder {
         shipment.stamp_c.extend_from_slice(&catalog.stamp_c[from.stamp_c..]);
         shipment.vc.extend_from_slice(&catalog.vc[from.vc..]);
         shipment.group_members.extend_from_slice(&catalog.group_members[from.group_members..]);
+        shipment.items.extend_from_slice(&catalog.items[from.items..]);
         self.shipped = Shipped {
             events: catalog.events.len(),
             deps: catalog.deps.len(),
@@ -770,6 +807,7 @@ impl Recorder {
             stamp_c: catalog.stamp_c.len(),
             vc: catalog.vc.len(),
             group_members: catalog.group_members.len(),
+            items: catalog.items.len(),
         };
         self.written += shipment.records.len() as u64;
         self.send(catalog, Message::Records(shipment));
@@ -925,7 +963,17 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
             }
             line.raw(",\"deps\":").ids(catalog.deps(event));
             let kind = &catalog.kinds[usize::from(info.kind)];
-            line.raw(",\"writes\":").raw("{\"status\":").string(kind).raw("}");
+            line.raw(",\"writes\":").raw("{\"status\":").string(kind);
+            match catalog.operation {
+                Operation::Set => {}
+                Operation::Increment => {
+                    line.raw(",\"count\":\"1\"");
+                }
+                Operation::Append => {
+                    line.raw(",\"items\":").string(kind);
+                }
+            }
+            line.raw("}");
             line.raw(",\"kind\":").string(kind);
             if catalog.meta_seq || catalog.meta_ts || catalog.clock != ClockKind::None {
                 line.raw(",\"meta\":{");
@@ -1090,11 +1138,22 @@ fn format_record(out: &mut Vec<u8>, rec: &Rec, catalog: &Catalog) {
                 line.raw(",\"reason\":").string(reason);
             }
         }
-        Rec::State { t, entity, kind } => {
+        Rec::State { t, entity, kind, count, items } => {
             line.start("state", t).group(catalog);
             line.raw(",\"entity\":").entity(catalog, entity).raw(",\"fields\":").raw("{");
+            let mut sep = "";
             if kind != u16::MAX {
                 line.raw("\"status\":").string(&catalog.kinds[usize::from(kind)]);
+                sep = ",";
+            }
+            match catalog.operation {
+                Operation::Set => {}
+                Operation::Increment => {
+                    line.raw(sep).raw("\"count\":\"").uint(count).raw("\"");
+                }
+                Operation::Append => {
+                    line.raw(sep).raw("\"items\":").string(&state_items(catalog, items, count));
+                }
             }
             line.raw("}");
         }
@@ -1225,7 +1284,7 @@ mod tests {
                 reason: "stale_generation",
             },
             Rec::Revoke { t: 9, node: 2, generation: 1, partition: 2 },
-            Rec::State { t: 10, entity: 3, kind: 1 },
+            Rec::State { t: 10, entity: 3, kind: 1, count: 0, items: 0 },
             Rec::Crash { t: 11, node: 1 },
             Rec::Restart { t: 12, node: 1 },
             Rec::Pause { t: 12, node: 2 },

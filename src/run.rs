@@ -127,6 +127,7 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         meta_ts: scenario.plugins.metadata().ts,
         clock: scenario.producer.clock,
         vc_width: layout.producers,
+        operation: scenario.workload.operation,
         ..Catalog::default()
     };
     let default_link = link_spec(&scenario.network);
@@ -140,11 +141,19 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         stats: ModelStats::default(),
         entities: holders
             .into_iter()
-            .map(|holder| EntityState { last_event: NONE_U32, max_step_appended: NONE_U32, status: u16::MAX, holder })
+            .map(|holder| EntityState {
+                last_event: NONE_U32,
+                max_step_appended: NONE_U32,
+                status: u16::MAX,
+                last_applied: NONE_U32,
+                applies: 0,
+                holder,
+            })
             .collect(),
         created_ns: Vec::with_capacity(reserve),
         delivered: Vec::with_capacity(reserve),
         applied: Vec::with_capacity(reserve),
+        apply_order: Vec::new(),
         appended: Vec::with_capacity(reserve),
         fate: Vec::with_capacity(reserve),
         log_end: vec![0; partitions],
@@ -305,6 +314,8 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         .sum();
     let world = &mut sim.shared;
     world.stats.held_at_end = held_at_end as u64;
+    world.stats.entities_behind =
+        world.entities.iter().filter(|e| e.last_event != NONE_U32 && e.last_applied != e.last_event).count() as u64;
     let (p50, p99) = percentiles(&mut world.latencies);
     (world.stats.latency_p50_ns, world.stats.latency_p99_ns) = (p50, p99);
     let t = outcome.end_ns;
@@ -317,9 +328,22 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
     }
     world.stats.never_applied = (world.latencies.len() - before) as u64;
     world.stats.latency_p99_to_end_ns = percentiles(&mut world.latencies).1;
-    for entity in 0..world.entities.len() {
-        let kind = world.entities[entity].status;
-        world.record(Rec::State { t, entity: entity as u32, kind });
+    // The lists of `operation = append`: each entity's applies, in order, in the catalog.
+    let mut starts = vec![0u32; world.entities.len()];
+    if !world.apply_order.is_empty() {
+        world.apply_order.sort_by_key(|&(entity, _)| entity);
+        let mut previous = u32::MAX;
+        for &(entity, event) in &world.apply_order {
+            if entity != previous {
+                starts[entity as usize] = world.catalog.items.len() as u32;
+                previous = entity;
+            }
+            world.catalog.items.push(event);
+        }
+    }
+    for (entity, &items) in starts.iter().enumerate() {
+        let (kind, count) = (world.entities[entity].status, world.entities[entity].applies);
+        world.record(Rec::State { t, entity: entity as u32, kind, count, items });
     }
     // In the history, a run that finished its work is `quiescent`: nothing it produced is
     // still unacknowledged or unconsumed (consumers idling on empty polls do not count).

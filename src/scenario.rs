@@ -73,6 +73,34 @@ pub enum WorkloadMode {
     Closed,
 }
 
+/// What applying an event does to its entity's projection (`workload.operation`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// Sets the entity's `status` to the event's kind: applying it twice, or an older one
+    /// again, can only leave an older status.
+    #[default]
+    Set,
+    /// Also adds 1 to the entity's `count` (a counter, a balance): every duplicate apply
+    /// is off by one more.
+    Increment,
+    /// Also appends the event's item to the entity's `items` list: a duplicate shows twice,
+    /// a reorder shows out of order.
+    Append,
+}
+
+impl Operation {
+    /// The field the operation changes besides `status`, with the history's name of the
+    /// operation (`None` for `set`).
+    pub fn field(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Operation::Set => None,
+            Operation::Increment => Some(("count", "increment")),
+            Operation::Append => Some(("items", "append")),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Handoff {
@@ -210,6 +238,8 @@ pub struct Workload {
     pub mode: WorkloadMode,
     /// Closed loop: events each producer keeps unacknowledged (0 in open mode).
     pub outstanding: u32,
+    /// What an apply does to the projection (see [`Operation`]).
+    pub operation: Operation,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -441,6 +471,7 @@ struct RawWorkload {
     kinds: Option<Vec<String>>,
     mode: Option<WorkloadMode>,
     outstanding: Option<u32>,
+    operation: Option<Operation>,
 }
 
 #[derive(Deserialize)]
@@ -1096,6 +1127,7 @@ impl Validator<'_> {
         Ok(Workload {
             mode,
             outstanding,
+            operation: raw.operation.unwrap_or_default(),
             entities,
             events_per_entity,
             entity_prefix: self.name("workload.entity_prefix", raw.entity_prefix.unwrap_or_else(|| "order".into()))?,

@@ -77,6 +77,13 @@ const ROWS: &[Row] = &[
         can: &["duplicate_apply"],
         never: &["commit_ahead", "lost_write", "poll_skip", "unseen_write"],
     },
+    // commit after processing, crash, each event increments a counter: the duplicates put
+    // the counter off (final_state), never L.
+    Row {
+        scenario: "counter-duplicates",
+        can: &["duplicate_apply", "final_state"],
+        never: &["commit_ahead", "lost_write", "poll_skip", "unseen_write"],
+    },
     // auto-commit with synchronous processing, crash: D, never L.
     Row {
         scenario: "commit-auto-crash",
@@ -128,6 +135,14 @@ const ROWS: &[Row] = &[
     Row {
         scenario: "reorder-buffer-lost-event",
         can: &["sequence_gap"],
+        never: &["per_key_reorder", "duplicate_apply", "final_state"],
+    },
+    // full-state events (apply any version > current), a version lost or reordered: the
+    // lost version is skipped (a visible gap), an older one arriving late is discarded;
+    // never applied out of order, never a stale final state.
+    Row {
+        scenario: "full-state-vs-delta",
+        can: &["sequence_gap", "counter.skipped_gaps", "counter.discarded"],
         never: &["per_key_reorder", "duplicate_apply", "final_state"],
     },
     // reorder buffer with timeout, event delayed beyond the timeout: the late event is

@@ -236,3 +236,39 @@ fn lamport_orders_per_member_and_the_sequencer_orders_the_group() {
     };
     assert!(latency("key+idempotent+sequencer") > latency("key+idempotent+lamport"));
 }
+
+#[test]
+fn full_state_skips_a_lost_version_where_deltas_stall() {
+    // The same lossy, reordering runs: the delta consumer (`versioned`) holds everything
+    // behind a lost version and its entities end behind their latest event; the full-state
+    // consumer applies the next version it gets, records the skip, and ends behind only
+    // where the latest version itself was lost. Neither ever reorders; without either,
+    // the reordering link shows.
+    let path = "scenarios/full-state-vs-delta.toml";
+    let (mut full_behind, mut delta_behind, mut skipped, mut gaps, mut stalled_seeds, mut plain_reorders) =
+        (0, 0, 0, 0, 0, 0);
+    for seed in 1..=20 {
+        let (full, found) = run_with(path, "key+full-state", seed);
+        assert!(!found.contains_key("per_key_reorder"), "full-state, seed {seed}: {found:?}");
+        assert!(!found.contains_key("final_state"), "full-state, seed {seed}: {found:?}");
+        assert_eq!(full.stats.held_at_end, 0, "full-state holds nothing, seed {seed}");
+        assert_eq!(full.outcome.reason.as_str(), "done", "full-state never stalls, seed {seed}");
+        let (delta, found) = run_with(path, "key+versioned", seed);
+        assert!(!found.contains_key("per_key_reorder"), "versioned, seed {seed}: {found:?}");
+        assert_eq!(delta.stats.skipped_gaps, 0, "versioned never skips, seed {seed}");
+        assert!(full.stats.entities_behind <= delta.stats.entities_behind, "seed {seed}");
+        full_behind += full.stats.entities_behind;
+        delta_behind += delta.stats.entities_behind;
+        skipped += full.stats.skipped_gaps;
+        gaps += found_count(path, "key+full-state", seed, "sequence_gap");
+        stalled_seeds += u64::from(delta.stats.held_at_end > 0);
+        plain_reorders += run_with(path, "key", seed).1.get("per_key_reorder").copied().unwrap_or(0);
+    }
+    assert!(stalled_seeds > 0 && skipped > 0 && gaps > 0, "{stalled_seeds} {skipped} {gaps}");
+    assert!(full_behind < delta_behind, "full-state ends closer to the latest state: {full_behind} vs {delta_behind}");
+    assert!(plain_reorders > 0, "without a version check the link reorders");
+}
+
+fn found_count(path: &str, strategy: &str, seed: u64, kind: &str) -> u64 {
+    run_with(path, strategy, seed).1.get(kind).copied().unwrap_or(0)
+}

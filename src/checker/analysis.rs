@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use super::ingest::{ApplyRec, Ingest, Line};
+use super::ingest::{ApplyRec, FieldOp, Ingest, Line};
 use super::report::{Kind, Witness};
 use super::tables::NONE;
 
@@ -320,7 +320,7 @@ impl Ingest<'_> {
             self.hb_pass(&applied, &at, &mut late, &mut late_ent, &format!("group {gname}"), true);
             self.reapply_reorders(&applied, &at, &reapplies, &gname);
             self.sequence_gaps(&applied, &gname, &seq_index);
-            self.final_state(g as u32, &at, &handled, &applied);
+            self.final_state(g as u32, &at, &handled, &applied, &reapplies);
         }
     }
 
@@ -766,7 +766,13 @@ impl Ingest<'_> {
     /// Final projection vs the causally maximal writers among the events the group applied
     /// or discarded. Same-entity deps decide "maximal"; a writer ordered only through other
     /// entities counts as concurrent, which can only accept more values (sound).
-    fn final_state(&mut self, g: u32, at: &[u32], handled: &[bool], applied: &[Recv]) {
+    ///
+    /// A field the header declares an `increment` is judged against the sum of the amounts
+    /// of the entity's events the group applied, each counted once (a duplicate apply, or
+    /// an apply the projection lost, puts it off); an `append` field against the items of
+    /// the applied events, each once, with every item after the items of its applied
+    /// same-entity causes.
+    fn final_state(&mut self, g: u32, at: &[u32], handled: &[bool], applied: &[Recv], reapplies: &[Recv]) {
         if self.end.is_none() {
             return;
         }
@@ -815,6 +821,31 @@ impl Ingest<'_> {
             let mut wit: Vec<Witness> = vec![w(line, "final state".into())];
             for f in field_ids {
                 let actual = self.states[si].fields.iter().rev().find(|(x, _)| *x == f).map(|(_, v)| v.to_string());
+                if let Some(&op) = self.field_ops.get(&f) {
+                    let fname = self.fields.name(f).to_string();
+                    let wrong = match op {
+                        FieldOp::Increment => self.counter_wrong(events, at, f, actual.as_deref()),
+                        FieldOp::Append => self.list_wrong(events, &local, at, f, actual.as_deref()),
+                    };
+                    if let Some(why) = wrong {
+                        bad.push(format!("{fname} is {} but {why}", actual.as_deref().unwrap_or("unset")));
+                        // The witnesses: the entity's re-applies (a duplicate's effect), else
+                        // its applies.
+                        let again = reapplies.iter().filter(|r| self.ev.entity[r.event as usize] == ent);
+                        let mut added = 0;
+                        for r in again.take(3) {
+                            wit.push(w(r.line, format!("apply {} again ({fname})", self.ev.name(r.event))));
+                            added += 1;
+                        }
+                        if added == 0 {
+                            for &e in events.iter().filter(|&&e| at[e as usize] > 0).take(3) {
+                                let r = applied[at[e as usize] as usize - 1];
+                                wit.push(w(r.line, format!("apply of {} ({fname})", self.ev.name(e))));
+                            }
+                        }
+                    }
+                    continue;
+                }
                 let maximal = self.maximal_writers(events, &local, handled, f);
                 let values: Vec<String> = maximal.iter().map(|(_, v)| v.clone()).collect();
                 let fname = self.fields.name(f).to_string();
@@ -869,6 +900,110 @@ impl Ingest<'_> {
                 );
             }
         }
+    }
+
+    /// An `increment` field's final value against the sum of the amounts of the applied
+    /// events (each once): `None` when equal, else what it should be and why.
+    fn counter_wrong(&self, events: &[u32], at: &[u32], f: u32, actual: Option<&str>) -> Option<String> {
+        let mut sum: i128 = 0;
+        let mut applied = 0u64;
+        for &e in events.iter().filter(|&&e| at[e as usize] > 0) {
+            for &x in self.ev.writes_of(e).iter().filter(|x| x.0 == f) {
+                // Ingestion holds every amount of an increment field to an integer.
+                sum += i128::from(self.ev.value(x).parse::<i64>().unwrap_or(0));
+                applied += 1;
+            }
+        }
+        let have = match actual {
+            None if applied == 0 => return None,
+            None => None,
+            Some(v) => v.trim().parse::<i128>().ok(),
+        };
+        if have == Some(sum) {
+            return None;
+        }
+        let off = match have {
+            Some(h) if h > sum => {
+                format!(": {} more than its {applied} applied events add, each counted once", h - sum)
+            }
+            Some(h) => format!(": {} less than its {applied} applied events add", sum - h),
+            None => String::from(": not an integer"),
+        };
+        Some(format!("should be {sum}{off}"))
+    }
+
+    /// An `append` field's final list (comma-separated) against the items of the applied
+    /// events: each once, and (when the items tell the events apart) every item after the
+    /// items of its applied same-entity causes. `None` when it holds.
+    fn list_wrong(&self, events: &[u32], local: &[u32], at: &[u32], f: u32, actual: Option<&str>) -> Option<String> {
+        let item = |e: u32| self.ev.writes_of(e).iter().rev().find(|x| x.0 == f).map(|&x| self.ev.value(x));
+        let mut expected: Vec<&str> = events.iter().filter(|&&e| at[e as usize] > 0).filter_map(|&e| item(e)).collect();
+        let list: Vec<&str> = match actual {
+            None | Some("") => Vec::new(),
+            Some(v) => v.split(',').collect(),
+        };
+        let mut have = list.clone();
+        expected.sort_unstable();
+        have.sort_unstable();
+        if expected != have {
+            let mut extra = Vec::new();
+            let (mut i, mut j) = (0, 0);
+            while i < have.len() {
+                if j < expected.len() && expected[j] == have[i] {
+                    (i, j) = (i + 1, j + 1);
+                } else if j < expected.len() && expected[j] < have[i] {
+                    j += 1;
+                } else {
+                    extra.push(have[i]);
+                    i += 1;
+                }
+            }
+            let extra = if extra.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} extra: a duplicate apply)", extra.join(","))
+            };
+            return Some(format!("should hold each of the {} applied events' items once{extra}", expected.len()));
+        }
+        // Order: only when each item names one event.
+        if expected.windows(2).any(|w| w[0] == w[1]) {
+            return None;
+        }
+        let position = |s: &str| list.iter().position(|x| *x == s);
+        // Per event in create order (deps first): the latest list position among its applied
+        // same-entity causes, transitively.
+        let mut latest: Vec<Option<(usize, u32)>> = vec![None; events.len()];
+        for (i, &e) in events.iter().enumerate() {
+            let mut before: Option<(usize, u32)> = None;
+            for &d in self.ev.deps_of(e) {
+                let j = local[d as usize];
+                if j == NONE {
+                    continue;
+                }
+                let mut candidates = [latest[j as usize], None];
+                if at[d as usize] > 0 {
+                    candidates[1] = item(d).and_then(position).map(|p| (p, d));
+                }
+                for c in candidates.into_iter().flatten() {
+                    if !matches!(before, Some(b) if b.0 >= c.0) {
+                        before = Some(c);
+                    }
+                }
+            }
+            latest[i] = before;
+            if at[e as usize] > 0 {
+                if let (Some(p), Some((q, cause))) = (item(e).and_then(position), before) {
+                    if q > p {
+                        return Some(format!(
+                            "lists {} before {}, which happened before it",
+                            list[p],
+                            item(cause).unwrap_or("?")
+                        ));
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// Writers of field `f` among handled events with no handled same-entity descendant

@@ -343,6 +343,15 @@ impl Events {
     }
 }
 
+/// How applies combine a field's writes (the header's `operations`; `set` otherwise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FieldOp {
+    /// Each write is an integer added to the field (a counter, a balance).
+    Increment,
+    /// Each write is an item appended to the field's list (written comma-separated).
+    Append,
+}
+
 /// The whole ingestion state.
 pub(crate) struct Ingest<'s> {
     pub source: &'s str,
@@ -358,6 +367,8 @@ pub(crate) struct Ingest<'s> {
     pub groups: Names,
     pub entities: Names,
     pub fields: Names,
+    /// Fields the header declares as combined by something other than `set`, by field id.
+    pub field_ops: BTreeMap<u32, FieldOp>,
     part_ids: FxHashMap<Box<str>, FxHashMap<u32, u32>>,
     /// The first topic looked up and its partitions' ids by number (NONE: not seen yet), so
     /// that the usual one-topic history finds a partition without hashing. Only the first:
@@ -414,6 +425,7 @@ impl<'s> Ingest<'s> {
             groups: Names::default(),
             entities: Names::default(),
             fields: Names::default(),
+            field_ops: BTreeMap::new(),
             part_ids: FxHashMap::default(),
             part_cache: (Box::from(""), Vec::new()),
             parts: Vec::new(),
@@ -563,6 +575,24 @@ impl<'s> Ingest<'s> {
                 }
             }
             self.topics = Some(m);
+        }
+        if let Some(ops) = &h.operations {
+            for (field, op) in &ops.0 {
+                let op = match op.0.as_ref() {
+                    "set" => continue,
+                    "increment" => FieldOp::Increment,
+                    "append" => FieldOp::Append,
+                    other => {
+                        return Err(self.err(format!(
+                            "header operations: field {field:?} has operation {other:?}; expected \"set\", \"increment\" or \"append\""
+                        )))
+                    }
+                };
+                let f = self.fields.intern(field);
+                if self.field_ops.insert(f, op).is_some() {
+                    return Err(self.err(format!("header operations list field {field:?} twice; expected each once")));
+                }
+            }
         }
         if let Some(s) = &h.scenario {
             self.report.run.insert("scenario".into(), s.0.to_string());
@@ -928,6 +958,21 @@ impl<'s> Ingest<'s> {
             let ws = self.ev.write_arena.len() as u32;
             for (f, v) in &writes.0 {
                 let fi = self.fields.intern(f);
+                match self.field_ops.get(&fi) {
+                    Some(FieldOp::Increment) if v.0.parse::<i64>().is_err() => {
+                        return Err(self.err(format!(
+                            "create writes {f}={:?}, but the header declares {f} an increment; expected an integer (the amount added)",
+                            v.0
+                        )))
+                    }
+                    Some(FieldOp::Append) if v.0.contains(',') => {
+                        return Err(self.err(format!(
+                            "create writes {f}={:?}, but the header declares {f} an append; expected one item without a comma (the state lists items comma-separated)",
+                            v.0
+                        )))
+                    }
+                    _ => {}
+                }
                 let vs = self.ev.write_bytes.len();
                 self.ev.write_bytes.extend_from_slice(v.0.as_bytes());
                 let vs = u32::try_from(vs).map_err(|_| self.err("history writes exceed 4 GiB".into()))?;

@@ -157,6 +157,10 @@ pub(crate) struct Header<'a> {
     pub expect: Option<Vec<CowStr<'a>>>,
     #[serde(borrow)]
     pub topics: Option<Vec<TopicDecl<'a>>>,
+    /// How applies combine a field's writes, per field: `set` (the default), `increment`
+    /// (the value is an integer added), `append` (the value is an item added to a list).
+    #[serde(borrow)]
+    pub operations: Option<Pairs<'a, CowStr<'a>>>,
     #[serde(borrow)]
     pub scenario: Option<CowStr<'a>>,
     #[serde(borrow)]

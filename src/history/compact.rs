@@ -315,9 +315,11 @@ impl Encoder {
                 u(out, ok.into());
                 u(out, string);
             }
-            Rec::State { entity, kind, .. } => {
+            Rec::State { entity, kind, count, items, .. } => {
                 u(out, entity.into());
                 u(out, kind.into());
+                u(out, count);
+                u(out, items.into());
             }
             Rec::Crash { node, .. } | Rec::Restart { node, .. } | Rec::Pause { node, .. } => {
                 u(out, node.into());
@@ -533,7 +535,7 @@ impl Iterator for Records<'_> {
                 ok: r.bool(),
                 reason: strings[r.u64() as usize],
             },
-            17 => Rec::State { t, entity: r.u32(), kind: r.u16() },
+            17 => Rec::State { t, entity: r.u32(), kind: r.u16(), count: r.u64(), items: r.u32() },
             18 => Rec::Crash { t, node: r.u32() },
             19 => Rec::Restart { t, node: r.u32() },
             20 => Rec::Pause { t, node: r.u32() },
@@ -605,6 +607,7 @@ impl CompactHistory {
             + c.stamp_c.len() * 4
             + c.vc.len() * 4
             + c.group_members.len() * 4
+            + c.items.len() * 4
     }
 
     /// Writes the history as JSONL: the same bytes as recording it with
@@ -657,6 +660,7 @@ impl CompactHistory {
         catalog.stamp_c.clone_from(&self.catalog.stamp_c);
         catalog.vc.clone_from(&self.catalog.vc);
         catalog.group_members.clone_from(&self.catalog.group_members);
+        catalog.items.clone_from(&self.catalog.items);
         let mut line = Vec::with_capacity(512);
         for (index, rec) in self.records().enumerate() {
             if let Rec::Send { batch, pid, epoch, seq, .. } = rec {

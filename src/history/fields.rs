@@ -10,7 +10,7 @@ use super::compact::CompactHistory;
 use super::{Catalog, Rec, NONE_U64};
 use crate::checker::fields::{CowStr, FieldCheck, GroupMember, IdRef, Meta, Pairs, Raw};
 use crate::checker::{CheckError, Guarantee, Report};
-use crate::scenario::ClockKind;
+use crate::scenario::{ClockKind, Operation};
 
 /// Names of entities (`order-17`) that created events, made once per check. (A run cut
 /// short by a limit also writes `state` records of entities that never started: `fill`
@@ -64,7 +64,13 @@ pub(super) fn fill<'c>(
             raw.entity = Some(CowStr(entity));
             raw.deps = Some(catalog.deps(event).iter().map(|&d| IdRef::Int(u64::from(d))).collect());
             let kind = catalog.kinds[usize::from(info.kind)].as_str();
-            raw.writes = Some(Pairs(vec![(Cow::Borrowed("status"), CowStr(Cow::Borrowed(kind)))]));
+            let mut writes = vec![(Cow::Borrowed("status"), CowStr(Cow::Borrowed(kind)))];
+            match catalog.operation {
+                Operation::Set => {}
+                Operation::Increment => writes.push((Cow::Borrowed("count"), CowStr(Cow::Borrowed("1")))),
+                Operation::Append => writes.push((Cow::Borrowed("items"), CowStr(Cow::Borrowed(kind)))),
+            }
+            raw.writes = Some(Pairs(writes));
             if catalog.meta_seq || catalog.meta_ts || catalog.clock != ClockKind::None {
                 let mut meta = Meta::default();
                 if catalog.meta_seq {
@@ -202,13 +208,20 @@ pub(super) fn fill<'c>(
                 raw.reason = s(reason);
             }
         }
-        Rec::State { t, entity, kind } => {
+        Rec::State { t, entity, kind, count, items } => {
             (raw.ty, raw.t, raw.group, raw.entity) =
                 (s("state"), Some(t), group, Some(CowStr(entity_name(catalog, entities, entity))));
             let mut fields = Vec::new();
             if kind != u16::MAX {
                 fields
                     .push((Cow::Borrowed("status"), CowStr(Cow::Borrowed(catalog.kinds[usize::from(kind)].as_str()))));
+            }
+            match catalog.operation {
+                Operation::Set => {}
+                Operation::Increment => fields.push((Cow::Borrowed("count"), CowStr(Cow::Owned(count.to_string())))),
+                Operation::Append => {
+                    fields.push((Cow::Borrowed("items"), CowStr(Cow::Owned(super::state_items(catalog, items, count)))))
+                }
             }
             raw.fields = Some(Pairs(fields));
         }

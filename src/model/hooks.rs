@@ -371,7 +371,13 @@ pub(crate) fn apply(ctx: &mut ModelCtx<'_>, node: u32, partition: u32, offset: u
     }
     *applied = applied.saturating_add(1);
     let info = world.catalog.events[event as usize];
-    world.entities[info.entity as usize].status = info.kind;
+    let entity = &mut world.entities[info.entity as usize];
+    entity.status = info.kind;
+    entity.last_applied = event;
+    entity.applies = entity.applies.saturating_add(1);
+    if world.catalog.operation == crate::scenario::Operation::Append {
+        world.apply_order.push((info.entity, event));
+    }
     let latency = t - world.created_ns[event as usize];
     world.latencies.push(latency);
     world.stats.last_apply_ns = t;

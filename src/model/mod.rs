@@ -396,6 +396,9 @@ pub struct ModelStats {
     pub lane_commits: u64,
     pub lane_commit_held_back: u64,
     pub lane_commit_skipped: u64,
+    /// Entities whose projection did not end at their latest event (stalled behind a lost
+    /// version, a reordered older event applied last, the latest event lost), set at the end.
+    pub entities_behind: u64,
     pub latency_sum_ns: u64,
     pub latency_max_ns: u64,
     /// Produce-to-apply latency percentiles over every apply (nearest rank), set at the end.
@@ -439,6 +442,11 @@ pub struct EntityState {
     pub max_step_appended: u32,
     /// The projection: kind of the last applied event, `u16::MAX` if none.
     pub status: u16,
+    /// The event applied last (the one the projection shows), or `u32::MAX`.
+    pub last_applied: u32,
+    /// How many applies the projection saw (duplicates included): `operation = increment`'s
+    /// counter.
+    pub applies: u64,
     /// The producer responsible for the entity's next step (`u32::MAX` once the chain is
     /// complete or cut short).
     pub holder: u32,
@@ -456,6 +464,9 @@ pub struct World {
     pub created_ns: Vec<u64>,
     pub delivered: Vec<u8>,
     pub applied: Vec<u8>,
+    /// With `workload.operation = append`: every apply as (entity, event), in order (the
+    /// projections' lists); empty otherwise.
+    pub apply_order: Vec<(u32, u32)>,
     /// Per event: how often it was appended (saturating), and [`fate`] bits.
     pub appended: Vec<u8>,
     pub fate: Vec<u8>,

@@ -28,6 +28,7 @@
 //! deciding.
 
 mod expected_version;
+mod full_state;
 mod hybrid_logical_clock;
 mod idempotent_consumer;
 mod idempotent_producer;
@@ -214,6 +215,7 @@ pub fn all() -> &'static [&'static dyn Strategy] {
         &idempotent_consumer::IdempotentConsumer,
         &reorder_buffer::ReorderBuffer,
         &versioned_consumer::VersionedConsumer,
+        &full_state::FullState,
         &timestamp_lww::TimestampLww,
         &lamport_clock::LamportClock,
         &hybrid_logical_clock::HybridLogicalClock,

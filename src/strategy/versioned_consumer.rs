@@ -4,8 +4,9 @@
 //!
 //! Promises: no out-of-order or repeated partial update, ever. Costs: an entity stalls for
 //! good on a lost version (its later events wait for ever), and held events use memory.
-//! (Full-state events that may skip ahead are a variant ordo does not model yet: its
-//! events are partial updates.) Source: docs/known-outcomes.md ("versioned consumer").
+//! Its events are deltas (partial updates); `full-state` is the variant whose events carry
+//! the whole state and may skip ahead. Source: docs/known-outcomes.md ("versioned
+//! consumer").
 
 use super::Side::Consumer;
 use super::{ConsumerHooks, Metadata, Setting, Setup, Strategy};
