@@ -316,6 +316,7 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         }
     }
     world.stats.never_applied = (world.latencies.len() - before) as u64;
+    world.stats.never_appended = world.appended.iter().filter(|&&appended| appended == 0).count() as u64;
     world.stats.latency_p99_to_end_ns = percentiles(&mut world.latencies).1;
     for entity in 0..world.entities.len() {
         let kind = world.entities[entity].status;

@@ -205,6 +205,13 @@ pub struct Workload {
     /// Events live in a durable source (a table, an outbox): after a producer crash, the
     /// restarted process sends again those it never saw acknowledged.
     pub durable_source: bool,
+    /// With a durable source: 0, the relay marks each event done when it is acknowledged
+    /// (a polling outbox relay); above 0, the relay tails the source's commit log and
+    /// stores its restart position (the end of the acknowledged prefix) at the first
+    /// acknowledgment at least this many ms after the last store, as Kafka Connect commits
+    /// a source connector's offsets every `offset.flush.interval.ms`. A restarted relay
+    /// publishes again everything after the stored position, acknowledged or not.
+    pub relay_flush_ms: u64,
     pub kinds: Vec<String>,
     /// Open or closed loop (see [`WorkloadMode`]).
     pub mode: WorkloadMode,
@@ -420,6 +427,7 @@ struct RawWorkload {
     cross_entity_ppm: Option<u32>,
     resend_failed: Option<bool>,
     durable_source: Option<bool>,
+    relay_flush_ms: Option<u64>,
     kinds: Option<Vec<String>>,
     mode: Option<WorkloadMode>,
     outstanding: Option<u32>,
@@ -1089,6 +1097,7 @@ impl Validator<'_> {
             cross_entity_ppm: self.ppm("workload.cross_entity_ppm", raw.cross_entity_ppm.unwrap_or(0))?,
             resend_failed: raw.resend_failed.unwrap_or(false),
             durable_source: raw.durable_source.unwrap_or(false),
+            relay_flush_ms: self.range("workload.relay_flush_ms", raw.relay_flush_ms.unwrap_or(0), 0, 86_400_000)?,
             kinds,
         })
     }
