@@ -122,7 +122,7 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         topic: topology.topic.clone(),
         group: topology.group.clone(),
         entity_prefix: scenario.workload.entity_prefix.clone(),
-        kinds: scenario.workload.kinds.clone(),
+        kinds: scenario.workload.kinds.iter().chain(&scenario.workload.compensations).cloned().collect(),
         meta_seq: scenario.plugins.metadata().seq,
         meta_ts: scenario.plugins.metadata().ts,
         clock: scenario.producer.clock,

@@ -213,6 +213,12 @@ pub struct Workload {
     /// publishes again everything after the stored position, acknowledged or not.
     pub relay_flush_ms: u64,
     pub kinds: Vec<String>,
+    /// Saga compensations: `compensations[i]` undoes the step of kind `kinds[i]`. With
+    /// `compensation_ppm` per million, a step after the first fails and its service emits
+    /// instead the compensation of the step before it (the kind the entity is in), which
+    /// ends the entity's saga.
+    pub compensations: Vec<String>,
+    pub compensation_ppm: u32,
     /// Open or closed loop (see [`WorkloadMode`]).
     pub mode: WorkloadMode,
     /// Closed loop: events each producer keeps unacknowledged (0 in open mode).
@@ -429,6 +435,8 @@ struct RawWorkload {
     durable_source: Option<bool>,
     relay_flush_ms: Option<u64>,
     kinds: Option<Vec<String>>,
+    compensations: Option<Vec<String>>,
+    compensation_ppm: Option<u32>,
     mode: Option<WorkloadMode>,
     outstanding: Option<u32>,
 }
@@ -1052,6 +1060,29 @@ impl Validator<'_> {
         for (index, kind) in kinds.iter().enumerate() {
             self.name(&format!("workload.kinds[{index}]"), kind.clone())?;
         }
+        let compensations = raw.compensations.unwrap_or_default();
+        if compensations.len() > kinds.len() {
+            return Err(self.invalid(
+                "workload.compensations",
+                format!("expected at most one compensation per kind ({}), got {}", kinds.len(), compensations.len()),
+            ));
+        }
+        for (index, name) in compensations.iter().enumerate() {
+            self.name(&format!("workload.compensations[{index}]"), name.clone())?;
+            if kinds.contains(name) || compensations[..index].contains(name) {
+                return Err(self.invalid(
+                    &format!("workload.compensations[{index}]"),
+                    format!("expected a name no kind or other compensation has, got {name:?}"),
+                ));
+            }
+        }
+        let compensation_ppm = self.ppm("workload.compensation_ppm", raw.compensation_ppm.unwrap_or(0))?;
+        if compensation_ppm > 0 && compensations.is_empty() {
+            return Err(self.invalid(
+                "workload.compensation_ppm",
+                "expected workload.compensations to name what undoes each kind (a step can only fail into one)",
+            ));
+        }
         let entities = self.range("workload.entities", raw.entities.unwrap_or(10), 1, 10_000_000)?;
         let events_per_entity =
             self.range("workload.events_per_entity", raw.events_per_entity.unwrap_or(4), 1, 1_000_000)?;
@@ -1099,6 +1130,8 @@ impl Validator<'_> {
             durable_source: raw.durable_source.unwrap_or(false),
             relay_flush_ms: self.range("workload.relay_flush_ms", raw.relay_flush_ms.unwrap_or(0), 0, 86_400_000)?,
             kinds,
+            compensations,
+            compensation_ppm,
         })
     }
 

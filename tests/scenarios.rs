@@ -150,6 +150,13 @@ const ROWS: &[Row] = &[
         can: &["counter.never_appended", "counter.lost_in_producer_crash", "per_key_reorder", "final_state"],
         never: &[],
     },
+    // saga with compensations, each step from its own service: R of a compensation
+    // before the step it undoes, and the stale final state it leaves.
+    Row {
+        scenario: "saga-compensation",
+        can: &["counter.compensations", "per_key_reorder", "final_state"],
+        never: &["duplicate_apply"],
+    },
     // several producers write one key: R relative to causality.
     Row { scenario: "several-producers-one-key", can: &["per_key_reorder"], never: &["duplicate_append"] },
     // Lamport order, any skew or delay: concurrent events in arbitrary order (a late

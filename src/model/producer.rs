@@ -522,9 +522,23 @@ impl Producer {
     fn create_event(&mut self, ctx: &mut ModelCtx<'_>, entity: u32) {
         let cross_ppm = ctx.shared.scenario.workload.cross_entity_ppm;
         let cross = cross_ppm > 0 && ctx.rng().chance(ordo_sim::rng::Ratio { num: cross_ppm, den: 1_000_000 });
+        let previous = ctx.shared.entities[entity as usize].last_event;
+        // A saga step may fail: its service emits the compensation of the step before it
+        // (the kind the entity is in) instead, and the saga ends (`workload.compensations`).
+        let compensate = {
+            let workload = &ctx.shared.scenario.workload;
+            let (ppm, undoable) = (workload.compensation_ppm, workload.compensations.len());
+            let before = (previous != NONE_U32).then(|| ctx.shared.catalog.events[previous as usize].step);
+            let undo = before.map(|step| (step as usize) % workload.kinds.len()).filter(|&kind| kind < undoable);
+            match undo {
+                Some(kind) if ppm > 0 && ctx.rng().chance(ordo_sim::rng::Ratio { num: ppm, den: 1_000_000 }) => {
+                    Some(kind)
+                }
+                _ => None,
+            }
+        };
         let (t, clock) = (ctx.now_ns(), ctx.local_ns());
         let world = &mut *ctx.shared;
-        let previous = world.entities[entity as usize].last_event;
         let step = if previous == NONE_U32 { 0 } else { world.catalog.events[previous as usize].step + 1 };
         let event = world.catalog.events.len() as u32;
         let deps_start = world.catalog.deps.len() as u32;
@@ -535,7 +549,11 @@ impl Producer {
             world.catalog.deps.push(self.last_created);
         }
         let keyed = world.scenario.producer.partitioner == Partitioner::Key;
-        let kinds = world.catalog.kinds.len() as u32;
+        let kinds = world.scenario.workload.kinds.len() as u32;
+        let kind = match compensate {
+            Some(undone) => (kinds as usize + undone) as u16,
+            None => (step % kinds) as u16,
+        };
         let mut stamp = StampCx::new(&mut world.catalog, self.index, clock);
         for hook in self.hooks.iter_mut().flatten() {
             hook.stamp(&mut stamp);
@@ -543,7 +561,7 @@ impl Producer {
         world.catalog.events.push(EventInfo {
             entity,
             step,
-            kind: (step % kinds) as u16,
+            kind,
             deps_start,
             deps_len: (world.catalog.deps.len() as u32 - deps_start) as u16,
             keyed,
@@ -567,7 +585,13 @@ impl Producer {
         self.add_to_batch(ctx, partition, event);
 
         let workload = &ctx.shared.scenario.workload;
-        if step + 1 < workload.events_per_entity {
+        if compensate.is_some() {
+            // The compensation ends the saga: the steps it will never take are not outstanding.
+            let world = &mut *ctx.shared;
+            world.stats.compensations += 1;
+            world.unresolved -= u64::from(world.scenario.workload.events_per_entity - (step + 1));
+            world.entities[entity as usize].holder = NONE_U32;
+        } else if step + 1 < workload.events_per_entity {
             let (handoff, producers) = (workload.handoff, ctx.shared.layout.producers);
             let next = next_producer(handoff, producers, entity, step + 1, self.index, ctx.rng());
             let to = ctx.shared.layout.producer(next);
