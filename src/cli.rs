@@ -677,10 +677,12 @@ fn command_matrix(
         return write_partial(&partial, out, "the matrix", false);
     }
     let matrix = crate::matrix::matrix(&spec).map_err(matrix_error)?;
+    // After the report: `--html` may name a file in the `--out` folder it creates.
+    let code = emit_matrix(&matrix, out, json_output)?;
     if let Some(html) = html {
         write_matrix_html(&matrix, html)?;
     }
-    emit_matrix(&matrix, out, json_output)
+    Ok(code)
 }
 
 /// Prints or writes a matrix, as `ordo matrix` does (and `ordo merge` of its partials).
