@@ -120,6 +120,8 @@ pub fn of(result: &RunResult) -> Vec<Counter> {
         if_applied("latency_max_ns", s.latency_max_ns),
         if_applied("throughput_per_sec", result.throughput_per_sec()),
         w("never_applied", s.never_applied),
+        w("never_appended", s.never_appended),
+        w("compensations", s.compensations),
         w("latency_p99_to_end_ns", s.latency_p99_to_end_ns),
         w("queue_acks", s.queue_acks),
         w("refused_queue_acks", s.refused_acks),

@@ -122,7 +122,7 @@ pub fn build(mut scenario: Scenario, seed: u64, recorder: Recorder) -> Sim<Actor
         topic: topology.topic.clone(),
         group: topology.group.clone(),
         entity_prefix: scenario.workload.entity_prefix.clone(),
-        kinds: scenario.workload.kinds.clone(),
+        kinds: scenario.workload.kinds.iter().chain(&scenario.workload.compensations).cloned().collect(),
         meta_seq: scenario.plugins.metadata().seq,
         meta_ts: scenario.plugins.metadata().ts,
         clock: scenario.producer.clock,
@@ -327,6 +327,7 @@ pub fn run(spec: RunSpec<'_>) -> Result<RunResult, RunError> {
         }
     }
     world.stats.never_applied = (world.latencies.len() - before) as u64;
+    world.stats.never_appended = world.appended.iter().filter(|&&appended| appended == 0).count() as u64;
     world.stats.latency_p99_to_end_ns = percentiles(&mut world.latencies).1;
     // The lists of `operation = append`: each entity's applies, in order, in the catalog.
     let mut starts = vec![0u32; world.entities.len()];

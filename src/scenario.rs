@@ -233,7 +233,20 @@ pub struct Workload {
     /// Events live in a durable source (a table, an outbox): after a producer crash, the
     /// restarted process sends again those it never saw acknowledged.
     pub durable_source: bool,
+    /// With a durable source: 0, the relay marks each event done when it is acknowledged
+    /// (a polling outbox relay); above 0, the relay tails the source's commit log and
+    /// stores its restart position (the end of the acknowledged prefix) at the first
+    /// acknowledgment at least this many ms after the last store, as Kafka Connect commits
+    /// a source connector's offsets every `offset.flush.interval.ms`. A restarted relay
+    /// publishes again everything after the stored position, acknowledged or not.
+    pub relay_flush_ms: u64,
     pub kinds: Vec<String>,
+    /// Saga compensations: `compensations[i]` undoes the step of kind `kinds[i]`. With
+    /// `compensation_ppm` per million, a step after the first fails and its service emits
+    /// instead the compensation of the step before it (the kind the entity is in), which
+    /// ends the entity's saga.
+    pub compensations: Vec<String>,
+    pub compensation_ppm: u32,
     /// Open or closed loop (see [`WorkloadMode`]).
     pub mode: WorkloadMode,
     /// Closed loop: events each producer keeps unacknowledged (0 in open mode).
@@ -468,7 +481,10 @@ struct RawWorkload {
     cross_entity_ppm: Option<u32>,
     resend_failed: Option<bool>,
     durable_source: Option<bool>,
+    relay_flush_ms: Option<u64>,
     kinds: Option<Vec<String>>,
+    compensations: Option<Vec<String>>,
+    compensation_ppm: Option<u32>,
     mode: Option<WorkloadMode>,
     outstanding: Option<u32>,
     operation: Option<Operation>,
@@ -1097,6 +1113,29 @@ impl Validator<'_> {
         for (index, kind) in kinds.iter().enumerate() {
             self.name(&format!("workload.kinds[{index}]"), kind.clone())?;
         }
+        let compensations = raw.compensations.unwrap_or_default();
+        if compensations.len() > kinds.len() {
+            return Err(self.invalid(
+                "workload.compensations",
+                format!("expected at most one compensation per kind ({}), got {}", kinds.len(), compensations.len()),
+            ));
+        }
+        for (index, name) in compensations.iter().enumerate() {
+            self.name(&format!("workload.compensations[{index}]"), name.clone())?;
+            if kinds.contains(name) || compensations[..index].contains(name) {
+                return Err(self.invalid(
+                    &format!("workload.compensations[{index}]"),
+                    format!("expected a name no kind or other compensation has, got {name:?}"),
+                ));
+            }
+        }
+        let compensation_ppm = self.ppm("workload.compensation_ppm", raw.compensation_ppm.unwrap_or(0))?;
+        if compensation_ppm > 0 && compensations.is_empty() {
+            return Err(self.invalid(
+                "workload.compensation_ppm",
+                "expected workload.compensations to name what undoes each kind (a step can only fail into one)",
+            ));
+        }
         let entities = self.range("workload.entities", raw.entities.unwrap_or(10), 1, 10_000_000)?;
         let events_per_entity =
             self.range("workload.events_per_entity", raw.events_per_entity.unwrap_or(4), 1, 1_000_000)?;
@@ -1143,7 +1182,10 @@ impl Validator<'_> {
             cross_entity_ppm: self.ppm("workload.cross_entity_ppm", raw.cross_entity_ppm.unwrap_or(0))?,
             resend_failed: raw.resend_failed.unwrap_or(false),
             durable_source: raw.durable_source.unwrap_or(false),
+            relay_flush_ms: self.range("workload.relay_flush_ms", raw.relay_flush_ms.unwrap_or(0), 0, 86_400_000)?,
             kinds,
+            compensations,
+            compensation_ppm,
         })
     }
 

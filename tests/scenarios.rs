@@ -158,6 +158,20 @@ const ROWS: &[Row] = &[
         can: &["duplicate_apply"],
         never: &["per_key_reorder", "lost_write", "unseen_write"],
     },
+    // dual write (commit, then publish): L of committed changes (a counter: the checker
+    // judges the log, where a lost event is invisible), R after a resend.
+    Row {
+        scenario: "dual-write-crash",
+        can: &["counter.never_appended", "counter.lost_in_producer_crash", "per_key_reorder", "final_state"],
+        never: &[],
+    },
+    // saga with compensations, each step from its own service: R of a compensation
+    // before the step it undoes, and the stale final state it leaves.
+    Row {
+        scenario: "saga-compensation",
+        can: &["counter.compensations", "per_key_reorder", "final_state"],
+        never: &["duplicate_apply"],
+    },
     // several producers write one key: R relative to causality.
     Row { scenario: "several-producers-one-key", can: &["per_key_reorder"], never: &["duplicate_append"] },
     // Lamport order, any skew or delay: concurrent events in arbitrary order (a late

@@ -407,6 +407,11 @@ pub struct ModelStats {
     /// Events created and never applied by the end of the run (held, stalled, lost or
     /// still in flight), set at the end.
     pub never_applied: u64,
+    /// Events created and never appended to any partition by the end of the run: with a
+    /// dual write, rows the database committed whose event the log never got. Set at the end.
+    pub never_appended: u64,
+    /// Saga steps that failed into a compensation (`workload.compensation_ppm`).
+    pub compensations: u64,
     /// The 99th percentile (nearest rank) over every apply's latency and, for each event
     /// never applied, the time from its creation to the end of the run: a latency that
     /// holding or losing events cannot lower. Set at the end.

@@ -96,6 +96,17 @@ pub struct Producer {
     /// `crate::strategy`), built at the first start and kept in the application's durable
     /// state: they survive a crash, so stamps never go back.
     hooks: Option<Vec<Box<dyn ProducerHooks>>>,
+    /// A log-tailing relay's durable state (`workload.relay_flush_ms` > 0): kept across
+    /// crashes, as the source's log and the stored restart position are.
+    source: SourceLog,
+}
+
+/// A change-data-capture relay over the source's commit log: the events from the stored
+/// restart position on, in commit (creation) order, and when the position was last stored.
+#[derive(Default)]
+struct SourceLog {
+    after_position: VecDeque<u32>,
+    stored_ns: u64,
 }
 
 /// The unresolved batches, indexed by batch id from the oldest one: a window over the ids
@@ -252,6 +263,7 @@ impl Producer {
             metadata_timer: false,
             hooks: None,
             bump_epoch: false,
+            source: SourceLog::default(),
         }
     }
 
@@ -485,18 +497,48 @@ impl Producer {
         let brokers = self.in_flight.len() as u32;
         let starts = std::mem::take(&mut self.starts);
         let hooks = self.hooks.take();
+        let source = std::mem::take(&mut self.source);
+        if durable && world.scenario.workload.relay_flush_ms > 0 {
+            // A log-tailing relay restarts from its stored position: everything after it
+            // goes out again, the acknowledged events too (they were resolved: unresolved
+            // again until acknowledged anew).
+            let resolved = super::fate::ACKED | super::fate::GIVEN_UP;
+            for &event in &source.after_position {
+                if world.fate[event as usize] & resolved != 0 {
+                    world.fate[event as usize] = 0;
+                    world.unresolved += 1;
+                    world.stats.resent += 1;
+                }
+            }
+            unacknowledged = source.after_position.iter().copied().collect();
+        }
         *self = Producer::new(self.index, starts, partitions, brokers);
         self.resend = unacknowledged;
         self.hooks = hooks;
+        self.source = source;
     }
 
     /// The application creates the next event of `entity` and hands it to the client.
     fn create_event(&mut self, ctx: &mut ModelCtx<'_>, entity: u32) {
         let cross_ppm = ctx.shared.scenario.workload.cross_entity_ppm;
         let cross = cross_ppm > 0 && ctx.rng().chance(ordo_sim::rng::Ratio { num: cross_ppm, den: 1_000_000 });
+        let previous = ctx.shared.entities[entity as usize].last_event;
+        // A saga step may fail: its service emits the compensation of the step before it
+        // (the kind the entity is in) instead, and the saga ends (`workload.compensations`).
+        let compensate = {
+            let workload = &ctx.shared.scenario.workload;
+            let (ppm, undoable) = (workload.compensation_ppm, workload.compensations.len());
+            let before = (previous != NONE_U32).then(|| ctx.shared.catalog.events[previous as usize].step);
+            let undo = before.map(|step| (step as usize) % workload.kinds.len()).filter(|&kind| kind < undoable);
+            match undo {
+                Some(kind) if ppm > 0 && ctx.rng().chance(ordo_sim::rng::Ratio { num: ppm, den: 1_000_000 }) => {
+                    Some(kind)
+                }
+                _ => None,
+            }
+        };
         let (t, clock) = (ctx.now_ns(), ctx.local_ns());
         let world = &mut *ctx.shared;
-        let previous = world.entities[entity as usize].last_event;
         let step = if previous == NONE_U32 { 0 } else { world.catalog.events[previous as usize].step + 1 };
         let event = world.catalog.events.len() as u32;
         let deps_start = world.catalog.deps.len() as u32;
@@ -507,7 +549,11 @@ impl Producer {
             world.catalog.deps.push(self.last_created);
         }
         let keyed = world.scenario.producer.partitioner == Partitioner::Key;
-        let kinds = world.catalog.kinds.len() as u32;
+        let kinds = world.scenario.workload.kinds.len() as u32;
+        let kind = match compensate {
+            Some(undone) => (kinds as usize + undone) as u16,
+            None => (step % kinds) as u16,
+        };
         let mut stamp = StampCx::new(&mut world.catalog, self.index, clock);
         for hook in self.hooks.iter_mut().flatten() {
             hook.stamp(&mut stamp);
@@ -515,7 +561,7 @@ impl Producer {
         world.catalog.events.push(EventInfo {
             entity,
             step,
-            kind: (step % kinds) as u16,
+            kind,
             deps_start,
             deps_len: (world.catalog.deps.len() as u32 - deps_start) as u16,
             keyed,
@@ -531,12 +577,21 @@ impl Producer {
         world.stats.created += 1;
         world.record(Rec::Create { t, node: self.index, clock, event });
         self.last_created = event;
+        if world.scenario.workload.durable_source && world.scenario.workload.relay_flush_ms > 0 {
+            self.source.after_position.push_back(event);
+        }
 
         let partition = self.partition_for(ctx, entity);
         self.add_to_batch(ctx, partition, event);
 
         let workload = &ctx.shared.scenario.workload;
-        if step + 1 < workload.events_per_entity {
+        if compensate.is_some() {
+            // The compensation ends the saga: the steps it will never take are not outstanding.
+            let world = &mut *ctx.shared;
+            world.stats.compensations += 1;
+            world.unresolved -= u64::from(world.scenario.workload.events_per_entity - (step + 1));
+            world.entities[entity as usize].holder = NONE_U32;
+        } else if step + 1 < workload.events_per_entity {
             let (handoff, producers) = (workload.handoff, ctx.shared.layout.producers);
             let next = next_producer(handoff, producers, entity, step + 1, self.index, ctx.rng());
             let to = ctx.shared.layout.producer(next);
@@ -833,6 +888,7 @@ impl Producer {
 
     fn resolve(&mut self, ctx: &mut ModelCtx<'_>, batch: u32, acked: bool) {
         self.pending.remove(&batch);
+        let t = ctx.now_ns();
         let world = &mut *ctx.shared;
         let events = u64::from(world.catalog.batches[batch as usize].events_len);
         let bit = if acked { super::fate::ACKED } else { super::fate::GIVEN_UP };
@@ -841,6 +897,19 @@ impl Producer {
             world.fate[event as usize] |= bit;
         }
         world.unresolved -= events;
+        let flush_ns = world.scenario.workload.relay_flush_ms.saturating_mul(1_000_000);
+        if acked && flush_ns > 0 && world.scenario.workload.durable_source {
+            // The relay stores its restart position: the end of the acknowledged prefix.
+            if t >= self.source.stored_ns.saturating_add(flush_ns) {
+                while let Some(&event) = self.source.after_position.front() {
+                    if world.fate[event as usize] & super::fate::ACKED == 0 {
+                        break;
+                    }
+                    self.source.after_position.pop_front();
+                }
+                self.source.stored_ns = t;
+            }
+        }
         if acked {
             world.stats.acked += events;
         } else {

@@ -27,6 +27,8 @@
 //! producer hooks (a re-send rule) all run, in name order, the first with an opinion
 //! deciding.
 
+mod change_data_capture;
+mod dual_write;
 mod expected_version;
 mod full_state;
 mod hybrid_logical_clock;
@@ -211,7 +213,9 @@ pub fn all() -> &'static [&'static dyn Strategy] {
         &unkeyed::Unkeyed,
         &single_in_flight::SingleInFlight,
         &idempotent_producer::IdempotentProducer,
+        &dual_write::DualWrite,
         &transactional_outbox::TransactionalOutbox,
+        &change_data_capture::ChangeDataCapture,
         &idempotent_consumer::IdempotentConsumer,
         &reorder_buffer::ReorderBuffer,
         &versioned_consumer::VersionedConsumer,
@@ -373,8 +377,11 @@ mod tests {
             "producer.acks" => format!("{:?}", p.acks),
             "producer.expected_version" => p.expected_version.to_string(),
             "producer.batch_size" => p.batch_size.to_string(),
+            "producer.delivery_timeout_ms" => p.delivery_timeout_ms.to_string(),
             "producer.clock" => format!("{:?}", p.clock),
             "workload.durable_source" => scenario.workload.durable_source.to_string(),
+            "workload.resend_failed" => scenario.workload.resend_failed.to_string(),
+            "workload.relay_flush_ms" => scenario.workload.relay_flush_ms.to_string(),
             "consumer.policy" => format!("{:?}", c.policy),
             "consumer.parallel_partitions" => c.parallel_partitions.to_string(),
             "consumer.retry_whole_batch" => c.retry_whole_batch.to_string(),
@@ -392,8 +399,11 @@ mod tests {
             "producer.acks" => p.acks = from.producer.acks,
             "producer.expected_version" => p.expected_version = from.producer.expected_version,
             "producer.batch_size" => p.batch_size = from.producer.batch_size,
+            "producer.delivery_timeout_ms" => p.delivery_timeout_ms = from.producer.delivery_timeout_ms,
             "producer.clock" => p.clock = from.producer.clock,
             "workload.durable_source" => scenario.workload.durable_source = from.workload.durable_source,
+            "workload.resend_failed" => scenario.workload.resend_failed = from.workload.resend_failed,
+            "workload.relay_flush_ms" => scenario.workload.relay_flush_ms = from.workload.relay_flush_ms,
             "consumer.policy" => c.policy = from.consumer.policy,
             "consumer.parallel_partitions" => c.parallel_partitions = from.consumer.parallel_partitions,
             "consumer.retry_whole_batch" => c.retry_whole_batch = from.consumer.retry_whole_batch,

@@ -4,8 +4,10 @@
 //! the broker acknowledges them. After a relay crash, the restarted relay publishes again
 //! every row it had not seen acknowledged.
 //!
-//! In ordo: events come from a durable source (`workload.durable_source`), the relay is
-//! the producer with one request in flight and key partitioning.
+//! In ordo: events come from a durable source (`workload.durable_source`) whose rows are
+//! marked one by one (`workload.relay_flush_ms = 0`), the relay is the producer with one
+//! request in flight, key partitioning, and no delivery timeout to speak of (a relay keeps
+//! a row until the broker takes it: `producer.delivery_timeout_ms` at its maximum).
 //!
 //! Promises: per-aggregate order (rows go out in commit order, one at a time), no event
 //! lost when the relay dies. Costs: relay latency (one request at a time); duplicates
@@ -29,14 +31,19 @@ impl Strategy for TransactionalOutbox {
     fn settings(&self) -> &'static [Setting] {
         const SETTINGS: &[Setting] = &[
             Setting::set(Producer, "workload.durable_source", "true"),
+            Setting::set(Producer, "workload.relay_flush_ms", "0"),
             Setting::at_most(Producer, "producer.max_in_flight", 1),
             Setting::set(Producer, "producer.partitioner", "key"),
+            Setting::set(Producer, "producer.delivery_timeout_ms", "86400000"),
         ];
         SETTINGS
     }
     fn configure(&self, scenario: &mut Scenario) {
         scenario.workload.durable_source = true;
+        scenario.workload.relay_flush_ms = 0;
         scenario.producer.max_in_flight = 1;
         scenario.producer.partitioner = Partitioner::Key;
+        // The relay never gives a row up: it keeps it until the broker takes it.
+        scenario.producer.delivery_timeout_ms = 86_400_000;
     }
 }
