@@ -71,7 +71,7 @@ impl ProducerHooks for Lamport {
 
 /// A clock-ordered consumer's sort key: (Lamport value or HLC physical part, HLC logical
 /// part, producer index, event id).
-type ClockKey = (i64, u32, u32, u32);
+pub(super) type ClockKey = (i64, u32, u32, u32);
 
 /// The consumer side (also `hlc`'s): each member holds the events it gets for the window
 /// and releases, in stamp order, what is due; the highest stamp **this member** released is
@@ -120,22 +120,8 @@ impl ClockWindow {
     /// passed (waiting longer for the smaller ones gains nothing: they must go first).
     fn release_due(&mut self, cx: &mut ConsumerCx<'_, '_>) {
         let now = cx.now_ns();
-        let mut upto = None;
-        while let Some(&(deadline, key)) = self.deadlines.front() {
-            if deadline > now {
-                break;
-            }
-            self.deadlines.pop_front();
-            if self.held.contains_key(&key) {
-                upto = upto.max(Some(key));
-            }
-        }
-        if let Some(upto) = upto {
-            while let Some(entry) = self.held.first_entry() {
-                if *entry.key() > upto {
-                    break;
-                }
-                let (key, record) = entry.remove_entry();
+        if let Some(upto) = due_upto(&mut self.deadlines, &self.held, now) {
+            while let Some((key, record)) = take_upto(&mut self.held, upto) {
                 let stamp = (key.0, key.1, key.2);
                 if stamp <= self.released(cx) {
                     // A copy of an event this member released already.
@@ -154,6 +140,32 @@ impl ClockWindow {
             }
         }
     }
+}
+
+/// Forgets the window deadlines that passed by `now` and returns the highest stamp among
+/// them still held: every held event up to it is due (the smaller ones must go first).
+pub(super) fn due_upto(
+    deadlines: &mut VecDeque<(u64, ClockKey)>,
+    held: &BTreeMap<ClockKey, Delivery>,
+    now: u64,
+) -> Option<ClockKey> {
+    let mut upto = None;
+    while let Some(&(deadline, key)) = deadlines.front() {
+        if deadline > now {
+            break;
+        }
+        deadlines.pop_front();
+        if held.contains_key(&key) {
+            upto = upto.max(Some(key));
+        }
+    }
+    upto
+}
+
+/// Takes the lowest held event if its stamp is at most `upto`.
+pub(super) fn take_upto(held: &mut BTreeMap<ClockKey, Delivery>, upto: ClockKey) -> Option<(ClockKey, Delivery)> {
+    let entry = held.first_entry()?;
+    (*entry.key() <= upto).then(|| entry.remove_entry())
 }
 
 impl ConsumerHooks for ClockWindow {

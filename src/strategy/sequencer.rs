@@ -70,7 +70,7 @@ impl Strategy for Sequencer {
 }
 
 /// (Lamport value, 0, producer, event): the clock-ordered key.
-type Key = (i64, u32, u32, u32);
+use super::lamport_clock::{due_upto, take_upto, ClockKey as Key};
 
 /// Timer payloads.
 const WINDOW: u64 = 0;
@@ -107,22 +107,8 @@ impl Sequenced {
             return;
         }
         let now = cx.now_ns();
-        let mut upto = None;
-        while let Some(&(deadline, key)) = self.deadlines.front() {
-            if deadline > now {
-                break;
-            }
-            self.deadlines.pop_front();
-            if self.held.contains_key(&key) {
-                upto = upto.max(Some(key));
-            }
-        }
-        if let Some(upto) = upto {
-            while let Some(entry) = self.held.first_entry() {
-                if *entry.key() > upto {
-                    break;
-                }
-                let (key, record) = entry.remove_entry();
+        if let Some(upto) = due_upto(&mut self.deadlines, &self.held, now) {
+            while let Some((key, record)) = take_upto(&mut self.held, upto) {
                 self.asking.push((key, record, None));
             }
             self.answer_pending = true;
